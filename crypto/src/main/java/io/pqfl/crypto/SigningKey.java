@@ -1,0 +1,40 @@
+package io.pqfl.crypto;
+
+import java.security.PrivateKey;
+import java.util.Objects;
+
+/**
+ * A private key together with its {@link VerifyingKey}. {@link #toString()} never shows key bytes.
+ * Obtain one from {@link Keys#generate} or {@link KeyPem#readSigningKey}.
+ */
+public final class SigningKey {
+    private final VerifyingKey verifyingKey;
+    private final PrivateKey jcaKey;
+
+    SigningKey(VerifyingKey verifyingKey, PrivateKey jcaKey) {
+        this.verifyingKey = Objects.requireNonNull(verifyingKey, "verifyingKey");
+        this.jcaKey = Objects.requireNonNull(jcaKey, "jcaKey");
+    }
+
+    public SignatureScheme scheme() {
+        return verifyingKey.scheme();
+    }
+
+    public KeyId keyId() {
+        return verifyingKey.keyId();
+    }
+
+    public VerifyingKey verifyingKey() {
+        return verifyingKey;
+    }
+
+    /** The JCA private key, for the signing glue and for PEM encoding. */
+    PrivateKey toJca() {
+        return jcaKey;
+    }
+
+    @Override
+    public String toString() {
+        return "SigningKey[" + scheme() + ", id=" + keyId() + "]";
+    }
+}
