@@ -1,0 +1,57 @@
+package io.pqfl.protocol;
+
+import io.pqfl.crypto.KeyId;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.SignatureScheme;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What the coordinator signs for each global model (docs/PROTOCOL.md, "Model statement"): the federation,
+ * the round that produced it, its digest, its parent's digest (so models form a chain), and the receipt of
+ * the updates that were aggregated into it, sorted by client id.
+ */
+public record ModelStatement(String federationId, long modelRound, PayloadDigest modelDigest,
+                             PayloadDigest parentModelDigest, List<ReceiptEntry> receipt,
+                             SignatureScheme scheme, KeyId coordinatorKeyId) {
+    public static final String TAG = "pqfl.model-statement";
+    public static final int VERSION = 1;
+
+    public ModelStatement {
+        FederationIds.require(federationId);
+        Objects.requireNonNull(modelDigest, "modelDigest");
+        Objects.requireNonNull(scheme, "scheme");
+        Objects.requireNonNull(coordinatorKeyId, "coordinatorKeyId");
+        if (modelRound < 0) {
+            throw new IllegalArgumentException("model round must not be negative");
+        }
+        if (modelRound == 0 && parentModelDigest != null) {
+            throw new IllegalArgumentException("the initial model (round 0) has no parent");
+        }
+        if (modelRound > 0 && parentModelDigest == null) {
+            throw new IllegalArgumentException("a model of round " + modelRound + " needs its parent's digest");
+        }
+        receipt = receipt.stream().sorted(Comparator.comparing(r -> r.clientId().value())).toList();
+        for (int i = 1; i < receipt.size(); i++) {
+            if (receipt.get(i).clientId().equals(receipt.get(i - 1).clientId())) {
+                throw new IllegalArgumentException("client " + receipt.get(i).clientId() + " appears twice in the receipt");
+            }
+        }
+    }
+
+    /** The exact bytes that are signed. */
+    public byte[] encode() {
+        CanonicalWriter w = new CanonicalWriter()
+                .string(TAG).u16(VERSION)
+                .string(federationId)
+                .u64(modelRound)
+                .bytes(modelDigest.bytes())
+                .bytes(parentModelDigest == null ? new byte[0] : parentModelDigest.bytes())
+                .u32(receipt.size());
+        for (ReceiptEntry e : receipt) {
+            w.string(e.clientId().value()).bytes(e.updateDigest().bytes()).u64(e.numExamples());
+        }
+        return w.string(scheme.displayName()).string(coordinatorKeyId.hex()).toByteArray();
+    }
+}

@@ -1,0 +1,46 @@
+package io.pqfl.protocol;
+
+import java.util.List;
+import java.util.Objects;
+
+/** A named float32 tensor's shape. Names are 1-128 printable ASCII characters; every dimension is positive. */
+public record TensorSpec(String name, List<Integer> shape) {
+    public static final String DTYPE = "float32";
+
+    public TensorSpec {
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty() || name.length() > 128 || !name.chars().allMatch(c -> c > 32 && c < 127)) {
+            throw new IllegalArgumentException("tensor name must be 1-128 printable ASCII characters: '" + name + "'");
+        }
+        shape = List.copyOf(Objects.requireNonNull(shape, "shape"));
+        if (shape.isEmpty() || shape.size() > 8) {
+            throw new IllegalArgumentException("tensor " + name + ": rank must be 1..8, got " + shape.size());
+        }
+        long n = 1;
+        for (int d : shape) {
+            if (d <= 0) {
+                throw new IllegalArgumentException("tensor " + name + ": dimensions must be positive, got " + shape);
+            }
+            n *= d;
+            if (n > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("tensor " + name + " too large: " + shape);
+            }
+        }
+    }
+
+    public static TensorSpec of(String name, int... shape) {
+        return new TensorSpec(name, java.util.Arrays.stream(shape).boxed().toList());
+    }
+
+    public int elementCount() {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    public long byteCount() {
+        return 4L * elementCount();
+    }
+}

@@ -1,0 +1,104 @@
+package io.pqfl.protocol;
+
+import com.google.protobuf.ByteString;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyId;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SignatureValue;
+import io.pqfl.proto.v1.ModelSignature;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one mapping between wire messages ({@code io.pqfl.proto.v1}) and the protocol's domain types. Every
+ * decoding method validates and throws {@link IllegalArgumentException} with a message fit for a client.
+ */
+public final class WireMapping {
+    private WireMapping() {
+    }
+
+    public static io.pqfl.proto.v1.ModelManifest toWire(ModelManifest m) {
+        var b = io.pqfl.proto.v1.ModelManifest.newBuilder().setArchitecture(m.architecture());
+        for (TensorSpec t : m.tensors()) {
+            var tb = io.pqfl.proto.v1.TensorSpec.newBuilder().setName(t.name()).setDtype(TensorSpec.DTYPE);
+            t.shape().forEach(d -> tb.addShape(d));
+            b.addTensors(tb);
+        }
+        return b.build();
+    }
+
+    public static ModelManifest fromWire(io.pqfl.proto.v1.ModelManifest m) {
+        List<TensorSpec> tensors = new ArrayList<>();
+        for (var t : m.getTensorsList()) {
+            if (!TensorSpec.DTYPE.equals(t.getDtype())) {
+                throw new IllegalArgumentException("tensor " + t.getName() + ": dtype '" + t.getDtype()
+                        + "' is not supported (only float32)");
+            }
+            List<Integer> shape = new ArrayList<>();
+            for (long d : t.getShapeList()) {
+                if (d <= 0 || d > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("tensor " + t.getName() + ": bad dimension " + d);
+                }
+                shape.add((int) d);
+            }
+            tensors.add(new TensorSpec(t.getName(), shape));
+        }
+        return new ModelManifest(m.getArchitecture(), tensors);
+    }
+
+    public static io.pqfl.proto.v1.TrainingConfig toWire(TrainingConfig c) {
+        return io.pqfl.proto.v1.TrainingConfig.newBuilder().setLocalEpochs(c.localEpochs()).setBatchSize(c.batchSize())
+                .setLearningRate(c.learningRate()).setProximalMu(c.proximalMu()).setOptimizer(c.optimizer()).build();
+    }
+
+    public static TrainingConfig fromWire(io.pqfl.proto.v1.TrainingConfig c) {
+        return new TrainingConfig(c.getLocalEpochs(), c.getBatchSize(), c.getLearningRate(), c.getProximalMu(),
+                c.getOptimizer());
+    }
+
+    public static ByteString bytes(PayloadDigest d) {
+        return d == null ? ByteString.EMPTY : ByteString.copyFrom(d.bytes());
+    }
+
+    public static PayloadDigest digest(ByteString b, String field) {
+        if (b.size() != PayloadDigest.BYTES) {
+            throw new IllegalArgumentException(field + " must be " + PayloadDigest.BYTES + " bytes, got " + b.size());
+        }
+        return PayloadDigest.ofBytes(b.toByteArray());
+    }
+
+    public static SignatureScheme scheme(String name) {
+        return SignatureScheme.parse(name);
+    }
+
+    public static ModelSignature toWire(SignedModel model) {
+        ModelStatement s = model.statement();
+        var b = ModelSignature.newBuilder()
+                .setFederationId(s.federationId())
+                .setModelRound(s.modelRound())
+                .setModelDigest(bytes(s.modelDigest()))
+                .setParentModelDigest(bytes(s.parentModelDigest()))
+                .setScheme(s.scheme().displayName())
+                .setKeyId(s.coordinatorKeyId().hex())
+                .setSignature(ByteString.copyFrom(model.signature().bytes()));
+        for (ReceiptEntry e : s.receipt()) {
+            b.addReceipt(io.pqfl.proto.v1.ReceiptEntry.newBuilder().setClientId(e.clientId().value())
+                    .setUpdateDigest(bytes(e.updateDigest())).setNumExamples(e.numExamples()));
+        }
+        return b.build();
+    }
+
+    public static SignedModel fromWire(ModelSignature m) {
+        List<ReceiptEntry> receipt = new ArrayList<>();
+        for (var e : m.getReceiptList()) {
+            receipt.add(new ReceiptEntry(new ClientId(e.getClientId()), digest(e.getUpdateDigest(), "receipt digest"),
+                    e.getNumExamples()));
+        }
+        SignatureScheme scheme = scheme(m.getScheme());
+        PayloadDigest parent = m.getParentModelDigest().isEmpty() ? null : digest(m.getParentModelDigest(), "parent_model_digest");
+        ModelStatement statement = new ModelStatement(m.getFederationId(), m.getModelRound(),
+                digest(m.getModelDigest(), "model_digest"), parent, receipt, scheme, new KeyId(m.getKeyId()));
+        return new SignedModel(statement, SignatureValue.of(scheme, m.getSignature().toByteArray()));
+    }
+}

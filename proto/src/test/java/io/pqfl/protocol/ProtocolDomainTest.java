@@ -1,0 +1,183 @@
+package io.pqfl.protocol;
+
+import static io.pqfl.protocol.ProtocolFixtures.FEDERATION;
+import static io.pqfl.protocol.ProtocolFixtures.TINY;
+import static io.pqfl.protocol.ProtocolFixtures.tiny;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyId;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SignatureValue;
+import io.pqfl.crypto.Signer;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.testing.TestKeys;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ProtocolDomainTest {
+    private static final RoundNonce NONCE = RoundNonce.of(new byte[32]);
+
+    @Test
+    void catalog_parameterCounts() {
+        assertThat(ModelCatalog.MLP.manifest().totalElements()).isEqualTo(101_770);
+        assertThat(ModelCatalog.CNN.manifest().totalElements()).isEqualTo(421_642);
+        assertThat(ModelCatalog.MLP_LARGE.manifest().totalElements()).isEqualTo(3_716_106);
+        assertThatThrownBy(() -> ModelCatalog.byId("resnet")).hasMessageContaining("known models: mlp, cnn, mlp-large");
+    }
+
+    @Test
+    void initialWeights_areSeededAndFinite() {
+        ModelWeights a = ModelCatalog.CNN.initialWeights(42);
+        assertThat(a.digest()).isEqualTo(ModelCatalog.CNN.initialWeights(42).digest());
+        assertThat(a.digest()).isNotEqualTo(ModelCatalog.CNN.initialWeights(43).digest());
+        assertThat(a.firstNonFiniteTensor()).isEqualTo(-1);
+        assertThat(a.tensor(1)).containsOnly(0f);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 5, 7, 4096})
+    void receiver_anyChunkBoundaries_decodesAndDigestsLikeTheSender(int chunk) throws Exception {
+        ModelWeights model = ModelCatalog.MLP.initialWeights(1);
+        byte[] bytes = model.toBytes();
+        WeightsReceiver receiver = new WeightsReceiver(model.manifest());
+        for (int off = 0; off < bytes.length; off += chunk) {
+            receiver.accept(ByteBuffer.wrap(bytes, off, Math.min(chunk, bytes.length - off)).slice());
+            if (chunk < 8 && off > 64) {
+                // Enough to cover odd boundaries without 100k tiny calls.
+                receiver.accept(ByteBuffer.wrap(bytes, off + chunk, bytes.length - off - chunk).slice());
+                break;
+            }
+        }
+        assertThat(receiver.isComplete()).isTrue();
+        assertThat(receiver.digest()).isEqualTo(model.digest());
+        ModelWeights decoded = receiver.weights();
+        for (int i = 0; i < model.tensorCount(); i++) {
+            assertThat(decoded.tensor(i)).containsExactly(model.tensor(i));
+        }
+    }
+
+    @Test
+    void receiver_moreBytesThanManifest_overflowsBeforeDecoding() throws Exception {
+        WeightsReceiver receiver = new WeightsReceiver(TINY);
+        receiver.accept(new byte[32]);
+        assertThatThrownBy(() -> receiver.accept(new byte[8]))
+                .isInstanceOf(WeightsReceiver.OverflowException.class).hasMessageContaining("describes 36");
+        assertThat(receiver.receivedBytes()).isEqualTo(32);
+    }
+
+    @Test
+    void digest_bindsTheManifest_notJustTheBytes() {
+        ModelWeights a = tiny(1);
+        ModelManifest reshaped = new ModelManifest("tiny", List.of(TensorSpec.of("w", 3, 2), TensorSpec.of("b", 3)));
+        ModelWeights b = ModelWeights.of(reshaped, new float[][] {a.tensor(0), a.tensor(1)});
+        assertThat(a.toBytes()).isEqualTo(b.toBytes());
+        assertThat(a.digest()).isNotEqualTo(b.digest());
+    }
+
+    @Test
+    void updateStatement_everyFieldChangesTheEncoding() {
+        SigningKey key = TestKeys.key(SignatureScheme.ML_DSA_44);
+        PayloadDigest base = tiny(0).digest();
+        PayloadDigest upd = tiny(1).digest();
+        ClientId c = new ClientId("c1");
+        UpdateStatement s = new UpdateStatement(FEDERATION, 3, NONCE, base, c, key.keyId(), key.scheme(), upd, 10);
+        byte[] e = s.encode();
+        List<UpdateStatement> variants = List.of(
+                new UpdateStatement("other", 3, NONCE, base, c, key.keyId(), key.scheme(), upd, 10),
+                new UpdateStatement(FEDERATION, 4, NONCE, base, c, key.keyId(), key.scheme(), upd, 10),
+                new UpdateStatement(FEDERATION, 3, RoundNonce.random(new SecureRandom()), base, c, key.keyId(), key.scheme(), upd, 10),
+                new UpdateStatement(FEDERATION, 3, NONCE, upd, c, key.keyId(), key.scheme(), upd, 10),
+                new UpdateStatement(FEDERATION, 3, NONCE, base, new ClientId("c2"), key.keyId(), key.scheme(), upd, 10),
+                new UpdateStatement(FEDERATION, 3, NONCE, base, c, new KeyId("00".repeat(16)), key.scheme(), upd, 10),
+                new UpdateStatement(FEDERATION, 3, NONCE, base, c, key.keyId(), SignatureScheme.ML_DSA_65, upd, 10),
+                new UpdateStatement(FEDERATION, 3, NONCE, base, c, key.keyId(), key.scheme(), base, 10),
+                new UpdateStatement(FEDERATION, 3, NONCE, base, c, key.keyId(), key.scheme(), upd, 11));
+        for (UpdateStatement v : variants) {
+            assertThat(v.encode()).isNotEqualTo(e);
+        }
+        assertThat(new String(Arrays.copyOfRange(e, 4, 4 + UpdateStatement.TAG.length()))).isEqualTo(UpdateStatement.TAG);
+    }
+
+    @Test
+    void modelStatement_receiptIsSortedAndUnique() {
+        SigningKey key = ProtocolFixtures.coordinatorKey();
+        ReceiptEntry b = new ReceiptEntry(new ClientId("b"), tiny(2).digest(), 5);
+        ReceiptEntry a = new ReceiptEntry(new ClientId("a"), tiny(1).digest(), 7);
+        ModelStatement s1 = new ModelStatement(FEDERATION, 1, tiny(3).digest(), tiny(0).digest(), List.of(b, a), key.scheme(), key.keyId());
+        ModelStatement s2 = new ModelStatement(FEDERATION, 1, tiny(3).digest(), tiny(0).digest(), List.of(a, b), key.scheme(), key.keyId());
+        assertThat(s1.encode()).isEqualTo(s2.encode());
+        assertThat(s1.receipt().get(0).clientId().value()).isEqualTo("a");
+        assertThatThrownBy(() -> new ModelStatement(FEDERATION, 1, tiny(3).digest(), tiny(0).digest(), List.of(a, a),
+                key.scheme(), key.keyId())).hasMessageContaining("appears twice");
+    }
+
+    private static SignedModel sign(SigningKey key, ModelWeights model) {
+        ModelStatement st = new ModelStatement(FEDERATION, 2, model.digest(), tiny(0).digest(), List.of(), key.scheme(), key.keyId());
+        return new SignedModel(st, Signer.create(key).sign(st.encode()));
+    }
+
+    @Test
+    void signedModel_verifiesWithPinnedKey_andSurvivesTheWire() {
+        SigningKey key = ProtocolFixtures.coordinatorKey();
+        ModelWeights model = tiny(5);
+        SignedModel signed = WireMapping.fromWire(WireMapping.toWire(sign(key, model)));
+        assertThatCode(() -> signed.verify(key.verifyingKey(), FEDERATION, model.digest())).doesNotThrowAnyException();
+    }
+
+    @Test
+    void signedModel_alteredBytes_alteredSignature_otherSigner_areRejected() {
+        SigningKey key = ProtocolFixtures.coordinatorKey();
+        ModelWeights model = tiny(5);
+        SignedModel signed = sign(key, model);
+
+        byte[] altered = model.toBytes();
+        altered[5] ^= 1;
+        PayloadDigest alteredDigest = new io.pqfl.crypto.PayloadHasher().update(TINY.encode()).update(altered).finish();
+        assertThatThrownBy(() -> signed.verify(key.verifyingKey(), FEDERATION, alteredDigest))
+                .isInstanceOf(ModelRejectedException.class).hasMessageContaining("do not match the signed digest");
+
+        byte[] sig = signed.signature().bytes();
+        sig[10] ^= 1;
+        SignedModel badSig = new SignedModel(signed.statement(), SignatureValue.of(key.scheme(), sig));
+        assertThatThrownBy(() -> badSig.verify(key.verifyingKey(), FEDERATION, model.digest()))
+                .isInstanceOf(ModelRejectedException.class).hasMessageContaining("does not verify");
+
+        SigningKey impostor = TestKeys.otherKey(SignatureScheme.ML_DSA_65);
+        SignedModel forged = sign(impostor, model);
+        assertThatThrownBy(() -> forged.verify(key.verifyingKey(), FEDERATION, model.digest()))
+                .isInstanceOf(ModelRejectedException.class).hasMessageContaining("not by the pinned coordinator key");
+
+        assertThatThrownBy(() -> signed.verify(key.verifyingKey(), "another-fed", model.digest()))
+                .isInstanceOf(ModelRejectedException.class).hasMessageContaining("not another-fed");
+    }
+
+    @Test
+    void wireManifest_rejectsUnknownDtypeAndBadDims() {
+        var wire = WireMapping.toWire(TINY).toBuilder();
+        wire.setTensors(0, wire.getTensors(0).toBuilder().setDtype("float16"));
+        assertThatThrownBy(() -> WireMapping.fromWire(wire.build())).hasMessageContaining("float16");
+        var wire2 = WireMapping.toWire(TINY).toBuilder();
+        wire2.setTensors(0, wire2.getTensors(0).toBuilder().setShape(0, -1));
+        assertThatThrownBy(() -> WireMapping.fromWire(wire2.build())).hasMessageContaining("bad dimension");
+        assertThat(WireMapping.fromWire(WireMapping.toWire(TINY))).isEqualTo(TINY);
+    }
+
+    @Test
+    void nonFiniteValues_areFound() {
+        ModelWeights m = tiny(1);
+        assertThat(m.firstNonFiniteTensor()).isEqualTo(-1);
+        m.tensor(1)[2] = Float.NaN;
+        assertThat(m.firstNonFiniteTensor()).isEqualTo(1);
+        new Random(1);
+    }
+}

@@ -1,0 +1,37 @@
+package io.pqfl.protocol;
+
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.testing.TestKeys;
+import java.util.List;
+
+/** Small models and statements shared by protocol, coordinator and client tests. */
+public final class ProtocolFixtures {
+    public static final String FEDERATION = "fed-test";
+    public static final ModelManifest TINY = new ModelManifest("tiny",
+            List.of(TensorSpec.of("w", 2, 3), TensorSpec.of("b", 3)));
+
+    private ProtocolFixtures() {
+    }
+
+    /** A tiny model whose values are {@code base + index}. */
+    public static ModelWeights tiny(float base) {
+        float[] w = new float[6];
+        for (int i = 0; i < 6; i++) {
+            w[i] = base + i;
+        }
+        return ModelWeights.of(TINY, new float[][] {w, {base, base + 1, base + 2}});
+    }
+
+    public static UpdateStatement updateStatement(SigningKey key, ClientId client, long round, RoundNonce nonce,
+                                                  PayloadDigest base, ModelWeights update, long examples) {
+        return new UpdateStatement(FEDERATION, round, nonce, base, client, key.keyId(), key.scheme(), update.digest(),
+                examples);
+    }
+
+    public static SigningKey coordinatorKey() {
+        return TestKeys.key(SignatureScheme.ML_DSA_65);
+    }
+}

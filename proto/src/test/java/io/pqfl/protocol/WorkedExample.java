@@ -1,0 +1,55 @@
+package io.pqfl.protocol;
+
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.Signer;
+import io.pqfl.crypto.SigningKey;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The worked example of docs/PROTOCOL.md: a two-tensor update from client "alice" in round 1, signed with
+ * the committed ML-DSA-44 test key (test resources, worked-example/client.key). ML-DSA signing is
+ * deterministic, so the signature is reproducible. {@code main} prints the values for the document.
+ */
+final class WorkedExample {
+    static final Path DIR = Path.of("src/test/resources/worked-example");
+
+    static Map<String, String> compute(SigningKey key) {
+        ModelManifest manifest = new ModelManifest("example", List.of(TensorSpec.of("w", 2, 2), TensorSpec.of("b", 2)));
+        ModelWeights base = ModelWeights.of(manifest, new float[][] {{0f, 0f, 0f, 0f}, {0f, 0f}});
+        ModelWeights update = ModelWeights.of(manifest, new float[][] {{0.5f, -1.25f, 2f, 0.125f}, {1f, -0.5f}});
+        byte[] nonce = new byte[RoundNonce.BYTES];
+        for (int i = 0; i < nonce.length; i++) {
+            nonce[i] = (byte) i;
+        }
+        UpdateStatement st = new UpdateStatement("demo-federation", 1, RoundNonce.of(nonce), base.digest(),
+                new ClientId("alice"), key.keyId(), key.scheme(), update.digest(), 600);
+        HexFormat hex = HexFormat.of();
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("manifest", hex.formatHex(manifest.encode()));
+        out.put("updateBytes", hex.formatHex(update.toBytes()));
+        out.put("updateDigest", update.digest().hex());
+        out.put("baseModelDigest", base.digest().hex());
+        out.put("keyId", key.keyId().hex());
+        out.put("statement", hex.formatHex(st.encode()));
+        out.put("signature", hex.formatHex(Signer.create(key).sign(st.encode()).bytes()));
+        out.put("publicKeyRaw", hex.formatHex(key.verifyingKey().raw()));
+        return out;
+    }
+
+    static SigningKey key() throws Exception {
+        return KeyPem.readSigningKey(DIR.resolve("client.key"), null);
+    }
+
+    public static void main(String[] args) throws Exception {
+        compute(key()).forEach((k, v) -> System.out.println(k + "=" + v));
+    }
+
+    private WorkedExample() {
+    }
+
+}

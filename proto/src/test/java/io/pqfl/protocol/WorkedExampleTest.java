@@ -1,0 +1,79 @@
+package io.pqfl.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SignatureValue;
+import io.pqfl.crypto.Verifier;
+import io.pqfl.crypto.VerifyingKey;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** docs/PROTOCOL.md's worked example is what the code produces, and a reader can verify it from the document alone. */
+class WorkedExampleTest {
+    private static final HexFormat HEX = HexFormat.of();
+    private static Properties expected;
+
+    @BeforeAll
+    static void load() throws IOException {
+        expected = new Properties();
+        try (InputStream in = WorkedExampleTest.class.getResourceAsStream("/worked-example/expected.properties")) {
+            expected.load(in);
+        }
+    }
+
+    @Test
+    void codeProducesTheDocumentedBytes() throws Exception {
+        Map<String, String> actual = WorkedExample.compute(WorkedExample.key());
+        actual.forEach((k, v) -> assertThat(v).as(k).isEqualTo(expected.getProperty(k)));
+    }
+
+    @Test
+    void statementFollowsTheDocumentedLayout_encodedIndependently() throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(buf); // DataOutputStream is big-endian, as the document says
+        str(out, "pqfl.update-statement");
+        out.writeShort(1);
+        str(out, "demo-federation");
+        out.writeLong(1);
+        byte[] nonce = new byte[32];
+        for (int i = 0; i < 32; i++) {
+            nonce[i] = (byte) i;
+        }
+        bytes(out, nonce);
+        bytes(out, HEX.parseHex(expected.getProperty("baseModelDigest")));
+        str(out, "alice");
+        str(out, expected.getProperty("keyId"));
+        str(out, "ML-DSA-44");
+        bytes(out, HEX.parseHex(expected.getProperty("updateDigest")));
+        out.writeLong(600);
+        assertThat(HEX.formatHex(buf.toByteArray())).isEqualTo(expected.getProperty("statement"));
+    }
+
+    @Test
+    void signatureVerifiesFromTheRawPublicKeyAlone() {
+        assertThatCode(() -> Verifier.create(VerifyingKey.fromRaw(SignatureScheme.ML_DSA_44,
+                        HEX.parseHex(expected.getProperty("publicKeyRaw"))))
+                .verify(HEX.parseHex(expected.getProperty("statement")),
+                        SignatureValue.of(SignatureScheme.ML_DSA_44, HEX.parseHex(expected.getProperty("signature")))))
+                .doesNotThrowAnyException();
+    }
+
+    private static void str(DataOutputStream out, String s) throws IOException {
+        bytes(out, s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void bytes(DataOutputStream out, byte[] b) throws IOException {
+        out.writeInt(b.length);
+        out.write(b);
+    }
+}
