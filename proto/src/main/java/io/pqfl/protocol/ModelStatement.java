@@ -40,6 +40,31 @@ public record ModelStatement(String federationId, long modelRound, PayloadDigest
         }
     }
 
+    /** Parses {@link #encode()}'s output; throws {@link IllegalArgumentException} on any deviation. */
+    public static ModelStatement decode(byte[] encoded) {
+        CanonicalReader r = new CanonicalReader(encoded);
+        r.expectTag(TAG, VERSION);
+        String federation = r.string();
+        long round = r.u64();
+        PayloadDigest model = PayloadDigest.ofBytes(r.bytes());
+        byte[] parent = r.bytes();
+        long count = r.u32();
+        if (count > 1_000_000) {
+            throw new IllegalArgumentException("receipt too long: " + count);
+        }
+        List<ReceiptEntry> receipt = new java.util.ArrayList<>();
+        for (long i = 0; i < count; i++) {
+            receipt.add(new ReceiptEntry(new io.pqfl.crypto.ClientId(r.string()), PayloadDigest.ofBytes(r.bytes()), r.u64()));
+        }
+        ModelStatement s = new ModelStatement(federation, round, model, parent.length == 0 ? null : PayloadDigest.ofBytes(parent),
+                receipt, SignatureScheme.parse(r.string()), new KeyId(r.string()));
+        r.end();
+        if (!java.util.Arrays.equals(s.encode(), encoded)) {
+            throw new IllegalArgumentException("receipt is not in canonical (sorted) order");
+        }
+        return s;
+    }
+
     /** The exact bytes that are signed. */
     public byte[] encode() {
         CanonicalWriter w = new CanonicalWriter()

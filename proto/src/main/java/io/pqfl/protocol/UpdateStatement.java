@@ -34,6 +34,17 @@ public record UpdateStatement(String federationId, long round, RoundNonce nonce,
         }
     }
 
+    /** Parses {@link #encode()}'s output; throws {@link IllegalArgumentException} on any deviation. */
+    public static UpdateStatement decode(byte[] encoded) {
+        CanonicalReader r = new CanonicalReader(encoded);
+        r.expectTag(TAG, VERSION);
+        UpdateStatement s = new UpdateStatement(r.string(), r.u64(), RoundNonce.of(r.bytes()), PayloadDigest.ofBytes(r.bytes()),
+                new ClientId(r.string()), new KeyId(r.string()), SignatureScheme.parse(r.string()),
+                PayloadDigest.ofBytes(r.bytes()), r.u64());
+        r.end();
+        return s;
+    }
+
     /** The exact bytes that are signed. */
     public byte[] encode() {
         return new CanonicalWriter()

@@ -180,4 +180,22 @@ class ProtocolDomainTest {
         assertThat(m.firstNonFiniteTensor()).isEqualTo(1);
         new Random(1);
     }
+
+    @Test
+    void statements_decodeTheirEncoding_andRejectAnyDeviation() {
+        SigningKey key = TestKeys.key(SignatureScheme.ML_DSA_44);
+        UpdateStatement s = new UpdateStatement(FEDERATION, 3, NONCE, tiny(0).digest(), new ClientId("c1"), key.keyId(),
+                key.scheme(), tiny(1).digest(), 10);
+        assertThat(UpdateStatement.decode(s.encode())).isEqualTo(s);
+        byte[] e = s.encode();
+        assertThatThrownBy(() -> UpdateStatement.decode(Arrays.copyOf(e, e.length - 1))).hasMessageContaining("truncated");
+        assertThatThrownBy(() -> UpdateStatement.decode(Arrays.copyOf(e, e.length + 1))).hasMessageContaining("trailing");
+
+        SigningKey c = ProtocolFixtures.coordinatorKey();
+        ModelStatement m = new ModelStatement(FEDERATION, 2, tiny(3).digest(), tiny(0).digest(),
+                List.of(new ReceiptEntry(new ClientId("b"), tiny(2).digest(), 5), new ReceiptEntry(new ClientId("a"), tiny(1).digest(), 7)),
+                c.scheme(), c.keyId());
+        assertThat(ModelStatement.decode(m.encode()).encode()).isEqualTo(m.encode());
+        assertThatThrownBy(() -> ModelStatement.decode(e)).hasMessageContaining("expected a pqfl.model-statement");
+    }
 }

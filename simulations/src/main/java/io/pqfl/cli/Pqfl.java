@@ -1,7 +1,12 @@
 package io.pqfl.cli;
 
+import io.pqfl.coordinator.cli.CoordinatorCommand;
+import io.pqfl.coordinator.cli.LedgerCommand;
 import io.pqfl.crypto.cli.Cli;
+import io.pqfl.crypto.cli.CliException;
+import io.pqfl.crypto.cli.ConfigFileDefaults;
 import io.pqfl.crypto.cli.KeysCommand;
+import io.pqfl.crypto.cli.TrustCommand;
 import io.pqfl.sim.bench.BenchCommand;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -12,7 +17,8 @@ import picocli.CommandLine.Spec;
 /** The {@code pqfl} command line. */
 @Command(name = "pqfl", mixinStandardHelpOptions = true, version = "pqfl 0.1.0-SNAPSHOT",
         description = "Federated learning with post-quantum signed updates and models.",
-        subcommands = {KeysCommand.class, BenchCommand.class})
+        subcommands = {KeysCommand.class, TrustCommand.class, CoordinatorCommand.class, LedgerCommand.class,
+            BenchCommand.class})
 public final class Pqfl implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -27,7 +33,22 @@ public final class Pqfl implements Callable<Integer> {
         return Cli.commandLine(new Pqfl());
     }
 
+    /** The command line with {@code --config FILE} defaults installed from {@code args}. */
+    public static CommandLine commandLine(String[] args) {
+        CommandLine cmd = commandLine();
+        ConfigFileDefaults.install(cmd, args);
+        return cmd;
+    }
+
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        CommandLine cmd;
+        try {
+            cmd = commandLine(args);
+        } catch (CliException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(Cli.USAGE);
+            return;
+        }
+        System.exit(cmd.execute(args));
     }
 }

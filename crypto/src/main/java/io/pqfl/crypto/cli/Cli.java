@@ -71,7 +71,7 @@ public final class Cli {
         if (e instanceof FileSystemException f) {
             return f.getFile() + ": " + f.getReason();
         }
-        if (e instanceof IOException) {
+        if (e instanceof IOException || e instanceof java.sql.SQLException) {
             return e.getMessage();
         }
         return null;

@@ -1,0 +1,119 @@
+package io.pqfl.coordinator;
+
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.protocol.TrainingConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/** Everything a coordinator is configured with. Build with {@link #builder()}; every field has a default. */
+public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir, String jdbcUrl,
+                                Set<SignatureScheme> acceptedSchemes, int rounds, int clientsPerRound,
+                                double clientFraction, int minClients, Duration roundTimeout,
+                                Duration clientLiveness, String strategy, Map<String, String> strategyParams,
+                                ModelCatalog model, Path initialModel, long seed, TrainingConfig training,
+                                long maxUpdateBytes, int chunkBytes) {
+    public CoordinatorConfig {
+        io.pqfl.protocol.FederationIds.require(federationId);
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(trustDir, "trustDir");
+        acceptedSchemes = Set.copyOf(acceptedSchemes);
+        strategyParams = Map.copyOf(strategyParams);
+        Objects.requireNonNull(roundTimeout, "roundTimeout");
+        Objects.requireNonNull(clientLiveness, "clientLiveness");
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(training, "training");
+        if (acceptedSchemes.isEmpty()) {
+            throw new IllegalArgumentException("at least one signature scheme must be accepted");
+        }
+        if (rounds < 1) {
+            throw new IllegalArgumentException("rounds must be >= 1, got " + rounds);
+        }
+        if (minClients < 1) {
+            throw new IllegalArgumentException("min clients must be >= 1, got " + minClients);
+        }
+        if (clientsPerRound < 0 || (clientsPerRound > 0 && clientsPerRound < minClients)) {
+            throw new IllegalArgumentException("clients per round (" + clientsPerRound + ") must be 0 (use the fraction) or >= min clients ("
+                    + minClients + ")");
+        }
+        if (!(clientFraction > 0 && clientFraction <= 1)) {
+            throw new IllegalArgumentException("client fraction must be in (0, 1], got " + clientFraction);
+        }
+        if (roundTimeout.isNegative() || roundTimeout.isZero()) {
+            throw new IllegalArgumentException("round timeout must be positive");
+        }
+        if (maxUpdateBytes < 1 || chunkBytes < 1024 || chunkBytes % 4 != 0) {
+            throw new IllegalArgumentException("bad size limits: max update " + maxUpdateBytes + ", chunk " + chunkBytes);
+        }
+    }
+
+    public String effectiveJdbcUrl() {
+        return jdbcUrl != null ? jdbcUrl : "jdbc:sqlite:" + dataDir.resolve("pqfl.db");
+    }
+
+    /** All post-quantum schemes: the default policy (classical baselines only when configured). */
+    public static Set<SignatureScheme> postQuantumSchemes() {
+        return Arrays.stream(SignatureScheme.values()).filter(SignatureScheme::isPostQuantum)
+                .collect(Collectors.toCollection(() -> EnumSet.noneOf(SignatureScheme.class)));
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builder with defaults suitable for a small federation on one machine. */
+    public static final class Builder {
+        private String federationId = "pqfl";
+        private Path dataDir = Path.of("pqfl-data");
+        private Path trustDir;
+        private String jdbcUrl;
+        private Set<SignatureScheme> acceptedSchemes = postQuantumSchemes();
+        private int rounds = 5;
+        private int clientsPerRound = 0;
+        private double clientFraction = 1.0;
+        private int minClients = 2;
+        private Duration roundTimeout = Duration.ofMinutes(10);
+        private Duration clientLiveness = Duration.ofSeconds(60);
+        private String strategy = "fedavg";
+        private Map<String, String> strategyParams = Map.of();
+        private ModelCatalog model = ModelCatalog.MLP;
+        private Path initialModel;
+        private long seed = 1;
+        private TrainingConfig training = TrainingConfig.defaults();
+        private long maxUpdateBytes = 512L << 20;
+        private int chunkBytes = 1 << 20;
+
+        public Builder federationId(String v) { this.federationId = v; return this; }
+        public Builder dataDir(Path v) { this.dataDir = v; return this; }
+        public Builder trustDir(Path v) { this.trustDir = v; return this; }
+        public Builder jdbcUrl(String v) { this.jdbcUrl = v; return this; }
+        public Builder acceptedSchemes(Set<SignatureScheme> v) { this.acceptedSchemes = v; return this; }
+        public Builder rounds(int v) { this.rounds = v; return this; }
+        public Builder clientsPerRound(int v) { this.clientsPerRound = v; return this; }
+        public Builder clientFraction(double v) { this.clientFraction = v; return this; }
+        public Builder minClients(int v) { this.minClients = v; return this; }
+        public Builder roundTimeout(Duration v) { this.roundTimeout = v; return this; }
+        public Builder clientLiveness(Duration v) { this.clientLiveness = v; return this; }
+        public Builder strategy(String v) { this.strategy = v; return this; }
+        public Builder strategyParams(Map<String, String> v) { this.strategyParams = v; return this; }
+        public Builder model(ModelCatalog v) { this.model = v; return this; }
+        public Builder initialModel(Path v) { this.initialModel = v; return this; }
+        public Builder seed(long v) { this.seed = v; return this; }
+        public Builder training(TrainingConfig v) { this.training = v; return this; }
+        public Builder maxUpdateBytes(long v) { this.maxUpdateBytes = v; return this; }
+        public Builder chunkBytes(int v) { this.chunkBytes = v; return this; }
+
+        public CoordinatorConfig build() {
+            Path trust = trustDir != null ? trustDir : dataDir.resolve("trust");
+            return new CoordinatorConfig(federationId, dataDir, trust, jdbcUrl, acceptedSchemes, rounds, clientsPerRound,
+                    clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, model, initialModel,
+                    seed, training, maxUpdateBytes, chunkBytes);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package io.pqfl.coordinator.aggregate;
+
+import io.pqfl.protocol.ModelWeights;
+
+/** FedMedian (Yin et al., 2018): the coordinate-wise median of the updates; robust to a minority of outliers. */
+public final class FedMedian implements Strategy {
+    @Override
+    public String name() {
+        return "fedmedian";
+    }
+
+    @Override
+    public RoundAggregator begin(long round, ModelWeights global) {
+        return new WeightsMath.Buffering() {
+            @Override
+            public ModelWeights finish() {
+                return WeightsMath.coordinateWise(updates, WeightsMath::median);
+            }
+        };
+    }
+}

@@ -1,0 +1,116 @@
+package io.pqfl.coordinator.aggregate;
+
+import io.pqfl.protocol.ModelManifest;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.TensorSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Adaptive server optimisers (Reddi et al., "Adaptive Federated Optimization", 2021). The average of the
+ * round's updates minus the global model is a pseudo-gradient {@code d}; the server keeps moments
+ * {@code m = b1*m + (1-b1)*d} and {@code v} (updated by the subclass's rule) and moves the global model by
+ * {@code eta * m / (sqrt(v) + tau)}. The moments are the strategy's state and are checkpointed.
+ */
+public abstract class FedOpt implements Strategy {
+    final float eta;
+    final float beta1;
+    final float beta2;
+    final float tau;
+    private ModelWeights m;
+    private ModelWeights v;
+
+    FedOpt(float eta, float beta1, float beta2, float tau) {
+        if (!(eta > 0) || beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1 || !(tau > 0)) {
+            throw new IllegalArgumentException("need eta > 0, 0 <= beta1, beta2 < 1, tau > 0");
+        }
+        this.eta = eta;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.tau = tau;
+    }
+
+    /** The second-moment rule: new v from old v and the squared pseudo-gradient. */
+    abstract float secondMoment(float v, float d2);
+
+    @Override
+    public RoundAggregator begin(long round, ModelWeights global) {
+        RoundAggregator mean = new FedAvg().begin(round, global);
+        return new RoundAggregator() {
+            @Override
+            public void accept(io.pqfl.coordinator.verify.VerifiedUpdate update) {
+                mean.accept(update);
+            }
+
+            @Override
+            public int count() {
+                return mean.count();
+            }
+
+            @Override
+            public ModelWeights finish() {
+                return step(global, mean.finish());
+            }
+        };
+    }
+
+    private ModelWeights step(ModelWeights global, ModelWeights average) {
+        if (m == null) {
+            m = ModelWeights.zeros(global.manifest());
+            v = ModelWeights.zeros(global.manifest());
+        }
+        ModelWeights next = global.copy();
+        for (int t = 0; t < next.tensorCount(); t++) {
+            float[] w = next.tensor(t);
+            float[] avg = average.tensor(t);
+            float[] mt = m.tensor(t);
+            float[] vt = v.tensor(t);
+            for (int i = 0; i < w.length; i++) {
+                float d = avg[i] - w[i];
+                mt[i] = beta1 * mt[i] + (1 - beta1) * d;
+                vt[i] = secondMoment(vt[i], d * d);
+                w[i] += eta * mt[i] / ((float) Math.sqrt(vt[i]) + tau);
+            }
+        }
+        return next;
+    }
+
+    @Override
+    public Optional<ModelWeights> state() {
+        if (m == null) {
+            return Optional.empty();
+        }
+        List<TensorSpec> specs = new ArrayList<>();
+        List<float[]> values = new ArrayList<>();
+        ModelManifest manifest = m.manifest();
+        for (int t = 0; t < manifest.tensors().size(); t++) {
+            TensorSpec s = manifest.tensors().get(t);
+            specs.add(new TensorSpec("m/" + s.name(), s.shape()));
+            values.add(m.tensor(t));
+        }
+        for (int t = 0; t < manifest.tensors().size(); t++) {
+            TensorSpec s = manifest.tensors().get(t);
+            specs.add(new TensorSpec("v/" + s.name(), s.shape()));
+            values.add(v.tensor(t));
+        }
+        return Optional.of(ModelWeights.of(new ModelManifest(name() + "-state", specs), values.toArray(new float[0][])).copy());
+    }
+
+    @Override
+    public void restore(ModelWeights state) {
+        int n = state.tensorCount() / 2;
+        List<TensorSpec> specs = new ArrayList<>();
+        float[][] mv = new float[n][];
+        float[][] vv = new float[n][];
+        for (int t = 0; t < n; t++) {
+            TensorSpec s = state.manifest().tensors().get(t);
+            specs.add(new TensorSpec(s.name().substring(2), s.shape()));
+            mv[t] = state.tensor(t).clone();
+            vv[t] = state.tensor(n + t).clone();
+        }
+        ModelManifest manifest = new ModelManifest("state", specs);
+        m = ModelWeights.of(manifest, mv);
+        v = ModelWeights.of(manifest, vv);
+    }
+}

@@ -1,0 +1,33 @@
+package io.pqfl.coordinator.aggregate;
+
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.TrainingConfig;
+import java.util.Optional;
+
+/**
+ * An aggregation strategy, in Flower's shape: the round loop lives in the coordinator; a strategy only
+ * fills in hooks. {@link #configureRound} decides what clients are asked to do; {@link #begin} starts one
+ * round's aggregation, which accepts only verified updates.
+ */
+public interface Strategy {
+    /** The name used in configuration, e.g. {@code fedavg}. */
+    String name();
+
+    /** The training configuration sent to clients for {@code round} (Flower's {@code configure_fit}). */
+    default TrainingConfig configureRound(long round, TrainingConfig base) {
+        return base;
+    }
+
+    /** Starts aggregating round {@code round} on top of the current global model (not modified). */
+    RoundAggregator begin(long round, ModelWeights global);
+
+    /** State that must survive a restart (server optimiser moments); empty for stateless strategies. */
+    default Optional<ModelWeights> state() {
+        return Optional.empty();
+    }
+
+    /** Restores {@link #state()} from a checkpoint. */
+    default void restore(ModelWeights state) {
+        throw new IllegalStateException(name() + " keeps no state");
+    }
+}

@@ -1,0 +1,40 @@
+package io.pqfl.coordinator.aggregate;
+
+import io.pqfl.protocol.ModelWeights;
+
+/**
+ * Coordinate-wise trimmed mean (Yin et al., 2018): drop the {@code floor(beta * n)} largest and smallest
+ * values of each coordinate and average the rest.
+ */
+public final class TrimmedMean implements Strategy {
+    private final double beta;
+
+    public TrimmedMean(double beta) {
+        if (!(beta >= 0 && beta < 0.5)) {
+            throw new IllegalArgumentException("trimmed-mean beta must be in [0, 0.5), got " + beta);
+        }
+        this.beta = beta;
+    }
+
+    @Override
+    public String name() {
+        return "trimmedmean";
+    }
+
+    @Override
+    public RoundAggregator begin(long round, ModelWeights global) {
+        return new WeightsMath.Buffering() {
+            @Override
+            public ModelWeights finish() {
+                int cut = (int) Math.floor(beta * updates.size());
+                return WeightsMath.coordinateWise(updates, sorted -> {
+                    double sum = 0;
+                    for (int i = cut; i < sorted.length - cut; i++) {
+                        sum += sorted[i];
+                    }
+                    return sum / (sorted.length - 2 * cut);
+                });
+            }
+        };
+    }
+}

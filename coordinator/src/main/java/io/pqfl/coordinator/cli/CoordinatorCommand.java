@@ -1,0 +1,182 @@
+package io.pqfl.coordinator.cli;
+
+import io.grpc.netty.NettyServerBuilder;
+import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.metrics.CoordinatorMetrics;
+import io.pqfl.coordinator.metrics.MetricsEndpoint;
+import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.server.CoordinatorServer;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.TrustStore;
+import io.pqfl.crypto.cli.Cli;
+import io.pqfl.crypto.cli.CliException;
+import io.pqfl.crypto.cli.PasswordOptions;
+import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.protocol.TrainingConfig;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code pqfl coordinator}: run a federation's coordinator until its rounds are done or it is stopped. */
+@Command(name = "coordinator", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run a coordinator: enroll clients from a trust directory, run signed rounds over gRPC,",
+            "verify and aggregate updates, sign and publish each global model, keep a ledger and checkpoints.",
+            "Restarting with the same --data-dir resumes the run. Settings may also come from --config FILE",
+            "(properties, keys = option names without dashes)."})
+public final class CoordinatorCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Read settings from a properties file.")
+    Path config;
+
+    @Option(names = "--federation-id", defaultValue = "pqfl", description = "Federation id (default: ${DEFAULT-VALUE}).")
+    String federationId;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Listen address (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "50051", description = "gRPC port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--key", required = true, paramLabel = "FILE", description = "The coordinator's private key (.key).")
+    Path key;
+
+    @Mixin
+    PasswordOptions password;
+
+    @Option(names = "--data-dir", defaultValue = "pqfl-data", paramLabel = "DIR",
+            description = "Database, checkpoints and spool (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--trust-dir", paramLabel = "DIR", description = "Client public keys, <client-id>.pub (default: DATA-DIR/trust).")
+    Path trustDir;
+
+    @Option(names = "--jdbc-url", paramLabel = "URL",
+            description = "Database URL, e.g. jdbc:postgresql://db/pqfl (default: an SQLite file in DATA-DIR).")
+    String jdbcUrl;
+
+    @Option(names = "--schemes", split = ",", paramLabel = "SCHEME",
+            description = "Signature schemes accepted from clients (default: all post-quantum schemes).")
+    List<SignatureScheme> schemes;
+
+    @Option(names = "--rounds", defaultValue = "5", description = "Rounds to run (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--clients-per-round", defaultValue = "0",
+            description = "Clients sampled per round; 0 uses --fraction (default: ${DEFAULT-VALUE}).")
+    int clientsPerRound;
+
+    @Option(names = "--fraction", defaultValue = "1.0", description = "Fraction of live clients sampled (default: ${DEFAULT-VALUE}).")
+    double fraction;
+
+    @Option(names = "--min-clients", defaultValue = "2",
+            description = "Clients needed to start a round and updates needed to aggregate it (default: ${DEFAULT-VALUE}).")
+    int minClients;
+
+    @Option(names = "--round-timeout", defaultValue = "10m", converter = DurationConverter.class,
+            description = "Round deadline (default: ${DEFAULT-VALUE}).")
+    Duration roundTimeout;
+
+    @Option(names = "--strategy", defaultValue = "fedavg",
+            description = "fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmedmean, krum, multikrum (default: ${DEFAULT-VALUE}).")
+    String strategy;
+
+    @Option(names = "--strategy-param", paramLabel = "KEY=VALUE",
+            description = "Strategy parameter, e.g. mu=0.01 (fedprox), eta=0.01 (fedadam), beta=0.1 (trimmedmean), f=1,m=2 (krum).")
+    Map<String, String> strategyParams = Map.of();
+
+    @Option(names = "--model", defaultValue = "mlp", description = "Model architecture: mlp, cnn, mlp-large (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--initial-model", paramLabel = "FILE", description = "Start from this model file instead of a fresh model.")
+    Path initialModel;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed for the initial model and client sampling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--local-epochs", defaultValue = "1", description = "Client epochs per round (default: ${DEFAULT-VALUE}).")
+    int localEpochs;
+
+    @Option(names = "--batch-size", defaultValue = "64", description = "Client batch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--learning-rate", defaultValue = "0.001", description = "Client learning rate (default: ${DEFAULT-VALUE}).")
+    float learningRate;
+
+    @Option(names = "--optimizer", defaultValue = "adam", description = "Client optimiser: adam or sgd (default: ${DEFAULT-VALUE}).")
+    String optimizer;
+
+    @Option(names = "--max-update-mib", defaultValue = "512", description = "Largest accepted update (default: ${DEFAULT-VALUE} MiB).")
+    long maxUpdateMib;
+
+    @Option(names = "--metrics-port", defaultValue = "9464",
+            description = "Prometheus /metrics port; -1 disables (default: ${DEFAULT-VALUE}).")
+    int metricsPort;
+
+    @Option(names = "--linger", defaultValue = "10s", converter = DurationConverter.class,
+            description = "Keep serving this long after the last round so clients learn the run is over (default: ${DEFAULT-VALUE}).")
+    Duration linger;
+
+    @Override
+    public Integer call() throws Exception {
+        SigningKey coordinatorKey = KeyPem.readSigningKey(key, password.password());
+        CoordinatorConfig cfg;
+        try {
+            cfg = CoordinatorConfig.builder().federationId(federationId).dataDir(dataDir).trustDir(trustDir).jdbcUrl(jdbcUrl)
+                    .acceptedSchemes(schemes == null ? CoordinatorConfig.postQuantumSchemes() : EnumSet.copyOf(schemes))
+                    .rounds(rounds).clientsPerRound(clientsPerRound).clientFraction(fraction).minClients(minClients)
+                    .roundTimeout(roundTimeout).strategy(strategy).strategyParams(strategyParams)
+                    .model(ModelCatalog.byId(model)).initialModel(initialModel).seed(seed)
+                    .training(new TrainingConfig(localEpochs, batchSize, learningRate, 0f, optimizer))
+                    .maxUpdateBytes(maxUpdateMib << 20).build();
+            io.pqfl.coordinator.aggregate.Strategies.create(strategy, strategyParams);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        TrustStore trust = TrustStore.open(cfg.trustDir());
+        CoordinatorMetrics metrics = new CoordinatorMetrics();
+        FederationEngine engine;
+        try {
+            engine = new FederationEngine(cfg, coordinatorKey, trust, metrics, Clock.systemUTC(), new SecureRandom());
+        } catch (IllegalStateException | java.sql.SQLException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (CoordinatorServer server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)),
+                engine).start().withShutdownHook();
+             MetricsEndpoint endpoint = metricsPort < 0 ? null : new MetricsEndpoint(host, metricsPort, metrics)) {
+            out.printf("pqfl coordinator: federation %s, key %s (%s), listening on %s:%d%s%n", cfg.federationId(),
+                    coordinatorKey.keyId(), coordinatorKey.scheme(), host, server.port(),
+                    endpoint == null ? "" : ", metrics on :" + endpoint.port() + "/metrics");
+            out.printf("  %d clients enrolled in %s; %d rounds of %s; data in %s%n", trust.clients().size(), cfg.trustDir(),
+                    cfg.rounds(), cfg.strategy(), cfg.dataDir());
+            out.flush();
+            if (!engine.awaitFinished(Duration.ofDays(3650))) {
+                out.println("Stopped before the last round; restart with the same --data-dir to resume.");
+                out.flush();
+                return Cli.OK;
+            }
+            var status = engine.status();
+            out.printf("Finished: %d rounds closed; final model %s (round %d)%n", status.closedRounds(), status.modelDigest(),
+                    status.modelRound());
+            out.flush();
+            Thread.sleep(linger.toMillis());
+        }
+        return Cli.OK;
+    }
+}

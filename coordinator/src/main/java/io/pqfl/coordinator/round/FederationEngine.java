@@ -1,0 +1,743 @@
+package io.pqfl.coordinator.round;
+
+import com.google.protobuf.ByteString;
+import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.aggregate.RoundAggregator;
+import io.pqfl.coordinator.aggregate.Strategies;
+import io.pqfl.coordinator.aggregate.Strategy;
+import io.pqfl.coordinator.metrics.CoordinatorMetrics;
+import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.Ledger;
+import io.pqfl.coordinator.store.LedgerEntry;
+import io.pqfl.coordinator.store.ModelFiles;
+import io.pqfl.coordinator.store.RoundRecord;
+import io.pqfl.coordinator.store.RunStore;
+import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.coordinator.verify.RoundContext;
+import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.verify.UpdateVerifier;
+import io.pqfl.coordinator.verify.VerifiedUpdate;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyFormatException;
+import io.pqfl.crypto.KeyId;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SignatureValue;
+import io.pqfl.crypto.Signer;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.TrustStore;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.protocol.ModelRejectedException;
+import io.pqfl.protocol.ModelStatement;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.ReceiptEntry;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.UpdateStatement;
+import io.pqfl.protocol.WeightsReceiver;
+import io.pqfl.protocol.WireMapping;
+import io.pqfl.proto.v1.TaskHeader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The round loop and the state of one federation, independent of the transport. The gRPC service calls
+ * {@link #hello}, {@link #awaitTask}, {@link #beginUpload} and {@link Upload#finish}; the loop thread opens
+ * rounds, waits for updates or the deadline, aggregates, signs and publishes each new global model.
+ *
+ * <p>Durability: every accepted update is written to the round's spool directory and to the ledger before
+ * it is folded into the aggregate; a round's close (checkpoint file, ledger entry, round row) is ordered so
+ * that a coordinator restarted on the same data directory resumes the open round with the same nonce,
+ * reloads and re-verifies its accepted updates, and never aggregates an update twice.
+ */
+public final class FederationEngine implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(FederationEngine.class);
+
+    /** What {@link #awaitTask} found. */
+    public sealed interface TaskOutcome permits TaskReady, NoTask, Finished {
+    }
+
+    public record TaskReady(Task task) implements TaskOutcome {
+    }
+
+    public record NoTask(String why) implements TaskOutcome {
+    }
+
+    public record Finished() implements TaskOutcome {
+    }
+
+    /** A snapshot for status calls. */
+    public record Status(String federationId, FederationState state, long currentRound, long closedRounds, long totalRounds,
+                         int connectedClients, PayloadDigest modelDigest, long modelRound) {
+    }
+
+    private final CoordinatorConfig config;
+    private final SigningKey coordinatorKey;
+    private final Signer signer;
+    private final TrustStore trust;
+    private final UpdateVerifier verifier;
+    private final Strategy strategy;
+    private final Database db;
+    private final Ledger ledger;
+    private final RunStore runs;
+    private final CoordinatorMetrics metrics;
+    private final Clock clock;
+    private final SecureRandom secureRandom;
+    private final Random sampler;
+    private final ClientRegistry registry;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private FederationState state = FederationState.STARTING;
+    private ModelWeights global;
+    private SignedModel globalSigned;
+    private List<ByteString> globalChunks;
+    private long lastClosed;
+    private OpenRound open;
+    private volatile boolean stopping;
+    private volatile Throwable failure;
+    private Thread loop;
+
+    private static final class OpenRound {
+        RoundRecord record;
+        RoundContext context;
+        RoundAggregator aggregator;
+        Task task;
+        long deadlineMs;
+        Instant openedAt;
+        boolean closing;
+        final Set<ClientId> accepted = new HashSet<>();
+        final Set<ClientId> inFlight = new HashSet<>();
+        final List<ReceiptEntry> receipt = new ArrayList<>();
+        int rejected;
+
+        boolean allAccepted() {
+            return accepted.size() == record.sampled().size();
+        }
+    }
+
+    public FederationEngine(CoordinatorConfig config, SigningKey coordinatorKey, TrustStore trust, CoordinatorMetrics metrics,
+                            Clock clock, SecureRandom secureRandom) throws SQLException, IOException {
+        this.config = Objects.requireNonNull(config, "config");
+        this.coordinatorKey = Objects.requireNonNull(coordinatorKey, "coordinatorKey");
+        this.signer = Signer.create(coordinatorKey);
+        this.trust = Objects.requireNonNull(trust, "trust");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.secureRandom = Objects.requireNonNull(secureRandom, "secureRandom");
+        this.sampler = new Random(config.seed());
+        this.verifier = new UpdateVerifier(trust, config.acceptedSchemes(), config.maxUpdateBytes());
+        this.strategy = Strategies.create(config.strategy(), config.strategyParams());
+        this.registry = new ClientRegistry(clock, config.clientLiveness());
+        Files.createDirectories(config.dataDir());
+        this.db = Database.open(config.effectiveJdbcUrl());
+        this.ledger = new Ledger(db, clock);
+        this.runs = new RunStore(db, ledger, clock);
+        recover();
+    }
+
+    // ---------------------------------------------------------------- start-up and recovery
+
+    private Path checkpoint(long round) {
+        return config.dataDir().resolve("checkpoints").resolve(String.format("model-%06d.pqfl", round));
+    }
+
+    private Path strategyState(long round) {
+        return config.dataDir().resolve("checkpoints").resolve(String.format("state-%06d.pqfl", round));
+    }
+
+    private Path spoolDir(long round) {
+        return config.dataDir().resolve("spool").resolve(String.format("round-%06d", round));
+    }
+
+    private void recover() throws SQLException, IOException {
+        Optional<RunStore.RunRecord> run = runs.run();
+        if (run.isEmpty()) {
+            ModelWeights initial = config.initialModel() != null
+                    ? ModelFiles.read(config.initialModel()).weights() : config.model().initialWeights(config.seed());
+            SignedModel signed = sign(0, initial, null, List.of());
+            ModelFiles.write(checkpoint(0), initial, signed);
+            runs.createRun(config.federationId(), coordinatorKey.verifyingKey(), config.rounds(), describeConfig());
+            ledger.append(publishedDraft(signed));
+            setGlobal(initial, signed);
+            log.info("Federation {} created: model {} ({} parameters), digest {}", config.federationId(),
+                    initial.manifest().architecture(), initial.manifest().totalElements(), signed.statement().modelDigest());
+        } else {
+            RunStore.RunRecord r = run.get();
+            if (!r.federationId().equals(config.federationId())) {
+                throw new IllegalStateException(config.dataDir() + " holds federation '" + r.federationId()
+                        + "', not '" + config.federationId() + "'");
+            }
+            if (!r.coordinatorKeyId().equals(coordinatorKey.keyId().hex())) {
+                throw new IllegalStateException(config.dataDir() + " was created with coordinator key " + r.coordinatorKeyId()
+                        + "; this coordinator's key is " + coordinatorKey.keyId());
+            }
+            long latest = runs.rounds().stream().filter(x -> x.state() == RoundRecord.State.COMPLETED)
+                    .mapToLong(RoundRecord::round).max().orElse(0);
+            ModelFiles.Stored stored = ModelFiles.read(checkpoint(latest));
+            try {
+                stored.signature().verify(coordinatorKey.verifyingKey(), config.federationId(), stored.weights().digest());
+            } catch (ModelRejectedException | NullPointerException e) {
+                throw new IOException(checkpoint(latest) + ": checkpoint does not verify: " + e.getMessage(), e);
+            }
+            if (Files.exists(strategyState(latest))) {
+                strategy.restore(ModelFiles.read(strategyState(latest)).weights());
+            }
+            setGlobal(stored.weights(), stored.signature());
+            lastClosed = runs.lastClosedRound();
+            log.info("Federation {} resumed: {} rounds closed, global model from round {}", config.federationId(),
+                    lastClosed, latest);
+            Optional<RoundRecord> openRecord = runs.openRound();
+            if (openRecord.isPresent()) {
+                resume(openRecord.get());
+            }
+        }
+    }
+
+    private void resume(RoundRecord record) throws SQLException, IOException {
+        if (!record.baseModelDigest().matches(globalSigned.statement().modelDigest())) {
+            throw new IllegalStateException("open round " + record.round() + " was based on model " + record.baseModelDigest()
+                    + " but the latest checkpoint is " + globalSigned.statement().modelDigest());
+        }
+        OpenRound o = newOpenRound(record, clock.millis() + config.roundTimeout().toMillis());
+        for (LedgerEntry e : ledger.entriesOfRound(record.round())) {
+            if (e.kind() != LedgerEntry.Kind.UPDATE_ACCEPTED) {
+                continue;
+            }
+            UpdateStatement statement = UpdateStatement.decode(e.statement());
+            VerifyingKey key;
+            try {
+                key = VerifyingKey.fromEncoded(ledger.publicKey(e.keyId()).orElseThrow(
+                        () -> new IOException("ledger entry " + e.seq() + ": key " + e.keyId() + " is not recorded")));
+            } catch (KeyFormatException ex) {
+                throw new IOException("ledger entry " + e.seq() + ": " + ex.getMessage(), ex);
+            }
+            ModelWeights weights = ModelFiles.read(spoolDir(record.round()).resolve(statement.clientId() + ".bin")).weights();
+            try {
+                VerifiedUpdate update = verifier.reverify(statement, key, SignatureValue.of(statement.scheme(), e.signature()), weights);
+                o.aggregator.accept(update);
+                o.accepted.add(update.clientId());
+                o.receipt.add(update.receiptEntry());
+            } catch (UpdateRejectedException ex) {
+                throw new IOException("spooled update of " + statement.clientId() + " in round " + record.round()
+                        + " no longer verifies: " + ex.getMessage(), ex);
+            }
+        }
+        open = o;
+        state = FederationState.ROUND_OPEN;
+        log.info("Round {} resumed with its original nonce; {} of {} updates already accepted", record.round(),
+                o.accepted.size(), record.sampled().size());
+    }
+
+    private String describeConfig() {
+        return "strategy=" + strategy.name() + " params=" + config.strategyParams() + " model=" + config.model().id()
+                + " rounds=" + config.rounds() + " minClients=" + config.minClients() + " clientsPerRound="
+                + config.clientsPerRound() + " fraction=" + config.clientFraction() + " schemes=" + config.acceptedSchemes();
+    }
+
+    private void setGlobal(ModelWeights weights, SignedModel signed) {
+        List<ByteString> chunks = new ArrayList<>();
+        weights.writeChunks(config.chunkBytes(), b -> chunks.add(ByteString.copyFrom(b)));
+        this.global = weights;
+        this.globalSigned = signed;
+        this.globalChunks = List.copyOf(chunks);
+    }
+
+    private SignedModel sign(long round, ModelWeights model, PayloadDigest parent, List<ReceiptEntry> receipt) {
+        ModelStatement statement = new ModelStatement(config.federationId(), round, model.digest(), parent, receipt,
+                coordinatorKey.scheme(), coordinatorKey.keyId());
+        return new SignedModel(statement, signer.sign(statement.encode()));
+    }
+
+    private Ledger.Draft publishedDraft(SignedModel m) {
+        ModelStatement s = m.statement();
+        return new Ledger.Draft(LedgerEntry.Kind.MODEL_PUBLISHED, s.modelRound(), null, s.coordinatorKeyId().hex(),
+                s.scheme().displayName(), s.encode(), m.signature().bytes(), s.modelDigest().bytes(), null,
+                s.receipt().size() + " updates aggregated");
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /** Starts the round loop on its own thread. */
+    public void start() {
+        loop = new Thread(this::runLoop, "pqfl-rounds");
+        loop.setDaemon(true);
+        loop.start();
+    }
+
+    /** Waits until the last round closed (true) or the timeout passed (false); rethrows a loop failure. */
+    public boolean awaitFinished(Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (state != FederationState.FINISHED && failure == null && !stopping) {
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                changed.awaitNanos(left);
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (failure != null) {
+            throw new IllegalStateException("round loop failed: " + failure.getMessage(), failure);
+        }
+        return state == FederationState.FINISHED;
+    }
+
+    @Override
+    public void close() throws SQLException, InterruptedException {
+        stopping = true;
+        lock.lock();
+        try {
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (loop != null) {
+            loop.join(10_000);
+        }
+        db.close();
+    }
+
+    private void runLoop() {
+        try {
+            while (!stopping) {
+                OpenRound round;
+                lock.lock();
+                try {
+                    if (open == null) {
+                        long next = lastClosed + 1;
+                        if (next > config.rounds()) {
+                            state = FederationState.FINISHED;
+                            changed.signalAll();
+                            log.info("Federation {} finished: {} rounds", config.federationId(), lastClosed);
+                            return;
+                        }
+                        state = FederationState.WAITING_FOR_CLIENTS;
+                        changed.signalAll();
+                        List<ClientId> live;
+                        while (!stopping && (live = eligible()).size() < config.minClients()) {
+                            changed.await(500, TimeUnit.MILLISECONDS);
+                        }
+                        if (stopping) {
+                            return;
+                        }
+                        openRound(next, eligible());
+                    }
+                    round = open;
+                    while (!stopping && !round.allAccepted() && clock.millis() < round.deadlineMs) {
+                        changed.await(Math.max(1, Math.min(500, round.deadlineMs - clock.millis())), TimeUnit.MILLISECONDS);
+                    }
+                    if (stopping) {
+                        return;
+                    }
+                    round.closing = true;
+                    state = FederationState.AGGREGATING;
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+                closeRound(round);
+            }
+        } catch (Throwable t) {
+            failure = t;
+            log.error("Round loop failed", t);
+            lock.lock();
+            try {
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private List<ClientId> eligible() {
+        List<ClientId> live = new ArrayList<>();
+        for (ClientId id : registry.live()) {
+            trust.find(id).filter(c -> !c.revoked()).ifPresent(c -> live.add(id));
+        }
+        metrics.connectedClients(live.size());
+        return live;
+    }
+
+    private void openRound(long number, List<ClientId> live) throws SQLException, IOException {
+        int k = config.clientsPerRound() > 0
+                ? Math.min(config.clientsPerRound(), live.size())
+                : Math.max(config.minClients(), (int) Math.ceil(config.clientFraction() * live.size()));
+        List<ClientId> pool = new ArrayList<>(live);
+        Collections.shuffle(pool, sampler);
+        List<ClientId> sampled = pool.subList(0, Math.min(k, pool.size())).stream()
+                .sorted(Comparator.comparing(ClientId::value)).toList();
+        long deadline = clock.millis() + config.roundTimeout().toMillis();
+        RoundRecord record = new RoundRecord(number, RoundNonce.random(secureRandom), RoundRecord.State.OPEN, sampled,
+                globalSigned.statement().modelDigest(), deadline, null);
+        deleteRecursively(spoolDir(number));
+        runs.openRound(record);
+        open = newOpenRound(record, deadline);
+        state = FederationState.ROUND_OPEN;
+        changed.signalAll();
+        log.info("Round {} open: {} of {} live clients sampled, nonce {}, deadline in {} s", number, sampled.size(),
+                live.size(), record.nonce(), config.roundTimeout().toSeconds());
+    }
+
+    private OpenRound newOpenRound(RoundRecord record, long deadlineMs) {
+        OpenRound o = new OpenRound();
+        o.record = record;
+        o.deadlineMs = deadlineMs;
+        o.openedAt = clock.instant();
+        o.context = new RoundContext(config.federationId(), record.round(), record.nonce(), record.baseModelDigest(),
+                global.manifest(), Set.copyOf(record.sampled()));
+        o.aggregator = strategy.begin(record.round(), global);
+        TaskHeader header = TaskHeader.newBuilder()
+                .setFederationId(config.federationId())
+                .setRound(record.round())
+                .setNonce(ByteString.copyFrom(record.nonce().bytes()))
+                .setConfig(WireMapping.toWire(strategy.configureRound(record.round(), config.training())))
+                .setManifest(WireMapping.toWire(global.manifest()))
+                .setModelRound(globalSigned.statement().modelRound())
+                .setModelBytes(global.manifest().totalBytes())
+                .setDeadlineUnixMs(deadlineMs)
+                .build();
+        o.task = new Task(header, globalChunks, WireMapping.toWire(globalSigned));
+        return o;
+    }
+
+    private void closeRound(OpenRound round) throws SQLException, IOException {
+        long number = round.record.round();
+        Duration took = Duration.between(round.openedAt, clock.instant());
+        int accepted = round.accepted.size();
+        if (accepted >= config.minClients()) {
+            ModelWeights next = round.aggregator.finish();
+            SignedModel signed = sign(number, next, globalSigned.statement().modelDigest(), round.receipt);
+            ModelFiles.write(checkpoint(number), next, signed);
+            Optional<ModelWeights> state = strategy.state();
+            if (state.isPresent()) {
+                ModelFiles.write(strategyState(number), state.get(), null);
+            }
+            runs.closeRound(number, RoundRecord.State.COMPLETED, signed.statement().modelDigest(), accepted, round.rejected,
+                    publishedDraft(signed));
+            lock.lock();
+            try {
+                setGlobal(next, signed);
+                finishRound(number);
+            } finally {
+                lock.unlock();
+            }
+            metrics.round("completed", took);
+            log.info("Round {} complete: {} updates aggregated ({} rejected) with {}, new model {} signed",
+                    number, accepted, round.rejected, strategy.name(), signed.statement().modelDigest());
+        } else {
+            runs.closeRound(number, RoundRecord.State.SKIPPED, null, accepted, round.rejected,
+                    new Ledger.Draft(LedgerEntry.Kind.ROUND_SKIPPED, number, null, null, null, null, null, null,
+                            "TOO_FEW_UPDATES", accepted + " accepted, " + config.minClients() + " required"));
+            lock.lock();
+            try {
+                finishRound(number);
+            } finally {
+                lock.unlock();
+            }
+            metrics.round("skipped", took);
+            log.warn("Round {} skipped: {} updates accepted by the deadline, {} required; the global model is unchanged",
+                    number, accepted, config.minClients());
+        }
+        deleteRecursively(spoolDir(number));
+    }
+
+    private void finishRound(long number) {
+        lastClosed = number;
+        open = null;
+        changed.signalAll();
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- the service's entry points
+
+    /** A client announces itself: it must be enrolled, not revoked, with the enrolled key and an accepted scheme. */
+    public void hello(ClientId clientId, KeyId keyId, SignatureScheme scheme) throws UpdateRejectedException {
+        verifier.checkIdentity(clientId, keyId, scheme);
+        registry.seen(clientId);
+        lock.lock();
+        try {
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits up to {@code wait} for a task for this client in the open round. */
+    public TaskOutcome awaitTask(ClientId clientId, Duration wait) throws InterruptedException {
+        if (registry.isKnown(clientId)) {
+            registry.seen(clientId);
+        }
+        long end = System.nanoTime() + wait.toNanos();
+        lock.lock();
+        try {
+            while (true) {
+                if (state == FederationState.FINISHED) {
+                    return new Finished();
+                }
+                OpenRound o = open;
+                if (o != null && !o.closing && o.record.sampled().contains(clientId) && !o.accepted.contains(clientId)) {
+                    return new TaskReady(o.task);
+                }
+                long left = end - System.nanoTime();
+                if (left <= 0 || stopping) {
+                    return new NoTask(!registry.isKnown(clientId) ? "say Hello first"
+                            : o == null ? "no round is open" : "not sampled for round " + o.record.round());
+                }
+                changed.awaitNanos(left);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public Status status() {
+        lock.lock();
+        try {
+            OpenRound o = open;
+            return new Status(config.federationId(), state, o == null ? lastClosed : o.record.round(), lastClosed,
+                    config.rounds(), registry.live().size(), globalSigned.statement().modelDigest(),
+                    globalSigned.statement().modelRound());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public VerifyingKey coordinatorKey() {
+        return coordinatorKey.verifyingKey();
+    }
+
+    public String federationId() {
+        return config.federationId();
+    }
+
+    public long maxUpdateBytes() {
+        return config.maxUpdateBytes();
+    }
+
+    /** Header checks; on success the caller streams tensor chunks into the returned upload. */
+    public Upload beginUpload(UpdateVerifier.Header header) throws UpdateRejectedException {
+        VerifyingKey key;
+        lock.lock();
+        try {
+            OpenRound o = open != null && !open.closing ? open : null;
+            key = verifier.checkHeader(header, o == null ? null : o.context);
+            if (o.accepted.contains(header.clientId()) || !o.inFlight.add(header.clientId())) {
+                throw new UpdateRejectedException(RejectReason.DUPLICATE,
+                        "client " + header.clientId() + " already submitted an update for round " + header.round());
+            }
+        } catch (UpdateRejectedException e) {
+            recordRejection(header, e, null, null);
+            throw e;
+        } finally {
+            lock.unlock();
+        }
+        registry.seen(header.clientId());
+        return new Upload(header, key);
+    }
+
+    /** One client's update stream in progress. Not thread-safe (gRPC delivers one message at a time). */
+    public final class Upload {
+        private final UpdateVerifier.Header header;
+        private final VerifyingKey key;
+        private final WeightsReceiver receiver;
+        private boolean done;
+
+        private Upload(UpdateVerifier.Header header, VerifyingKey key) {
+            this.header = header;
+            this.key = key;
+            this.receiver = new WeightsReceiver(header.manifest());
+        }
+
+        public void chunk(ByteBuffer bytes) throws UpdateRejectedException {
+            int n = bytes.remaining();
+            try {
+                receiver.accept(bytes);
+            } catch (WeightsReceiver.OverflowException e) {
+                throw abort(new UpdateRejectedException(RejectReason.TOO_LARGE, e.getMessage()));
+            }
+            metrics.bytesReceived(n);
+        }
+
+        /** Ends the upload with the client's signature: verifies and, if all is well, aggregates. */
+        public long finish(byte[] signatureBytes) throws UpdateRejectedException {
+            PayloadDigest digest = receiver.digest();
+            ModelWeights weights = receiver.isComplete() ? receiver.weights() : null;
+            SignatureValue signature = SignatureValue.of(header.scheme(), signatureBytes);
+            VerifiedUpdate update;
+            try {
+                update = metrics.timeVerification(() -> {
+                    try {
+                        return verifier.verify(header, key, digest, receiver.receivedBytes(), weights, signature);
+                    } catch (UpdateRejectedException e) {
+                        throw new RejectedWrapper(e);
+                    }
+                });
+            } catch (RejectedWrapper w) {
+                UpdateStatement attempted = weights == null ? null : new UpdateStatement(header.federationId(),
+                        header.round(), header.nonce(), header.baseModelDigest(), header.clientId(), header.keyId(),
+                        header.scheme(), digest, header.numExamples());
+                throw abort(w.rejection, attempted, signatureBytes);
+            }
+            return accept(update);
+        }
+
+        /** Abandons the upload (the client went away or broke the stream); records the rejection. */
+        public UpdateRejectedException abort(UpdateRejectedException e) {
+            return abort(e, null, null);
+        }
+
+        private UpdateRejectedException abort(UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
+            if (!done) {
+                done = true;
+                lock.lock();
+                try {
+                    if (open != null && open.record.round() == header.round()) {
+                        open.inFlight.remove(header.clientId());
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                recordRejection(header, e, attempted, signature);
+            }
+            return e;
+        }
+
+        private long accept(VerifiedUpdate update) throws UpdateRejectedException {
+            lock.lock();
+            try {
+                OpenRound o = open;
+                if (o == null || o.closing || o.record.round() != header.round()) {
+                    throw abort(new UpdateRejectedException(RejectReason.STALE_ROUND,
+                            "round " + header.round() + " closed while the update was being received"));
+                }
+                ModelFiles.write(spoolDir(header.round()).resolve(header.clientId() + ".bin"), update.weights(), null);
+                ledger.rememberKey(key);
+                LedgerEntry entry = ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_ACCEPTED, header.round(),
+                        header.clientId().value(), header.keyId().hex(), header.scheme().displayName(),
+                        update.statement().encode(), update.signature().bytes(), update.digest().bytes(), null,
+                        update.numExamples() + " examples"));
+                o.aggregator.accept(update);
+                o.accepted.add(update.clientId());
+                o.inFlight.remove(update.clientId());
+                o.receipt.add(update.receiptEntry());
+                done = true;
+                changed.signalAll();
+                metrics.updateAccepted();
+                log.info("Accepted update from {} (key {}) for round {}: {} examples, digest {}", header.clientId(),
+                        header.keyId(), header.round(), update.numExamples(), update.digest());
+                return entry.seq();
+            } catch (SQLException | IOException e) {
+                throw new UncheckedIOException(new IOException("cannot record update: " + e.getMessage(), e));
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private static final class RejectedWrapper extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final transient UpdateRejectedException rejection;
+
+        RejectedWrapper(UpdateRejectedException rejection) {
+            super(rejection.getMessage(), null, false, false);
+            this.rejection = rejection;
+        }
+    }
+
+    private void recordRejection(UpdateVerifier.Header h, UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
+        metrics.updateRejected(e.reason().name());
+        log.warn("Rejected update from {} (key {}) for round {}: {}", h.clientId(), h.keyId(), h.round(), e.toString());
+        try {
+            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, h.round(), h.clientId().value(),
+                    h.keyId().hex(), h.scheme().displayName(), attempted == null ? null : attempted.encode(), signature,
+                    attempted == null ? null : attempted.updateDigest().bytes(), e.reason().name(), e.getMessage()));
+        } catch (SQLException ex) {
+            log.error("Cannot record rejection of {} in the ledger", h.clientId(), ex);
+        }
+        lock.lock();
+        try {
+            if (open != null && open.record.round() == h.round()) {
+                open.rejected++;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Records a rejection that happened before a header could be decoded (malformed stream). */
+    public void recordMalformed(String clientId, long round, RejectReason reason, String detail) {
+        metrics.updateRejected(reason.name());
+        log.warn("Rejected update stream from {}: {}: {}", clientId, reason, detail);
+        try {
+            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, round, clientId, null, null, null, null, null,
+                    reason.name(), detail));
+        } catch (SQLException ex) {
+            log.error("Cannot record rejection in the ledger", ex);
+        }
+    }
+
+    /** The ledger, for tests and the operator's tools. */
+    public Ledger ledger() {
+        return ledger;
+    }
+
+    public RunStore runs() {
+        return runs;
+    }
+
+    /** The current global model and its signature. */
+    public SignedModel globalModel() {
+        lock.lock();
+        try {
+            return globalSigned;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public ModelWeights globalWeights() {
+        lock.lock();
+        try {
+            return global;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package io.pqfl.coordinator.server;
+
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.proto.v1.FederationGrpc;
+import java.io.IOException;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's gRPC server. Takes a {@link ServerBuilder} so tests can hand it an in-process builder
+ * and production a Netty one on a real port; serves the federation service and the standard health service.
+ */
+public final class CoordinatorServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
+    /** Largest single message: a 1 MiB chunk plus framing, with room for a larger configured chunk. */
+    public static final int MAX_MESSAGE_BYTES = 8 << 20;
+
+    private final Server server;
+    private final FederationEngine engine;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private Thread shutdownHook;
+
+    public CoordinatorServer(ServerBuilder<?> builder, FederationEngine engine) {
+        this.engine = Objects.requireNonNull(engine, "engine");
+        this.server = builder.addService(new FederationService(engine)).addService(health.getHealthService())
+                .maxInboundMessageSize(MAX_MESSAGE_BYTES).build();
+    }
+
+    /** Starts serving and the round loop. */
+    public CoordinatorServer start() throws IOException {
+        server.start();
+        health.setStatus(FederationGrpc.SERVICE_NAME, ServingStatus.SERVING);
+        health.setStatus("", ServingStatus.SERVING);
+        engine.start();
+        log.info("Coordinator for federation {} listening on port {}", engine.federationId(), port());
+        return this;
+    }
+
+    /** The bound port (useful with port 0). */
+    public int port() {
+        return server.getPort();
+    }
+
+    /** Stops cleanly on SIGTERM / Ctrl-C. */
+    public CoordinatorServer withShutdownHook() {
+        shutdownHook = new Thread(() -> {
+            log.info("Shutting down (signal)");
+            try {
+                close();
+            } catch (Exception e) {
+                log.warn("Error during shutdown", e);
+            }
+        }, "pqfl-shutdown");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        return this;
+    }
+
+    public void blockUntilShutdown() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    @Override
+    public void close() throws Exception {
+        health.enterTerminalState();
+        server.shutdown();
+        if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+            server.shutdownNow();
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        }
+        engine.close();
+    }
+}

@@ -1,0 +1,248 @@
+package io.pqfl.coordinator.server;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.round.Task;
+import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.verify.UpdateVerifier;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyId;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.WireMapping;
+import io.pqfl.proto.v1.FederationGrpc;
+import io.pqfl.proto.v1.HelloRequest;
+import io.pqfl.proto.v1.HelloResponse;
+import io.pqfl.proto.v1.StatusRequest;
+import io.pqfl.proto.v1.StatusResponse;
+import io.pqfl.proto.v1.SubmitResponse;
+import io.pqfl.proto.v1.TaskChunk;
+import io.pqfl.proto.v1.TaskRequest;
+import io.pqfl.proto.v1.UpdateChunk;
+import io.pqfl.proto.v1.UpdateHeader;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.List;
+
+/** The gRPC face of a {@link FederationEngine}: decoding, streaming with flow control, and error mapping. */
+final class FederationService extends FederationGrpc.FederationImplBase {
+    /** The longest a GetTask call may wait; a client asking for more gets this. */
+    static final Duration MAX_TASK_WAIT = Duration.ofSeconds(30);
+
+    private final FederationEngine engine;
+
+    FederationService(FederationEngine engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public void hello(HelloRequest request, StreamObserver<HelloResponse> responses) {
+        try {
+            engine.hello(new ClientId(request.getClientId()), new KeyId(request.getKeyId()),
+                    SignatureScheme.parse(request.getScheme()));
+        } catch (IllegalArgumentException e) {
+            responses.onError(Statuses.invalid("malformed hello: " + e.getMessage()));
+            return;
+        } catch (UpdateRejectedException e) {
+            responses.onError(Statuses.rejected(e));
+            return;
+        }
+        FederationEngine.Status s = engine.status();
+        responses.onNext(HelloResponse.newBuilder().setFederationId(s.federationId())
+                .setCoordinatorKeyId(engine.coordinatorKey().keyId().hex())
+                .setCoordinatorScheme(engine.coordinatorKey().scheme().displayName())
+                .setState(wireState(s)).build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void getTask(TaskRequest request, StreamObserver<TaskChunk> responses) {
+        ClientId client;
+        try {
+            client = new ClientId(request.getClientId());
+        } catch (IllegalArgumentException e) {
+            responses.onError(Statuses.invalid(e.getMessage()));
+            return;
+        }
+        Duration wait = Duration.ofMillis(Math.min(request.getWaitMs(), MAX_TASK_WAIT.toMillis()));
+        FederationEngine.TaskOutcome outcome;
+        try {
+            outcome = engine.awaitTask(client, wait);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            responses.onError(Status.UNAVAILABLE.withDescription("coordinator is shutting down").asRuntimeException());
+            return;
+        }
+        if (outcome instanceof FederationEngine.Finished) {
+            responses.onError(Status.OUT_OF_RANGE.withDescription("FINISHED: the federation has finished its rounds")
+                    .asRuntimeException());
+        } else if (outcome instanceof FederationEngine.NoTask none) {
+            responses.onError(Status.NOT_FOUND.withDescription("NO_TASK: " + none.why()).asRuntimeException());
+        } else if (outcome instanceof FederationEngine.TaskReady ready) {
+            new TaskPump((ServerCallStreamObserver<TaskChunk>) responses, ready.task()).start();
+        }
+    }
+
+    /** Streams a task with flow control: chunks go out only while the transport is ready for them. */
+    private static final class TaskPump {
+        private final ServerCallStreamObserver<TaskChunk> out;
+        private final Task task;
+        private int next = -1;
+        private boolean done;
+
+        TaskPump(ServerCallStreamObserver<TaskChunk> out, Task task) {
+            this.out = out;
+            this.task = task;
+        }
+
+        void start() {
+            out.setOnCancelHandler(() -> done = true);
+            out.setOnReadyHandler(this::drain);
+            drain();
+        }
+
+        private void drain() {
+            List<ByteString> chunks = task.modelChunks();
+            while (!done && out.isReady()) {
+                if (next == -1) {
+                    out.onNext(TaskChunk.newBuilder().setHeader(task.header()).build());
+                } else if (next < chunks.size()) {
+                    out.onNext(TaskChunk.newBuilder().setModelChunk(chunks.get(next)).build());
+                } else {
+                    out.onNext(TaskChunk.newBuilder().setModelSignature(task.signature()).build());
+                    out.onCompleted();
+                    done = true;
+                }
+                next++;
+            }
+        }
+    }
+
+    @Override
+    public StreamObserver<UpdateChunk> submitUpdate(StreamObserver<SubmitResponse> responses) {
+        ServerCallStreamObserver<SubmitResponse> call = (ServerCallStreamObserver<SubmitResponse>) responses;
+        call.disableAutoRequest();
+        call.request(1);
+        return new StreamObserver<>() {
+            private FederationEngine.Upload upload;
+            private byte[] signature;
+            private boolean finished;
+            private String claimedClient = "?";
+            private long claimedRound;
+
+            @Override
+            public void onNext(UpdateChunk chunk) {
+                if (finished) {
+                    return;
+                }
+                try {
+                    switch (chunk.getPartCase()) {
+                        case HEADER -> {
+                            if (upload != null) {
+                                throw malformed("a second header");
+                            }
+                            claimedClient = chunk.getHeader().getClientId();
+                            claimedRound = chunk.getHeader().getRound();
+                            upload = engine.beginUpload(decode(chunk.getHeader()));
+                        }
+                        case TENSOR_CHUNK -> {
+                            if (upload == null || signature != null) {
+                                throw malformed(upload == null ? "tensor bytes before the header" : "tensor bytes after the trailer");
+                            }
+                            upload.chunk(chunk.getTensorChunk().asReadOnlyByteBuffer());
+                        }
+                        case TRAILER -> {
+                            if (upload == null || signature != null) {
+                                throw malformed(upload == null ? "a trailer before the header" : "a second trailer");
+                            }
+                            signature = chunk.getTrailer().getSignature().toByteArray();
+                        }
+                        case PART_NOT_SET -> throw malformed("an empty message");
+                    }
+                    call.request(1);
+                } catch (UpdateRejectedException e) {
+                    fail(e);
+                } catch (IllegalArgumentException e) {
+                    fail(new UpdateRejectedException(RejectReason.MALFORMED, "malformed update header: " + e.getMessage()));
+                }
+            }
+
+            private UpdateRejectedException malformed(String what) {
+                return new UpdateRejectedException(RejectReason.MALFORMED, "unexpected " + what + " in the update stream");
+            }
+
+            private void fail(UpdateRejectedException e) {
+                finished = true;
+                if (upload != null) {
+                    upload.abort(e);
+                } else if (e.reason() == RejectReason.MALFORMED) {
+                    engine.recordMalformed(claimedClient, claimedRound, e.reason(), e.getMessage());
+                }
+                responses.onError(Statuses.rejected(e));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                if (!finished && upload != null) {
+                    finished = true;
+                    upload.abort(new UpdateRejectedException(RejectReason.INCOMPLETE,
+                            "the client ended the stream early: " + Status.fromThrowable(t).getCode()));
+                }
+                finished = true;
+            }
+
+            @Override
+            public void onCompleted() {
+                if (finished) {
+                    return;
+                }
+                if (upload == null) {
+                    fail(new UpdateRejectedException(RejectReason.MALFORMED, "the update stream had no header"));
+                    return;
+                }
+                if (signature == null) {
+                    fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream ended without its signature"));
+                    return;
+                }
+                finished = true;
+                try {
+                    long seq = upload.finish(signature);
+                    responses.onNext(SubmitResponse.newBuilder().setAccepted(true).setLedgerSeq(seq).build());
+                    responses.onCompleted();
+                } catch (UpdateRejectedException e) {
+                    responses.onError(Statuses.rejected(e));
+                } catch (UncheckedIOException e) {
+                    responses.onError(Statuses.internal("the coordinator could not record the update"));
+                }
+            }
+        };
+    }
+
+    static UpdateVerifier.Header decode(UpdateHeader h) {
+        return new UpdateVerifier.Header(h.getFederationId(), h.getRound(), RoundNonce.of(h.getNonce().toByteArray()),
+                new ClientId(h.getClientId()), new KeyId(h.getKeyId()), SignatureScheme.parse(h.getScheme()),
+                WireMapping.digest(h.getBaseModelDigest(), "base_model_digest"), WireMapping.fromWire(h.getManifest()),
+                h.getNumExamples(), h.getUpdateBytes());
+    }
+
+    @Override
+    public void getStatus(StatusRequest request, StreamObserver<StatusResponse> responses) {
+        FederationEngine.Status s = engine.status();
+        responses.onNext(StatusResponse.newBuilder().setFederationId(s.federationId()).setState(wireState(s))
+                .setCurrentRound(s.currentRound()).setCompletedRounds(s.closedRounds()).setTotalRounds(s.totalRounds())
+                .setConnectedClients(s.connectedClients()).setModelDigest(WireMapping.bytes(s.modelDigest())).build());
+        responses.onCompleted();
+    }
+
+    private static io.pqfl.proto.v1.FederationState wireState(FederationEngine.Status s) {
+        return switch (s.state()) {
+            case STARTING, WAITING_FOR_CLIENTS -> io.pqfl.proto.v1.FederationState.WAITING_FOR_CLIENTS;
+            case ROUND_OPEN, AGGREGATING -> io.pqfl.proto.v1.FederationState.ROUND_OPEN;
+            case FINISHED -> io.pqfl.proto.v1.FederationState.FINISHED;
+        };
+    }
+}

@@ -1,0 +1,94 @@
+package io.pqfl.coordinator.store;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Objects;
+
+/**
+ * The coordinator's database: an embedded SQLite file by default, PostgreSQL when the operator gives a
+ * {@code jdbc:postgresql:} URL. One connection, used under this object's lock: the coordinator's writes
+ * are a few per update, far below what one connection carries.
+ */
+public final class Database implements AutoCloseable {
+    enum Dialect { SQLITE, POSTGRESQL }
+
+    private final Connection connection;
+    private final Dialect dialect;
+    private final String url;
+
+    private Database(String url, Connection connection, Dialect dialect) {
+        this.url = url;
+        this.connection = connection;
+        this.dialect = dialect;
+    }
+
+    public static Database open(String jdbcUrl) throws SQLException {
+        Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+        Dialect dialect;
+        if (jdbcUrl.startsWith("jdbc:sqlite:")) {
+            dialect = Dialect.SQLITE;
+        } else if (jdbcUrl.startsWith("jdbc:postgresql:")) {
+            dialect = Dialect.POSTGRESQL;
+        } else {
+            throw new SQLException("unsupported database URL '" + jdbcUrl + "': use jdbc:sqlite:FILE or jdbc:postgresql://...");
+        }
+        Connection c = DriverManager.getConnection(jdbcUrl);
+        Database db = new Database(jdbcUrl, c, dialect);
+        if (dialect == Dialect.SQLITE) {
+            try (Statement s = c.createStatement()) {
+                s.execute("PRAGMA journal_mode=WAL");
+                s.execute("PRAGMA synchronous=FULL");
+                s.execute("PRAGMA foreign_keys=ON");
+            }
+        }
+        db.createSchema();
+        return db;
+    }
+
+    private void createSchema() throws SQLException {
+        String blob = dialect == Dialect.SQLITE ? "BLOB" : "BYTEA";
+        String[] ddl = {
+            "CREATE TABLE IF NOT EXISTS runs (federation_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
+                + "coordinator_key_id TEXT NOT NULL, coordinator_public_key " + blob + " NOT NULL, "
+                + "total_rounds BIGINT NOT NULL, config TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS rounds (round BIGINT PRIMARY KEY, nonce " + blob + " NOT NULL, "
+                + "state TEXT NOT NULL, sampled TEXT NOT NULL, base_model_digest " + blob + " NOT NULL, "
+                + "deadline_ms BIGINT NOT NULL, opened_at TEXT NOT NULL, closed_at TEXT, model_digest " + blob + ", "
+                + "accepted INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0)",
+            "CREATE TABLE IF NOT EXISTS public_keys (key_id TEXT PRIMARY KEY, scheme TEXT NOT NULL, "
+                + "encoded " + blob + " NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS ledger (seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, round BIGINT NOT NULL, "
+                + "client_id TEXT, key_id TEXT, scheme TEXT, statement " + blob + ", signature " + blob + ", "
+                + "payload_digest " + blob + ", reason TEXT, detail TEXT, recorded_at TEXT NOT NULL, "
+                + "prev_hash " + blob + " NOT NULL, entry_hash " + blob + " NOT NULL)",
+        };
+        try (Statement s = connection.createStatement()) {
+            for (String sql : ddl) {
+                s.execute(sql);
+            }
+            if (dialect == Dialect.SQLITE) {
+                // The ledger is append-only: the database itself refuses changes to written entries.
+                s.execute("CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger "
+                        + "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END");
+                s.execute("CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger "
+                        + "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END");
+            }
+        }
+    }
+
+    /** The connection; callers synchronise on this {@code Database}. */
+    Connection connection() {
+        return connection;
+    }
+
+    public String url() {
+        return url;
+    }
+
+    @Override
+    public synchronized void close() throws SQLException {
+        connection.close();
+    }
+}

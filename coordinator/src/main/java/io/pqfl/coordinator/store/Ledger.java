@@ -1,0 +1,197 @@
+package io.pqfl.coordinator.store;
+
+import io.pqfl.crypto.PayloadHasher;
+import io.pqfl.crypto.VerifyingKey;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The append-only, hash-chained audit ledger: every accepted and rejected update and every published
+ * model, with the statement and signature bytes. {@code entry_hash = SHA-512(prev_hash || encoding of the
+ * entry's fields)}; the first entry's {@code prev_hash} is 64 zero bytes. Changing, removing or reordering
+ * any entry breaks the chain, which {@link LedgerVerifier} detects offline.
+ */
+public final class Ledger {
+    public static final int HASH_BYTES = 64;
+
+    private final Database db;
+    private final Clock clock;
+
+    public Ledger(Database db, Clock clock) {
+        this.db = Objects.requireNonNull(db, "db");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** Fields of a new entry; sequence number, time and hashes are filled in by {@link #append}. */
+    public record Draft(LedgerEntry.Kind kind, long round, String clientId, String keyId, String scheme, byte[] statement,
+                        byte[] signature, byte[] payloadDigest, String reason, String detail) {
+    }
+
+    /** Appends an entry and returns it as stored. */
+    public LedgerEntry append(Draft d) throws SQLException {
+        synchronized (db) {
+            Connection c = db.connection();
+            boolean auto = c.getAutoCommit();
+            try {
+                c.setAutoCommit(false);
+                LedgerEntry entry = insert(c, d);
+                c.commit();
+                return entry;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(auto);
+            }
+        }
+    }
+
+    /** Inside a transaction the caller holds (the caller synchronises on the database). */
+    LedgerEntry insert(Connection c, Draft d) throws SQLException {
+        long seq = 1;
+        byte[] prev = new byte[HASH_BYTES];
+        try (PreparedStatement ps = c.prepareStatement("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1");
+             ResultSet rs = ps.executeQuery()) {
+            if (rs.next()) {
+                seq = rs.getLong(1) + 1;
+                prev = rs.getBytes(2);
+            }
+        }
+        String at = clock.instant().toString();
+        LedgerEntry unhashed = new LedgerEntry(seq, d.kind(), d.round(), d.clientId(), d.keyId(), d.scheme(),
+                d.statement(), d.signature(), d.payloadDigest(), d.reason(), d.detail(), at, prev, null);
+        byte[] hash = hash(unhashed);
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO ledger (seq, kind, round, client_id, key_id, scheme, "
+                + "statement, signature, payload_digest, reason, detail, recorded_at, prev_hash, entry_hash) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            ps.setLong(1, seq);
+            ps.setString(2, d.kind().name());
+            ps.setLong(3, d.round());
+            ps.setString(4, d.clientId());
+            ps.setString(5, d.keyId());
+            ps.setString(6, d.scheme());
+            ps.setBytes(7, d.statement());
+            ps.setBytes(8, d.signature());
+            ps.setBytes(9, d.payloadDigest());
+            ps.setString(10, d.reason());
+            ps.setString(11, d.detail());
+            ps.setString(12, at);
+            ps.setBytes(13, prev);
+            ps.setBytes(14, hash);
+            ps.executeUpdate();
+        }
+        return new LedgerEntry(seq, d.kind(), d.round(), d.clientId(), d.keyId(), d.scheme(), d.statement(),
+                d.signature(), d.payloadDigest(), d.reason(), d.detail(), at, prev, hash);
+    }
+
+    /** Records a public key so that the ledger can be verified offline. Idempotent. */
+    public void rememberKey(VerifyingKey key) throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement(
+                    "INSERT INTO public_keys (key_id, scheme, encoded) SELECT ?, ?, ? WHERE NOT EXISTS "
+                            + "(SELECT 1 FROM public_keys WHERE key_id = ?)")) {
+                ps.setString(1, key.keyId().hex());
+                ps.setString(2, key.scheme().displayName());
+                ps.setBytes(3, key.encoded());
+                ps.setString(4, key.keyId().hex());
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    public Optional<byte[]> publicKey(String keyId) throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement("SELECT encoded FROM public_keys WHERE key_id = ?")) {
+                ps.setString(1, keyId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(rs.getBytes(1)) : Optional.empty();
+                }
+            }
+        }
+    }
+
+    public List<LedgerEntry> entries() throws SQLException {
+        return query("SELECT * FROM ledger ORDER BY seq", -1);
+    }
+
+    public List<LedgerEntry> entriesOfRound(long round) throws SQLException {
+        return query("SELECT * FROM ledger WHERE round = ? ORDER BY seq", round);
+    }
+
+    private List<LedgerEntry> query(String sql, long round) throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement(sql)) {
+                if (round >= 0) {
+                    ps.setLong(1, round);
+                }
+                List<LedgerEntry> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new LedgerEntry(rs.getLong("seq"), LedgerEntry.Kind.valueOf(rs.getString("kind")),
+                                rs.getLong("round"), rs.getString("client_id"), rs.getString("key_id"),
+                                rs.getString("scheme"), rs.getBytes("statement"), rs.getBytes("signature"),
+                                rs.getBytes("payload_digest"), rs.getString("reason"), rs.getString("detail"),
+                                rs.getString("recorded_at"), rs.getBytes("prev_hash"), rs.getBytes("entry_hash")));
+                    }
+                }
+                return out;
+            }
+        }
+    }
+
+    /** The entry's hash over its fields and the previous hash (docs/OPERATIONS.md, "Ledger"). */
+    static byte[] hash(LedgerEntry e) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(buf)) {
+            str(out, "pqfl.ledger-entry");
+            out.writeShort(1);
+            out.writeLong(e.seq());
+            str(out, e.kind().name());
+            out.writeLong(e.round());
+            str(out, e.clientId());
+            str(out, e.keyId());
+            str(out, e.scheme());
+            bytes(out, e.statement());
+            bytes(out, e.signature());
+            bytes(out, e.payloadDigest());
+            str(out, e.reason());
+            str(out, e.detail());
+            str(out, e.recordedAt());
+            bytes(out, e.prevHash());
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        return new PayloadHasher().update(buf.toByteArray()).finish().bytes();
+    }
+
+    static boolean sameHash(byte[] a, byte[] b) {
+        return a != null && b != null && MessageDigest.isEqual(a, b);
+    }
+
+    // A null field is encoded as length 0xFFFFFFFF so that null and empty differ.
+    private static void str(DataOutputStream out, String s) throws IOException {
+        bytes(out, s == null ? null : s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void bytes(DataOutputStream out, byte[] b) throws IOException {
+        if (b == null) {
+            out.writeInt(-1);
+            return;
+        }
+        out.writeInt(b.length);
+        out.write(b);
+    }
+}

@@ -1,0 +1,18 @@
+package io.pqfl.coordinator.store;
+
+import java.util.Objects;
+
+/**
+ * One row of the audit ledger. {@code statement} and {@code signature} are the exact bytes that were (or
+ * would have been) verified, so the ledger can be re-checked offline.
+ */
+public record LedgerEntry(long seq, Kind kind, long round, String clientId, String keyId, String scheme,
+                          byte[] statement, byte[] signature, byte[] payloadDigest, String reason, String detail,
+                          String recordedAt, byte[] prevHash, byte[] entryHash) {
+    public enum Kind { UPDATE_ACCEPTED, UPDATE_REJECTED, MODEL_PUBLISHED, ROUND_SKIPPED }
+
+    public LedgerEntry {
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(recordedAt, "recordedAt");
+    }
+}

@@ -1,0 +1,143 @@
+package io.pqfl.coordinator.store;
+
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.protocol.RoundNonce;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/** Runs and rounds. Round transitions that publish a model are one transaction with their ledger entry. */
+public final class RunStore {
+    private final Database db;
+    private final Ledger ledger;
+    private final Clock clock;
+
+    public RunStore(Database db, Ledger ledger, Clock clock) {
+        this.db = Objects.requireNonNull(db, "db");
+        this.ledger = Objects.requireNonNull(ledger, "ledger");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    public record RunRecord(String federationId, String coordinatorKeyId, byte[] coordinatorPublicKey, long totalRounds,
+                            String config) {
+    }
+
+    public Optional<RunRecord> run() throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement("SELECT * FROM runs");
+                 ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new RunRecord(rs.getString("federation_id"), rs.getString("coordinator_key_id"),
+                        rs.getBytes("coordinator_public_key"), rs.getLong("total_rounds"), rs.getString("config")));
+            }
+        }
+    }
+
+    public void createRun(String federationId, VerifyingKey coordinatorKey, long totalRounds, String config) throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement("INSERT INTO runs (federation_id, created_at, "
+                    + "coordinator_key_id, coordinator_public_key, total_rounds, config) VALUES (?, ?, ?, ?, ?, ?)")) {
+                ps.setString(1, federationId);
+                ps.setString(2, clock.instant().toString());
+                ps.setString(3, coordinatorKey.keyId().hex());
+                ps.setBytes(4, coordinatorKey.encoded());
+                ps.setLong(5, totalRounds);
+                ps.setString(6, config);
+                ps.executeUpdate();
+            }
+        }
+        ledger.rememberKey(coordinatorKey);
+    }
+
+    public void openRound(RoundRecord r) throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement("INSERT INTO rounds (round, nonce, state, sampled, "
+                    + "base_model_digest, deadline_ms, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                ps.setLong(1, r.round());
+                ps.setBytes(2, r.nonce().bytes());
+                ps.setString(3, RoundRecord.State.OPEN.name());
+                ps.setString(4, r.sampled().stream().map(ClientId::value).collect(Collectors.joining(",")));
+                ps.setBytes(5, r.baseModelDigest().bytes());
+                ps.setLong(6, r.deadlineMs());
+                ps.setString(7, clock.instant().toString());
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    /** Closes a round and appends its ledger entry in one transaction. */
+    public LedgerEntry closeRound(long round, RoundRecord.State state, PayloadDigest modelDigest, int accepted,
+                                  int rejected, Ledger.Draft entry) throws SQLException {
+        synchronized (db) {
+            Connection c = db.connection();
+            boolean auto = c.getAutoCommit();
+            try {
+                c.setAutoCommit(false);
+                LedgerEntry stored = ledger.insert(c, entry);
+                try (PreparedStatement ps = c.prepareStatement("UPDATE rounds SET state = ?, closed_at = ?, model_digest = ?, "
+                        + "accepted = ?, rejected = ? WHERE round = ? AND state = ?")) {
+                    ps.setString(1, state.name());
+                    ps.setString(2, clock.instant().toString());
+                    ps.setBytes(3, modelDigest == null ? null : modelDigest.bytes());
+                    ps.setInt(4, accepted);
+                    ps.setInt(5, rejected);
+                    ps.setLong(6, round);
+                    ps.setString(7, RoundRecord.State.OPEN.name());
+                    if (ps.executeUpdate() != 1) {
+                        throw new SQLException("round " + round + " is not open");
+                    }
+                }
+                c.commit();
+                return stored;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(auto);
+            }
+        }
+    }
+
+    public Optional<RoundRecord> openRound() throws SQLException {
+        return rounds("SELECT * FROM rounds WHERE state = 'OPEN' ORDER BY round DESC").stream().findFirst();
+    }
+
+    /** The highest round number that was closed (completed or skipped), 0 if none. */
+    public long lastClosedRound() throws SQLException {
+        return rounds("SELECT * FROM rounds WHERE state <> 'OPEN' ORDER BY round DESC").stream()
+                .mapToLong(RoundRecord::round).findFirst().orElse(0);
+    }
+
+    public List<RoundRecord> rounds() throws SQLException {
+        return rounds("SELECT * FROM rounds ORDER BY round");
+    }
+
+    private List<RoundRecord> rounds(String sql) throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+                List<RoundRecord> out = new java.util.ArrayList<>();
+                while (rs.next()) {
+                    String sampled = rs.getString("sampled");
+                    byte[] model = rs.getBytes("model_digest");
+                    out.add(new RoundRecord(rs.getLong("round"), RoundNonce.of(rs.getBytes("nonce")),
+                            RoundRecord.State.valueOf(rs.getString("state")),
+                            sampled.isEmpty() ? List.of() : Arrays.stream(sampled.split(",")).map(ClientId::new).toList(),
+                            PayloadDigest.ofBytes(rs.getBytes("base_model_digest")), rs.getLong("deadline_ms"),
+                            model == null ? null : PayloadDigest.ofBytes(model)));
+                }
+                return out;
+            }
+        }
+    }
+}

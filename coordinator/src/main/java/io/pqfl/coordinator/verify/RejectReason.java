@@ -1,0 +1,35 @@
+package io.pqfl.coordinator.verify;
+
+import io.grpc.Status;
+
+/** Why an update was refused. Each reason maps to one gRPC status code; the reason's name travels to the client. */
+public enum RejectReason {
+    UNKNOWN_CLIENT(Status.Code.UNAUTHENTICATED),
+    REVOKED_KEY(Status.Code.PERMISSION_DENIED),
+    KEY_MISMATCH(Status.Code.UNAUTHENTICATED),
+    SCHEME_NOT_ACCEPTED(Status.Code.PERMISSION_DENIED),
+    WRONG_FEDERATION(Status.Code.INVALID_ARGUMENT),
+    NO_OPEN_ROUND(Status.Code.FAILED_PRECONDITION),
+    STALE_ROUND(Status.Code.FAILED_PRECONDITION),
+    NOT_SAMPLED(Status.Code.FAILED_PRECONDITION),
+    NONCE_MISMATCH(Status.Code.FAILED_PRECONDITION),
+    BASE_MODEL_MISMATCH(Status.Code.FAILED_PRECONDITION),
+    DUPLICATE(Status.Code.ALREADY_EXISTS),
+    SHAPE_MISMATCH(Status.Code.INVALID_ARGUMENT),
+    TOO_LARGE(Status.Code.RESOURCE_EXHAUSTED),
+    INCOMPLETE(Status.Code.INVALID_ARGUMENT),
+    MALFORMED(Status.Code.INVALID_ARGUMENT),
+    NON_FINITE(Status.Code.INVALID_ARGUMENT),
+    BAD_EXAMPLE_COUNT(Status.Code.INVALID_ARGUMENT),
+    BAD_SIGNATURE(Status.Code.UNAUTHENTICATED);
+
+    private final Status.Code code;
+
+    RejectReason(Status.Code code) {
+        this.code = code;
+    }
+
+    public Status.Code code() {
+        return code;
+    }
+}

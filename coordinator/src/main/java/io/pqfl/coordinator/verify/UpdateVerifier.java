@@ -1,0 +1,142 @@
+package io.pqfl.coordinator.verify;
+
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyId;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SignatureValue;
+import io.pqfl.crypto.SignatureVerificationException;
+import io.pqfl.crypto.TrustStore;
+import io.pqfl.crypto.Verifier;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.protocol.ModelManifest;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.UpdateStatement;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The coordinator's checks on an incoming update, in the order the upload path meets them. The header
+ * checks run before any tensor byte is accepted ({@link #checkHeader}); the rest run when the stream ends
+ * ({@link #verify}), and only then is a {@link VerifiedUpdate} made.
+ */
+public final class UpdateVerifier {
+    /** The claims an update header makes, decoded from the wire. */
+    public record Header(String federationId, long round, RoundNonce nonce, ClientId clientId, KeyId keyId,
+                         SignatureScheme scheme, PayloadDigest baseModelDigest, ModelManifest manifest,
+                         long numExamples, long declaredBytes) {
+    }
+
+    private final TrustStore trustStore;
+    private final Set<SignatureScheme> acceptedSchemes;
+    private final long maxUpdateBytes;
+
+    public UpdateVerifier(TrustStore trustStore, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes) {
+        this.trustStore = Objects.requireNonNull(trustStore, "trustStore");
+        this.acceptedSchemes = Set.copyOf(acceptedSchemes);
+        this.maxUpdateBytes = maxUpdateBytes;
+    }
+
+    /** Identity, round and shape checks on the header; returns the client's enrolled key. */
+    public VerifyingKey checkHeader(Header h, RoundContext round) throws UpdateRejectedException {
+        VerifyingKey key = checkIdentity(h.clientId(), h.keyId(), h.scheme());
+        if (round == null) {
+            throw new UpdateRejectedException(RejectReason.NO_OPEN_ROUND, "no round is open");
+        }
+        if (!round.federationId().equals(h.federationId())) {
+            throw new UpdateRejectedException(RejectReason.WRONG_FEDERATION,
+                    "update is for federation '" + h.federationId() + "', this is '" + round.federationId() + "'");
+        }
+        if (h.round() != round.round()) {
+            throw new UpdateRejectedException(RejectReason.STALE_ROUND,
+                    "update is for round " + h.round() + ", the open round is " + round.round());
+        }
+        if (!round.sampled().contains(h.clientId())) {
+            throw new UpdateRejectedException(RejectReason.NOT_SAMPLED,
+                    "client " + h.clientId() + " was not sampled for round " + round.round());
+        }
+        if (!round.nonce().equals(h.nonce())) {
+            throw new UpdateRejectedException(RejectReason.NONCE_MISMATCH,
+                    "nonce does not match round " + round.round() + "'s nonce");
+        }
+        if (!round.baseModelDigest().matches(h.baseModelDigest())) {
+            throw new UpdateRejectedException(RejectReason.BASE_MODEL_MISMATCH,
+                    "update was trained from model " + h.baseModelDigest() + ", the round's model is " + round.baseModelDigest());
+        }
+        if (!round.manifest().sameTensors(h.manifest())) {
+            throw new UpdateRejectedException(RejectReason.SHAPE_MISMATCH, round.manifest().describeMismatch(h.manifest()));
+        }
+        long expected = round.manifest().totalBytes();
+        if (expected > maxUpdateBytes || h.declaredBytes() > maxUpdateBytes) {
+            throw new UpdateRejectedException(RejectReason.TOO_LARGE,
+                    "update of " + Math.max(expected, h.declaredBytes()) + " bytes exceeds the limit of " + maxUpdateBytes);
+        }
+        if (h.numExamples() <= 0) {
+            throw new UpdateRejectedException(RejectReason.BAD_EXAMPLE_COUNT,
+                    "example count must be positive, got " + h.numExamples());
+        }
+        return key;
+    }
+
+    /** Known client, not revoked, key id and scheme as enrolled, scheme accepted by policy. */
+    public VerifyingKey checkIdentity(ClientId clientId, KeyId keyId, SignatureScheme scheme) throws UpdateRejectedException {
+        var client = trustStore.find(clientId).orElseThrow(() -> new UpdateRejectedException(RejectReason.UNKNOWN_CLIENT,
+                "client " + clientId + " is not enrolled"));
+        if (client.revoked()) {
+            throw new UpdateRejectedException(RejectReason.REVOKED_KEY, "key " + client.key().keyId() + " of client "
+                    + clientId + " is revoked");
+        }
+        if (!client.key().keyId().equals(keyId) || client.key().scheme() != scheme) {
+            throw new UpdateRejectedException(RejectReason.KEY_MISMATCH, "client " + clientId + " presented key "
+                    + keyId + " (" + scheme + "), its enrolled key is " + client.key().keyId() + " (" + client.key().scheme() + ")");
+        }
+        if (!acceptedSchemes.contains(scheme)) {
+            throw new UpdateRejectedException(RejectReason.SCHEME_NOT_ACCEPTED,
+                    "signature scheme " + scheme + " is not accepted by this federation's policy");
+        }
+        return client.key();
+    }
+
+    /**
+     * The checks after the last byte: completeness, finiteness, then the signature over the statement
+     * rebuilt from the header and the digest computed over the received bytes.
+     */
+    public VerifiedUpdate verify(Header h, VerifyingKey key, PayloadDigest computedDigest, long receivedBytes,
+                                 ModelWeights weights, SignatureValue signature) throws UpdateRejectedException {
+        if (receivedBytes != h.manifest().totalBytes() || weights == null) {
+            throw new UpdateRejectedException(RejectReason.INCOMPLETE,
+                    "received " + receivedBytes + " of " + h.manifest().totalBytes() + " tensor bytes");
+        }
+        int bad = weights.firstNonFiniteTensor();
+        if (bad >= 0) {
+            throw new UpdateRejectedException(RejectReason.NON_FINITE,
+                    "tensor " + h.manifest().tensors().get(bad).name() + " contains NaN or infinity");
+        }
+        UpdateStatement statement = new UpdateStatement(h.federationId(), h.round(), h.nonce(), h.baseModelDigest(),
+                h.clientId(), h.keyId(), h.scheme(), computedDigest, h.numExamples());
+        return checkSignature(statement, key, signature, weights);
+    }
+
+    /**
+     * Re-verifies a stored update: its tensors must digest to the statement's digest and the signature must
+     * verify (used when a restarted coordinator reloads the accepted updates of an unfinished round).
+     */
+    public VerifiedUpdate reverify(UpdateStatement statement, VerifyingKey key, SignatureValue signature,
+                                   ModelWeights weights) throws UpdateRejectedException {
+        if (!statement.updateDigest().matches(weights.digest())) {
+            throw new UpdateRejectedException(RejectReason.MALFORMED, "stored tensors do not match the statement's digest");
+        }
+        return checkSignature(statement, key, signature, weights);
+    }
+
+    private static VerifiedUpdate checkSignature(UpdateStatement statement, VerifyingKey key, SignatureValue signature,
+                                                 ModelWeights weights) throws UpdateRejectedException {
+        try {
+            Verifier.create(key).verify(statement.encode(), signature);
+        } catch (SignatureVerificationException e) {
+            throw new UpdateRejectedException(RejectReason.BAD_SIGNATURE, e.getMessage());
+        }
+        return new VerifiedUpdate(statement, signature, weights);
+    }
+}

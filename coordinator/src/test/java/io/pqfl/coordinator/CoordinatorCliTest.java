@@ -1,0 +1,105 @@
+package io.pqfl.coordinator;
+
+import static io.pqfl.protocol.ProtocolFixtures.tiny;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pqfl.coordinator.cli.CoordinatorCommand;
+import io.pqfl.coordinator.cli.LedgerCommand;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.cli.Cli;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class CoordinatorCliTest {
+    @TempDir
+    Path dir;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(Object command, String... args) {
+        CommandLine cmd = Cli.commandLine(command);
+        io.pqfl.crypto.cli.ConfigFileDefaults.install(cmd, args);
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        return cmd.execute(args);
+    }
+
+    @Test
+    void ledgerVerify_passesOnARealRun_andFailsNamingTheEntryAfterTampering() throws Exception {
+        try (TestFederation fed = TestFederation.start(dir, 2, b -> { })) {
+            TestClient c1 = fed.client("c1");
+            TestClient c2 = fed.client("c2");
+            c1.hello();
+            c2.hello();
+            c1.submit(c1.task(10_000), tiny(1), 5);
+            c2.submit(c2.task(10_000), tiny(3), 5);
+            assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
+        }
+        Path data = dir.resolve("data");
+        assertThat(run(new LedgerCommand(), "verify", data.toString())).isEqualTo(Cli.OK);
+        assertThat(out.toString()).contains("2 accepted updates").contains("2 published models").contains("OK");
+
+        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("pqfl.db"));
+             var s = c.createStatement()) {
+            s.execute("DROP TRIGGER ledger_no_update");
+            s.executeUpdate("UPDATE ledger SET signature = zeroblob(2420) WHERE seq = 3");
+        }
+        assertThat(run(new LedgerCommand(), "verify", data.toString())).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("FAILED at entry 3");
+    }
+
+    @Test
+    void ledgerVerify_missingDirectory_saysSo() {
+        assertThat(run(new LedgerCommand(), "verify", dir.resolve("nothing").toString())).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("no ledger here");
+    }
+
+    @Test
+    void coordinator_badSettings_clearErrorsAndNonZeroExit() throws Exception {
+        TestFederation.writeKey(io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_65), dir.resolve("coord"));
+        String key = dir.resolve("coord.key").toString();
+
+        assertThat(run(new CoordinatorCommand(), "--key", dir.resolve("missing.key").toString())).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("missing.key: no such file");
+
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--strategy", "fedsgd", "--data-dir", dir.resolve("d").toString()))
+                .isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("unknown strategy 'fedsgd'");
+
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--model", "resnet")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("unknown model 'resnet'");
+
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--schemes", "RSA")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("unknown signature scheme 'RSA'");
+
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--round-timeout", "soon")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("bad duration 'soon'");
+
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--min-clients", "0")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("min clients must be >= 1");
+    }
+
+    @Test
+    void configFile_suppliesSettings_andUnknownKeysAreRefused() throws Exception {
+        Path cfg = dir.resolve("coordinator.properties");
+        Files.writeString(cfg, "strategy=fedsgd\n");
+        TestFederation.writeKey(io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_65), dir.resolve("coord"));
+        assertThat(run(new CoordinatorCommand(), "--config", cfg.toString(), "--key", dir.resolve("coord.key").toString(),
+                "--data-dir", dir.resolve("d").toString())).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("unknown strategy 'fedsgd'");
+
+        Files.writeString(cfg, "strategee=fedavg\n");
+        CommandLine cmd = Cli.commandLine(new CoordinatorCommand());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+                io.pqfl.crypto.cli.ConfigFileDefaults.install(cmd, new String[] {"--config", cfg.toString()}))
+                .hasMessageContaining("unknown setting 'strategee'");
+        assertThat(KeyPem.readVerifyingKey(dir.resolve("coord.pub"))).isNotNull();
+    }
+}

@@ -1,0 +1,161 @@
+package io.pqfl.coordinator;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.Signer;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.UpdateStatement;
+import io.pqfl.protocol.WeightsReceiver;
+import io.pqfl.protocol.WireMapping;
+import io.pqfl.proto.v1.FederationGrpc;
+import io.pqfl.proto.v1.HelloRequest;
+import io.pqfl.proto.v1.HelloResponse;
+import io.pqfl.proto.v1.SubmitResponse;
+import io.pqfl.proto.v1.TaskChunk;
+import io.pqfl.proto.v1.TaskHeader;
+import io.pqfl.proto.v1.TaskRequest;
+import io.pqfl.proto.v1.UpdateChunk;
+import io.pqfl.proto.v1.UpdateHeader;
+import io.pqfl.proto.v1.UpdateTrailer;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/** A protocol-level test client built from the generated stubs and the crypto module; it can also misbehave. */
+public final class TestClient {
+    final ClientId id;
+    final SigningKey key;
+    private final FederationGrpc.FederationBlockingStub blocking;
+    private final FederationGrpc.FederationStub async;
+
+    TestClient(ManagedChannel channel, String id, SigningKey key) {
+        this.id = new ClientId(id);
+        this.key = key;
+        this.blocking = FederationGrpc.newBlockingStub(channel);
+        this.async = FederationGrpc.newStub(channel);
+    }
+
+    HelloResponse hello() {
+        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).hello(HelloRequest.newBuilder().setClientId(id.value())
+                .setKeyId(key.keyId().hex()).setScheme(key.scheme().displayName()).setAgent("test").build());
+    }
+
+    /** A received task: header, decoded model, the digest computed over the received bytes, and the signature. */
+    record ReceivedTask(TaskHeader header, ModelWeights model, PayloadDigest digest, SignedModel signed, List<ByteString> chunks) {
+        RoundNonce nonce() {
+            return RoundNonce.of(header.getNonce().toByteArray());
+        }
+    }
+
+    ReceivedTask task(long waitMs) throws Exception {
+        Iterator<TaskChunk> it = blocking.withDeadlineAfter(waitMs + 10_000, TimeUnit.MILLISECONDS)
+                .getTask(TaskRequest.newBuilder().setClientId(id.value()).setWaitMs((int) waitMs).build());
+        TaskHeader header = it.next().getHeader();
+        WeightsReceiver receiver = new WeightsReceiver(WireMapping.fromWire(header.getManifest()));
+        List<ByteString> chunks = new ArrayList<>();
+        while (true) {
+            TaskChunk c = it.next();
+            if (c.hasModelChunk()) {
+                chunks.add(c.getModelChunk());
+                receiver.accept(c.getModelChunk().asReadOnlyByteBuffer());
+            } else {
+                SignedModel signed = WireMapping.fromWire(c.getModelSignature());
+                return new ReceivedTask(header, receiver.weights(), receiver.digest(), signed, chunks);
+            }
+        }
+    }
+
+    /** The parts of an honest submission, which a test may alter before sending. */
+    static final class Submission {
+        UpdateHeader.Builder header;
+        List<byte[]> chunks = new ArrayList<>();
+        byte[] signature;
+        UpdateStatement statement;
+    }
+
+    Submission prepare(ReceivedTask task, ModelWeights update, long examples) {
+        Submission s = new Submission();
+        TaskHeader h = task.header();
+        s.statement = new UpdateStatement(h.getFederationId(), h.getRound(), task.nonce(), task.digest(), id, key.keyId(),
+                key.scheme(), update.digest(), examples);
+        s.header = UpdateHeader.newBuilder().setFederationId(h.getFederationId()).setRound(h.getRound())
+                .setNonce(h.getNonce()).setClientId(id.value()).setKeyId(key.keyId().hex())
+                .setScheme(key.scheme().displayName()).setBaseModelDigest(WireMapping.bytes(task.digest()))
+                .setManifest(WireMapping.toWire(update.manifest())).setNumExamples(examples)
+                .setUpdateBytes(update.manifest().totalBytes());
+        update.writeChunks(16, s.chunks::add);
+        s.signature = Signer.create(key).sign(s.statement.encode()).bytes();
+        return s;
+    }
+
+    SubmitResponse submit(ReceivedTask task, ModelWeights update, long examples) throws Exception {
+        return send(prepare(task, update, examples));
+    }
+
+    /** Sends a submission; a rejection surfaces as the {@code StatusRuntimeException}. */
+    SubmitResponse send(Submission s) throws Exception {
+        List<UpdateChunk> messages = new ArrayList<>();
+        if (s.header != null) {
+            messages.add(UpdateChunk.newBuilder().setHeader(s.header).build());
+        }
+        for (byte[] c : s.chunks) {
+            messages.add(UpdateChunk.newBuilder().setTensorChunk(ByteString.copyFrom(c)).build());
+        }
+        if (s.signature != null) {
+            messages.add(UpdateChunk.newBuilder().setTrailer(UpdateTrailer.newBuilder()
+                    .setSignature(ByteString.copyFrom(s.signature))).build());
+        }
+        return sendRaw(messages);
+    }
+
+    SubmitResponse sendRaw(List<UpdateChunk> messages) throws Exception {
+        CompletableFuture<SubmitResponse> result = new CompletableFuture<>();
+        async.withDeadlineAfter(30, TimeUnit.SECONDS).submitUpdate(new ClientResponseObserver<UpdateChunk, SubmitResponse>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<UpdateChunk> requests) {
+                // Flow control: send only while the transport is ready.
+                Iterator<UpdateChunk> it = messages.iterator();
+                requests.setOnReadyHandler(() -> {
+                    while (requests.isReady() && it.hasNext()) {
+                        requests.onNext(it.next());
+                    }
+                    if (!it.hasNext() && !result.isDone()) {
+                        requests.onCompleted();
+                    }
+                });
+            }
+
+            @Override
+            public void onNext(SubmitResponse value) {
+                result.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                result.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        });
+        try {
+            return result.get(40, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception ex) {
+                throw ex;
+            }
+            throw e;
+        }
+    }
+}

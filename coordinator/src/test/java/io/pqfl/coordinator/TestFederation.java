@@ -1,0 +1,109 @@
+package io.pqfl.coordinator;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.pqfl.coordinator.metrics.CoordinatorMetrics;
+import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.server.CoordinatorServer;
+import io.pqfl.coordinator.store.ModelFiles;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.Keys;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.TrustStore;
+import io.pqfl.crypto.testing.TestKeys;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.ProtocolFixtures;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/** A coordinator on a real Netty port on 127.0.0.1 with enrolled test clients; restartable on the same data dir. */
+public final class TestFederation implements AutoCloseable {
+    final Path dir;
+    final SigningKey coordinatorKey = TestKeys.key(SignatureScheme.ML_DSA_65);
+    final Map<String, SigningKey> clientKeys = new LinkedHashMap<>();
+    final TrustStore trust;
+    final CoordinatorConfig config;
+    final CoordinatorMetrics metrics = new CoordinatorMetrics();
+    FederationEngine engine;
+    CoordinatorServer server;
+    ManagedChannel channel;
+
+    private TestFederation(Path dir, CoordinatorConfig config, TrustStore trust) {
+        this.dir = dir;
+        this.config = config;
+        this.trust = trust;
+    }
+
+    /** Clients "c1".."cN" with ML-DSA-44 keys, the tiny model, FedAvg, min 2 clients, 1 round, 20 s rounds. */
+    static TestFederation start(Path dir, int clients, Consumer<CoordinatorConfig.Builder> tweak) throws Exception {
+        Path initial = dir.resolve("initial.pqfl");
+        ModelFiles.write(initial, ProtocolFixtures.tiny(0), null);
+        CoordinatorConfig.Builder b = CoordinatorConfig.builder().federationId(ProtocolFixtures.FEDERATION)
+                .dataDir(dir.resolve("data")).trustDir(dir.resolve("trust")).initialModel(initial).rounds(1).minClients(2)
+                .roundTimeout(Duration.ofSeconds(20));
+        tweak.accept(b);
+        CoordinatorConfig config = b.build();
+        TrustStore trust = TrustStore.open(config.trustDir());
+        TestFederation f = new TestFederation(dir, config, trust);
+        for (int i = 1; i <= clients; i++) {
+            SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
+            f.clientKeys.put("c" + i, k);
+            trust.add(new ClientId("c" + i), k.verifyingKey());
+        }
+        f.startServer();
+        return f;
+    }
+
+    void startServer() throws Exception {
+        engine = new FederationEngine(config, coordinatorKey, trust, metrics, Clock.systemUTC(), new SecureRandom());
+        server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), engine).start();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+    }
+
+    /** Stops the server (as a crash would, without finishing the round) and starts a new one on the same data dir. */
+    void restart() throws Exception {
+        stop();
+        startServer();
+    }
+
+    void stop() throws Exception {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        server.close();
+    }
+
+    TestClient client(String id) {
+        return new TestClient(channel, id, clientKeys.get(id));
+    }
+
+    TestClient client(String id, SigningKey key) {
+        return new TestClient(channel, id, key);
+    }
+
+    ModelWeights global() {
+        return engine.globalWeights();
+    }
+
+    void enroll(String id, SigningKey key) throws Exception {
+        clientKeys.put(id, key);
+        trust.add(new ClientId(id), key.verifyingKey());
+    }
+
+    static void writeKey(SigningKey key, Path base) throws Exception {
+        KeyPem.writeKeyPair(key, Path.of(base + ".key"), Path.of(base + ".pub"), null);
+    }
+
+    @Override
+    public void close() throws Exception {
+        stop();
+    }
+}
