@@ -63,6 +63,7 @@ public final class TrustStore {
         Files.createDirectories(directory);
         TrustStore store = new TrustStore(directory, clock);
         store.reload();
+        log.info("Trust store {}: {} clients, {} revoked", directory, store.clients().size(), store.revokedKeys().size());
         return store;
     }
 
@@ -98,7 +99,7 @@ public final class TrustStore {
             }
         }
         snapshot = new Snapshot(Collections.unmodifiableMap(byClient), Map.copyOf(byKey));
-        log.info("Trust store {}: {} clients, {} revoked keys", directory, byClient.size(), revoked.size());
+        log.debug("Trust store {}: {} clients, {} revoked keys", directory, byClient.size(), revoked.size());
     }
 
     private Map<KeyId, String> readRevocations() throws IOException, TrustStoreException {

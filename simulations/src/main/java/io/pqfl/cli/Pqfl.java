@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "pqfl", mixinStandardHelpOptions = true, version = "pqfl 0.1.0-SNAPSHOT",
         description = "Federated learning with post-quantum signed updates and models.",
         subcommands = {KeysCommand.class, TrustCommand.class, CoordinatorCommand.class, LedgerCommand.class,
-            BenchCommand.class})
+            BenchCommand.class, io.pqfl.sim.bench.CoordinatorBenchCommand.class})
 public final class Pqfl implements Callable<Integer> {
     @Spec
     CommandSpec spec;

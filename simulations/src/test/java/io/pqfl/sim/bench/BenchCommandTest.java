@@ -65,4 +65,15 @@ class BenchCommandTest {
         assertThat(cmd.execute("keys", "schemes")).isZero();
         assertThat(out.toString()).contains("SLH-DSA-SHAKE-256f");
     }
+
+    @Test
+    void benchCoordinator_smallRun_verifiesEveryUpdateOnOneAndTwoThreads() {
+        StringWriter out = new StringWriter();
+        CommandLine cmd = Pqfl.commandLine();
+        cmd.setOut(new PrintWriter(out, true));
+        assertThat(cmd.execute("bench-coordinator", "--scheme", "ML-DSA-44", "--small-clients", "4", "--large-clients", "2",
+                "--large-mib", "2")).isZero();
+        assertThat(out.toString()).contains("mlp (0.4 MB)").contains("synthetic (2.1 MB)").contains("(fedmedian)");
+        assertThat(out.toString().lines().filter(l -> l.startsWith("mlp") || l.startsWith("synthetic"))).hasSize(6);
+    }
 }
