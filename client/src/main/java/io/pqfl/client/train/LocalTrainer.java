@@ -35,6 +35,12 @@ import org.slf4j.LoggerFactory;
 public final class LocalTrainer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LocalTrainer.class);
 
+    /**
+     * DJL's PyTorch engine allows one gradient collector per process, so agents sharing a JVM (a simulation)
+     * take turns to train; separate processes train in parallel.
+     */
+    private static final java.util.concurrent.locks.ReentrantLock AUTOGRAD = new java.util.concurrent.locks.ReentrantLock();
+
     private final ModelCatalog architecture;
     private final Device device;
     private final Model model;
@@ -87,6 +93,16 @@ public final class LocalTrainer implements AutoCloseable {
     public TrainResult train(ModelWeights global, Examples train, Examples eval, TrainingConfig cfg, long seed,
                              LongConsumer progress) {
         requireImages(train);
+        AUTOGRAD.lock();
+        try {
+            return trainLocked(global, train, eval, cfg, seed, progress);
+        } finally {
+            AUTOGRAD.unlock();
+        }
+    }
+
+    private TrainResult trainLocked(ModelWeights global, Examples train, Examples eval, TrainingConfig cfg, long seed,
+                                    LongConsumer progress) {
         long start = System.nanoTime();
         try (Trainer trainer = newTrainer(cfg)) {
             WeightsCodec.write(model.getBlock(), global);

@@ -12,7 +12,7 @@ import io.pqfl.coordinator.verify.UpdateRejectedException;
  * {@value #REASON_KEY_NAME} so clients can branch on it without parsing text.
  */
 public final class Statuses {
-    public static final String REASON_KEY_NAME = "pqfl-reject-reason";
+    public static final String REASON_KEY_NAME = io.pqfl.protocol.Rejections.REASON_TRAILER;
     public static final Metadata.Key<String> REASON_KEY = Metadata.Key.of(REASON_KEY_NAME, Metadata.ASCII_STRING_MARSHALLER);
 
     private Statuses() {

@@ -1,0 +1,408 @@
+package io.pqfl.client.agent;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Channel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.pqfl.client.data.Examples;
+import io.pqfl.client.train.LocalTrainer;
+import io.pqfl.client.train.TrainResult;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.Signer;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.protocol.ModelManifest;
+import io.pqfl.protocol.ModelRejectedException;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.Rejections;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.protocol.UpdateStatement;
+import io.pqfl.protocol.WeightsReceiver;
+import io.pqfl.protocol.WireMapping;
+import io.pqfl.proto.v1.FederationGrpc;
+import io.pqfl.proto.v1.HelloRequest;
+import io.pqfl.proto.v1.HelloResponse;
+import io.pqfl.proto.v1.LocalMetrics;
+import io.pqfl.proto.v1.SubmitResponse;
+import io.pqfl.proto.v1.TaskChunk;
+import io.pqfl.proto.v1.TaskHeader;
+import io.pqfl.proto.v1.TaskRequest;
+import io.pqfl.proto.v1.UpdateChunk;
+import io.pqfl.proto.v1.UpdateHeader;
+import io.pqfl.proto.v1.UpdateTrailer;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.Objects;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client's protocol loop: say hello, poll for a task, verify the global model against the pinned
+ * coordinator key <em>before</em> loading it, train locally, sign the update statement, stream the update
+ * with flow control, and repeat until the federation finishes. Retries with exponential backoff while the
+ * coordinator is unavailable; logs the coordinator's reason when an update is refused.
+ */
+public final class ClientAgent {
+    private static final Logger log = LoggerFactory.getLogger(ClientAgent.class);
+    private static final Metadata.Key<String> REASON = Metadata.Key.of(Rejections.REASON_TRAILER, Metadata.ASCII_STRING_MARSHALLER);
+
+    /** How the agent behaves. */
+    public record Settings(ClientId clientId, SigningKey key, VerifyingKey coordinatorKey, String device, Duration pollWait,
+                           Duration rpcTimeout, Duration maxBackoff, int maxConsecutiveRefusals, int chunkBytes, long seed) {
+        public Settings {
+            Objects.requireNonNull(clientId, "clientId");
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(coordinatorKey, "coordinatorKey");
+        }
+
+        public static Settings defaults(ClientId id, SigningKey key, VerifyingKey coordinatorKey) {
+            return new Settings(id, key, coordinatorKey, "auto", Duration.ofSeconds(20), Duration.ofMinutes(5),
+                    Duration.ofSeconds(30), 3, 1 << 20, 1);
+        }
+
+        public Settings withDevice(String d) {
+            return new Settings(clientId, key, coordinatorKey, d, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, seed);
+        }
+
+        public Settings withPollWait(Duration w) {
+            return new Settings(clientId, key, coordinatorKey, device, w, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, seed);
+        }
+
+        public Settings withMaxConsecutiveRefusals(int n) {
+            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, n, chunkBytes, seed);
+        }
+
+        public Settings withSeed(long s) {
+            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, s);
+        }
+    }
+
+    /** What happened over the agent's life. */
+    public record Summary(int roundsTrained, int updatesAccepted, int updatesRejected, int modelsRefused, boolean finished) {
+    }
+
+    /** Receives progress: the round, examples done so far, and examples in the round. */
+    public interface Progress {
+        void update(long round, long done, long total);
+
+        void roundDone(long round);
+    }
+
+    private final FederationGrpc.FederationBlockingStub blocking;
+    private final FederationGrpc.FederationStub async;
+    private final Settings settings;
+    private final Examples train;
+    private final Examples eval;
+    private final Progress progress;
+    private final Random jitter;
+    private volatile boolean stopping;
+    private LocalTrainer trainer;
+    private String federationId;
+    private int trained;
+    private int accepted;
+    private int rejected;
+    private int refused;
+
+    public ClientAgent(Channel channel, Settings settings, Examples train, Examples eval, Progress progress) {
+        this.blocking = FederationGrpc.newBlockingStub(channel);
+        this.async = FederationGrpc.newStub(channel);
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.train = Objects.requireNonNull(train, "train");
+        this.eval = eval;
+        this.progress = Objects.requireNonNull(progress, "progress");
+        this.jitter = new Random(settings.seed());
+    }
+
+    /** Asks the loop to end at the next opportunity (e.g. from a SIGTERM hook). */
+    public void stop() {
+        stopping = true;
+    }
+
+    /** Runs until the federation finishes, {@link #stop()} is called, or the coordinator keeps sending bad models. */
+    public Summary run() throws InterruptedException {
+        try {
+            hello();
+            int consecutiveRefusals = 0;
+            while (!stopping) {
+                Task task;
+                try {
+                    task = fetchTask();
+                } catch (StatusRuntimeException e) {
+                    Status.Code code = e.getStatus().getCode();
+                    if (code == Status.Code.OUT_OF_RANGE) {
+                        log.info("Federation {} finished; {} rounds trained, {} updates accepted", federationId, trained, accepted);
+                        return summary(true);
+                    }
+                    if (code == Status.Code.NOT_FOUND) {
+                        continue;
+                    }
+                    if (retryable(code)) {
+                        backoffThenHello(e);
+                        continue;
+                    }
+                    throw e;
+                }
+                if (task == null) {
+                    continue;
+                }
+                try {
+                    task.signed.verify(settings.coordinatorKey(), federationId, task.digest);
+                    if (task.signed.statement().modelRound() != task.header.getModelRound()) {
+                        throw new ModelRejectedException("task says model round " + task.header.getModelRound()
+                                + ", the signed statement says " + task.signed.statement().modelRound());
+                    }
+                } catch (ModelRejectedException e) {
+                    refused++;
+                    consecutiveRefusals++;
+                    log.error("Refusing the global model for round {}: {}. Not training on it.", task.header.getRound(),
+                            e.getMessage());
+                    if (consecutiveRefusals >= settings.maxConsecutiveRefusals()) {
+                        log.error("{} models in a row failed verification against the pinned coordinator key {}; stopping",
+                                consecutiveRefusals, settings.coordinatorKey().keyId());
+                        return summary(false);
+                    }
+                    Thread.sleep(1000);
+                    continue;
+                }
+                consecutiveRefusals = 0;
+                trainAndSubmit(task);
+            }
+            return summary(false);
+        } finally {
+            if (trainer != null) {
+                trainer.close();
+            }
+        }
+    }
+
+    private Summary summary(boolean finished) {
+        return new Summary(trained, accepted, rejected, refused, finished);
+    }
+
+    private static boolean retryable(Status.Code code) {
+        return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED || code == Status.Code.CANCELLED
+                || code == Status.Code.UNKNOWN || code == Status.Code.ABORTED;
+    }
+
+    private void hello() throws InterruptedException {
+        Duration backoff = Duration.ofMillis(250);
+        while (true) {
+            try {
+                HelloResponse r = blocking.withDeadlineAfter(30, TimeUnit.SECONDS).hello(HelloRequest.newBuilder()
+                        .setClientId(settings.clientId().value()).setKeyId(settings.key().keyId().hex())
+                        .setScheme(settings.key().scheme().displayName()).setAgent("pqfl-client/0.1 java/"
+                                + System.getProperty("java.version")).build());
+                if (!r.getCoordinatorKeyId().equals(settings.coordinatorKey().keyId().hex())) {
+                    log.warn("Coordinator announces model key {}, but the pinned key is {}: its models will be refused",
+                            r.getCoordinatorKeyId(), settings.coordinatorKey().keyId());
+                }
+                if (federationId != null && !federationId.equals(r.getFederationId())) {
+                    throw new IllegalStateException("the coordinator now serves federation " + r.getFederationId()
+                            + ", not " + federationId);
+                }
+                federationId = r.getFederationId();
+                log.info("Joined federation {} as {} ({} key {})", federationId, settings.clientId(),
+                        settings.key().scheme(), settings.key().keyId());
+                return;
+            } catch (StatusRuntimeException e) {
+                if (!retryable(e.getStatus().getCode()) || stopping) {
+                    throw e;
+                }
+                log.warn("Coordinator unavailable ({}); retrying in {} ms", e.getStatus().getCode(), backoff.toMillis());
+                Thread.sleep(backoff.toMillis());
+                backoff = next(backoff);
+            }
+        }
+    }
+
+    private Duration next(Duration backoff) {
+        long doubled = Math.min(backoff.toMillis() * 2, settings.maxBackoff().toMillis());
+        return Duration.ofMillis(doubled / 2 + (long) (jitter.nextDouble() * doubled / 2));
+    }
+
+    private void backoffThenHello(StatusRuntimeException e) throws InterruptedException {
+        log.warn("Lost the coordinator ({}); reconnecting", e.getStatus().getCode());
+        Thread.sleep(500);
+        hello();
+    }
+
+    /** A received task; {@code digest} is computed over the bytes as they arrived. */
+    private record Task(TaskHeader header, ModelWeights model, io.pqfl.crypto.PayloadDigest digest, SignedModel signed) {
+    }
+
+    private Task fetchTask() {
+        Iterator<TaskChunk> it = blocking.withDeadlineAfter(settings.pollWait().toMillis() + settings.rpcTimeout().toMillis(),
+                TimeUnit.MILLISECONDS).getTask(TaskRequest.newBuilder().setClientId(settings.clientId().value())
+                .setWaitMs((int) settings.pollWait().toMillis()).build());
+        TaskChunk first = it.next();
+        if (!first.hasHeader()) {
+            throw Status.INTERNAL.withDescription("task stream did not start with a header").asRuntimeException();
+        }
+        TaskHeader header = first.getHeader();
+        ModelManifest manifest = WireMapping.fromWire(header.getManifest());
+        WeightsReceiver receiver = new WeightsReceiver(manifest);
+        while (it.hasNext()) {
+            TaskChunk c = it.next();
+            if (c.hasModelChunk()) {
+                try {
+                    receiver.accept(c.getModelChunk().asReadOnlyByteBuffer());
+                } catch (WeightsReceiver.OverflowException e) {
+                    throw Status.INTERNAL.withDescription("model larger than its manifest: " + e.getMessage()).asRuntimeException();
+                }
+            } else if (c.hasModelSignature()) {
+                if (!receiver.isComplete()) {
+                    throw Status.INTERNAL.withDescription("model stream ended early").asRuntimeException();
+                }
+                return new Task(header, receiver.weights(), receiver.digest(), WireMapping.fromWire(c.getModelSignature()));
+            }
+        }
+        throw Status.INTERNAL.withDescription("task stream ended without the model signature").asRuntimeException();
+    }
+
+    private void trainAndSubmit(Task task) throws InterruptedException {
+        long round = task.header.getRound();
+        ModelCatalog architecture = ModelCatalog.byId(task.model.manifest().architecture());
+        if (!architecture.manifest().sameTensors(task.model.manifest())) {
+            throw new IllegalStateException("the coordinator's " + architecture.id() + " does not match this client's: "
+                    + architecture.manifest().describeMismatch(task.model.manifest()));
+        }
+        if (trainer == null) {
+            trainer = new LocalTrainer(architecture, LocalTrainer.chooseDevice(settings.device()));
+            log.info("Training on {}", trainer.device());
+        }
+        TrainingConfig config = WireMapping.fromWire(task.header.getConfig());
+        long total = (long) train.size() * config.localEpochs();
+        LongConsumer onProgress = done -> progress.update(round, done, total);
+        TrainResult result = trainer.train(task.model, train, eval, config, settings.seed() * 1_000_003L + round, onProgress);
+        progress.roundDone(round);
+        trained++;
+
+        ModelWeights update = result.weights();
+        UpdateStatement statement = new UpdateStatement(federationId, round, RoundNonce.of(task.header.getNonce().toByteArray()),
+                task.digest, settings.clientId(), settings.key().keyId(), settings.key().scheme(), update.digest(),
+                result.examples());
+        byte[] signature = Signer.create(settings.key()).sign(statement.encode()).bytes();
+        UpdateHeader header = UpdateHeader.newBuilder().setFederationId(federationId).setRound(round)
+                .setNonce(task.header.getNonce()).setClientId(settings.clientId().value())
+                .setKeyId(settings.key().keyId().hex()).setScheme(settings.key().scheme().displayName())
+                .setBaseModelDigest(WireMapping.bytes(task.digest)).setManifest(WireMapping.toWire(update.manifest()))
+                .setNumExamples(result.examples()).setUpdateBytes(update.manifest().totalBytes())
+                .setMetrics(LocalMetrics.newBuilder().setTrainLoss(result.trainLoss())
+                        .setEvalLoss(Double.isNaN(result.evalLoss()) ? 0 : result.evalLoss())
+                        .setEvalAccuracy(Double.isNaN(result.evalAccuracy()) ? 0 : result.evalAccuracy())
+                        .setEvalExamples(result.evalExamples()).setTrainMillis(result.trainMillis()))
+                .build();
+        Duration backoff = Duration.ofMillis(250);
+        while (!stopping) {
+            try {
+                SubmitResponse r = submit(header, update, signature, task.header.getDeadlineUnixMs());
+                accepted++;
+                log.info("Round {}: update accepted (ledger entry {}), {} examples", round, r.getLedgerSeq(), result.examples());
+                return;
+            } catch (StatusRuntimeException e) {
+                String reason = e.getTrailers() == null ? null : e.getTrailers().get(REASON);
+                if (reason != null) {
+                    rejected++;
+                    log.warn("Round {}: update rejected by the coordinator: {}", round, e.getStatus().getDescription());
+                    return;
+                }
+                if (!retryable(e.getStatus().getCode()) || System.currentTimeMillis() > task.header.getDeadlineUnixMs()) {
+                    rejected++;
+                    log.warn("Round {}: update not delivered: {}", round, e.getStatus());
+                    return;
+                }
+                log.warn("Round {}: coordinator unavailable while uploading ({}); retrying in {} ms", round,
+                        e.getStatus().getCode(), backoff.toMillis());
+                Thread.sleep(backoff.toMillis());
+                backoff = next(backoff);
+            }
+        }
+    }
+
+    private SubmitResponse submit(UpdateHeader header, ModelWeights update, byte[] signature, long deadlineUnixMs)
+            throws InterruptedException {
+        CompletableFuture<SubmitResponse> result = new CompletableFuture<>();
+        long timeout = Math.max(10_000, Math.min(settings.rpcTimeout().toMillis(), deadlineUnixMs - System.currentTimeMillis() + 10_000));
+        async.withDeadlineAfter(timeout, TimeUnit.MILLISECONDS).submitUpdate(new ClientResponseObserver<UpdateChunk, SubmitResponse>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<UpdateChunk> requests) {
+                UploadPump pump = new UploadPump(requests, header, update, signature, settings.chunkBytes());
+                requests.setOnReadyHandler(pump::drain);
+            }
+
+            @Override
+            public void onNext(SubmitResponse value) {
+                result.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                result.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                if (!result.isDone()) {
+                    result.completeExceptionally(Status.INTERNAL.withDescription("no response").asRuntimeException());
+                }
+            }
+        });
+        try {
+            return result.get(timeout + 5_000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof StatusRuntimeException s) {
+                throw s;
+            }
+            throw Status.fromThrowable(e.getCause()).asRuntimeException();
+        } catch (TimeoutException e) {
+            throw Status.DEADLINE_EXCEEDED.withDescription("upload timed out").asRuntimeException();
+        }
+    }
+
+    /** Sends header, chunks and trailer only while the transport is ready: memory stays at one chunk in flight. */
+    private static final class UploadPump {
+        private final ClientCallStreamObserver<UpdateChunk> out;
+        private final UpdateHeader header;
+        private final byte[] signature;
+        private final java.util.List<byte[]> chunks = new java.util.ArrayList<>();
+        private int next = -1;
+        private boolean done;
+
+        UploadPump(ClientCallStreamObserver<UpdateChunk> out, UpdateHeader header, ModelWeights update, byte[] signature,
+                   int chunkBytes) {
+            this.out = out;
+            this.header = header;
+            this.signature = signature;
+            update.writeChunks(chunkBytes, chunks::add);
+        }
+
+        void drain() {
+            while (!done && out.isReady()) {
+                if (next == -1) {
+                    out.onNext(UpdateChunk.newBuilder().setHeader(header).build());
+                } else if (next < chunks.size()) {
+                    out.onNext(UpdateChunk.newBuilder().setTensorChunk(ByteString.copyFrom(chunks.get(next))).build());
+                    chunks.set(next, null);
+                } else {
+                    out.onNext(UpdateChunk.newBuilder().setTrailer(UpdateTrailer.newBuilder()
+                            .setSignature(ByteString.copyFrom(signature))).build());
+                    out.onCompleted();
+                    done = true;
+                }
+                next++;
+            }
+        }
+    }
+}

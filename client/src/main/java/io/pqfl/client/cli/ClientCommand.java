@@ -1,0 +1,138 @@
+package io.pqfl.client.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.pqfl.client.agent.ClientAgent;
+import io.pqfl.client.agent.LogProgress;
+import io.pqfl.client.data.CsvFiles;
+import io.pqfl.client.data.DataException;
+import io.pqfl.client.data.Examples;
+import io.pqfl.client.data.IdxFiles;
+import io.pqfl.client.data.Partition;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.crypto.cli.Cli;
+import io.pqfl.crypto.cli.CliException;
+import io.pqfl.crypto.cli.PasswordOptions;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code pqfl client}: join a federation, train locally, send signed updates. */
+@Command(name = "client", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Join a coordinator as a client: verify each global model against the pinned coordinator key,",
+            "train on local data that never leaves this machine, and send signed updates until the run ends."})
+public final class ClientCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Read settings from a properties file.")
+    Path config;
+
+    @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT", description = "The coordinator's address.")
+    String coordinator;
+
+    @Option(names = "--client-id", required = true, description = "This client's id, as enrolled at the coordinator.")
+    String clientId;
+
+    @Option(names = "--key", required = true, paramLabel = "FILE", description = "This client's private key (.key).")
+    Path key;
+
+    @Mixin
+    PasswordOptions password;
+
+    @Option(names = "--coordinator-key", required = true, paramLabel = "FILE",
+            description = "The coordinator's public key (.pub), pinned: models it did not sign are refused.")
+    Path coordinatorKey;
+
+    @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", paramLabel = "DIR|FILE.csv",
+            description = "A directory of IDX files (default: ${DEFAULT-VALUE}) or a CSV file (label, features...).")
+    Path data;
+
+    @Option(names = "--csv-scale", defaultValue = "1", description = "Multiply CSV features by this (e.g. 0.00392 for 0-255 pixels).")
+    float csvScale;
+
+    @Option(names = "--partition", defaultValue = "all", paramLabel = "SPEC",
+            description = "Which training examples are this client's: all, FROM-TO, K/N or @FILE (default: ${DEFAULT-VALUE}).")
+    String partition;
+
+    @Option(names = "--eval-fraction", defaultValue = "0.1",
+            description = "Share of this client's examples held out for local evaluation (default: ${DEFAULT-VALUE}).")
+    double evalFraction;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads; 0 leaves the engine's default.")
+    int threads;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed for shuffling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--poll", defaultValue = "20", description = "Seconds each task poll may wait (default: ${DEFAULT-VALUE}).")
+    int pollSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        if (threads > 0) {
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        }
+        System.setProperty("ai.djl.offline", "true");
+        SigningKey signingKey = KeyPem.readSigningKey(key, password.password());
+        VerifyingKey pinned = KeyPem.readVerifyingKey(coordinatorKey);
+        ClientId id;
+        try {
+            id = new ClientId(clientId);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage());
+        }
+        if (!(evalFraction >= 0 && evalFraction < 1)) {
+            throw new CliException("--eval-fraction must be in [0, 1), got " + evalFraction);
+        }
+        Examples all;
+        try {
+            Examples source = Files.isDirectory(data) ? IdxFiles.load(data, true) : CsvFiles.load(data, csvScale);
+            all = Partition.apply(source, partition);
+        } catch (DataException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        int evalCount = (int) Math.floor(all.size() * evalFraction);
+        Examples train = all.range(0, all.size() - evalCount);
+        Examples eval = evalCount == 0 ? null : all.range(all.size() - evalCount, all.size());
+        String[] hostPort = coordinator.split(":");
+        if (hostPort.length != 2) {
+            throw new CliException("--coordinator must be HOST:PORT, got '" + coordinator + "'");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("pqfl client %s: %d training and %d held-out examples from %s (%s), coordinator %s, pinned key %s%n",
+                id, train.size(), evalCount, data, partition, coordinator, pinned.keyId());
+        out.flush();
+        ManagedChannel channel = NettyChannelBuilder.forAddress(hostPort[0], Integer.parseInt(hostPort[1])).usePlaintext()
+                .maxInboundMessageSize(8 << 20).build();
+        ClientAgent agent = new ClientAgent(channel, ClientAgent.Settings.defaults(id, signingKey, pinned).withDevice(device)
+                .withPollWait(Duration.ofSeconds(pollSeconds)).withSeed(seed), train, eval, LogProgress.auto());
+        Thread hook = new Thread(agent::stop, "pqfl-client-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            ClientAgent.Summary s = agent.run();
+            out.printf("%s: %d rounds trained, %d updates accepted, %d rejected, %d models refused%n",
+                    s.finished() ? "Federation finished" : "Stopped", s.roundsTrained(), s.updatesAccepted(),
+                    s.updatesRejected(), s.modelsRefused());
+            out.flush();
+            return s.modelsRefused() > 0 && !s.finished() ? Cli.FAILED : Cli.OK;
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+}

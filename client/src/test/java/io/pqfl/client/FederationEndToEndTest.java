@@ -1,0 +1,222 @@
+package io.pqfl.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Device;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.pqfl.client.agent.ClientAgent;
+import io.pqfl.client.data.Examples;
+import io.pqfl.client.train.LocalTrainer;
+import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.cli.LedgerCommand;
+import io.pqfl.coordinator.metrics.CoordinatorMetrics;
+import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.server.CoordinatorServer;
+import io.pqfl.coordinator.store.LedgerEntry;
+import io.pqfl.coordinator.store.ModelFiles;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.Keys;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.TrustStore;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.crypto.cli.Cli;
+import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.proto.v1.TaskChunk;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A coordinator and client agents over real gRPC on 127.0.0.1, training on real Fashion-MNIST. */
+class FederationEndToEndTest {
+    @TempDir
+    Path dir;
+
+    private static final ClientAgent.Progress QUIET = new ClientAgent.Progress() {
+        @Override
+        public void update(long round, long done, long total) {
+        }
+
+        @Override
+        public void roundDone(long round) {
+        }
+    };
+
+    private record Coordinator(FederationEngine engine, CoordinatorServer server, CoordinatorConfig config, TrustStore trust,
+                               SigningKey key) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            server.close();
+        }
+    }
+
+    private Coordinator coordinator(int rounds, int minClients, Duration timeout) throws Exception {
+        SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
+        CoordinatorConfig config = CoordinatorConfig.builder().federationId("e2e").dataDir(dir.resolve("data"))
+                .model(ModelCatalog.MLP).rounds(rounds).minClients(minClients).roundTimeout(timeout)
+                .training(new TrainingConfig(1, 32, 1e-3f, 0f, "adam")).build();
+        TrustStore trust = TrustStore.open(config.trustDir());
+        FederationEngine engine = new FederationEngine(config, key, trust, new CoordinatorMetrics(), Clock.systemUTC(),
+                new SecureRandom());
+        CoordinatorServer server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
+                engine).start();
+        return new Coordinator(engine, server, config, trust, key);
+    }
+
+    private static ManagedChannel channel(Coordinator c) {
+        return NettyChannelBuilder.forAddress("127.0.0.1", c.server().port()).usePlaintext().maxInboundMessageSize(8 << 20).build();
+    }
+
+    @Test
+    void threeClients_threeRounds_accuracyImproves_everyUpdateVerifies_ledgerVerifies() throws Exception {
+        Examples train = FashionMnist.train();
+        Examples test = FashionMnist.test().range(0, 2000);
+        try (Coordinator c = coordinator(3, 3, Duration.ofMinutes(2))) {
+            ExecutorService pool = Executors.newFixedThreadPool(3);
+            List<Future<ClientAgent.Summary>> results = new ArrayList<>();
+            List<ManagedChannel> channels = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                SigningKey k = Keys.generate(SignatureScheme.ML_DSA_65);
+                ClientId id = new ClientId("client-" + i);
+                c.trust().add(id, k.verifyingKey());
+                // Disjoint partitions: 1,500 examples each, the last 300 of which are held out.
+                Examples mine = train.range(i * 1500, (i + 1) * 1500);
+                ManagedChannel ch = channel(c);
+                channels.add(ch);
+                ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.defaults(id, k, c.key().verifyingKey())
+                        .withDevice("cpu").withPollWait(Duration.ofSeconds(5)).withSeed(i), mine.range(0, 1200),
+                        mine.range(1200, 1500), QUIET);
+                results.add(pool.submit(agent::run));
+            }
+            for (Future<ClientAgent.Summary> f : results) {
+                ClientAgent.Summary s = f.get(5, TimeUnit.MINUTES);
+                assertThat(s.finished()).isTrue();
+                assertThat(s.updatesAccepted()).isEqualTo(3);
+                assertThat(s.modelsRefused()).isZero();
+            }
+            pool.shutdown();
+            for (ManagedChannel ch : channels) {
+                ch.shutdownNow();
+            }
+            double first;
+            double last;
+            try (LocalTrainer evaluator = new LocalTrainer(ModelCatalog.MLP, Device.cpu())) {
+                first = evaluator.evaluate(ModelFiles.read(c.config().dataDir().resolve("checkpoints/model-000001.pqfl")).weights(), test)[1];
+                last = evaluator.evaluate(ModelFiles.read(c.config().dataDir().resolve("checkpoints/model-000003.pqfl")).weights(), test)[1];
+            }
+            assertThat(first).isGreaterThan(0.4);
+            assertThat(last).isGreaterThan(first);
+            assertThat(c.engine().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED)
+                    .hasSize(9).allSatisfy(e -> assertThat(e.scheme()).isEqualTo("ML-DSA-65"));
+        }
+        assertThat(Cli.commandLine(new LedgerCommand()).execute("verify", dir.resolve("data").toString())).isEqualTo(Cli.OK);
+    }
+
+    /** A man in the middle on the client's channel, rewriting task chunks. */
+    private static Channel tampering(ManagedChannel channel, UnaryOperator<TaskChunk> rewrite) {
+        return ClientInterceptors.intercept(channel, new ClientInterceptor() {
+            @Override
+            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+                return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+                    @Override
+                    public void start(Listener<R> listener, Metadata headers) {
+                        super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                            @Override
+                            @SuppressWarnings("unchecked")
+                            public void onMessage(R message) {
+                                super.onMessage(message instanceof TaskChunk t ? (R) rewrite.apply(t) : message);
+                            }
+                        }, headers);
+                    }
+                };
+            }
+        });
+    }
+
+    private ClientAgent.Summary runAgainst(Coordinator c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned) throws Exception {
+        SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
+        c.trust().add(new ClientId("victim"), k.verifyingKey());
+        ManagedChannel ch = channel(c);
+        try {
+            ClientAgent agent = new ClientAgent(tampering(ch, rewrite), ClientAgent.Settings.defaults(new ClientId("victim"), k, pinned)
+                    .withDevice("cpu").withPollWait(Duration.ofSeconds(5)).withMaxConsecutiveRefusals(1),
+                    FashionMnist.train().range(0, 500), null, QUIET);
+            return agent.run();
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    private void assertRefusedWithoutTraining(Coordinator c, ClientAgent.Summary s) throws Exception {
+        assertThat(s.modelsRefused()).isEqualTo(1);
+        assertThat(s.roundsTrained()).isZero();
+        assertThat(s.finished()).isFalse();
+        assertThat(c.engine().ledger().entries()).noneMatch(e -> "victim".equals(e.clientId()));
+    }
+
+    @Test
+    void refusesAModelWhoseBytesWereAltered() throws Exception {
+        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+            ClientAgent.Summary s = runAgainst(c, t -> {
+                if (!t.hasModelChunk()) {
+                    return t;
+                }
+                byte[] b = t.getModelChunk().toByteArray();
+                b[b.length / 2] ^= 0x10;
+                return TaskChunk.newBuilder().setModelChunk(com.google.protobuf.ByteString.copyFrom(b)).build();
+            }, cKey(c));
+            assertRefusedWithoutTraining(c, s);
+        }
+    }
+
+    private static VerifyingKey cKey(Coordinator c) {
+        return c.key().verifyingKey();
+    }
+
+    @Test
+    void refusesAModelWhoseSignatureWasAltered() throws Exception {
+        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+            ClientAgent.Summary s = runAgainst(c, t -> {
+                if (!t.hasModelSignature()) {
+                    return t;
+                }
+                byte[] sig = t.getModelSignature().getSignature().toByteArray();
+                sig[100] ^= 0x01;
+                return TaskChunk.newBuilder().setModelSignature(t.getModelSignature().toBuilder()
+                        .setSignature(com.google.protobuf.ByteString.copyFrom(sig))).build();
+            }, cKey(c));
+            assertRefusedWithoutTraining(c, s);
+        }
+    }
+
+    @Test
+    void refusesAModelFromAnotherSigner() throws Exception {
+        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+            VerifyingKey somebodyElse = Keys.generate(SignatureScheme.ML_DSA_65).verifyingKey();
+            assertRefusedWithoutTraining(c, runAgainst(c, UnaryOperator.identity(), somebodyElse));
+        }
+    }
+}
