@@ -18,7 +18,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 double clientFraction, int minClients, Duration roundTimeout,
                                 Duration clientLiveness, String strategy, Map<String, String> strategyParams,
                                 ModelCatalog model, Path initialModel, long seed, TrainingConfig training,
-                                long maxUpdateBytes, int chunkBytes) {
+                                long maxUpdateBytes, int chunkBytes, boolean requireSignatures,
+                                boolean closeOnRejection, int minUpdates) {
     public CoordinatorConfig {
         io.pqfl.protocol.FederationIds.require(federationId);
         Objects.requireNonNull(dataDir, "dataDir");
@@ -37,6 +38,9 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         }
         if (minClients < 1) {
             throw new IllegalArgumentException("min clients must be >= 1, got " + minClients);
+        }
+        if (minUpdates < 1 || minUpdates > minClients) {
+            throw new IllegalArgumentException("min updates must be in 1.." + minClients + " (min clients), got " + minUpdates);
         }
         if (clientsPerRound < 0 || (clientsPerRound > 0 && clientsPerRound < minClients)) {
             throw new IllegalArgumentException("clients per round (" + clientsPerRound + ") must be 0 (use the fraction) or >= min clients ("
@@ -88,6 +92,9 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private TrainingConfig training = TrainingConfig.defaults();
         private long maxUpdateBytes = 512L << 20;
         private int chunkBytes = 1 << 20;
+        private boolean requireSignatures = true;
+        private boolean closeOnRejection = false;
+        private int minUpdates = 0;
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -108,12 +115,26 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder training(TrainingConfig v) { this.training = v; return this; }
         public Builder maxUpdateBytes(long v) { this.maxUpdateBytes = v; return this; }
         public Builder chunkBytes(int v) { this.chunkBytes = v; return this; }
+        /**
+         * {@code false} only for the research baseline ("none" in simulations): updates are accepted without
+         * checking their signature. Never for a real federation.
+         */
+        public Builder requireSignatures(boolean v) { this.requireSignatures = v; return this; }
+        /**
+         * {@code true} lets a round close as soon as every sampled client was accepted <em>or rejected</em>
+         * (simulations, where rejections are the point). The default waits for an accepted update or the
+         * deadline, so that a forged rejection under a client's name cannot close a round early.
+         */
+        public Builder closeOnRejection(boolean v) { this.closeOnRejection = v; return this; }
+        /** Accepted updates needed to aggregate a round (default: the min clients). */
+        public Builder minUpdates(int v) { this.minUpdates = v; return this; }
 
         public CoordinatorConfig build() {
             Path trust = trustDir != null ? trustDir : dataDir.resolve("trust");
             return new CoordinatorConfig(federationId, dataDir, trust, jdbcUrl, acceptedSchemes, rounds, clientsPerRound,
                     clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, model, initialModel,
-                    seed, training, maxUpdateBytes, chunkBytes);
+                    seed, training, maxUpdateBytes, chunkBytes, requireSignatures, closeOnRejection,
+                    minUpdates > 0 ? minUpdates : minClients);
         }
     }
 }

@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
         description = "Federated learning with post-quantum signed updates and models.",
         subcommands = {KeysCommand.class, TrustCommand.class, CoordinatorCommand.class, io.pqfl.client.cli.ClientCommand.class,
             LedgerCommand.class,
-            BenchCommand.class, io.pqfl.sim.bench.CoordinatorBenchCommand.class})
+            io.pqfl.sim.SimulateCommand.class, BenchCommand.class, io.pqfl.sim.bench.CoordinatorBenchCommand.class})
 public final class Pqfl implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -100,6 +100,42 @@ public final class ClientAgent {
         void roundDone(long round);
     }
 
+    /** Per-round measurements, for the simulation harness. */
+    public record RoundReport(ClientId client, long round, long trainMillis, long digestNanos, long signNanos,
+                              long updateBytes, int signatureBytes, long uploadMillis, boolean accepted, String reason,
+                              double evalAccuracy) {
+    }
+
+    /** Receives a {@link RoundReport} after each round the agent took part in. */
+    public interface Observer {
+        void round(RoundReport report);
+    }
+
+    /** Changes the trained weights before they are signed: a model-poisoning client in simulations. */
+    public interface UpdateTransform {
+        ModelWeights apply(long round, ModelWeights global, ModelWeights trained);
+    }
+
+    private Observer observer = r -> { };
+    private UpdateTransform transform;
+    private boolean sign = true;
+
+    public ClientAgent observe(Observer o) {
+        this.observer = Objects.requireNonNull(o, "observer");
+        return this;
+    }
+
+    public ClientAgent transformUpdates(UpdateTransform t) {
+        this.transform = t;
+        return this;
+    }
+
+    /** {@code false} sends updates without a signature: only for the unsigned research baseline. */
+    public ClientAgent signUpdates(boolean sign) {
+        this.sign = sign;
+        return this;
+    }
+
     private final FederationGrpc.FederationBlockingStub blocking;
     private final FederationGrpc.FederationStub async;
     private final Settings settings;
@@ -289,11 +325,16 @@ public final class ClientAgent {
         progress.roundDone(round);
         trained++;
 
-        ModelWeights update = result.weights();
+        ModelWeights update = transform == null ? result.weights() : transform.apply(round, task.model, result.weights());
+        long digestStart = System.nanoTime();
+        io.pqfl.crypto.PayloadDigest updateDigest = update.digest();
+        long digestNanos = System.nanoTime() - digestStart;
         UpdateStatement statement = new UpdateStatement(federationId, round, RoundNonce.of(task.header.getNonce().toByteArray()),
-                task.digest, settings.clientId(), settings.key().keyId(), settings.key().scheme(), update.digest(),
+                task.digest, settings.clientId(), settings.key().keyId(), settings.key().scheme(), updateDigest,
                 result.examples());
-        byte[] signature = Signer.create(settings.key()).sign(statement.encode()).bytes();
+        long signStart = System.nanoTime();
+        byte[] signature = sign ? Signer.create(settings.key()).sign(statement.encode()).bytes() : new byte[0];
+        long signNanos = System.nanoTime() - signStart;
         UpdateHeader header = UpdateHeader.newBuilder().setFederationId(federationId).setRound(round)
                 .setNonce(task.header.getNonce()).setClientId(settings.clientId().value())
                 .setKeyId(settings.key().keyId().hex()).setScheme(settings.key().scheme().displayName())
@@ -305,22 +346,29 @@ public final class ClientAgent {
                         .setEvalExamples(result.evalExamples()).setTrainMillis(result.trainMillis()))
                 .build();
         Duration backoff = Duration.ofMillis(250);
+        long uploadStart = System.nanoTime();
+        java.util.function.BiConsumer<Boolean, String> report = (ok, why) -> observer.round(new RoundReport(settings.clientId(),
+                round, result.trainMillis(), digestNanos, signNanos, update.manifest().totalBytes(), signature.length,
+                (System.nanoTime() - uploadStart) / 1_000_000, ok, why, result.evalAccuracy()));
         while (!stopping) {
             try {
                 SubmitResponse r = submit(header, update, signature, task.header.getDeadlineUnixMs());
                 accepted++;
                 log.info("Round {}: update accepted (ledger entry {}), {} examples", round, r.getLedgerSeq(), result.examples());
+                report.accept(true, null);
                 return;
             } catch (StatusRuntimeException e) {
                 String reason = e.getTrailers() == null ? null : e.getTrailers().get(REASON);
                 if (reason != null) {
                     rejected++;
                     log.warn("Round {}: update rejected by the coordinator: {}", round, e.getStatus().getDescription());
+                    report.accept(false, reason);
                     return;
                 }
                 if (!retryable(e.getStatus().getCode()) || System.currentTimeMillis() > task.header.getDeadlineUnixMs()) {
                     rejected++;
                     log.warn("Round {}: update not delivered: {}", round, e.getStatus());
+                    report.accept(false, e.getStatus().getCode().name());
                     return;
                 }
                 log.warn("Round {}: coordinator unavailable while uploading ({}); retrying in {} ms", round,

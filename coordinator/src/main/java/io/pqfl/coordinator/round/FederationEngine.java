@@ -119,6 +119,26 @@ public final class FederationEngine implements AutoCloseable {
     private OpenRound open;
     private volatile boolean stopping;
     private volatile Throwable failure;
+    private volatile UpdateListener listener = UpdateListener.NONE;
+
+    /** Observes every update's outcome (the simulation harness measures with it). */
+    public interface UpdateListener {
+        UpdateListener NONE = new UpdateListener() {
+        };
+
+        default void accepted(ClientId client, long round, long verifyNanos, long bytes) {
+        }
+
+        default void rejected(String client, long round, RejectReason reason) {
+        }
+
+        default void roundClosed(long round, boolean completed, Duration wallTime, int accepted, int rejected) {
+        }
+    }
+
+    public void setListener(UpdateListener listener) {
+        this.listener = Objects.requireNonNull(listener, "listener");
+    }
     private Thread loop;
 
     private static final class OpenRound {
@@ -131,11 +151,25 @@ public final class FederationEngine implements AutoCloseable {
         boolean closing;
         final Set<ClientId> accepted = new HashSet<>();
         final Set<ClientId> inFlight = new HashSet<>();
+        final Set<ClientId> failed = new HashSet<>();
         final List<ReceiptEntry> receipt = new ArrayList<>();
         int rejected;
 
         boolean allAccepted() {
             return accepted.size() == record.sampled().size();
+        }
+
+        boolean settled(boolean countRejections) {
+            if (!countRejections) {
+                return allAccepted();
+            }
+            int done = accepted.size();
+            for (ClientId c : failed) {
+                if (!accepted.contains(c)) {
+                    done++;
+                }
+            }
+            return done >= record.sampled().size();
         }
     }
 
@@ -149,7 +183,10 @@ public final class FederationEngine implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.secureRandom = Objects.requireNonNull(secureRandom, "secureRandom");
         this.sampler = new Random(config.seed());
-        this.verifier = new UpdateVerifier(trust, config.acceptedSchemes(), config.maxUpdateBytes());
+        this.verifier = new UpdateVerifier(trust, config.acceptedSchemes(), config.maxUpdateBytes(), config.requireSignatures());
+        if (!config.requireSignatures()) {
+            log.warn("Signatures are NOT checked in federation {}: research baseline only", config.federationId());
+        }
         this.strategy = Strategies.create(config.strategy(), config.strategyParams());
         this.registry = new ClientRegistry(clock, config.clientLiveness());
         Files.createDirectories(config.dataDir());
@@ -253,7 +290,7 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     private String describeConfig() {
-        return "strategy=" + strategy.name() + " params=" + config.strategyParams() + " model=" + config.model().id()
+        return (config.requireSignatures() ? "" : "unsigned=true ") + "strategy=" + strategy.name() + " params=" + config.strategyParams() + " model=" + config.model().id()
                 + " rounds=" + config.rounds() + " minClients=" + config.minClients() + " clientsPerRound="
                 + config.clientsPerRound() + " fraction=" + config.clientFraction() + " schemes=" + config.acceptedSchemes();
     }
@@ -350,7 +387,7 @@ public final class FederationEngine implements AutoCloseable {
                         openRound(next, eligible());
                     }
                     round = open;
-                    while (!stopping && !round.allAccepted() && clock.millis() < round.deadlineMs) {
+                    while (!stopping && !round.settled(config.closeOnRejection()) && clock.millis() < round.deadlineMs) {
                         changed.await(Math.max(1, Math.min(500, round.deadlineMs - clock.millis())), TimeUnit.MILLISECONDS);
                     }
                     if (stopping) {
@@ -431,7 +468,7 @@ public final class FederationEngine implements AutoCloseable {
         long number = round.record.round();
         Duration took = Duration.between(round.openedAt, clock.instant());
         int accepted = round.accepted.size();
-        if (accepted >= config.minClients()) {
+        if (accepted >= config.minUpdates()) {
             ModelWeights next = round.aggregator.finish();
             SignedModel signed = sign(number, next, globalSigned.statement().modelDigest(), round.receipt);
             ModelFiles.write(checkpoint(number), next, signed);
@@ -449,12 +486,13 @@ public final class FederationEngine implements AutoCloseable {
                 lock.unlock();
             }
             metrics.round("completed", took);
+            listener.roundClosed(number, true, took, accepted, round.rejected);
             log.info("Round {} complete: {} updates aggregated ({} rejected) with {}, new model {} signed",
                     number, accepted, round.rejected, strategy.name(), signed.statement().modelDigest());
         } else {
             runs.closeRound(number, RoundRecord.State.SKIPPED, null, accepted, round.rejected,
                     new Ledger.Draft(LedgerEntry.Kind.ROUND_SKIPPED, number, null, null, null, null, null, null,
-                            "TOO_FEW_UPDATES", accepted + " accepted, " + config.minClients() + " required"));
+                            "TOO_FEW_UPDATES", accepted + " accepted, " + config.minUpdates() + " required"));
             lock.lock();
             try {
                 finishRound(number);
@@ -462,8 +500,9 @@ public final class FederationEngine implements AutoCloseable {
                 lock.unlock();
             }
             metrics.round("skipped", took);
+            listener.roundClosed(number, false, took, accepted, round.rejected);
             log.warn("Round {} skipped: {} updates accepted by the deadline, {} required; the global model is unchanged",
-                    number, accepted, config.minClients());
+                    number, accepted, config.minUpdates());
         }
         deleteRecursively(spoolDir(number));
     }
@@ -512,7 +551,9 @@ public final class FederationEngine implements AutoCloseable {
                     return new Finished();
                 }
                 OpenRound o = open;
-                if (o != null && !o.closing && o.record.sampled().contains(clientId) && !o.accepted.contains(clientId)) {
+                boolean settledByRejection = o != null && config.closeOnRejection() && o.failed.contains(clientId);
+                if (o != null && !o.closing && o.record.sampled().contains(clientId) && !o.accepted.contains(clientId)
+                        && !settledByRejection) {
                     return new TaskReady(o.task);
                 }
                 long left = end - System.nanoTime();
@@ -601,6 +642,7 @@ public final class FederationEngine implements AutoCloseable {
             ModelWeights weights = receiver.isComplete() ? receiver.weights() : null;
             SignatureValue signature = SignatureValue.of(header.scheme(), signatureBytes);
             VerifiedUpdate update;
+            long verifyStart = System.nanoTime();
             try {
                 update = metrics.timeVerification(() -> {
                     try {
@@ -615,7 +657,10 @@ public final class FederationEngine implements AutoCloseable {
                         header.scheme(), digest, header.numExamples());
                 throw abort(w.rejection, attempted, signatureBytes);
             }
-            return accept(update);
+            long verifyNanos = System.nanoTime() - verifyStart;
+            long seq = accept(update);
+            listener.accepted(header.clientId(), header.round(), verifyNanos, receiver.receivedBytes() + signatureBytes.length);
+            return seq;
         }
 
         /** Abandons the upload (the client went away or broke the stream); records the rejection. */
@@ -683,6 +728,7 @@ public final class FederationEngine implements AutoCloseable {
 
     private void recordRejection(UpdateVerifier.Header h, UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
         metrics.updateRejected(e.reason().name());
+        listener.rejected(h.clientId().value(), h.round(), e.reason());
         log.warn("Rejected update from {} (key {}) for round {}: {}", h.clientId(), h.keyId(), h.round(), e.toString());
         try {
             ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, h.round(), h.clientId().value(),
@@ -695,6 +741,10 @@ public final class FederationEngine implements AutoCloseable {
         try {
             if (open != null && open.record.round() == h.round()) {
                 open.rejected++;
+                if (open.record.sampled().contains(h.clientId())) {
+                    open.failed.add(h.clientId());
+                    changed.signalAll();
+                }
             }
         } finally {
             lock.unlock();
@@ -704,6 +754,7 @@ public final class FederationEngine implements AutoCloseable {
     /** Records a rejection that happened before a header could be decoded (malformed stream). */
     public void recordMalformed(String clientId, long round, RejectReason reason, String detail) {
         metrics.updateRejected(reason.name());
+        listener.rejected(clientId, round, reason);
         log.warn("Rejected update stream from {}: {}: {}", clientId, reason, detail);
         try {
             ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, round, clientId, null, null, null, null, null,

@@ -101,12 +101,10 @@ public final class Ledger {
     public void rememberKey(VerifyingKey key) throws SQLException {
         synchronized (db) {
             try (PreparedStatement ps = db.connection().prepareStatement(
-                    "INSERT INTO public_keys (key_id, scheme, encoded) SELECT ?, ?, ? WHERE NOT EXISTS "
-                            + "(SELECT 1 FROM public_keys WHERE key_id = ?)")) {
+                    "INSERT INTO public_keys (key_id, scheme, encoded) VALUES (?, ?, ?) ON CONFLICT (key_id) DO NOTHING")) {
                 ps.setString(1, key.keyId().hex());
                 ps.setString(2, key.scheme().displayName());
                 ps.setBytes(3, key.encoded());
-                ps.setString(4, key.keyId().hex());
                 ps.executeUpdate();
             }
         }

@@ -31,11 +31,22 @@ public final class UpdateVerifier {
     private final TrustStore trustStore;
     private final Set<SignatureScheme> acceptedSchemes;
     private final long maxUpdateBytes;
+    private final boolean requireSignatures;
 
     public UpdateVerifier(TrustStore trustStore, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes) {
+        this(trustStore, acceptedSchemes, maxUpdateBytes, true);
+    }
+
+    /**
+     * @param requireSignatures {@code false} only for the unsigned research baseline: every other check still
+     *     runs, the signature is not checked
+     */
+    public UpdateVerifier(TrustStore trustStore, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes,
+                          boolean requireSignatures) {
         this.trustStore = Objects.requireNonNull(trustStore, "trustStore");
         this.acceptedSchemes = Set.copyOf(acceptedSchemes);
         this.maxUpdateBytes = maxUpdateBytes;
+        this.requireSignatures = requireSignatures;
     }
 
     /** Identity, round and shape checks on the header; returns the client's enrolled key. */
@@ -115,6 +126,9 @@ public final class UpdateVerifier {
         }
         UpdateStatement statement = new UpdateStatement(h.federationId(), h.round(), h.nonce(), h.baseModelDigest(),
                 h.clientId(), h.keyId(), h.scheme(), computedDigest, h.numExamples());
+        if (!requireSignatures) {
+            return new VerifiedUpdate(statement, signature, weights);
+        }
         return checkSignature(statement, key, signature, weights);
     }
 
@@ -126,6 +140,9 @@ public final class UpdateVerifier {
                                    ModelWeights weights) throws UpdateRejectedException {
         if (!statement.updateDigest().matches(weights.digest())) {
             throw new UpdateRejectedException(RejectReason.MALFORMED, "stored tensors do not match the statement's digest");
+        }
+        if (!requireSignatures) {
+            return new VerifiedUpdate(statement, signature, weights);
         }
         return checkSignature(statement, key, signature, weights);
     }

@@ -121,6 +121,38 @@ public final class BenchCommand implements Callable<Integer> {
                     num(d.medianMs()), num(d.throughputMBps()))).append('\n');
         }
         Files.writeString(dir.resolve("bench-digests.csv"), dcsv);
+        plot(dir, schemes, digests);
+    }
+
+    /** bench-latency.png (median keygen / sign / verify per scheme, log scale) and bench-digests.png. */
+    private static void plot(Path dir, List<CryptoBenchmark.SchemeResult> schemes, List<CryptoBenchmark.DigestResult> digests)
+            throws java.io.IOException {
+        if (!schemes.isEmpty()) {
+            var chart = new org.knowm.xchart.CategoryChartBuilder().width(1100).height(550)
+                    .title("Median latency per scheme").yAxisTitle("log10(milliseconds)").build();
+            chart.getStyler().setXAxisLabelRotation(45);
+            List<String> names = schemes.stream().map(CryptoBenchmark.SchemeResult::scheme).toList();
+            // Latencies span five orders of magnitude: plot their logarithm (xchart's log axis rejects bar charts).
+            chart.addSeries("keygen", names, schemes.stream().map(r -> Math.log10(r.keygen().medianMs())).toList());
+            chart.addSeries("sign", names, schemes.stream().map(r -> Math.log10(r.sign().medianMs())).toList());
+            chart.addSeries("verify", names, schemes.stream().map(r -> Math.log10(r.verify().medianMs())).toList());
+            org.knowm.xchart.BitmapEncoder.saveBitmap(chart, dir.resolve("bench-latency.png").toString(),
+                    org.knowm.xchart.BitmapEncoder.BitmapFormat.PNG);
+        }
+        if (!digests.isEmpty()) {
+            var chart = new org.knowm.xchart.CategoryChartBuilder().width(900).height(500).title("Digest throughput")
+                    .xAxisTitle("payload").yAxisTitle("MB/s").build();
+            java.util.Map<String, List<CryptoBenchmark.DigestResult>> byImpl = new java.util.LinkedHashMap<>();
+            for (var d : digests) {
+                byImpl.computeIfAbsent(d.algorithm() + " " + d.implementation(), k -> new ArrayList<>()).add(d);
+            }
+            for (var e : byImpl.entrySet()) {
+                chart.addSeries(e.getKey(), e.getValue().stream().map(d -> formatSize(d.payloadBytes())).toList(),
+                        e.getValue().stream().map(CryptoBenchmark.DigestResult::throughputMBps).toList());
+            }
+            org.knowm.xchart.BitmapEncoder.saveBitmap(chart, dir.resolve("bench-digests.png").toString(),
+                    org.knowm.xchart.BitmapEncoder.BitmapFormat.PNG);
+        }
     }
 
     private static String num(double v) {

@@ -55,6 +55,8 @@ class BenchCommandTest {
         assertThat(json.get("digests")).hasSize(10);
         assertThat(Files.readAllLines(dir.resolve("bench-schemes.csv"))).hasSize(3);
         assertThat(Files.readAllLines(dir.resolve("bench-digests.csv"))).hasSize(11);
+        assertThat(dir.resolve("bench-latency.png")).isNotEmptyFile();
+        assertThat(dir.resolve("bench-digests.png")).isNotEmptyFile();
     }
 
     @Test

@@ -1,0 +1,227 @@
+package io.pqfl.sim;
+
+import ai.djl.Device;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.ManagedChannel;
+import io.grpc.ServerBuilder;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.pqfl.client.agent.ClientAgent;
+import io.pqfl.client.data.Examples;
+import io.pqfl.client.train.LocalTrainer;
+import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.metrics.CoordinatorMetrics;
+import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.server.CoordinatorServer;
+import io.pqfl.coordinator.store.ModelFiles;
+import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.Keys;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.TrustStore;
+import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.sim.attack.AttackPlan;
+import io.pqfl.sim.attack.ManInTheMiddle;
+import io.pqfl.sim.data.Partitioner;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Runs one arm of a simulation — one signature scheme (or none), one attack plan — as a real federation:
+ * the production coordinator and client agents, over loopback gRPC (or the in-process transport), on real
+ * Fashion-MNIST partitions, and measures it.
+ */
+public final class SimulationRunner {
+    /** What to run. {@code scheme} null means the unsigned baseline. */
+    public record Spec(String arm, SignatureScheme scheme, int clients, int rounds, ModelCatalog model, String strategy,
+                       Map<String, String> strategyParams, TrainingConfig training, Partitioner.Kind partition, double alpha,
+                       int examplesPerClient, long seed, boolean inProcess, AttackPlan attacks, Duration roundTimeout) {
+        public boolean signed() {
+            return scheme != null;
+        }
+    }
+
+    /** One client's part in one round. */
+    public record ClientRound(String arm, long round, String client, String attack, long trainMillis, double digestMillis,
+                              double signMillis, double verifyMillis, long updateBytes, int signatureBytes, long uploadMillis,
+                              boolean accepted, String reason) {
+    }
+
+    /** One round of one arm. */
+    public record Round(String arm, long round, boolean completed, long wallMillis, int accepted, int rejected,
+                        double accuracy, double loss) {
+    }
+
+    public record Result(Spec spec, List<Round> rounds, List<ClientRound> clients, Map<String, Integer> rejections,
+                         double initialAccuracy, double finalAccuracy, long wallMillis) {
+    }
+
+    private SimulationRunner() {
+    }
+
+    public static Result run(Spec spec, Examples train, Examples test, Path workDir, Consumer<String> progress)
+            throws Exception {
+        long start = System.nanoTime();
+        Path dir = workDir.resolve("arm-" + spec.arm());
+        SignatureScheme clientScheme = spec.signed() ? spec.scheme() : SignatureScheme.ML_DSA_44;
+        SigningKey coordinatorKey = Keys.generate(spec.signed() ? spec.scheme() : SignatureScheme.ML_DSA_65);
+        CoordinatorConfig config = CoordinatorConfig.builder().federationId("sim-" + spec.arm()).dataDir(dir.resolve("data"))
+                .model(spec.model()).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
+                .clientsPerRound(spec.clients()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
+                .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training())
+                .acceptedSchemes(Set.of(clientScheme)).requireSignatures(spec.signed()).closeOnRejection(true).build();
+        TrustStore trust = TrustStore.open(config.trustDir());
+        List<SigningKey> keys = new ArrayList<>();
+        for (int i = 0; i < spec.clients(); i++) {
+            SigningKey k = Keys.generate(clientScheme);
+            keys.add(k);
+            trust.add(new ClientId(clientName(i)), k.verifyingKey());
+        }
+        FederationEngine engine = new FederationEngine(config, coordinatorKey, trust, new CoordinatorMetrics(), Clock.systemUTC(),
+                new SecureRandom());
+        Map<String, Double> verifyMillis = new ConcurrentHashMap<>();
+        Map<Long, long[]> roundWall = new ConcurrentHashMap<>();
+        Map<String, Integer> rejections = Collections.synchronizedMap(new TreeMap<>());
+        engine.setListener(new FederationEngine.UpdateListener() {
+            @Override
+            public void accepted(ClientId client, long round, long verifyNanos, long bytes) {
+                verifyMillis.put(round + "/" + client, verifyNanos / 1e6);
+            }
+
+            @Override
+            public void rejected(String client, long round, RejectReason reason) {
+                rejections.merge(reason.name(), 1, Integer::sum);
+            }
+
+            @Override
+            public void roundClosed(long round, boolean completed, Duration wall, int accepted, int rejected) {
+                roundWall.put(round, new long[] {wall.toMillis(), completed ? 1 : 0, accepted, rejected});
+                progress.accept(spec.arm() + ": round " + round + (completed ? " done" : " skipped") + " (" + accepted
+                        + " accepted, " + rejected + " rejected)");
+            }
+        });
+        String inProcessName = "pqfl-sim-" + spec.arm() + "-" + System.nanoTime();
+        ServerBuilder<?> serverBuilder = spec.inProcess() ? InProcessServerBuilder.forName(inProcessName)
+                : NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
+        List<ClientRound> clientRows = Collections.synchronizedList(new ArrayList<>());
+        List<int[]> parts = Partitioner.split(train.labels(), spec.clients(), spec.partition(), spec.alpha(),
+                spec.examplesPerClient(), spec.seed());
+        try (CoordinatorServer server = new CoordinatorServer(serverBuilder, engine).start()) {
+            ExecutorService pool = Executors.newFixedThreadPool(spec.clients());
+            List<ManagedChannel> channels = new ArrayList<>();
+            List<Future<ClientAgent.Summary>> futures = new ArrayList<>();
+            for (int i = 0; i < spec.clients(); i++) {
+                int index = i;
+                ManagedChannel ch = spec.inProcess() ? InProcessChannelBuilder.forName(inProcessName).build()
+                        : NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext()
+                                .maxInboundMessageSize(8 << 20).build();
+                channels.add(ch);
+                ManInTheMiddle mitm = spec.attacks().any() ? new ManInTheMiddle(spec.attacks(), i, Keys.generate(clientScheme)) : null;
+                Channel channel = mitm != null ? ClientInterceptors.intercept(ch, mitm) : ch;
+                Examples mine = train.select(parts.get(i));
+                int evalCount = Math.max(1, mine.size() / 10);
+                ClientAgent agent = new ClientAgent(channel, ClientAgent.Settings.defaults(new ClientId(clientName(i)),
+                        keys.get(i), coordinatorKey.verifyingKey()).withDevice("cpu").withPollWait(Duration.ofSeconds(5))
+                        .withSeed(spec.seed() + i), mine.range(0, mine.size() - evalCount),
+                        mine.range(mine.size() - evalCount, mine.size()), quiet());
+                agent.signUpdates(spec.signed());
+                if (spec.attacks().poison() > 0) {
+                    agent.transformUpdates((round, global, trained) ->
+                            spec.attacks().decide(index, round) == AttackPlan.Attack.POISON
+                                    ? poison(global, trained, spec.attacks()) : trained);
+                }
+                agent.observe(r -> clientRows.add(new ClientRound(spec.arm(), r.round(), r.client().value(),
+                        attackName(spec.attacks(), mitm, index, r.round()), r.trainMillis(), r.digestNanos() / 1e6,
+                        r.signNanos() / 1e6, verifyMillis.getOrDefault(r.round() + "/" + r.client(), 0.0), r.updateBytes(),
+                        r.signatureBytes(), r.uploadMillis(), r.accepted(), r.reason())));
+                futures.add(pool.submit(agent::run));
+            }
+            for (Future<ClientAgent.Summary> f : futures) {
+                f.get(spec.rounds() * (spec.roundTimeout().toMillis() + 120_000), TimeUnit.MILLISECONDS);
+            }
+            pool.shutdown();
+            engine.awaitFinished(Duration.ofMinutes(5));
+            for (ManagedChannel ch : channels) {
+                ch.shutdownNow();
+            }
+        }
+        List<Round> rounds = new ArrayList<>();
+        double initial;
+        double last;
+        try (LocalTrainer evaluator = new LocalTrainer(spec.model(), Device.cpu())) {
+            ModelWeights current = ModelFiles.read(config.dataDir().resolve("checkpoints/model-000000.pqfl")).weights();
+            double[] ev = evaluator.evaluate(current, test);
+            initial = ev[1];
+            for (long r = 1; r <= spec.rounds(); r++) {
+                long[] w = roundWall.getOrDefault(r, new long[] {0, 0, 0, 0});
+                Path checkpoint = config.dataDir().resolve(String.format("checkpoints/model-%06d.pqfl", r));
+                if (w[1] == 1 && Files.exists(checkpoint)) {
+                    ev = evaluator.evaluate(ModelFiles.read(checkpoint).weights(), test);
+                }
+                rounds.add(new Round(spec.arm(), r, w[1] == 1, w[0], (int) w[2], (int) w[3], ev[1], ev[0]));
+            }
+            last = ev[1];
+        }
+        List<ClientRound> sorted = new ArrayList<>(clientRows);
+        sorted.sort((a, b) -> a.round() != b.round() ? Long.compare(a.round(), b.round()) : a.client().compareTo(b.client()));
+        return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000);
+    }
+
+    static String clientName(int i) {
+        return String.format("client-%03d", i);
+    }
+
+    private static String attackName(AttackPlan plan, ManInTheMiddle mitm, int client, long round) {
+        AttackPlan.Attack a = plan.decide(client, round) == AttackPlan.Attack.POISON ? AttackPlan.Attack.POISON
+                : mitm == null ? AttackPlan.Attack.NONE : mitm.appliedIn(round);
+        return a.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Model poisoning by an enrolled client: its change to the global model, scaled up or reversed. */
+    static ModelWeights poison(ModelWeights global, ModelWeights trained, AttackPlan plan) {
+        float k = plan.poisonMode().equals("signflip") ? -plan.poisonScale() : plan.poisonScale();
+        ModelWeights out = trained.copy();
+        for (int t = 0; t < out.tensorCount(); t++) {
+            float[] o = out.tensor(t);
+            float[] g = global.tensor(t);
+            for (int i = 0; i < o.length; i++) {
+                o[i] = g[i] + k * (o[i] - g[i]);
+            }
+        }
+        return out;
+    }
+
+    private static ClientAgent.Progress quiet() {
+        return new ClientAgent.Progress() {
+            @Override
+            public void update(long round, long done, long total) {
+            }
+
+            @Override
+            public void roundDone(long round) {
+            }
+        };
+    }
+}
