@@ -125,11 +125,14 @@ public final class TestClient {
             public void beforeStart(ClientCallStreamObserver<UpdateChunk> requests) {
                 // Flow control: send only while the transport is ready.
                 Iterator<UpdateChunk> it = messages.iterator();
+                boolean[] halfClosed = {false};
                 requests.setOnReadyHandler(() -> {
                     while (requests.isReady() && it.hasNext()) {
                         requests.onNext(it.next());
                     }
-                    if (!it.hasNext() && !result.isDone()) {
+                    // onReady may fire again after the last message: half-close exactly once.
+                    if (!it.hasNext() && !halfClosed[0]) {
+                        halfClosed[0] = true;
                         requests.onCompleted();
                     }
                 });
