@@ -19,7 +19,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 Duration clientLiveness, String strategy, Map<String, String> strategyParams,
                                 ModelCatalog model, Path initialModel, long seed, TrainingConfig training,
                                 long maxUpdateBytes, int chunkBytes, boolean requireSignatures,
-                                boolean closeOnRejection, int minUpdates) {
+                                boolean closeOnRejection, int minUpdates, double helloPerSecond, int helloBurst,
+                                Duration uploadTimeout) {
     public CoordinatorConfig {
         io.pqfl.protocol.FederationIds.require(federationId);
         Objects.requireNonNull(dataDir, "dataDir");
@@ -38,6 +39,13 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         }
         if (minClients < 1) {
             throw new IllegalArgumentException("min clients must be >= 1, got " + minClients);
+        }
+        if (!(helloPerSecond > 0) || helloBurst < 1) {
+            throw new IllegalArgumentException("hello rate limit must be positive (rate " + helloPerSecond + "/s, burst " + helloBurst + ")");
+        }
+        Objects.requireNonNull(uploadTimeout, "uploadTimeout");
+        if (uploadTimeout.isNegative() || uploadTimeout.isZero()) {
+            throw new IllegalArgumentException("upload timeout must be positive");
         }
         if (minUpdates < 1 || minUpdates > minClients) {
             throw new IllegalArgumentException("min updates must be in 1.." + minClients + " (min clients), got " + minUpdates);
@@ -95,6 +103,9 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private boolean requireSignatures = true;
         private boolean closeOnRejection = false;
         private int minUpdates = 0;
+        private double helloPerSecond = 20;
+        private int helloBurst = 40;
+        private Duration uploadTimeout = Duration.ofMinutes(10);
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -128,13 +139,17 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder closeOnRejection(boolean v) { this.closeOnRejection = v; return this; }
         /** Accepted updates needed to aggregate a round (default: the min clients). */
         public Builder minUpdates(int v) { this.minUpdates = v; return this; }
+        /** Hello calls allowed per remote address: a sustained rate and a burst (token bucket). */
+        public Builder helloRateLimit(double perSecond, int burst) { this.helloPerSecond = perSecond; this.helloBurst = burst; return this; }
+        /** The longest an update stream may stay open; a stalled or endless upload is cut off and refused. */
+        public Builder uploadTimeout(Duration v) { this.uploadTimeout = v; return this; }
 
         public CoordinatorConfig build() {
             Path trust = trustDir != null ? trustDir : dataDir.resolve("trust");
             return new CoordinatorConfig(federationId, dataDir, trust, jdbcUrl, acceptedSchemes, rounds, clientsPerRound,
                     clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, model, initialModel,
                     seed, training, maxUpdateBytes, chunkBytes, requireSignatures, closeOnRejection,
-                    minUpdates > 0 ? minUpdates : minClients);
+                    minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout);
         }
     }
 }

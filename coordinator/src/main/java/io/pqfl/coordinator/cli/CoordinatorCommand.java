@@ -124,6 +124,16 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--max-update-mib", defaultValue = "512", description = "Largest accepted update (default: ${DEFAULT-VALUE} MiB).")
     long maxUpdateMib;
 
+    @Option(names = "--hello-rate", defaultValue = "20", description = "Hello calls per second allowed per remote address (default: ${DEFAULT-VALUE}).")
+    double helloRate;
+
+    @Option(names = "--hello-burst", defaultValue = "40", description = "Burst of Hello calls allowed per remote address (default: ${DEFAULT-VALUE}).")
+    int helloBurst;
+
+    @Option(names = "--upload-timeout", defaultValue = "10m", converter = DurationConverter.class,
+            description = "Longest an update stream may stay open (default: ${DEFAULT-VALUE}).")
+    Duration uploadTimeout;
+
     @Option(names = "--metrics-port", defaultValue = "9464",
             description = "Prometheus /metrics port; -1 disables (default: ${DEFAULT-VALUE}).")
     int metricsPort;
@@ -143,7 +153,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .roundTimeout(roundTimeout).strategy(strategy).strategyParams(strategyParams)
                     .model(ModelCatalog.byId(model)).initialModel(initialModel).seed(seed)
                     .training(new TrainingConfig(localEpochs, batchSize, learningRate, 0f, optimizer))
-                    .maxUpdateBytes(maxUpdateMib << 20).build();
+                    .maxUpdateBytes(maxUpdateMib << 20).helloRateLimit(helloRate, helloBurst).uploadTimeout(uploadTimeout).build();
             io.pqfl.coordinator.aggregate.Strategies.create(strategy, strategyParams);
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);

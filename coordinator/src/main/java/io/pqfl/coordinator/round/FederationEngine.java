@@ -592,6 +592,10 @@ public final class FederationEngine implements AutoCloseable {
         return config.maxUpdateBytes();
     }
 
+    public CoordinatorConfig config() {
+        return config;
+    }
+
     /** Header checks; on success the caller streams tensor chunks into the returned upload. */
     public Upload beginUpload(UpdateVerifier.Header header) throws UpdateRejectedException {
         VerifyingKey key;

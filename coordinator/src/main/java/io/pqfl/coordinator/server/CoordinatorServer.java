@@ -28,8 +28,10 @@ public final class CoordinatorServer implements AutoCloseable {
 
     public CoordinatorServer(ServerBuilder<?> builder, FederationEngine engine) {
         this.engine = Objects.requireNonNull(engine, "engine");
-        this.server = builder.addService(new FederationService(engine)).addService(health.getHealthService())
-                .maxInboundMessageSize(MAX_MESSAGE_BYTES).build();
+        HelloRateLimiter limiter = new HelloRateLimiter(engine.config().helloPerSecond(), engine.config().helloBurst(),
+                System::nanoTime);
+        this.server = builder.addService(io.grpc.ServerInterceptors.intercept(new FederationService(engine), limiter))
+                .addService(health.getHealthService()).maxInboundMessageSize(MAX_MESSAGE_BYTES).build();
     }
 
     /** Starts serving and the round loop. */

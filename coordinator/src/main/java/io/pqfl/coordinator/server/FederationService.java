@@ -33,6 +33,14 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     /** The longest a GetTask call may wait; a client asking for more gets this. */
     static final Duration MAX_TASK_WAIT = Duration.ofSeconds(30);
 
+    /** Cuts off uploads that stay open longer than the configured upload timeout (stalled or endless streams). */
+    private static final java.util.concurrent.ScheduledExecutorService TIMER =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "pqfl-upload-timeouts");
+                t.setDaemon(true);
+                return t;
+            });
+
     private final FederationEngine engine;
 
     FederationService(FederationEngine engine) {
@@ -127,15 +135,26 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         ServerCallStreamObserver<SubmitResponse> call = (ServerCallStreamObserver<SubmitResponse>) responses;
         call.disableAutoRequest();
         call.request(1);
-        return new StreamObserver<>() {
+        Duration limit = engine.config().uploadTimeout();
+        // The observer's methods are synchronized: gRPC calls them one at a time, the timeout from its own thread.
+        StreamObserver<UpdateChunk> observer = new StreamObserver<>() {
             private FederationEngine.Upload upload;
             private byte[] signature;
             private boolean finished;
             private String claimedClient = "?";
             private long claimedRound;
+            private final java.util.concurrent.ScheduledFuture<?> timeout = TIMER.schedule(this::expire,
+                    limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+
+            private synchronized void expire() {
+                if (!finished) {
+                    fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream stayed open longer than "
+                            + limit.toSeconds() + " s (stalled or endless upload)"));
+                }
+            }
 
             @Override
-            public void onNext(UpdateChunk chunk) {
+            public synchronized void onNext(UpdateChunk chunk) {
                 if (finished) {
                     return;
                 }
@@ -177,6 +196,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
 
             private void fail(UpdateRejectedException e) {
                 finished = true;
+                timeout.cancel(false);
                 if (upload != null) {
                     upload.abort(e);
                 } else if (e.reason() == RejectReason.MALFORMED) {
@@ -186,7 +206,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             }
 
             @Override
-            public void onError(Throwable t) {
+            public synchronized void onError(Throwable t) {
+                timeout.cancel(false);
                 if (!finished && upload != null) {
                     finished = true;
                     upload.abort(new UpdateRejectedException(RejectReason.INCOMPLETE,
@@ -196,10 +217,11 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             }
 
             @Override
-            public void onCompleted() {
+            public synchronized void onCompleted() {
                 if (finished) {
                     return;
                 }
+                timeout.cancel(false);
                 if (upload == null) {
                     fail(new UpdateRejectedException(RejectReason.MALFORMED, "the update stream had no header"));
                     return;
@@ -220,6 +242,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                 }
             }
         };
+        return observer;
     }
 
     static UpdateVerifier.Header decode(UpdateHeader h) {
