@@ -28,8 +28,11 @@ public final class SigningKey {
         return verifyingKey;
     }
 
-    /** The JCA private key, for the signing glue and for PEM encoding. */
-    PrivateKey toJca() {
+    /**
+     * The JCA private key, for integrations that need one (certificate signing, TLS key managers). pqfl's own
+     * signatures go through {@link Signer}.
+     */
+    public PrivateKey toJca() {
         return jcaKey;
     }
 

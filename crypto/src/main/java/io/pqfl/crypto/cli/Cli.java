@@ -56,7 +56,8 @@ public final class Cli {
         if (e instanceof CliException
                 || e instanceof KeyFormatException
                 || e instanceof WrongPasswordException
-                || e instanceof TrustStoreException) {
+                || e instanceof TrustStoreException
+                || e instanceof io.pqfl.crypto.pki.PkiException) {
             return e.getMessage();
         }
         if (e instanceof FileAlreadyExistsException f) {

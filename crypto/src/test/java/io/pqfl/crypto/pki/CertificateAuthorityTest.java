@@ -1,0 +1,148 @@
+package io.pqfl.crypto.pki;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pqfl.crypto.Keys;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.crypto.pki.CertificateRejectedException.Reason;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CertificateAuthorityTest {
+    @TempDir
+    Path dir;
+
+    private CertificateAuthority ca;
+    private CertificateChecker checker;
+    private final SigningKey alice = Keys.generate(SignatureScheme.ML_DSA_44);
+
+    @BeforeEach
+    void createCa() throws Exception {
+        ca = CertificateAuthority.init(dir.resolve("ca"), "test CA", SignatureScheme.ML_DSA_65, Duration.ofDays(30), null,
+                Clock.systemUTC());
+        checker = CertificateChecker.load(dir.resolve("ca/ca.crt"), dir.resolve("ca/ca.crl"), Clock.systemUTC());
+    }
+
+    private X509Certificate client(String name, VerifyingKey key) throws Exception {
+        return ca.issue(Role.CLIENT, name, key, List.of(), List.of(), Duration.ofDays(7));
+    }
+
+    @Test
+    void caCertificate_isSelfSignedMlDsa_andReopens() throws Exception {
+        X509Certificate cert = ca.certificate();
+        assertThat(cert.getSigAlgName()).isEqualToIgnoringCase("ML-DSA-65");
+        assertThat(cert.getBasicConstraints()).isGreaterThanOrEqualTo(0);
+        cert.verify(cert.getPublicKey(), io.pqfl.crypto.internal.BcAlgorithms.bouncyCastle());
+        CertificateAuthority reopened = CertificateAuthority.open(dir.resolve("ca"), null, Clock.systemUTC());
+        assertThat(reopened.certificate()).isEqualTo(cert);
+        assertThat(Files.readString(dir.resolve("ca/ca.crl"))).startsWith("-----BEGIN X509 CRL-----");
+    }
+
+    @Test
+    void init_refusesOtherSchemes_andExistingCa() {
+        assertThatThrownBy(() -> CertificateAuthority.init(dir.resolve("f"), "x", SignatureScheme.FALCON_512,
+                Duration.ofDays(1), null, Clock.systemUTC())).isInstanceOf(PkiException.class).hasMessageContaining("ML-DSA");
+        assertThatThrownBy(() -> CertificateAuthority.init(dir.resolve("ca"), "again", SignatureScheme.ML_DSA_65,
+                Duration.ofDays(1), null, Clock.systemUTC())).isInstanceOf(PkiException.class).hasMessageContaining("already exists");
+    }
+
+    @Test
+    void clientCertificate_checks_andItsKeyIsTheSigningKey() throws Exception {
+        X509Certificate cert = client("alice", alice.verifyingKey());
+        VerifyingKey key = checker.check(cert, Role.CLIENT, "alice");
+        assertThat(key).isEqualTo(alice.verifyingKey());
+        assertThat(Certificates.commonName(cert)).isEqualTo("alice");
+        // A non-ML-DSA client key is fine for identity (the CA still signs with ML-DSA).
+        SigningKey falcon = Keys.generate(SignatureScheme.FALCON_512);
+        assertThat(checker.check(client("bob", falcon.verifyingKey()), Role.CLIENT, "bob")).isEqualTo(falcon.verifyingKey());
+        // PEM round trip through a file.
+        Certificates.writeNew(dir.resolve("alice.crt"), cert);
+        assertThat(Certificates.read(dir.resolve("alice.crt"))).isEqualTo(cert);
+        assertThat(Certificates.parse(cert.getEncoded())).isEqualTo(cert);
+    }
+
+    @Test
+    void wrongName_wrongRole_otherCa_tampered_areInvalid() throws Exception {
+        X509Certificate cert = client("alice", alice.verifyingKey());
+        assertRejected(() -> checker.check(cert, Role.CLIENT, "mallory"), Reason.INVALID, "names 'alice'");
+        assertRejected(() -> checker.check(cert, Role.COORDINATOR, null), Reason.INVALID, "not a coordinator certificate");
+
+        CertificateAuthority other = CertificateAuthority.init(dir.resolve("other"), "test CA", SignatureScheme.ML_DSA_65,
+                Duration.ofDays(30), null, Clock.systemUTC());
+        X509Certificate foreign = other.issue(Role.CLIENT, "alice", alice.verifyingKey(), List.of(), List.of(), Duration.ofDays(1));
+        // Same subject name as our CA, but a different key: only the signature check can tell.
+        assertThat(foreign.getIssuerX500Principal()).isEqualTo(ca.certificate().getSubjectX500Principal());
+        assertRejected(() -> checker.check(foreign, Role.CLIENT, "alice"), Reason.INVALID, "does not chain to the federation CA");
+
+        byte[] der = cert.getEncoded();
+        der[der.length - 10] ^= 1; // inside the CA's signature
+        X509Certificate tampered = Certificates.parse(der);
+        assertRejected(() -> checker.check(tampered, Role.CLIENT, "alice"), Reason.INVALID, "does not chain");
+        assertRejected(() -> Certificates.parse(new byte[] {1, 2, 3}), Reason.INVALID, "not a DER X.509 certificate");
+    }
+
+    @Test
+    void expired_isRefused() throws Exception {
+        X509Certificate cert = client("alice", alice.verifyingKey());
+        CertificateChecker later = CertificateChecker.load(dir.resolve("ca/ca.crt"), dir.resolve("ca/ca.crl"),
+                Clock.fixed(Instant.now().plus(Duration.ofDays(8)), ZoneOffset.UTC));
+        assertRejected(() -> later.check(cert, Role.CLIENT, "alice"), Reason.EXPIRED, "not now");
+    }
+
+    @Test
+    void revocation_reachesARunningChecker_throughTheCrlFile() throws Exception {
+        X509Certificate cert = client("alice", alice.verifyingKey());
+        X509Certificate bob = client("bob", Keys.generate(SignatureScheme.ML_DSA_44).verifyingKey());
+        checker.check(cert, Role.CLIENT, "alice");
+        ca.revoke(cert.getSerialNumber(), "lost laptop");
+        assertRejected(() -> checker.check(cert, Role.CLIENT, "alice"), Reason.REVOKED, "was revoked");
+        assertThat(checker.check(bob, Role.CLIENT, "bob")).isNotNull();
+        assertThat(ca.find(cert.getSerialNumber()).orElseThrow().revoked()).isTrue();
+        assertThat(ca.find(cert.getSerialNumber()).orElseThrow().reason()).isEqualTo("lost laptop");
+        assertThatThrownBy(() -> ca.revoke(java.math.BigInteger.TEN, "x")).isInstanceOf(PkiException.class)
+                .hasMessageContaining("no certificate with serial a");
+    }
+
+    @Test
+    void aCrlFromAnotherCa_isRefused_andThePreviousStaysInForce() throws Exception {
+        X509Certificate cert = client("alice", alice.verifyingKey());
+        ca.revoke(cert.getSerialNumber(), "test");
+        assertThat(checker.isRevoked(cert)).isTrue();
+        CertificateAuthority other = CertificateAuthority.init(dir.resolve("other"), "test CA", SignatureScheme.ML_DSA_65,
+                Duration.ofDays(30), null, Clock.systemUTC());
+        Files.copy(dir.resolve("other/ca.crl"), dir.resolve("ca/ca.crl"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.setLastModifiedTime(dir.resolve("ca/ca.crl"), java.nio.file.attribute.FileTime.from(Instant.now().plusSeconds(5)));
+        assertThat(checker.isRevoked(cert)).as("forged empty CRL must not un-revoke").isTrue();
+        assertThatThrownBy(() -> CertificateChecker.load(dir.resolve("ca/ca.crt"), dir.resolve("ca/ca.crl"), Clock.systemUTC()))
+                .isInstanceOf(PkiException.class).hasMessageContaining("does not verify under the federation CA key");
+        assertThat(other).isNotNull();
+    }
+
+    @Test
+    void coordinatorCertificate_needsANameForTls() throws Exception {
+        assertThatThrownBy(() -> ca.issue(Role.COORDINATOR, "coord", alice.verifyingKey(), List.of(), List.of(),
+                Duration.ofDays(1))).isInstanceOf(PkiException.class).hasMessageContaining("--dns");
+        X509Certificate cert = ca.issue(Role.COORDINATOR, "coord", alice.verifyingKey(), List.of("localhost"),
+                List.of("127.0.0.1"), Duration.ofDays(1));
+        assertThat(cert.getSubjectAlternativeNames()).hasSize(2);
+        checker.check(cert, Role.COORDINATOR, null);
+        assertRejected(() -> checker.check(cert, Role.CLIENT, "coord"), Reason.INVALID, "not a client certificate");
+    }
+
+    private static void assertRejected(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, Reason reason, String text) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(CertificateRejectedException.class,
+                e -> assertThat(e.reason()).isEqualTo(reason)).hasMessageContaining(text);
+    }
+}
