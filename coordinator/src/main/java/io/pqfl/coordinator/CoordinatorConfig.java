@@ -20,7 +20,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 ModelCatalog model, Path initialModel, long seed, TrainingConfig training,
                                 long maxUpdateBytes, int chunkBytes, boolean requireSignatures,
                                 boolean closeOnRejection, int minUpdates, double helloPerSecond, int helloBurst,
-                                Duration uploadTimeout) {
+                                Duration uploadTimeout, Path clientCaCert, Path clientCrl) {
     public CoordinatorConfig {
         io.pqfl.protocol.FederationIds.require(federationId);
         Objects.requireNonNull(dataDir, "dataDir");
@@ -46,6 +46,9 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         Objects.requireNonNull(uploadTimeout, "uploadTimeout");
         if (uploadTimeout.isNegative() || uploadTimeout.isZero()) {
             throw new IllegalArgumentException("upload timeout must be positive");
+        }
+        if (clientCrl != null && clientCaCert == null) {
+            throw new IllegalArgumentException("a client CRL needs the client CA certificate it belongs to");
         }
         if (minUpdates < 1 || minUpdates > minClients) {
             throw new IllegalArgumentException("min updates must be in 1.." + minClients + " (min clients), got " + minUpdates);
@@ -106,6 +109,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private double helloPerSecond = 20;
         private int helloBurst = 40;
         private Duration uploadTimeout = Duration.ofMinutes(10);
+        private Path clientCaCert;
+        private Path clientCrl;
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -143,13 +148,18 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder helloRateLimit(double perSecond, int burst) { this.helloPerSecond = perSecond; this.helloBurst = burst; return this; }
         /** The longest an update stream may stay open; a stalled or endless upload is cut off and refused. */
         public Builder uploadTimeout(Duration v) { this.uploadTimeout = v; return this; }
+        /**
+         * Accept clients by certificate: the federation CA's certificate and (optionally) its CRL file, which is
+         * re-read when it changes.
+         */
+        public Builder clientCertificates(Path caCert, Path crl) { this.clientCaCert = caCert; this.clientCrl = crl; return this; }
 
         public CoordinatorConfig build() {
             Path trust = trustDir != null ? trustDir : dataDir.resolve("trust");
             return new CoordinatorConfig(federationId, dataDir, trust, jdbcUrl, acceptedSchemes, rounds, clientsPerRound,
                     clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, model, initialModel,
                     seed, training, maxUpdateBytes, chunkBytes, requireSignatures, closeOnRejection,
-                    minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout);
+                    minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout, clientCaCert, clientCrl);
         }
     }
 }

@@ -39,7 +39,7 @@ class LimitsTest {
                     flooder.hello();
                 } catch (StatusRuntimeException e) {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-                    assertThat(e.getStatus().getDescription()).startsWith("RATE_LIMITED: too many Hello calls from 127.0.0.1");
+                    assertThat(e.getStatus().getDescription()).startsWith("RATE_LIMITED: too many Hello/enrollment calls from 127.0.0.1");
                     limited++;
                 }
             }

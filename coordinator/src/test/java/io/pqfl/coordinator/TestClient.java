@@ -50,6 +50,32 @@ public final class TestClient {
                 .setKeyId(key.keyId().hex()).setScheme(key.scheme().displayName()).setAgent("test").build());
     }
 
+    /** Hello carrying the client's federation certificate (DER). */
+    HelloResponse hello(byte[] certificate) {
+        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).hello(HelloRequest.newBuilder().setClientId(id.value())
+                .setKeyId(key.keyId().hex()).setScheme(key.scheme().displayName()).setAgent("test")
+                .setCertificate(ByteString.copyFrom(certificate)).build());
+    }
+
+    io.pqfl.proto.v1.EnrollmentChallenge beginEnrollment() {
+        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).beginEnrollment(io.pqfl.proto.v1.EnrollmentRequest.newBuilder()
+                .setClientId(id.value()).setPublicKey(ByteString.copyFrom(key.verifyingKey().encoded())).build());
+    }
+
+    io.pqfl.proto.v1.EnrollmentResult completeEnrollment(byte[] challenge, String token, byte[] signature) {
+        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).completeEnrollment(io.pqfl.proto.v1.EnrollmentProof.newBuilder()
+                .setClientId(id.value()).setPublicKey(ByteString.copyFrom(key.verifyingKey().encoded())).setToken(token)
+                .setChallenge(ByteString.copyFrom(challenge)).setSignature(ByteString.copyFrom(signature)).build());
+    }
+
+    /** The honest two-step enrollment with {@code token}. */
+    io.pqfl.proto.v1.EnrollmentResult enroll(String token) {
+        var c = beginEnrollment();
+        byte[] challenge = c.getChallenge().toByteArray();
+        return completeEnrollment(challenge, token,
+                io.pqfl.protocol.EnrollmentStatement.prove(c.getFederationId(), id, challenge, key, token));
+    }
+
     /** A received task: header, decoded model, the digest computed over the received bytes, and the signature. */
     record ReceivedTask(TaskHeader header, ModelWeights model, PayloadDigest digest, SignedModel signed, List<ByteString> chunks) {
         RoundNonce nonce() {

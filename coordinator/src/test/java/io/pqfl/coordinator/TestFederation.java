@@ -37,6 +37,9 @@ public final class TestFederation implements AutoCloseable {
     FederationEngine engine;
     CoordinatorServer server;
     ManagedChannel channel;
+    /** TLS for the server and the shared channel; null for plaintext. */
+    io.netty.handler.ssl.SslContext serverTls;
+    io.netty.handler.ssl.SslContext clientTls;
 
     private TestFederation(Path dir, CoordinatorConfig config, TrustStore trust) {
         this.dir = dir;
@@ -46,6 +49,13 @@ public final class TestFederation implements AutoCloseable {
 
     /** Clients "c1".."cN" with ML-DSA-44 keys, the tiny model, FedAvg, min 2 clients, 1 round, 20 s rounds. */
     static TestFederation start(Path dir, int clients, Consumer<CoordinatorConfig.Builder> tweak) throws Exception {
+        return start(dir, clients, tweak, null, null);
+    }
+
+    /** The same over TLS: the server with {@code serverTls}, the shared channel with {@code clientTls}. */
+    static TestFederation start(Path dir, int clients, Consumer<CoordinatorConfig.Builder> tweak,
+                                io.netty.handler.ssl.SslContext serverTls, io.netty.handler.ssl.SslContext clientTls)
+            throws Exception {
         Path initial = dir.resolve("initial.pqfl");
         ModelFiles.write(initial, ProtocolFixtures.tiny(0), null);
         CoordinatorConfig.Builder b = CoordinatorConfig.builder().federationId(ProtocolFixtures.FEDERATION)
@@ -55,6 +65,8 @@ public final class TestFederation implements AutoCloseable {
         CoordinatorConfig config = b.build();
         TrustStore trust = TrustStore.open(config.trustDir());
         TestFederation f = new TestFederation(dir, config, trust);
+        f.serverTls = serverTls;
+        f.clientTls = clientTls;
         for (int i = 1; i <= clients; i++) {
             SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
             f.clientKeys.put("c" + i, k);
@@ -66,8 +78,15 @@ public final class TestFederation implements AutoCloseable {
 
     void startServer() throws Exception {
         engine = new FederationEngine(config, coordinatorKey, trust, metrics, Clock.systemUTC(), new SecureRandom());
-        server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), engine).start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+        NettyServerBuilder sb = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
+        server = new CoordinatorServer(serverTls == null ? sb : sb.sslContext(serverTls), engine).start();
+        channel = channel(clientTls);
+    }
+
+    /** A new channel to the server: plaintext when {@code tls} is null. */
+    ManagedChannel channel(io.netty.handler.ssl.SslContext tls) {
+        NettyChannelBuilder cb = NettyChannelBuilder.forAddress("127.0.0.1", server.port());
+        return (tls == null ? cb.usePlaintext() : cb.sslContext(tls)).build();
     }
 
     /** Stops the server (as a crash would, without finishing the round) and starts a new one on the same data dir. */

@@ -52,6 +52,12 @@ public final class CoordinatorMetrics {
         return verification.record(work);
     }
 
+    /** One TLS connection, by negotiated key-exchange group. */
+    public void tlsHandshake(String group) {
+        Counter.builder("pqfl.tls.handshakes").description("TLS connections by negotiated key exchange")
+                .tag("group", group).register(registry).increment();
+    }
+
     public void bytesReceived(long n) {
         bytesReceived.increment(n);
     }

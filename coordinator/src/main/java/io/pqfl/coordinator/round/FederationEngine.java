@@ -98,6 +98,9 @@ public final class FederationEngine implements AutoCloseable {
     private final SigningKey coordinatorKey;
     private final Signer signer;
     private final TrustStore trust;
+    private final io.pqfl.coordinator.identity.ClientDirectory directory;
+    private final io.pqfl.coordinator.identity.Enrollment enrollment;
+    private final io.pqfl.coordinator.store.EnrollmentTokens tokens;
     private final UpdateVerifier verifier;
     private final Strategy strategy;
     private final Database db;
@@ -183,7 +186,9 @@ public final class FederationEngine implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.secureRandom = Objects.requireNonNull(secureRandom, "secureRandom");
         this.sampler = new Random(config.seed());
-        this.verifier = new UpdateVerifier(trust, config.acceptedSchemes(), config.maxUpdateBytes(), config.requireSignatures());
+        this.directory = io.pqfl.coordinator.identity.ClientDirectory.open(trust, certificateChecker(config, clock),
+                config.dataDir().resolve("certified"), clock);
+        this.verifier = new UpdateVerifier(directory, config.acceptedSchemes(), config.maxUpdateBytes(), config.requireSignatures());
         if (!config.requireSignatures()) {
             log.warn("Signatures are NOT checked in federation {}: research baseline only", config.federationId());
         }
@@ -193,6 +198,9 @@ public final class FederationEngine implements AutoCloseable {
         this.db = Database.open(config.effectiveJdbcUrl());
         this.ledger = new Ledger(db, clock);
         this.runs = new RunStore(db, ledger, clock);
+        this.tokens = new io.pqfl.coordinator.store.EnrollmentTokens(db, clock, secureRandom);
+        this.enrollment = new io.pqfl.coordinator.identity.Enrollment(config.federationId(), directory, tokens,
+                config.acceptedSchemes(), clock, secureRandom);
         recover();
     }
 
@@ -416,7 +424,7 @@ public final class FederationEngine implements AutoCloseable {
     private List<ClientId> eligible() {
         List<ClientId> live = new ArrayList<>();
         for (ClientId id : registry.live()) {
-            trust.find(id).filter(c -> !c.revoked()).ifPresent(c -> live.add(id));
+            directory.find(id).filter(c -> !c.revoked()).ifPresent(c -> live.add(id));
         }
         metrics.connectedClients(live.size());
         return live;
@@ -526,8 +534,35 @@ public final class FederationEngine implements AutoCloseable {
 
     // ---------------------------------------------------------------- the service's entry points
 
+    private static io.pqfl.crypto.pki.CertificateChecker certificateChecker(CoordinatorConfig config, Clock clock)
+            throws IOException {
+        if (config.clientCaCert() == null) {
+            return null;
+        }
+        try {
+            return io.pqfl.crypto.pki.CertificateChecker.load(config.clientCaCert(), config.clientCrl(), clock);
+        } catch (io.pqfl.crypto.pki.PkiException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
     /** A client announces itself: it must be enrolled, not revoked, with the enrolled key and an accepted scheme. */
     public void hello(ClientId clientId, KeyId keyId, SignatureScheme scheme) throws UpdateRejectedException {
+        hello(clientId, keyId, scheme, null);
+    }
+
+    /**
+     * A client announces itself, optionally with its federation certificate (DER), which admits it when it
+     * is not in the trust directory. Then the usual identity checks apply.
+     */
+    public void hello(ClientId clientId, KeyId keyId, SignatureScheme scheme, byte[] certificate) throws UpdateRejectedException {
+        if (certificate != null && certificate.length > 0) {
+            var admitted = directory.admit(clientId, certificate);
+            if (admitted.isPresent()) {
+                recordIdentity(LedgerEntry.Kind.CLIENT_CERTIFIED, clientId, directory.find(clientId).orElseThrow().key(),
+                        certificate, null, "serial " + io.pqfl.crypto.pki.Certificates.serialHex(admitted.get().getSerialNumber()));
+            }
+        }
         verifier.checkIdentity(clientId, keyId, scheme);
         registry.seen(clientId);
         lock.lock();
@@ -765,6 +800,50 @@ public final class FederationEngine implements AutoCloseable {
                     reason.name(), detail));
         } catch (SQLException ex) {
             log.error("Cannot record rejection in the ledger", ex);
+        }
+    }
+
+    /** First step of a token enrollment: a fresh challenge for this client and key. */
+    public byte[] beginEnrollment(ClientId clientId, byte[] publicKey) throws UpdateRejectedException {
+        return enrollment.begin(clientId, publicKey);
+    }
+
+    /** Second step: checks the proof of possession and the token, enrolls the key, and records it in the ledger. */
+    public io.pqfl.crypto.VerifyingKey completeEnrollment(ClientId clientId, byte[] publicKey, String token, byte[] challenge,
+                                                         byte[] signature) throws UpdateRejectedException {
+        try {
+            var enrolled = enrollment.complete(clientId, publicKey, token, challenge, signature);
+            recordIdentity(LedgerEntry.Kind.CLIENT_ENROLLED, clientId, enrolled.key(), enrolled.statement(),
+                    enrolled.signature(), "one-time token");
+            log.info("Enrolled client {} with {} key {} (one-time token)", clientId, enrolled.key().scheme(),
+                    enrolled.key().keyId());
+            return enrolled.key();
+        } catch (UpdateRejectedException e) {
+            metrics.updateRejected(e.reason().name());
+            log.warn("Refused enrollment of {}: {}: {}", clientId, e.reason(), e.getMessage());
+            throw e;
+        } catch (SQLException | IOException e) {
+            throw new java.io.UncheckedIOException(new IOException("cannot record the enrollment: " + e.getMessage(), e));
+        }
+    }
+
+    public CoordinatorMetrics metrics() {
+        return metrics;
+    }
+
+    /** One-time enrollment tokens of this coordinator's database. */
+    public io.pqfl.coordinator.store.EnrollmentTokens tokens() {
+        return tokens;
+    }
+
+    private void recordIdentity(LedgerEntry.Kind kind, ClientId clientId, io.pqfl.crypto.VerifyingKey key, byte[] statement,
+                                byte[] signature, String detail) {
+        try {
+            ledger.rememberKey(key);
+            ledger.append(new Ledger.Draft(kind, status().currentRound(), clientId.value(), key.keyId().hex(),
+                    key.scheme().displayName(), statement, signature, null, null, detail));
+        } catch (SQLException e) {
+            log.error("Cannot record {} of {} in the ledger", kind, clientId, e);
         }
     }
 

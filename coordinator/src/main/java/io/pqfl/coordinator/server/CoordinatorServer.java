@@ -30,7 +30,8 @@ public final class CoordinatorServer implements AutoCloseable {
         this.engine = Objects.requireNonNull(engine, "engine");
         HelloRateLimiter limiter = new HelloRateLimiter(engine.config().helloPerSecond(), engine.config().helloBurst(),
                 System::nanoTime);
-        this.server = builder.addService(io.grpc.ServerInterceptors.intercept(new FederationService(engine), limiter))
+        this.server = builder.addService(io.grpc.ServerInterceptors.intercept(new FederationService(engine), limiter,
+                        new TlsInterceptor(engine.metrics())))
                 .addService(health.getHealthService()).maxInboundMessageSize(MAX_MESSAGE_BYTES).build();
     }
 

@@ -50,13 +50,29 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     @Override
     public void hello(HelloRequest request, StreamObserver<HelloResponse> responses) {
         try {
-            engine.hello(new ClientId(request.getClientId()), new KeyId(request.getKeyId()),
-                    SignatureScheme.parse(request.getScheme()));
+            ClientId id = new ClientId(request.getClientId());
+            byte[] certificate = request.getCertificate().toByteArray();
+            java.security.cert.X509Certificate tlsPeer = TlsInterceptor.PEER_CERTIFICATE.get();
+            if (tlsPeer != null) {
+                // Mutual TLS: the handshake already checked the certificate; it must name this client.
+                String cn = io.pqfl.crypto.pki.Certificates.commonName(tlsPeer);
+                if (!cn.equals(id.value())) {
+                    throw new UpdateRejectedException(RejectReason.CERTIFICATE_INVALID, "the TLS client certificate is for '"
+                            + cn + "', not '" + id + "'");
+                }
+                if (certificate.length == 0) {
+                    certificate = tlsPeer.getEncoded();
+                }
+            }
+            engine.hello(id, new KeyId(request.getKeyId()), SignatureScheme.parse(request.getScheme()), certificate);
         } catch (IllegalArgumentException e) {
             responses.onError(Statuses.invalid("malformed hello: " + e.getMessage()));
             return;
         } catch (UpdateRejectedException e) {
             responses.onError(Statuses.rejected(e));
+            return;
+        } catch (java.security.cert.CertificateEncodingException e) {
+            responses.onError(Statuses.invalid("cannot encode the TLS client certificate: " + e.getMessage()));
             return;
         }
         FederationEngine.Status s = engine.status();
@@ -250,6 +266,39 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                 new ClientId(h.getClientId()), new KeyId(h.getKeyId()), SignatureScheme.parse(h.getScheme()),
                 WireMapping.digest(h.getBaseModelDigest(), "base_model_digest"), WireMapping.fromWire(h.getManifest()),
                 h.getNumExamples(), h.getUpdateBytes());
+    }
+
+    @Override
+    public void beginEnrollment(io.pqfl.proto.v1.EnrollmentRequest request,
+                                StreamObserver<io.pqfl.proto.v1.EnrollmentChallenge> responses) {
+        try {
+            byte[] challenge = engine.beginEnrollment(new ClientId(request.getClientId()), request.getPublicKey().toByteArray());
+            responses.onNext(io.pqfl.proto.v1.EnrollmentChallenge.newBuilder().setFederationId(engine.federationId())
+                    .setChallenge(ByteString.copyFrom(challenge)).build());
+            responses.onCompleted();
+        } catch (IllegalArgumentException e) {
+            responses.onError(Statuses.invalid("malformed enrollment request: " + e.getMessage()));
+        } catch (UpdateRejectedException e) {
+            responses.onError(Statuses.rejected(e));
+        }
+    }
+
+    @Override
+    public void completeEnrollment(io.pqfl.proto.v1.EnrollmentProof request,
+                                   StreamObserver<io.pqfl.proto.v1.EnrollmentResult> responses) {
+        try {
+            var key = engine.completeEnrollment(new ClientId(request.getClientId()), request.getPublicKey().toByteArray(),
+                    request.getToken(), request.getChallenge().toByteArray(), request.getSignature().toByteArray());
+            responses.onNext(io.pqfl.proto.v1.EnrollmentResult.newBuilder().setFederationId(engine.federationId())
+                    .setKeyId(key.keyId().hex()).setCoordinatorKeyId(engine.coordinatorKey().keyId().hex()).build());
+            responses.onCompleted();
+        } catch (IllegalArgumentException e) {
+            responses.onError(Statuses.invalid("malformed enrollment proof: " + e.getMessage()));
+        } catch (UpdateRejectedException e) {
+            responses.onError(Statuses.rejected(e));
+        } catch (UncheckedIOException e) {
+            responses.onError(Statuses.internal("the coordinator could not record the enrollment"));
+        }
     }
 
     @Override

@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 
 /**
- * Bounds Hello calls per remote address with a token bucket (a sustained rate and a burst), so that one
+ * Bounds Hello and enrollment calls per remote address with a token bucket (a sustained rate and a burst), so that one
  * address flooding the coordinator is answered RESOURCE_EXHAUSTED without slowing other clients. Other
  * methods are not limited here: uploads are bounded by the round's sampling and the size limits.
  */
@@ -69,10 +69,13 @@ final class HelloRateLimiter implements ServerInterceptor {
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        if (call.getMethodDescriptor().getFullMethodName().equals(FederationGrpc.getHelloMethod().getFullMethodName())) {
+        String method = call.getMethodDescriptor().getFullMethodName();
+        if (method.equals(FederationGrpc.getHelloMethod().getFullMethodName())
+                || method.equals(FederationGrpc.getBeginEnrollmentMethod().getFullMethodName())
+                || method.equals(FederationGrpc.getCompleteEnrollmentMethod().getFullMethodName())) {
             String address = addressOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
             if (!tryAcquire(address)) {
-                call.close(Status.RESOURCE_EXHAUSTED.withDescription("RATE_LIMITED: too many Hello calls from " + address
+                call.close(Status.RESOURCE_EXHAUSTED.withDescription("RATE_LIMITED: too many Hello/enrollment calls from " + address
                         + " (limit " + perSecond + "/s, burst " + burst + ")"), new Metadata());
                 return new ServerCall.Listener<>() {
                 };

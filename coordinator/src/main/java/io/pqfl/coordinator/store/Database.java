@@ -63,6 +63,8 @@ public final class Database implements AutoCloseable {
                 + "client_id TEXT, key_id TEXT, scheme TEXT, statement " + blob + ", signature " + blob + ", "
                 + "payload_digest " + blob + ", reason TEXT, detail TEXT, recorded_at TEXT NOT NULL, "
                 + "prev_hash " + blob + " NOT NULL, entry_hash " + blob + " NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS enrollment_tokens (token_hash " + blob + " PRIMARY KEY, client_id TEXT NOT NULL, "
+                + "created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT, used_key_id TEXT)",
         };
         try (Statement s = connection.createStatement()) {
             for (String sql : ddl) {

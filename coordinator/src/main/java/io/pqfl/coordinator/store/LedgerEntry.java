@@ -9,7 +9,13 @@ import java.util.Objects;
 public record LedgerEntry(long seq, Kind kind, long round, String clientId, String keyId, String scheme,
                           byte[] statement, byte[] signature, byte[] payloadDigest, String reason, String detail,
                           String recordedAt, byte[] prevHash, byte[] entryHash) {
-    public enum Kind { UPDATE_ACCEPTED, UPDATE_REJECTED, MODEL_PUBLISHED, ROUND_SKIPPED }
+    public enum Kind {
+        UPDATE_ACCEPTED, UPDATE_REJECTED, MODEL_PUBLISHED, ROUND_SKIPPED,
+        /** A client enrolled with a one-time token: the statement is its signed enrollment statement. */
+        CLIENT_ENROLLED,
+        /** A client was admitted by its federation certificate: the statement is the certificate (DER). */
+        CLIENT_CERTIFIED
+    }
 
     public LedgerEntry {
         Objects.requireNonNull(kind, "kind");

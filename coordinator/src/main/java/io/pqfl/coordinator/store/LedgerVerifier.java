@@ -73,6 +73,8 @@ public final class LedgerVerifier {
                         }
                         case UPDATE_REJECTED -> rejected++;
                         case ROUND_SKIPPED -> { }
+                        case CLIENT_ENROLLED -> checkEnrollment(e, ledger, run.federationId());
+                        case CLIENT_CERTIFIED -> checkCertified(e);
                     }
                 } catch (IllegalArgumentException | SignatureVerificationException | KeyFormatException e1) {
                     problem = e1.getMessage();
@@ -85,6 +87,31 @@ public final class LedgerVerifier {
             expectedSeq++;
         }
         return new Report(entries.size(), accepted, models, rejected, null, null);
+    }
+
+    private static void checkEnrollment(LedgerEntry e, Ledger ledger, String federationId)
+            throws SQLException, SignatureVerificationException, KeyFormatException {
+        io.pqfl.protocol.EnrollmentStatement s = io.pqfl.protocol.EnrollmentStatement.decode(e.statement());
+        if (!s.federationId().equals(federationId) || !s.clientId().value().equals(e.clientId())
+                || !s.keyId().hex().equals(e.keyId())) {
+            throw new IllegalArgumentException("the enrollment statement does not match its ledger row");
+        }
+        byte[] encoded = ledger.publicKey(e.keyId()).orElseThrow(
+                () -> new IllegalArgumentException("enrolled key " + e.keyId() + " is not recorded"));
+        io.pqfl.crypto.VerifyingKey key = io.pqfl.crypto.VerifyingKey.fromEncoded(encoded);
+        io.pqfl.crypto.Verifier.create(key).verify(e.statement(), io.pqfl.crypto.SignatureValue.of(key.scheme(), e.signature()));
+    }
+
+    private static void checkCertified(LedgerEntry e) throws KeyFormatException {
+        try {
+            java.security.cert.X509Certificate cert = io.pqfl.crypto.pki.Certificates.parse(e.statement());
+            if (!io.pqfl.crypto.pki.Certificates.subjectKey(cert).keyId().hex().equals(e.keyId())
+                    || !io.pqfl.crypto.pki.Certificates.commonName(cert).equals(e.clientId())) {
+                throw new IllegalArgumentException("the certificate does not match its ledger row");
+            }
+        } catch (io.pqfl.crypto.pki.CertificateRejectedException ex) {
+            throw new IllegalArgumentException("recorded certificate: " + ex.getMessage(), ex);
+        }
     }
 
     private static void checkUpdate(LedgerEntry e, Ledger ledger, boolean signed)

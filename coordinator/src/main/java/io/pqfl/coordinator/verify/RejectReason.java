@@ -21,7 +21,18 @@ public enum RejectReason {
     MALFORMED(Status.Code.INVALID_ARGUMENT),
     NON_FINITE(Status.Code.INVALID_ARGUMENT),
     BAD_EXAMPLE_COUNT(Status.Code.INVALID_ARGUMENT),
-    BAD_SIGNATURE(Status.Code.UNAUTHENTICATED);
+    BAD_SIGNATURE(Status.Code.UNAUTHENTICATED),
+    /** A certificate not issued by the federation CA, for another name or role, or none accepted here. */
+    CERTIFICATE_INVALID(Status.Code.UNAUTHENTICATED),
+    CERTIFICATE_EXPIRED(Status.Code.UNAUTHENTICATED),
+    CERTIFICATE_REVOKED(Status.Code.PERMISSION_DENIED),
+    /** An enrollment token this coordinator never issued, or issued for another client id. */
+    TOKEN_INVALID(Status.Code.UNAUTHENTICATED),
+    TOKEN_USED(Status.Code.PERMISSION_DENIED),
+    TOKEN_EXPIRED(Status.Code.PERMISSION_DENIED),
+    /** No pending challenge for this client and key, or the proof of possession does not verify. */
+    ENROLLMENT_INVALID(Status.Code.UNAUTHENTICATED),
+    ALREADY_ENROLLED(Status.Code.ALREADY_EXISTS);
 
     private final Status.Code code;
 

@@ -28,7 +28,7 @@ public final class UpdateVerifier {
                          long numExamples, long declaredBytes) {
     }
 
-    private final TrustStore trustStore;
+    private final ClientKeys trustStore;
     private final Set<SignatureScheme> acceptedSchemes;
     private final long maxUpdateBytes;
     private final boolean requireSignatures;
@@ -43,7 +43,14 @@ public final class UpdateVerifier {
      */
     public UpdateVerifier(TrustStore trustStore, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes,
                           boolean requireSignatures) {
-        this.trustStore = Objects.requireNonNull(trustStore, "trustStore");
+        this((ClientKeys) Objects.requireNonNull(trustStore, "trustStore")::find, acceptedSchemes, maxUpdateBytes,
+                requireSignatures);
+    }
+
+    /** A verifier that looks clients up in {@code clients} (for example a trust directory plus certificates). */
+    public UpdateVerifier(ClientKeys clients, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes,
+                          boolean requireSignatures) {
+        this.trustStore = Objects.requireNonNull(clients, "clients");
         this.acceptedSchemes = Set.copyOf(acceptedSchemes);
         this.maxUpdateBytes = maxUpdateBytes;
         this.requireSignatures = requireSignatures;

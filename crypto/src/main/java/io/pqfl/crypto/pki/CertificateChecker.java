@@ -118,6 +118,65 @@ public final class CertificateChecker {
         return crl.isRevoked(cert);
     }
 
+    /**
+     * A JSSE trust manager that accepts peers of {@code role} by {@link #check}: for a TLS server that asks
+     * for client certificates, or a client that checks the coordinator against the federation CA. A refusal
+     * names the reason (revoked, expired, not issued by the CA) in the handshake failure.
+     */
+    public javax.net.ssl.X509ExtendedTrustManager trustManager(Role role) {
+        return new javax.net.ssl.X509ExtendedTrustManager() {
+            private void checkPeer(X509Certificate[] chain) throws java.security.cert.CertificateException {
+                if (chain == null || chain.length == 0) {
+                    throw new java.security.cert.CertificateException("the peer sent no certificate");
+                }
+                try {
+                    check(chain[0], role, null);
+                } catch (CertificateRejectedException e) {
+                    throw new java.security.cert.CertificateException(e.reason() + ": " + e.getMessage(), e);
+                }
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+                checkPeer(chain);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+                checkPeer(chain);
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
+                    throws java.security.cert.CertificateException {
+                checkPeer(chain);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
+                    throws java.security.cert.CertificateException {
+                checkPeer(chain);
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+                    throws java.security.cert.CertificateException {
+                checkPeer(chain);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+                    throws java.security.cert.CertificateException {
+                checkPeer(chain);
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[] {ca};
+            }
+        };
+    }
+
     private synchronized void refreshCrl(boolean first) throws IOException, PkiException {
         FileTime modified = Files.getLastModifiedTime(crlFile);
         if (!first && modified.equals(crlModified)) {

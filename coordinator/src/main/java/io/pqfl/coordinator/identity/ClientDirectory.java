@@ -1,0 +1,149 @@
+package io.pqfl.coordinator.identity;
+
+import io.pqfl.coordinator.verify.ClientKeys;
+import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.TrustStore;
+import io.pqfl.crypto.TrustStore.TrustedClient;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.crypto.pki.CertificateChecker;
+import io.pqfl.crypto.pki.CertificateRejectedException;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.crypto.pki.PkiException;
+import io.pqfl.crypto.pki.Role;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every way a coordinator knows a client: the trust directory (keys placed by the operator or enrolled with
+ * a token) and, when a federation CA is configured, clients admitted by their certificate. The trust
+ * directory wins: a certificate for a client already in it must carry the same key.
+ *
+ * <p>Admitted certificates are kept in {@code DATA-DIR/certified/<client-id>.crt}, so a restarted
+ * coordinator still knows the clients of an open round. Every lookup re-checks the certificate's validity
+ * period and the CRL, so a revocation reaches clients already admitted.
+ */
+public final class ClientDirectory implements ClientKeys {
+    private static final Logger log = LoggerFactory.getLogger(ClientDirectory.class);
+
+    private record Certified(X509Certificate certificate, VerifyingKey key) {
+    }
+
+    private final TrustStore trust;
+    private final CertificateChecker checker;
+    private final Path certDir;
+    private final Clock clock;
+    private final Map<ClientId, Certified> certified = new ConcurrentHashMap<>();
+
+    private ClientDirectory(TrustStore trust, CertificateChecker checker, Path certDir, Clock clock) {
+        this.trust = trust;
+        this.checker = checker;
+        this.certDir = certDir;
+        this.clock = clock;
+    }
+
+    /**
+     * A directory over {@code trust}; {@code checker} null means certificates are not accepted. Loads the
+     * certificates admitted before a restart from {@code certDir}.
+     */
+    public static ClientDirectory open(TrustStore trust, CertificateChecker checker, Path certDir, Clock clock)
+            throws IOException {
+        ClientDirectory d = new ClientDirectory(Objects.requireNonNull(trust, "trust"), checker,
+                Objects.requireNonNull(certDir, "certDir"), Objects.requireNonNull(clock, "clock"));
+        if (checker != null && Files.isDirectory(certDir)) {
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(certDir, "*.crt")) {
+                for (Path f : files) {
+                    try {
+                        X509Certificate cert = Certificates.read(f);
+                        String name = Certificates.commonName(cert);
+                        d.certified.put(new ClientId(name), new Certified(cert, Certificates.subjectKey(cert)));
+                    } catch (PkiException | CertificateRejectedException | IllegalArgumentException e) {
+                        log.warn("Ignoring {}: {}", f, e.getMessage());
+                    }
+                }
+            }
+        }
+        return d;
+    }
+
+    public TrustStore trustStore() {
+        return trust;
+    }
+
+    public boolean acceptsCertificates() {
+        return checker != null;
+    }
+
+    @Override
+    public Optional<TrustedClient> find(ClientId clientId) {
+        Optional<TrustedClient> listed = trust.find(clientId);
+        if (listed.isPresent()) {
+            return listed;
+        }
+        Certified c = certified.get(clientId);
+        if (c == null) {
+            return Optional.empty();
+        }
+        boolean stillValid = checker != null && !checker.isRevoked(c.certificate())
+                && !c.certificate().getNotAfter().toInstant().isBefore(clock.instant());
+        return Optional.of(new TrustedClient(clientId, c.key(), !stillValid));
+    }
+
+    /**
+     * Admits {@code clientId} by its certificate (DER). Returns the certificate when this admitted the client
+     * or changed its key, empty when it was already known with this certificate's key.
+     */
+    public Optional<X509Certificate> admit(ClientId clientId, byte[] der) throws UpdateRejectedException {
+        if (checker == null) {
+            throw new UpdateRejectedException(RejectReason.CERTIFICATE_INVALID,
+                    "this coordinator accepts no client certificates (it has no federation CA configured)");
+        }
+        VerifyingKey key;
+        X509Certificate cert;
+        try {
+            cert = Certificates.parse(der);
+            key = checker.check(cert, Role.CLIENT, clientId.value());
+        } catch (CertificateRejectedException e) {
+            throw new UpdateRejectedException(switch (e.reason()) {
+                case INVALID -> RejectReason.CERTIFICATE_INVALID;
+                case EXPIRED -> RejectReason.CERTIFICATE_EXPIRED;
+                case REVOKED -> RejectReason.CERTIFICATE_REVOKED;
+            }, e.getMessage());
+        }
+        Optional<TrustedClient> listed = trust.find(clientId);
+        if (listed.isPresent()) {
+            if (!listed.get().key().equals(key)) {
+                throw new UpdateRejectedException(RejectReason.KEY_MISMATCH, "client " + clientId
+                        + " is in the trust directory with key " + listed.get().key().keyId() + "; its certificate carries "
+                        + key.keyId());
+            }
+            return Optional.empty();
+        }
+        Certified before = certified.get(clientId);
+        if (before != null && Arrays.equals(before.certificate().getSignature(), cert.getSignature())) {
+            return Optional.empty();
+        }
+        try {
+            Files.createDirectories(certDir);
+            Certificates.replace(certDir.resolve(clientId.value() + ".crt"), cert);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        certified.put(clientId, new Certified(cert, key));
+        log.info("Admitted client {} by certificate {} ({} key {})", clientId,
+                Certificates.serialHex(cert.getSerialNumber()), key.scheme(), key.keyId());
+        return Optional.of(cert);
+    }
+}

@@ -1,0 +1,155 @@
+package io.pqfl.coordinator.identity;
+
+import io.pqfl.coordinator.store.EnrollmentTokens;
+import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyFormatException;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SignatureValue;
+import io.pqfl.crypto.SignatureVerificationException;
+import io.pqfl.crypto.TrustStoreException;
+import io.pqfl.crypto.Verifier;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.protocol.EnrollmentStatement;
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Enrollment with a one-time token and proof of possession. {@link #begin} hands out a fresh challenge for
+ * one client id and key; {@link #complete} checks the client's signature over the enrollment statement
+ * (which binds the federation, client id, challenge, key id and the token's digest), consumes the token and
+ * adds the key to the trust directory. The challenge is used once whatever the outcome, and the token is
+ * consumed only by a proof that verifies, so a wrong guess does not burn a real client's token.
+ */
+public final class Enrollment {
+    /** How long a challenge stays valid. */
+    public static final Duration CHALLENGE_TTL = Duration.ofMinutes(2);
+    /** Most enrollments pending at once; beyond it, expired ones are dropped and then new ones refused. */
+    static final int MAX_PENDING = 10_000;
+
+    /** A completed enrollment, for the ledger. */
+    public record Enrolled(VerifyingKey key, byte[] statement, byte[] signature) {
+    }
+
+    private record Pending(byte[] publicKey, byte[] challenge, Instant expires) {
+    }
+
+    private final String federationId;
+    private final ClientDirectory directory;
+    private final EnrollmentTokens tokens;
+    private final Set<SignatureScheme> accepted;
+    private final Clock clock;
+    private final SecureRandom random;
+    private final Map<ClientId, Pending> pending = new ConcurrentHashMap<>();
+
+    public Enrollment(String federationId, ClientDirectory directory, EnrollmentTokens tokens, Set<SignatureScheme> accepted,
+                      Clock clock, SecureRandom random) {
+        this.federationId = Objects.requireNonNull(federationId, "federationId");
+        this.directory = Objects.requireNonNull(directory, "directory");
+        this.tokens = Objects.requireNonNull(tokens, "tokens");
+        this.accepted = Set.copyOf(accepted);
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.random = Objects.requireNonNull(random, "random");
+    }
+
+    /** Issues a challenge for {@code clientId} enrolling the key {@code publicKey} (SubjectPublicKeyInfo DER). */
+    public byte[] begin(ClientId clientId, byte[] publicKey) throws UpdateRejectedException {
+        VerifyingKey key = parseKey(publicKey);
+        refuseIfKnown(clientId, key);
+        Instant now = clock.instant();
+        if (pending.size() >= MAX_PENDING) {
+            pending.values().removeIf(p -> p.expires().isBefore(now));
+            if (pending.size() >= MAX_PENDING) {
+                throw new UpdateRejectedException(RejectReason.ENROLLMENT_INVALID,
+                        "too many enrollments pending; try again in " + CHALLENGE_TTL.toSeconds() + " s");
+            }
+        }
+        byte[] challenge = new byte[EnrollmentStatement.CHALLENGE_BYTES];
+        random.nextBytes(challenge);
+        pending.put(clientId, new Pending(publicKey.clone(), challenge, now.plus(CHALLENGE_TTL)));
+        return challenge.clone();
+    }
+
+    /**
+     * Completes an enrollment: the challenge must be the one issued for this client and key, the signature
+     * must verify under that key, and the token must be valid for this client and unused.
+     */
+    public Enrolled complete(ClientId clientId, byte[] publicKey, String token, byte[] challenge, byte[] signature)
+            throws UpdateRejectedException, SQLException, IOException {
+        Pending p = pending.remove(clientId);
+        if (p == null || p.expires().isBefore(clock.instant()) || !Arrays.equals(p.publicKey(), publicKey)
+                || !MessageDigest.isEqual(p.challenge(), challenge)) {
+            throw new UpdateRejectedException(RejectReason.ENROLLMENT_INVALID, "no pending enrollment challenge for client "
+                    + clientId + " and this key (challenges are single-use and expire after "
+                    + CHALLENGE_TTL.toSeconds() + " s)");
+        }
+        VerifyingKey key = parseKey(publicKey);
+        if (token == null || token.isEmpty()) {
+            throw new UpdateRejectedException(RejectReason.TOKEN_INVALID, "an enrollment needs the token the operator issued");
+        }
+        EnrollmentStatement statement = new EnrollmentStatement(federationId, clientId, challenge, key.keyId(),
+                EnrollmentStatement.tokenDigest(token));
+        byte[] encoded = statement.encode();
+        try {
+            Verifier.create(key).verify(encoded, SignatureValue.of(key.scheme(), signature));
+        } catch (SignatureVerificationException | IllegalArgumentException e) {
+            throw new UpdateRejectedException(RejectReason.ENROLLMENT_INVALID,
+                    "the proof of possession does not verify under the key being enrolled: " + e.getMessage());
+        }
+        synchronized (this) {
+            refuseIfKnown(clientId, key);
+            switch (tokens.consume(token, clientId, key.keyId())) {
+                case VALID -> { }
+                case UNKNOWN -> throw new UpdateRejectedException(RejectReason.TOKEN_INVALID,
+                        "this coordinator issued no such enrollment token");
+                case OTHER_CLIENT -> throw new UpdateRejectedException(RejectReason.TOKEN_INVALID,
+                        "the enrollment token was issued for another client id");
+                case USED -> throw new UpdateRejectedException(RejectReason.TOKEN_USED,
+                        "the enrollment token was already used; ask the operator for a new one");
+                case EXPIRED -> throw new UpdateRejectedException(RejectReason.TOKEN_EXPIRED, "the enrollment token has expired");
+            }
+            try {
+                directory.trustStore().add(clientId, key);
+            } catch (TrustStoreException e) {
+                throw new UpdateRejectedException(RejectReason.ALREADY_ENROLLED, e.getMessage());
+            }
+        }
+        return new Enrolled(key, encoded, signature.clone());
+    }
+
+    private VerifyingKey parseKey(byte[] publicKey) throws UpdateRejectedException {
+        VerifyingKey key;
+        try {
+            key = VerifyingKey.fromEncoded(publicKey);
+        } catch (KeyFormatException e) {
+            throw new UpdateRejectedException(RejectReason.MALFORMED, "the public key to enroll: " + e.getMessage());
+        }
+        if (!accepted.contains(key.scheme())) {
+            throw new UpdateRejectedException(RejectReason.SCHEME_NOT_ACCEPTED,
+                    "signature scheme " + key.scheme() + " is not accepted by this federation's policy");
+        }
+        return key;
+    }
+
+    private void refuseIfKnown(ClientId clientId, VerifyingKey key) throws UpdateRejectedException {
+        if (directory.find(clientId).isPresent()) {
+            throw new UpdateRejectedException(RejectReason.ALREADY_ENROLLED, "client " + clientId + " is already enrolled");
+        }
+        var holder = directory.trustStore().findByKeyId(key.keyId());
+        if (holder.isPresent()) {
+            throw new UpdateRejectedException(RejectReason.ALREADY_ENROLLED,
+                    "key " + key.keyId() + " already belongs to client " + holder.get().clientId());
+        }
+    }
+}

@@ -1,0 +1,373 @@
+package io.pqfl.transport;
+
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.IdentityCipherSuiteFilter;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContext;
+import io.pqfl.crypto.internal.BcAlgorithms;
+import java.lang.reflect.Method;
+import java.security.GeneralSecurityException;
+import java.security.KeyManagementException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLContextSpi;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLServerSocketFactory;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSessionContext;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import org.bouncycastle.jsse.BCSSLConnection;
+import org.bouncycastle.jsse.BCSSLEngine;
+import org.bouncycastle.jsse.BCSSLParameters;
+import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
+import org.bouncycastle.tls.NamedGroup;
+import org.bouncycastle.tls.TlsContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * TLS 1.3 for pqfl's gRPC channels with Bouncy Castle's JSSE provider (BCJSSE) under the unshaded Netty
+ * transport: the hybrid post-quantum key exchange X25519MLKEM768 first, ML-DSA certificates, optional
+ * mutual TLS.
+ *
+ * <p>Every engine gets its groups and signature schemes through {@link BCSSLParameters}, per engine, so no
+ * JVM-wide system property is touched and one process can hold differently configured contexts.
+ * {@link #negotiatedGroup(SSLSession)} reads the negotiated group out of BCJSSE's connection state; the
+ * coordinator logs it per client and warns on a classical fallback.
+ */
+public final class PqTls {
+    private static final Logger log = LoggerFactory.getLogger(PqTls.class);
+
+    /** {@link SSLSession#getValue} key holding the negotiated key-exchange group's name. */
+    public static final String GROUP_ATTRIBUTE = "pqfl.tls.namedGroup";
+
+    /**
+     * Signature schemes offered for CertificateVerify and certificate chains: the ML-DSA levels first, then
+     * the classical ones so a classical certificate still works.
+     */
+    static final String[] SIGNATURE_SCHEMES = {"mldsa65", "mldsa44", "mldsa87", "ed25519", "ecdsa_secp256r1_sha256",
+        "ecdsa_secp384r1_sha384", "rsa_pss_rsae_sha256", "rsa_pss_rsae_sha384", "rsa_pss_pss_sha256", "rsa_pkcs1_sha256"};
+
+    private static final char[] IN_MEMORY_PASSWORD = "pqfl".toCharArray();
+
+    private static final class Holder {
+        static final Provider JSSE = new BouncyCastleJsseProvider(BcAlgorithms.bouncyCastle());
+    }
+
+    private PqTls() {
+    }
+
+    /** The process's BCJSSE provider instance (not installed globally). */
+    public static Provider jsseProvider() {
+        return Holder.JSSE;
+    }
+
+    /**
+     * A server context. {@code clientTrust} null means no client certificates are asked for; otherwise
+     * {@code clientAuth} says whether they are optional or required and {@code clientTrust} decides them.
+     */
+    public static SslContext server(List<X509Certificate> chain, PrivateKey key, KeyExchange groups,
+            TrustManager clientTrust, ClientAuth clientAuth) {
+        Objects.requireNonNull(chain, "chain");
+        Objects.requireNonNull(key, "key");
+        SSLContext ctx = sslContext(keyManagers(chain, key), clientTrust == null ? null : new TrustManager[] {clientTrust},
+                groups);
+        return new JdkSslContext(ctx, false, null, IdentityCipherSuiteFilter.INSTANCE, alpn(),
+                clientTrust == null ? ClientAuth.NONE : clientAuth, new String[] {"TLSv1.3"}, false);
+    }
+
+    /**
+     * A client context that trusts servers whose certificate chains to one of {@code trustAnchors} (the
+     * federation CA) and carries the host name gRPC asks for. {@code chain}/{@code key} may be null: then
+     * the client presents no certificate.
+     */
+    public static SslContext client(List<X509Certificate> trustAnchors, List<X509Certificate> chain, PrivateKey key,
+            KeyExchange groups) {
+        SSLContext ctx = sslContext(chain == null ? null : keyManagers(chain, key), anchors(trustAnchors), groups);
+        return new JdkSslContext(ctx, true, null, IdentityCipherSuiteFilter.INSTANCE, alpn(), ClientAuth.NONE,
+                new String[] {"TLSv1.3"}, false);
+    }
+
+    /** A configured BCJSSE context, for raw TLS sockets (diagnostics and tests). */
+    public static SSLContext sslContext(KeyManager[] keyManagers, TrustManager[] trustManagers, KeyExchange groups) {
+        try {
+            SSLContext bc = SSLContext.getInstance("TLSv1.3", jsseProvider());
+            bc.init(keyManagers, trustManagers, new SecureRandom());
+            return new Configured(bc, groups);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("BCJSSE cannot create a TLS 1.3 context: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The key-exchange group negotiated for a session made by one of this class's contexts (for example the
+     * session gRPC puts in a call's {@code Grpc.TRANSPORT_ATTR_SSL_SESSION}). The first lookup finds the
+     * session's engine and records the group in the session under {@link #GROUP_ATTRIBUTE}.
+     */
+    public static Optional<String> negotiatedGroup(SSLSession session) {
+        if (session == null) {
+            return Optional.empty();
+        }
+        if (session.getValue(GROUP_ATTRIBUTE) instanceof String s) {
+            return Optional.of(s);
+        }
+        synchronized (ENGINES) {
+            for (var it = ENGINES.keySet().iterator(); it.hasNext(); ) {
+                BCSSLEngine e = it.next();
+                BCSSLConnection c = e.getConnection();
+                if (c != null && sameSession(((SSLEngine) e).getSession(), session)) {
+                    it.remove();
+                    Optional<String> group = negotiatedGroup(c);
+                    group.ifPresent(g -> session.putValue(GROUP_ATTRIBUTE, g));
+                    return group;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static boolean sameSession(SSLSession a, SSLSession b) {
+        return a == b || (a.getCreationTime() == b.getCreationTime() && java.util.Arrays.equals(a.getId(), b.getId())
+                && a.getId().length > 0);
+    }
+
+    /** Engines made by configured contexts whose group has not been looked up yet; weak, so closed ones go. */
+    private static final java.util.Map<BCSSLEngine, Boolean> ENGINES = new java.util.WeakHashMap<>();
+
+    private static SSLEngine register(SSLEngine e) {
+        synchronized (ENGINES) {
+            ENGINES.put((BCSSLEngine) e, Boolean.TRUE);
+        }
+        return e;
+    }
+
+    /**
+     * Reads the negotiated group out of a BCJSSE engine or socket connection. BCJSSE has no public accessor
+     * for it, so this reaches its TLS context (the low-level {@code org.bouncycastle.tls} API, which does);
+     * empty if that ever stops working.
+     */
+    public static Optional<String> negotiatedGroup(BCSSLConnection connection) {
+        if (connection == null) {
+            return Optional.empty();
+        }
+        try {
+            Method m = null;
+            for (Class<?> c = connection.getClass(); c != null && m == null; c = c.getSuperclass()) {
+                for (Method candidate : c.getDeclaredMethods()) {
+                    if (candidate.getName().equals("getTlsContext") && candidate.getParameterCount() == 0) {
+                        m = candidate;
+                    }
+                }
+            }
+            if (m == null) {
+                return Optional.empty();
+            }
+            m.setAccessible(true);
+            TlsContext tls = (TlsContext) m.invoke(connection);
+            org.bouncycastle.tls.SecurityParameters sp = tls.getSecurityParametersConnection();
+            if (sp == null) {
+                sp = tls.getSecurityParameters();
+            }
+            int group = sp.getNegotiatedGroup();
+            return group < 0 ? Optional.empty() : Optional.ofNullable(NamedGroup.getName(group));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            log.debug("cannot read the negotiated group: {}", e.toString());
+            return Optional.empty();
+        }
+    }
+
+    private static KeyManager[] keyManagers(List<X509Certificate> chain, PrivateKey key) {
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12", BcAlgorithms.bouncyCastle());
+            ks.load(null, null);
+            ks.setKeyEntry("pqfl", key, IN_MEMORY_PASSWORD, chain.toArray(X509Certificate[]::new));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", jsseProvider());
+            kmf.init(ks, IN_MEMORY_PASSWORD);
+            return kmf.getKeyManagers();
+        } catch (GeneralSecurityException | java.io.IOException e) {
+            throw new IllegalArgumentException("cannot use this key and certificate for TLS: " + e.getMessage(), e);
+        }
+    }
+
+    private static TrustManager[] anchors(List<X509Certificate> trustAnchors) {
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12", BcAlgorithms.bouncyCastle());
+            ks.load(null, null);
+            for (int i = 0; i < trustAnchors.size(); i++) {
+                ks.setCertificateEntry("anchor-" + i, trustAnchors.get(i));
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX", jsseProvider());
+            tmf.init(ks);
+            return tmf.getTrustManagers();
+        } catch (GeneralSecurityException | java.io.IOException e) {
+            throw new IllegalArgumentException("cannot use these CA certificates: " + e.getMessage(), e);
+        }
+    }
+
+    private static ApplicationProtocolConfig alpn() {
+        return new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2);
+    }
+
+    /** Sets pqfl's groups and signature schemes on a BCJSSE engine or socket. */
+    static void configure(Object endpoint, KeyExchange groups) {
+        BCSSLParameters p;
+        if (endpoint instanceof BCSSLEngine e) {
+            p = e.getParameters();
+        } else if (endpoint instanceof org.bouncycastle.jsse.BCSSLSocket s) {
+            p = s.getParameters();
+        } else {
+            throw new IllegalStateException("not a BCJSSE endpoint: " + endpoint.getClass().getName());
+        }
+        String[] names = groups.groups().toArray(String[]::new);
+        p.setNamedGroups(names);
+        p.setEarlyKeyShares(new String[] {names[0]});
+        p.setSignatureSchemes(SIGNATURE_SCHEMES);
+        p.setSignatureSchemesCert(SIGNATURE_SCHEMES);
+        p.setProtocols(new String[] {"TLSv1.3"});
+        if (endpoint instanceof BCSSLEngine e) {
+            e.setParameters(p);
+        } else {
+            ((org.bouncycastle.jsse.BCSSLSocket) endpoint).setParameters(p);
+        }
+    }
+
+    /** A BCJSSE context whose engines and sockets come out configured with pqfl's groups and schemes. */
+    private static final class Configured extends SSLContext {
+        Configured(SSLContext bc, KeyExchange groups) {
+            super(new Spi(bc, groups), bc.getProvider(), bc.getProtocol());
+        }
+    }
+
+    private static final class Spi extends SSLContextSpi {
+        private final SSLContext bc;
+        private final KeyExchange groups;
+
+        Spi(SSLContext bc, KeyExchange groups) {
+            this.bc = bc;
+            this.groups = groups;
+        }
+
+        @Override
+        protected void engineInit(KeyManager[] km, TrustManager[] tm, SecureRandom sr) throws KeyManagementException {
+            throw new KeyManagementException("already initialised");
+        }
+
+        @Override
+        protected SSLSocketFactory engineGetSocketFactory() {
+            return new ConfiguredSocketFactory(bc.getSocketFactory(), groups);
+        }
+
+        @Override
+        protected SSLServerSocketFactory engineGetServerSocketFactory() {
+            return bc.getServerSocketFactory();
+        }
+
+        @Override
+        protected SSLEngine engineCreateSSLEngine() {
+            SSLEngine e = bc.createSSLEngine();
+            configure(e, groups);
+            return register(e);
+        }
+
+        @Override
+        protected SSLEngine engineCreateSSLEngine(String host, int port) {
+            SSLEngine e = bc.createSSLEngine(host, port);
+            configure(e, groups);
+            return register(e);
+        }
+
+        @Override
+        protected SSLSessionContext engineGetServerSessionContext() {
+            return bc.getServerSessionContext();
+        }
+
+        @Override
+        protected SSLSessionContext engineGetClientSessionContext() {
+            return bc.getClientSessionContext();
+        }
+
+        @Override
+        protected SSLParameters engineGetDefaultSSLParameters() {
+            return bc.getDefaultSSLParameters();
+        }
+
+        @Override
+        protected SSLParameters engineGetSupportedSSLParameters() {
+            return bc.getSupportedSSLParameters();
+        }
+    }
+
+    /** Client sockets from a configured context (used by diagnostics and the handshake tests). */
+    private static final class ConfiguredSocketFactory extends SSLSocketFactory {
+        private final SSLSocketFactory bc;
+        private final KeyExchange groups;
+
+        ConfiguredSocketFactory(SSLSocketFactory bc, KeyExchange groups) {
+            this.bc = bc;
+            this.groups = groups;
+        }
+
+        private java.net.Socket configured(java.net.Socket s) {
+            configure(s, groups);
+            return s;
+        }
+
+        @Override
+        public String[] getDefaultCipherSuites() {
+            return bc.getDefaultCipherSuites();
+        }
+
+        @Override
+        public String[] getSupportedCipherSuites() {
+            return bc.getSupportedCipherSuites();
+        }
+
+        @Override
+        public java.net.Socket createSocket() throws java.io.IOException {
+            return configured(bc.createSocket());
+        }
+
+        @Override
+        public java.net.Socket createSocket(java.net.Socket s, String host, int port, boolean autoClose) throws java.io.IOException {
+            return configured(bc.createSocket(s, host, port, autoClose));
+        }
+
+        @Override
+        public java.net.Socket createSocket(String host, int port) throws java.io.IOException {
+            return configured(bc.createSocket(host, port));
+        }
+
+        @Override
+        public java.net.Socket createSocket(String host, int port, java.net.InetAddress localHost, int localPort)
+                throws java.io.IOException {
+            return configured(bc.createSocket(host, port, localHost, localPort));
+        }
+
+        @Override
+        public java.net.Socket createSocket(java.net.InetAddress host, int port) throws java.io.IOException {
+            return configured(bc.createSocket(host, port));
+        }
+
+        @Override
+        public java.net.Socket createSocket(java.net.InetAddress address, int port, java.net.InetAddress localAddress,
+                int localPort) throws java.io.IOException {
+            return configured(bc.createSocket(address, port, localAddress, localPort));
+        }
+    }
+}

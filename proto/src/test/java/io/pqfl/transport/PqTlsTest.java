@@ -1,0 +1,218 @@
+package io.pqfl.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.Grpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.pqfl.crypto.Keys;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.pki.CertificateAuthority;
+import io.pqfl.crypto.pki.CertificateChecker;
+import io.pqfl.crypto.pki.Role;
+import io.pqfl.proto.v1.FederationGrpc;
+import io.pqfl.proto.v1.StatusRequest;
+import io.pqfl.proto.v1.StatusResponse;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
+import org.bouncycastle.jsse.BCSSLSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * TLS 1.3 over real loopback sockets: the hybrid group is negotiated (read from the TLS session on both
+ * ends), classical TLS works when configured, a pq-only server refuses a classical client, and mutual TLS
+ * refuses clients without a valid certificate.
+ */
+class PqTlsTest {
+    @TempDir
+    static Path dir;
+
+    static CertificateAuthority ca;
+    static CertificateChecker checker;
+    static SigningKey coordinatorKey = Keys.generate(SignatureScheme.ML_DSA_65);
+    static X509Certificate coordinatorCert;
+    static SigningKey aliceKey = Keys.generate(SignatureScheme.ML_DSA_44);
+    static X509Certificate aliceCert;
+
+    private Server server;
+    private ManagedChannel channel;
+    private final AtomicReference<SSLSession> serverSession = new AtomicReference<>();
+    private final AtomicReference<SSLSession> clientSession = new AtomicReference<>();
+
+    @BeforeAll
+    static void pki() throws Exception {
+        ca = CertificateAuthority.init(dir.resolve("ca"), "tls test CA", SignatureScheme.ML_DSA_65, Duration.ofDays(2), null,
+                Clock.systemUTC());
+        checker = CertificateChecker.load(dir.resolve("ca/ca.crt"), dir.resolve("ca/ca.crl"), Clock.systemUTC());
+        coordinatorCert = ca.issue(Role.COORDINATOR, "coordinator", coordinatorKey.verifyingKey(), List.of("localhost"),
+                List.of("127.0.0.1"), Duration.ofDays(1));
+        aliceCert = ca.issue(Role.CLIENT, "alice", aliceKey.verifyingKey(), List.of(), List.of(), Duration.ofDays(1));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (channel != null) {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        if (server != null) {
+            server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** A minimal service: the test is about the transport, not the federation logic. */
+    private static final class StatusOnly extends FederationGrpc.FederationImplBase {
+        @Override
+        public void getStatus(StatusRequest request, StreamObserver<StatusResponse> out) {
+            out.onNext(StatusResponse.newBuilder().setFederationId("tls-test").build());
+            out.onCompleted();
+        }
+    }
+
+    private int start(KeyExchange groups, ClientAuth clientAuth) throws Exception {
+        SslContext ctx = PqTls.server(List.of(coordinatorCert), coordinatorKey.toJca(), groups,
+                clientAuth == ClientAuth.NONE ? null : checker.trustManager(Role.CLIENT), clientAuth);
+        ServerInterceptor capture = new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                    ServerCallHandler<Q, R> next) {
+                serverSession.set(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+                return next.startCall(call, headers);
+            }
+        };
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).sslContext(ctx)
+                .addService(ServerInterceptors.intercept(new StatusOnly(), capture)).build().start();
+        return server.getPort();
+    }
+
+    private StatusResponse call(int port, KeyExchange groups, X509Certificate cert, SigningKey key) {
+        SslContext ctx = PqTls.client(List.of(ca.certificate()), cert == null ? null : List.of(cert),
+                key == null ? null : key.toJca(), groups);
+        ClientInterceptor capture = new ClientInterceptor() {
+            @Override
+            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+                return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+                    @Override
+                    public void start(Listener<R> listener, Metadata headers) {
+                        ClientCall<Q, R> self = this;
+                        super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                            @Override
+                            public void onHeaders(Metadata h) {
+                                clientSession.set(self.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+                                super.onHeaders(h);
+                            }
+                        }, headers);
+                    }
+                };
+            }
+        };
+        channel = NettyChannelBuilder.forAddress("localhost", port).sslContext(ctx).intercept(capture).build();
+        return FederationGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS)
+                .getStatus(StatusRequest.getDefaultInstance());
+    }
+
+    @Test
+    void hybridGroup_isNegotiated_andReadFromTheSessionOnBothEnds() throws Exception {
+        int port = start(KeyExchange.HYBRID, ClientAuth.NONE);
+        assertThat(call(port, KeyExchange.HYBRID, null, null).getFederationId()).isEqualTo("tls-test");
+        assertThat(serverSession.get().getProtocol()).isEqualTo("TLSv1.3");
+        assertThat(PqTls.negotiatedGroup(serverSession.get())).contains("X25519MLKEM768");
+        assertThat(PqTls.negotiatedGroup(clientSession.get())).contains("X25519MLKEM768");
+        // The coordinator proved itself with its ML-DSA-65 certificate.
+        assertThat(clientSession.get().getPeerCertificates()[0]).isEqualTo(coordinatorCert);
+    }
+
+    @Test
+    void classicalTls_stillWorks_whenConfigured() throws Exception {
+        int port = start(KeyExchange.HYBRID, ClientAuth.NONE);
+        call(port, KeyExchange.CLASSICAL, null, null);
+        assertThat(PqTls.negotiatedGroup(serverSession.get())).contains("x25519");
+    }
+
+    @Test
+    void pqOnlyServer_refusesAClassicalClient_butServesAHybridOne() throws Exception {
+        int port = start(KeyExchange.PQ_ONLY, ClientAuth.NONE);
+        assertThatThrownBy(() -> call(port, KeyExchange.CLASSICAL, null, null)).isInstanceOfSatisfying(
+                StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+        channel.shutdownNow();
+        call(port, KeyExchange.HYBRID, null, null);
+        assertThat(PqTls.negotiatedGroup(serverSession.get())).contains("X25519MLKEM768");
+    }
+
+    @Test
+    void rawBcjsseSocket_withoutTheHybridGroup_failsTheHandshake_withItSucceeds() throws Exception {
+        int port = start(KeyExchange.PQ_ONLY, ClientAuth.NONE);
+        var anchors = PqTls.sslContext(null, new javax.net.ssl.TrustManager[] {checker.trustManager(Role.COORDINATOR)},
+                KeyExchange.CLASSICAL);
+        try (SSLSocket s = (SSLSocket) anchors.getSocketFactory().createSocket("127.0.0.1", port)) {
+            assertThatThrownBy(s::startHandshake).isInstanceOf(java.io.IOException.class);
+        }
+        var hybrid = PqTls.sslContext(null, new javax.net.ssl.TrustManager[] {checker.trustManager(Role.COORDINATOR)},
+                KeyExchange.HYBRID);
+        try (SSLSocket s = (SSLSocket) hybrid.getSocketFactory().createSocket("127.0.0.1", port)) {
+            s.startHandshake();
+            assertThat(PqTls.negotiatedGroup(((BCSSLSocket) s).getConnection())).contains("X25519MLKEM768");
+        }
+    }
+
+    @Test
+    void mutualTls_acceptsAValidClientCertificate_andShowsIt() throws Exception {
+        int port = start(KeyExchange.HYBRID, ClientAuth.REQUIRE);
+        call(port, KeyExchange.HYBRID, aliceCert, aliceKey);
+        assertThat(serverSession.get().getPeerCertificates()[0]).isEqualTo(aliceCert);
+    }
+
+    @Test
+    void mutualTls_refusesNoCertificate_aForeignOne_andARevokedOne() throws Exception {
+        int port = start(KeyExchange.HYBRID, ClientAuth.REQUIRE);
+        assertThatThrownBy(() -> call(port, KeyExchange.HYBRID, null, null)).isInstanceOf(StatusRuntimeException.class);
+        channel.shutdownNow();
+
+        CertificateAuthority other = CertificateAuthority.init(dir.resolve("other-" + System.nanoTime()), "tls test CA",
+                SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC());
+        X509Certificate foreign = other.issue(Role.CLIENT, "alice", aliceKey.verifyingKey(), List.of(), List.of(),
+                Duration.ofDays(1));
+        assertThatThrownBy(() -> call(port, KeyExchange.HYBRID, foreign, aliceKey)).isInstanceOf(StatusRuntimeException.class);
+        channel.shutdownNow();
+
+        SigningKey bobKey = Keys.generate(SignatureScheme.ML_DSA_44);
+        X509Certificate bob = ca.issue(Role.CLIENT, "bob", bobKey.verifyingKey(), List.of(), List.of(), Duration.ofDays(1));
+        call(port, KeyExchange.HYBRID, bob, bobKey);
+        channel.shutdownNow();
+        ca.revoke(bob.getSerialNumber(), "test");
+        assertThatThrownBy(() -> call(port, KeyExchange.HYBRID, bob, bobKey)).isInstanceOf(StatusRuntimeException.class);
+        assertThat(SSLHandshakeException.class).isNotNull();
+    }
+}
