@@ -65,7 +65,19 @@ public final class PqTls {
     private static final char[] IN_MEMORY_PASSWORD = "pqfl".toCharArray();
 
     private static final class Holder {
+        /**
+         * BCJSSE logs every connection at INFO through java.util.logging; pqfl logs what matters itself (the
+         * group per connection, classical fallbacks). Held here so the setting is not garbage-collected.
+         */
+        static final java.util.logging.Logger BC_LOG = quiet(java.util.logging.Logger.getLogger("org.bouncycastle.jsse"));
         static final Provider JSSE = new BouncyCastleJsseProvider(BcAlgorithms.bouncyCastle());
+
+        private static java.util.logging.Logger quiet(java.util.logging.Logger l) {
+            if (System.getProperty("java.util.logging.config.file") == null) {
+                l.setLevel(java.util.logging.Level.SEVERE);
+            }
+            return l;
+        }
     }
 
     private PqTls() {

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "pqfl", mixinStandardHelpOptions = true, version = "pqfl 0.1.0-SNAPSHOT",
         description = "Federated learning with post-quantum signed updates and models.",
         subcommands = {KeysCommand.class, TrustCommand.class, io.pqfl.crypto.cli.PkiCommand.class, CoordinatorCommand.class, io.pqfl.client.cli.ClientCommand.class,
-            LedgerCommand.class,
+            LedgerCommand.class, io.pqfl.coordinator.cli.TokenCommand.class,
             io.pqfl.sim.SimulateCommand.class, BenchCommand.class, io.pqfl.sim.bench.CoordinatorBenchCommand.class})
 public final class Pqfl implements Callable<Integer> {
     @Spec

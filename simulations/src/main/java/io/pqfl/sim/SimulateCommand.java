@@ -92,7 +92,9 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed for partitions, models, sampling, attacks (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--transport", defaultValue = "grpc", description = "grpc (loopback sockets) or inprocess (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--transport", defaultValue = "tls",
+            description = "tls (loopback sockets, TLS 1.3 with X25519MLKEM768, clients admitted by ML-DSA certificates), "
+                    + "grpc (plaintext loopback, trust directory) or inprocess (default: ${DEFAULT-VALUE}).")
     String transport;
 
     @Option(names = "--attack-tamper", defaultValue = "0", description = "Rate of updates altered in transit.")
@@ -167,9 +169,7 @@ public final class SimulateCommand implements Callable<Integer> {
             if (partitionList.contains(Partitioner.Kind.DIRICHLET) && !(alpha > 0)) {
                 throw new IllegalArgumentException("dirichlet alpha must be > 0, got " + alpha);
             }
-            if (!transport.equals("grpc") && !transport.equals("inprocess")) {
-                throw new IllegalArgumentException("unknown transport '" + transport + "': use grpc or inprocess");
-            }
+            SimulationRunner.Transport.parse(transport);
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);
         }
@@ -208,7 +208,7 @@ public final class SimulateCommand implements Callable<Integer> {
         SimulationRunner.Spec first = arms.get(0);
         SimulationRunner.run(new SimulationRunner.Spec("warmup", first.scheme(), Math.min(2, clients), 1, first.model(),
                 "fedavg", Map.of(), training, Partitioner.Kind.IID, alpha, Math.min(examplesPerClient, 300), seed,
-                first.inProcess(), AttackPlan.none(), roundTimeout), train, test.range(0, Math.min(200, test.size())),
+                first.transport(), AttackPlan.none(), roundTimeout), train, test.range(0, Math.min(200, test.size())),
                 Files.createTempDirectory("pqfl-warmup"), line -> { });
         List<SimulationRunner.Result> results = new ArrayList<>();
         int k = 0;
@@ -256,6 +256,6 @@ public final class SimulateCommand implements Callable<Integer> {
     private SimulationRunner.Spec arm(String name, SignatureScheme scheme, ModelCatalog model, Partitioner.Kind partition,
                                       TrainingConfig training, AttackPlan attacks) {
         return new SimulationRunner.Spec(name, scheme, clients, rounds, model, strategy, strategyParams, training, partition,
-                alpha, examplesPerClient, seed, transport.equals("inprocess"), attacks, roundTimeout);
+                alpha, examplesPerClient, seed, SimulationRunner.Transport.parse(transport), attacks, roundTimeout);
     }
 }

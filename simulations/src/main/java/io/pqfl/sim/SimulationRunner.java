@@ -57,9 +57,35 @@ public final class SimulationRunner {
     /** What to run. {@code scheme} null means the unsigned baseline. */
     public record Spec(String arm, SignatureScheme scheme, int clients, int rounds, ModelCatalog model, String strategy,
                        Map<String, String> strategyParams, TrainingConfig training, Partitioner.Kind partition, double alpha,
-                       int examplesPerClient, long seed, boolean inProcess, AttackPlan attacks, Duration roundTimeout) {
+                       int examplesPerClient, long seed, Transport transport, AttackPlan attacks, Duration roundTimeout) {
         public boolean signed() {
             return scheme != null;
+        }
+
+        public boolean inProcess() {
+            return transport == Transport.IN_PROCESS;
+        }
+    }
+
+    /** How the simulated clients reach the coordinator. */
+    public enum Transport {
+        /**
+         * Loopback sockets with TLS 1.3 and the hybrid X25519MLKEM768 key exchange; an ephemeral federation CA
+         * certifies the coordinator and every client, and clients are admitted by their certificates.
+         */
+        TLS,
+        /** Loopback sockets without TLS; clients are enrolled in the trust directory. */
+        PLAINTEXT,
+        /** gRPC's in-process transport (no sockets): for logic-only runs. */
+        IN_PROCESS;
+
+        public static Transport parse(String value) {
+            return switch (value) {
+                case "tls" -> TLS;
+                case "grpc", "plaintext" -> PLAINTEXT;
+                case "inprocess" -> IN_PROCESS;
+                default -> throw new IllegalArgumentException("unknown transport '" + value + "': use tls, grpc or inprocess");
+            };
         }
     }
 
@@ -87,17 +113,29 @@ public final class SimulationRunner {
         Path dir = workDir.resolve("arm-" + spec.arm());
         SignatureScheme clientScheme = spec.signed() ? spec.scheme() : SignatureScheme.ML_DSA_44;
         SigningKey coordinatorKey = Keys.generate(spec.signed() ? spec.scheme() : SignatureScheme.ML_DSA_65);
+        boolean tls = spec.transport() == Transport.TLS;
+        io.pqfl.crypto.pki.CertificateAuthority ca = tls ? io.pqfl.crypto.pki.CertificateAuthority.init(dir.resolve("pki"),
+                "pqfl simulation CA", SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC()) : null;
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("sim-" + spec.arm()).dataDir(dir.resolve("data"))
+                .clientCertificates(tls ? ca.directory().resolve(io.pqfl.crypto.pki.CertificateAuthority.CERT_FILE) : null,
+                        tls ? ca.directory().resolve(io.pqfl.crypto.pki.CertificateAuthority.CRL_FILE) : null)
                 .model(spec.model()).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
                 .clientsPerRound(spec.clients()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
                 .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training())
                 .acceptedSchemes(Set.of(clientScheme)).requireSignatures(spec.signed()).closeOnRejection(true).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         List<SigningKey> keys = new ArrayList<>();
+        List<byte[]> certificates = new ArrayList<>();
         for (int i = 0; i < spec.clients(); i++) {
             SigningKey k = Keys.generate(clientScheme);
             keys.add(k);
-            trust.add(new ClientId(clientName(i)), k.verifyingKey());
+            if (tls) {
+                certificates.add(ca.issue(io.pqfl.crypto.pki.Role.CLIENT, clientName(i), k.verifyingKey(), List.of(), List.of(),
+                        Duration.ofDays(1)).getEncoded());
+            } else {
+                trust.add(new ClientId(clientName(i)), k.verifyingKey());
+                certificates.add(null);
+            }
         }
         FederationEngine engine = new FederationEngine(config, coordinatorKey, trust, new CoordinatorMetrics(), Clock.systemUTC(),
                 new SecureRandom());
@@ -125,6 +163,16 @@ public final class SimulationRunner {
         String inProcessName = "pqfl-sim-" + spec.arm() + "-" + System.nanoTime();
         ServerBuilder<?> serverBuilder = spec.inProcess() ? InProcessServerBuilder.forName(inProcessName)
                 : NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
+        io.netty.handler.ssl.SslContext clientTls = null;
+        if (tls) {
+            // TLS signs with ML-DSA whatever the arm's update scheme: the transport is not what an arm compares.
+            SigningKey tlsKey = Keys.generate(SignatureScheme.ML_DSA_65);
+            var serverCert = ca.issue(io.pqfl.crypto.pki.Role.COORDINATOR, "coordinator", tlsKey.verifyingKey(),
+                    List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(1));
+            ((NettyServerBuilder) serverBuilder).sslContext(io.pqfl.transport.PqTls.server(List.of(serverCert), tlsKey.toJca(),
+                    io.pqfl.transport.KeyExchange.HYBRID, null, io.netty.handler.ssl.ClientAuth.NONE));
+            clientTls = io.pqfl.transport.PqTls.client(List.of(ca.certificate()), null, null, io.pqfl.transport.KeyExchange.HYBRID);
+        }
         List<ClientRound> clientRows = Collections.synchronizedList(new ArrayList<>());
         List<int[]> parts = Partitioner.split(train.labels(), spec.clients(), spec.partition(), spec.alpha(),
                 spec.examplesPerClient(), spec.seed());
@@ -134,9 +182,9 @@ public final class SimulationRunner {
             List<Future<ClientAgent.Summary>> futures = new ArrayList<>();
             for (int i = 0; i < spec.clients(); i++) {
                 int index = i;
+                NettyChannelBuilder netty = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).maxInboundMessageSize(8 << 20);
                 ManagedChannel ch = spec.inProcess() ? InProcessChannelBuilder.forName(inProcessName).build()
-                        : NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext()
-                                .maxInboundMessageSize(8 << 20).build();
+                        : (tls ? netty.sslContext(clientTls) : netty.usePlaintext()).build();
                 channels.add(ch);
                 ManInTheMiddle mitm = spec.attacks().any() ? new ManInTheMiddle(spec.attacks(), i, Keys.generate(clientScheme)) : null;
                 Channel channel = mitm != null ? ClientInterceptors.intercept(ch, mitm) : ch;
@@ -144,6 +192,7 @@ public final class SimulationRunner {
                 int evalCount = Math.max(1, mine.size() / 10);
                 ClientAgent agent = new ClientAgent(channel, ClientAgent.Settings.defaults(new ClientId(clientName(i)),
                         keys.get(i), coordinatorKey.verifyingKey()).withDevice("cpu").withPollWait(Duration.ofSeconds(5))
+                        .withCertificate(certificates.get(i))
                         .withSeed(spec.seed() + i), mine.range(0, mine.size() - evalCount),
                         mine.range(mine.size() - evalCount, mine.size()), quiet());
                 agent.signUpdates(spec.signed());

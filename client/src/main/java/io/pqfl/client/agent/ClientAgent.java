@@ -60,7 +60,8 @@ public final class ClientAgent {
 
     /** How the agent behaves. */
     public record Settings(ClientId clientId, SigningKey key, VerifyingKey coordinatorKey, String device, Duration pollWait,
-                           Duration rpcTimeout, Duration maxBackoff, int maxConsecutiveRefusals, int chunkBytes, long seed) {
+                           Duration rpcTimeout, Duration maxBackoff, int maxConsecutiveRefusals, int chunkBytes, long seed,
+                           byte[] certificate, String enrollToken) {
         public Settings {
             Objects.requireNonNull(clientId, "clientId");
             Objects.requireNonNull(key, "key");
@@ -69,23 +70,35 @@ public final class ClientAgent {
 
         public static Settings defaults(ClientId id, SigningKey key, VerifyingKey coordinatorKey) {
             return new Settings(id, key, coordinatorKey, "auto", Duration.ofSeconds(20), Duration.ofMinutes(5),
-                    Duration.ofSeconds(30), 3, 1 << 20, 1);
+                    Duration.ofSeconds(30), 3, 1 << 20, 1, null, null);
         }
 
         public Settings withDevice(String d) {
-            return new Settings(clientId, key, coordinatorKey, d, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, seed);
+            return new Settings(clientId, key, coordinatorKey, d, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, seed, certificate, enrollToken);
         }
 
         public Settings withPollWait(Duration w) {
-            return new Settings(clientId, key, coordinatorKey, device, w, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, seed);
+            return new Settings(clientId, key, coordinatorKey, device, w, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, seed, certificate, enrollToken);
         }
 
         public Settings withMaxConsecutiveRefusals(int n) {
-            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, n, chunkBytes, seed);
+            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, n, chunkBytes, seed, certificate, enrollToken);
+        }
+
+        /** The client's federation certificate (DER), sent in Hello so a coordinator with the CA admits it. */
+        public Settings withCertificate(byte[] der) {
+            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals,
+                    chunkBytes, seed, der == null ? null : der.clone(), enrollToken);
+        }
+
+        /** A one-time enrollment token: the agent registers its key with it before joining. */
+        public Settings withEnrollToken(String token) {
+            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals,
+                    chunkBytes, seed, certificate, token);
         }
 
         public Settings withSeed(long s) {
-            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, s);
+            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, s, certificate, enrollToken);
         }
     }
 
@@ -169,6 +182,24 @@ public final class ClientAgent {
     /** Runs until the federation finishes, {@link #stop()} is called, or the coordinator keeps sending bad models. */
     public Summary run() throws InterruptedException {
         try {
+            if (settings.enrollToken() != null) {
+                Duration backoff = Duration.ofMillis(250);
+                while (true) {
+                    try {
+                        enroll();
+                        break;
+                    } catch (StatusRuntimeException e) {
+                        if (!retryable(e.getStatus().getCode()) || stopping) {
+                            throw e;
+                        }
+                        log.warn("Coordinator unavailable for enrollment ({}); retrying in {} ms", e.getStatus().getCode(),
+                                backoff.toMillis());
+                        Thread.sleep(backoff.toMillis());
+                        backoff = backoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
+                                : backoff.multipliedBy(2);
+                    }
+                }
+            }
             hello();
             int consecutiveRefusals = 0;
             while (!stopping) {
@@ -232,14 +263,47 @@ public final class ClientAgent {
                 || code == Status.Code.UNKNOWN || code == Status.Code.ABORTED;
     }
 
+    /**
+     * Registers this client's key with the one-time token: asks for a challenge, signs the enrollment
+     * statement over it (proof of possession) and completes. An already enrolled client carries on.
+     */
+    private void enroll() {
+        String token = settings.enrollToken();
+        com.google.protobuf.ByteString publicKey = com.google.protobuf.ByteString.copyFrom(settings.key().verifyingKey().encoded());
+        try {
+            var challenge = blocking.withDeadlineAfter(30, TimeUnit.SECONDS).beginEnrollment(
+                    io.pqfl.proto.v1.EnrollmentRequest.newBuilder().setClientId(settings.clientId().value())
+                            .setPublicKey(publicKey).build());
+            byte[] c = challenge.getChallenge().toByteArray();
+            byte[] proof = io.pqfl.protocol.EnrollmentStatement.prove(challenge.getFederationId(), settings.clientId(), c,
+                    settings.key(), token);
+            var result = blocking.withDeadlineAfter(30, TimeUnit.SECONDS).completeEnrollment(
+                    io.pqfl.proto.v1.EnrollmentProof.newBuilder().setClientId(settings.clientId().value()).setPublicKey(publicKey)
+                            .setToken(token).setChallenge(com.google.protobuf.ByteString.copyFrom(c))
+                            .setSignature(com.google.protobuf.ByteString.copyFrom(proof)).build());
+            log.info("Enrolled in federation {} as {} with key {}", result.getFederationId(), settings.clientId(),
+                    result.getKeyId());
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.ALREADY_EXISTS) {
+                log.info("Already enrolled ({}); the token was not used", e.getStatus().getDescription());
+                return;
+            }
+            throw e;
+        }
+    }
+
     private void hello() throws InterruptedException {
         Duration backoff = Duration.ofMillis(250);
         while (true) {
             try {
-                HelloResponse r = blocking.withDeadlineAfter(30, TimeUnit.SECONDS).hello(HelloRequest.newBuilder()
+                HelloRequest.Builder request = HelloRequest.newBuilder()
                         .setClientId(settings.clientId().value()).setKeyId(settings.key().keyId().hex())
                         .setScheme(settings.key().scheme().displayName()).setAgent("pqfl-client/0.1 java/"
-                                + System.getProperty("java.version")).build());
+                                + System.getProperty("java.version"));
+                if (settings.certificate() != null) {
+                    request.setCertificate(com.google.protobuf.ByteString.copyFrom(settings.certificate()));
+                }
+                HelloResponse r = blocking.withDeadlineAfter(30, TimeUnit.SECONDS).hello(request.build());
                 if (!r.getCoordinatorKeyId().equals(settings.coordinatorKey().keyId().hex())) {
                     log.warn("Coordinator announces model key {}, but the pinned key is {}: its models will be refused",
                             r.getCoordinatorKeyId(), settings.coordinatorKey().keyId());

@@ -79,6 +79,23 @@ public final class ClientCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed for shuffling (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--tls-ca", paramLabel = "FILE",
+            description = "Connect with TLS 1.3, trusting coordinators certified by this federation CA certificate.")
+    Path tlsCa;
+
+    @Option(names = "--tls-key-exchange", defaultValue = "hybrid", paramLabel = "MODE",
+            description = "hybrid (X25519MLKEM768 first), pq-only or classical (default: ${DEFAULT-VALUE}).")
+    String keyExchange;
+
+    @Option(names = "--cert", paramLabel = "FILE",
+            description = "This client's certificate from the federation CA (its key must be --key): sent in Hello, "
+                    + "and presented in the TLS handshake when the coordinator asks.")
+    Path cert;
+
+    @Option(names = "--enroll-token-file", paramLabel = "FILE",
+            description = "Enroll this client's key with the one-time token in FILE before joining.")
+    Path enrollTokenFile;
+
     @Option(names = "--poll", defaultValue = "20", description = "Seconds each task poll may wait (default: ${DEFAULT-VALUE}).")
     int pollSeconds;
 
@@ -118,10 +135,40 @@ public final class ClientCommand implements Callable<Integer> {
         out.printf("pqfl client %s: %d training and %d held-out examples from %s (%s), coordinator %s, pinned key %s%n",
                 id, train.size(), evalCount, data, partition, coordinator, pinned.keyId());
         out.flush();
-        ManagedChannel channel = NettyChannelBuilder.forAddress(hostPort[0], Integer.parseInt(hostPort[1])).usePlaintext()
-                .maxInboundMessageSize(8 << 20).build();
-        ClientAgent agent = new ClientAgent(channel, ClientAgent.Settings.defaults(id, signingKey, pinned).withDevice(device)
-                .withPollWait(Duration.ofSeconds(pollSeconds)).withSeed(seed), train, eval, LogProgress.auto());
+        ClientAgent.Settings settings = ClientAgent.Settings.defaults(id, signingKey, pinned).withDevice(device)
+                .withPollWait(Duration.ofSeconds(pollSeconds)).withSeed(seed);
+        java.util.List<java.security.cert.X509Certificate> chain = null;
+        if (cert != null) {
+            chain = io.pqfl.crypto.pki.Certificates.readAll(cert);
+            if (!java.util.Arrays.equals(chain.get(0).getPublicKey().getEncoded(), signingKey.verifyingKey().encoded())) {
+                throw new CliException(cert + " is not a certificate for " + key + ": a client's certificate must carry the "
+                        + "key that signs its updates");
+            }
+            settings = settings.withCertificate(chain.get(0).getEncoded());
+        }
+        if (enrollTokenFile != null) {
+            String token = Files.readString(enrollTokenFile).strip();
+            if (token.isEmpty()) {
+                throw new CliException(enrollTokenFile + ": the token file is empty");
+            }
+            settings = settings.withEnrollToken(token);
+        }
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(hostPort[0], Integer.parseInt(hostPort[1]))
+                .maxInboundMessageSize(8 << 20);
+        if (tlsCa != null) {
+            io.pqfl.transport.KeyExchange groups;
+            try {
+                groups = io.pqfl.transport.KeyExchange.parse(keyExchange);
+            } catch (IllegalArgumentException e) {
+                throw new CliException(e.getMessage(), e);
+            }
+            builder.sslContext(io.pqfl.transport.PqTls.client(io.pqfl.crypto.pki.Certificates.readAll(tlsCa), chain,
+                    chain == null ? null : signingKey.toJca(), groups));
+        } else {
+            builder.usePlaintext();
+        }
+        ManagedChannel channel = builder.build();
+        ClientAgent agent = new ClientAgent(channel, settings, train, eval, LogProgress.auto());
         Thread hook = new Thread(agent::stop, "pqfl-client-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {

@@ -138,6 +138,28 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Prometheus /metrics port; -1 disables (default: ${DEFAULT-VALUE}).")
     int metricsPort;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "Serve TLS 1.3 with this certificate (PEM chain, e.g. from 'pqfl pki issue --role coordinator').")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "The TLS certificate's private key (default: --key).")
+    Path tlsKey;
+
+    @Option(names = "--tls-key-exchange", defaultValue = "hybrid", paramLabel = "MODE",
+            description = "hybrid (X25519MLKEM768 first, classical fallback), pq-only or classical (default: ${DEFAULT-VALUE}).")
+    String keyExchange;
+
+    @Option(names = "--client-ca", paramLabel = "FILE",
+            description = "Federation CA certificate: admit clients whose certificate it issued (no trust-dir entry needed).")
+    Path clientCa;
+
+    @Option(names = "--client-crl", paramLabel = "FILE", description = "The CA's revocation list (re-read when it changes).")
+    Path clientCrl;
+
+    @Option(names = "--client-auth", defaultValue = "none", paramLabel = "MODE",
+            description = "Client certificates in the TLS handshake: none, optional or require (default: ${DEFAULT-VALUE}).")
+    String clientAuth;
+
     @Option(names = "--linger", defaultValue = "10s", converter = DurationConverter.class,
             description = "Keep serving this long after the last round so clients learn the run is over (default: ${DEFAULT-VALUE}).")
     Duration linger;
@@ -153,10 +175,19 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .roundTimeout(roundTimeout).strategy(strategy).strategyParams(strategyParams)
                     .model(ModelCatalog.byId(model)).initialModel(initialModel).seed(seed)
                     .training(new TrainingConfig(localEpochs, batchSize, learningRate, 0f, optimizer))
-                    .maxUpdateBytes(maxUpdateMib << 20).helloRateLimit(helloRate, helloBurst).uploadTimeout(uploadTimeout).build();
+                    .maxUpdateBytes(maxUpdateMib << 20).helloRateLimit(helloRate, helloBurst).uploadTimeout(uploadTimeout)
+                    .clientCertificates(clientCa, clientCrl).build();
             io.pqfl.coordinator.aggregate.Strategies.create(strategy, strategyParams);
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);
+        }
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
+        String transport = "plaintext";
+        if (tlsCert != null) {
+            builder.sslContext(serverTls(coordinatorKey));
+            transport = "TLS 1.3, key exchange " + keyExchange + (clientAuth.equals("none") ? "" : ", client certificates " + clientAuth);
+        } else if (!clientAuth.equals("none")) {
+            throw new CliException("--client-auth needs TLS: give --tls-cert");
         }
         TrustStore trust = TrustStore.open(cfg.trustDir());
         CoordinatorMetrics metrics = new CoordinatorMetrics();
@@ -167,11 +198,10 @@ public final class CoordinatorCommand implements Callable<Integer> {
             throw new CliException(e.getMessage(), e);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (CoordinatorServer server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)),
-                engine).start().withShutdownHook();
+        try (CoordinatorServer server = new CoordinatorServer(builder, engine).start().withShutdownHook();
              MetricsEndpoint endpoint = metricsPort < 0 ? null : new MetricsEndpoint(host, metricsPort, metrics)) {
-            out.printf("pqfl coordinator: federation %s, key %s (%s), listening on %s:%d%s%n", cfg.federationId(),
-                    coordinatorKey.keyId(), coordinatorKey.scheme(), host, server.port(),
+            out.printf("pqfl coordinator: federation %s, key %s (%s), listening on %s:%d (%s)%s%n", cfg.federationId(),
+                    coordinatorKey.keyId(), coordinatorKey.scheme(), host, server.port(), transport,
                     endpoint == null ? "" : ", metrics on :" + endpoint.port() + "/metrics");
             out.printf("  %d clients enrolled in %s; %d rounds of %s; data in %s%n", trust.clients().size(), cfg.trustDir(),
                     cfg.rounds(), cfg.strategy(), cfg.dataDir());
@@ -188,5 +218,34 @@ public final class CoordinatorCommand implements Callable<Integer> {
             Thread.sleep(linger.toMillis());
         }
         return Cli.OK;
+    }
+
+    private io.netty.handler.ssl.SslContext serverTls(SigningKey coordinatorKey) throws Exception {
+        io.pqfl.transport.KeyExchange groups;
+        io.netty.handler.ssl.ClientAuth auth;
+        try {
+            groups = io.pqfl.transport.KeyExchange.parse(keyExchange);
+            auth = switch (clientAuth) {
+                case "none" -> io.netty.handler.ssl.ClientAuth.NONE;
+                case "optional" -> io.netty.handler.ssl.ClientAuth.OPTIONAL;
+                case "require" -> io.netty.handler.ssl.ClientAuth.REQUIRE;
+                default -> throw new IllegalArgumentException("--client-auth must be none, optional or require, not '" + clientAuth + "'");
+            };
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        if (auth != io.netty.handler.ssl.ClientAuth.NONE && clientCa == null) {
+            throw new CliException("--client-auth " + clientAuth + " needs --client-ca (the CA that issues client certificates)");
+        }
+        SigningKey tls = tlsKey == null ? coordinatorKey : KeyPem.readSigningKey(tlsKey, password.password());
+        var chain = io.pqfl.crypto.pki.Certificates.readAll(tlsCert);
+        if (!java.util.Arrays.equals(chain.get(0).getPublicKey().getEncoded(), tls.verifyingKey().encoded())) {
+            throw new CliException(tlsCert + " is not a certificate for the key " + (tlsKey == null ? key : tlsKey)
+                    + " (give the certificate's key with --tls-key)");
+        }
+        javax.net.ssl.TrustManager clientTrust = auth == io.netty.handler.ssl.ClientAuth.NONE ? null
+                : io.pqfl.crypto.pki.CertificateChecker.load(clientCa, clientCrl, Clock.systemUTC())
+                        .trustManager(io.pqfl.crypto.pki.Role.CLIENT);
+        return io.pqfl.transport.PqTls.server(chain, tls.toJca(), groups, clientTrust, auth);
     }
 }

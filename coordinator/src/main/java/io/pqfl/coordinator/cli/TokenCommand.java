@@ -1,0 +1,114 @@
+package io.pqfl.coordinator.cli;
+
+import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.EnrollmentTokens;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.cli.Cli;
+import io.pqfl.crypto.cli.CliException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code pqfl token}: one-time enrollment tokens in a coordinator's database. */
+@Command(name = "token", mixinStandardHelpOptions = true,
+        description = "One-time enrollment tokens: a new client registers its own key with one (docs/IDENTITY.md).",
+        subcommands = {TokenCommand.Create.class, TokenCommand.ListTokens.class})
+public final class TokenCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return Cli.USAGE;
+    }
+
+    /** Where the coordinator keeps its database. */
+    static final class Store {
+        @Option(names = "--data-dir", defaultValue = "pqfl-data", paramLabel = "DIR",
+                description = "The coordinator's data directory (default: ${DEFAULT-VALUE}).")
+        Path dataDir;
+        @Option(names = "--jdbc-url", paramLabel = "URL", description = "The coordinator's database URL, if not the SQLite default.")
+        String jdbcUrl;
+
+        Database open() throws Exception {
+            CoordinatorConfig cfg = CoordinatorConfig.builder().dataDir(dataDir).jdbcUrl(jdbcUrl).build();
+            Files.createDirectories(dataDir);
+            return Database.open(cfg.effectiveJdbcUrl());
+        }
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = "Create a token for one client id; it is shown (or written) once and stored only as a digest.")
+    static final class Create implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @picocli.CommandLine.Mixin
+        Store store;
+        @Option(names = "--client-id", required = true, description = "The client that may enroll with it.")
+        String clientId;
+        @Option(names = "--ttl", defaultValue = "24h", converter = DurationConverter.class,
+                description = "How long the token is valid (default: ${DEFAULT-VALUE}).")
+        Duration ttl;
+        @Option(names = "--out", paramLabel = "FILE", description = "Write the token to FILE (owner-only) instead of printing it.")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!ClientId.isValid(clientId)) {
+                throw new CliException("'" + clientId + "' is not a valid client id");
+            }
+            String token;
+            try (Database db = store.open()) {
+                token = new EnrollmentTokens(db, Clock.systemUTC(), new SecureRandom()).create(new ClientId(clientId), ttl);
+            }
+            PrintWriter w = spec.commandLine().getOut();
+            if (out != null) {
+                Files.writeString(out, token + "\n", StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                try {
+                    Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rw-------"));
+                } catch (UnsupportedOperationException e) {
+                    // not a POSIX file system
+                }
+                w.printf("Enrollment token for %s (valid %s) written to %s%n", clientId, ttl, out);
+            } else {
+                w.println(token);
+            }
+            w.flush();
+            return Cli.OK;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List tokens (never the tokens themselves).")
+    static final class ListTokens implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @picocli.CommandLine.Mixin
+        Store store;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter w = spec.commandLine().getOut();
+            w.printf("%-24s %-26s %-26s %s%n", "CLIENT", "CREATED", "EXPIRES", "USED");
+            try (Database db = store.open()) {
+                for (var r : new EnrollmentTokens(db, Clock.systemUTC(), new SecureRandom()).list()) {
+                    w.printf("%-24s %-26s %-26s %s%n", r.clientId(), r.createdAt(), r.expiresAt(),
+                            r.usedAt() == null ? "-" : r.usedAt() + " by key " + r.usedKeyId());
+                }
+            }
+            w.flush();
+            return Cli.OK;
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package io.pqfl.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.Ledger;
+import io.pqfl.coordinator.store.LedgerEntry;
+import io.pqfl.crypto.cli.Cli;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The operator's path with the real commands: a federation CA, a coordinator serving TLS with the hybrid
+ * key exchange and client certificates, one client admitted by its certificate (mutual TLS) and one
+ * enrolled with a one-time token, a round of real training, and the ledger verified offline.
+ */
+class PostQuantumCliTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run pqfl(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cmd = Pqfl.commandLine();
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        int exit = cmd.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    private void ok(String... args) {
+        Run r = pqfl(args);
+        assertThat(r.exit()).as(String.join(" ", args) + "\n" + r.out() + r.err()).isZero();
+    }
+
+    private String p(String name) {
+        return dir.resolve(name).toString();
+    }
+
+    @Test
+    void tlsFederation_certificateAndTokenClients_trainARound_ledgerVerifies() throws Exception {
+        ok("pki", "init", "--ca", p("ca"));
+        for (String name : List.of("coordinator", "alice", "dave")) {
+            ok("keys", "generate", "--scheme", "ML-DSA-65", "--out", p(name));
+        }
+        ok("pki", "issue", "--ca", p("ca"), "--role", "coordinator", "--name", "coordinator", "--key", p("coordinator.pub"),
+                "--dns", "localhost", "--ip", "127.0.0.1", "--out", p("coordinator.crt"));
+        ok("pki", "issue", "--ca", p("ca"), "--role", "client", "--name", "alice", "--key", p("alice.pub"), "--out", p("alice.crt"));
+        ok("token", "create", "--data-dir", p("data"), "--client-id", "dave", "--ttl", "1h", "--out", p("dave.token"));
+        assertThat(Files.readString(dir.resolve("dave.token"))).startsWith("pqfl-enroll-");
+
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        CompletableFuture<Run> coordinator = CompletableFuture.supplyAsync(() -> pqfl("coordinator", "--key", p("coordinator.key"),
+                "--data-dir", p("data"), "--host", "127.0.0.1", "--port", Integer.toString(port), "--metrics-port", "-1",
+                "--rounds", "1", "--min-clients", "2", "--model", "mlp", "--round-timeout", "3m", "--linger", "2s",
+                "--tls-cert", p("coordinator.crt"), "--client-ca", p("ca/ca.crt"), "--client-crl", p("ca/ca.crl"),
+                "--client-auth", "optional"));
+        String address = "127.0.0.1:" + port;
+        CompletableFuture<Run> alice = CompletableFuture.supplyAsync(() -> pqfl("client", "--coordinator", address,
+                "--client-id", "alice", "--key", p("alice.key"), "--coordinator-key", p("coordinator.pub"), "--partition", "0-1200",
+                "--device", "cpu", "--poll", "5", "--tls-ca", p("ca/ca.crt"), "--cert", p("alice.crt")));
+        CompletableFuture<Run> dave = CompletableFuture.supplyAsync(() -> pqfl("client", "--coordinator", address,
+                "--client-id", "dave", "--key", p("dave.key"), "--coordinator-key", p("coordinator.pub"), "--partition",
+                "1200-2400", "--device", "cpu", "--poll", "5", "--tls-ca", p("ca/ca.crt"), "--enroll-token-file", p("dave.token")));
+
+        Run a = alice.get(5, TimeUnit.MINUTES);
+        Run d = dave.get(5, TimeUnit.MINUTES);
+        Run c = coordinator.get(5, TimeUnit.MINUTES);
+        assertThat(a.exit()).as(a.out() + a.err()).isZero();
+        assertThat(d.exit()).as(d.out() + d.err()).isZero();
+        assertThat(c.exit()).as(c.out() + c.err()).isZero();
+        assertThat(c.out()).contains("TLS 1.3, key exchange hybrid, client certificates optional").contains("Finished: 1 rounds");
+        assertThat(a.out()).contains("1 updates accepted");
+        assertThat(d.out()).contains("1 updates accepted");
+
+        try (Database db = Database.open("jdbc:sqlite:" + dir.resolve("data/pqfl.db"))) {
+            List<LedgerEntry> entries = new Ledger(db, Clock.systemUTC()).entries();
+            assertThat(entries).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED).extracting(LedgerEntry::clientId)
+                    .containsExactly("alice");
+            assertThat(entries).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_ENROLLED).extracting(LedgerEntry::clientId)
+                    .containsExactly("dave");
+            assertThat(entries).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED).hasSize(2);
+        }
+        Run verify = pqfl("ledger", "verify", p("data"));
+        assertThat(verify.exit()).as(verify.out() + verify.err()).isEqualTo(Cli.OK);
+
+        // The token was one-time: a second enrollment with it is refused with the reason, and nothing is added.
+        Run reuse = pqfl("token", "list", "--data-dir", p("data"));
+        assertThat(reuse.out()).contains("dave").contains("by key");
+        assertThat(dir.resolve("data/trust/dave.pub")).exists();
+    }
+}
