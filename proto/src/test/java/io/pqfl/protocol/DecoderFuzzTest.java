@@ -21,7 +21,7 @@ import java.nio.charset.StandardCharsets;
 class DecoderFuzzTest {
     @FuzzTest(maxDuration = "10s")
     void decoders(FuzzedDataProvider data) {
-        int which = data.consumeInt(0, 4);
+        int which = data.consumeInt(0, 7);
         byte[] input = data.consumeRemainingAsBytes();
         switch (which) {
             case 0 -> {
@@ -50,6 +50,35 @@ class DecoderFuzzTest {
                     WireMapping.fromWire(ModelSignature.parseFrom(input));
                 } catch (InvalidProtocolBufferException | IllegalArgumentException refused) {
                     // not a model signature message, or one with invalid fields
+                }
+            }
+            case 5 -> {
+                try {
+                    assertThat(EnrollmentStatement.decode(input).encode()).isEqualTo(input);
+                } catch (IllegalArgumentException refused) {
+                    // a malformed statement
+                }
+            }
+            case 6 -> {
+                // A certificate as a Hello carries it (DER from the network).
+                try {
+                    io.pqfl.crypto.pki.Certificates.parse(input);
+                } catch (io.pqfl.crypto.pki.CertificateRejectedException refused) {
+                    // not a certificate
+                }
+            }
+            case 7 -> {
+                // Certificate and CRL files (PEM from disk).
+                String text = new String(input, StandardCharsets.ISO_8859_1);
+                try {
+                    io.pqfl.crypto.pki.Certificates.parseAll(text, "fuzz.crt");
+                } catch (io.pqfl.crypto.pki.PkiException refused) {
+                    // not a certificate file
+                }
+                try {
+                    io.pqfl.crypto.pki.Certificates.parseCrl(text, "fuzz.crl");
+                } catch (io.pqfl.crypto.pki.PkiException refused) {
+                    // not a CRL file
                 }
             }
             default -> {

@@ -42,7 +42,12 @@ public final class Certificates {
 
     /** Reads every certificate in a PEM file (a leaf, or a chain leaf first). */
     public static List<X509Certificate> readAll(Path file) throws IOException, PkiException {
-        String text = readText(file);
+        return parseAll(readText(file), file.toString());
+    }
+
+    /** Parses every certificate in PEM text; {@code source} names it in errors. */
+    public static List<X509Certificate> parseAll(String text, String source) throws PkiException {
+        Object file = source;
         List<X509Certificate> out = new ArrayList<>();
         try (PEMParser parser = new PEMParser(new StringReader(text))) {
             Object o;
@@ -86,7 +91,12 @@ public final class Certificates {
 
     /** Reads a PEM CRL. */
     public static X509CRL readCrl(Path file) throws IOException, PkiException {
-        String text = readText(file);
+        return parseCrl(readText(file), file.toString());
+    }
+
+    /** Parses a PEM CRL; {@code source} names it in errors. */
+    public static X509CRL parseCrl(String text, String source) throws PkiException {
+        Object file = source;
         try (PEMParser parser = new PEMParser(new StringReader(text))) {
             Object o = parser.readObject();
             if (!(o instanceof X509CRLHolder holder)) {
