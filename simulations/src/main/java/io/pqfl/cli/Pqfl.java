@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
         description = "Federated learning with post-quantum signed updates and models.",
         subcommands = {KeysCommand.class, TrustCommand.class, io.pqfl.crypto.cli.PkiCommand.class, CoordinatorCommand.class, io.pqfl.client.cli.ClientCommand.class,
             LedgerCommand.class, io.pqfl.coordinator.cli.TokenCommand.class,
-            io.pqfl.sim.SimulateCommand.class, BenchCommand.class, io.pqfl.sim.bench.CoordinatorBenchCommand.class})
+            io.pqfl.sim.SimulateCommand.class, BenchCommand.class, io.pqfl.sim.bench.CoordinatorBenchCommand.class,
+            io.pqfl.sim.load.LoadCommand.class})
 public final class Pqfl implements Callable<Integer> {
     @Spec
     CommandSpec spec;

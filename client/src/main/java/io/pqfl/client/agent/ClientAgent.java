@@ -129,8 +129,17 @@ public final class ClientAgent {
         ModelWeights apply(long round, ModelWeights global, ModelWeights trained);
     }
 
+    /**
+     * Computes a round's update instead of DJL training: for load tests, whose clients send real signed
+     * updates of a real model's size without spending the machine on training.
+     */
+    public interface LocalUpdate {
+        TrainResult compute(long round, ModelWeights global, TrainingConfig config);
+    }
+
     private Observer observer = r -> { };
     private UpdateTransform transform;
+    private LocalUpdate localUpdate;
     private boolean sign = true;
 
     public ClientAgent observe(Observer o) {
@@ -140,6 +149,12 @@ public final class ClientAgent {
 
     public ClientAgent transformUpdates(UpdateTransform t) {
         this.transform = t;
+        return this;
+    }
+
+    /** Replaces DJL training with {@code update} (load tests); the rest of the agent is unchanged. */
+    public ClientAgent computeUpdates(LocalUpdate update) {
+        this.localUpdate = update;
         return this;
     }
 
@@ -378,14 +393,19 @@ public final class ClientAgent {
             throw new IllegalStateException("the coordinator's " + architecture.id() + " does not match this client's: "
                     + architecture.manifest().describeMismatch(task.model.manifest()));
         }
-        if (trainer == null) {
-            trainer = new LocalTrainer(architecture, LocalTrainer.chooseDevice(settings.device()));
-            log.info("Training on {}", trainer.device());
-        }
         TrainingConfig config = WireMapping.fromWire(task.header.getConfig());
-        long total = (long) train.size() * config.localEpochs();
-        LongConsumer onProgress = done -> progress.update(round, done, total);
-        TrainResult result = trainer.train(task.model, train, eval, config, settings.seed() * 1_000_003L + round, onProgress);
+        TrainResult result;
+        if (localUpdate != null) {
+            result = localUpdate.compute(round, task.model, config);
+        } else {
+            if (trainer == null) {
+                trainer = new LocalTrainer(architecture, LocalTrainer.chooseDevice(settings.device()));
+                log.info("Training on {}", trainer.device());
+            }
+            long total = (long) train.size() * config.localEpochs();
+            LongConsumer onProgress = done -> progress.update(round, done, total);
+            result = trainer.train(task.model, train, eval, config, settings.seed() * 1_000_003L + round, onProgress);
+        }
         progress.roundDone(round);
         trained++;
 

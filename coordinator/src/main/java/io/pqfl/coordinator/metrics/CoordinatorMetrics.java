@@ -25,6 +25,22 @@ public final class CoordinatorMetrics {
         roundDuration = Timer.builder("pqfl.round.duration").description("Wall time of a round, open to close")
                 .register(registry);
         registry.gauge("pqfl.clients.connected", connected);
+        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
+        // Sum of the heap pools' peak usage since start: an upper bound on the peak heap, for load tests.
+        io.micrometer.core.instrument.Gauge.builder("pqfl.jvm.heap.peak", CoordinatorMetrics::heapPeak)
+                .description("Sum of the heap memory pools' peak usage since start (an upper bound on peak heap)")
+                .baseUnit("bytes").register(registry);
+    }
+
+    private static double heapPeak() {
+        long sum = 0;
+        for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) {
+                sum += pool.getPeakUsage().getUsed();
+            }
+        }
+        return sum;
     }
 
     public MeterRegistry registry() {

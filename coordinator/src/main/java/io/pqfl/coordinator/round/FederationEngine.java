@@ -98,6 +98,8 @@ public final class FederationEngine implements AutoCloseable {
     private final SigningKey coordinatorKey;
     private final Signer signer;
     private final TrustStore trust;
+    /** Keys already in the database's public_keys table (recording one is a commit: once per key, not per update). */
+    private final Set<KeyId> rememberedKeys = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final io.pqfl.coordinator.identity.ClientDirectory directory;
     private final io.pqfl.coordinator.identity.Enrollment enrollment;
     private final io.pqfl.coordinator.store.EnrollmentTokens tokens;
@@ -724,15 +726,25 @@ public final class FederationEngine implements AutoCloseable {
         }
 
         private long accept(VerifiedUpdate update) throws UpdateRejectedException {
+            // The spool file (written and fsynced) goes first, outside the lock, so that concurrent uploads
+            // do not queue behind each other's disk writes; only the ledger entry and the aggregate are serialised.
+            Path spooled = spoolDir(header.round()).resolve(header.clientId() + ".bin");
+            try {
+                ModelFiles.write(spooled, update.weights(), null);
+            } catch (IOException e) {
+                throw new UncheckedIOException(new IOException("cannot spool update: " + e.getMessage(), e));
+            }
             lock.lock();
             try {
                 OpenRound o = open;
                 if (o == null || o.closing || o.record.round() != header.round()) {
+                    Files.deleteIfExists(spooled);
                     throw abort(new UpdateRejectedException(RejectReason.STALE_ROUND,
                             "round " + header.round() + " closed while the update was being received"));
                 }
-                ModelFiles.write(spoolDir(header.round()).resolve(header.clientId() + ".bin"), update.weights(), null);
-                ledger.rememberKey(key);
+                if (rememberedKeys.add(key.keyId())) {
+                    ledger.rememberKey(key);
+                }
                 LedgerEntry entry = ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_ACCEPTED, header.round(),
                         header.clientId().value(), header.keyId().hex(), header.scheme().displayName(),
                         update.statement().encode(), update.signature().bytes(), update.digest().bytes(), null,
