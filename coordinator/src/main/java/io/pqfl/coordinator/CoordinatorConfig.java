@@ -20,7 +20,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 ModelCatalog model, Path initialModel, long seed, TrainingConfig training,
                                 long maxUpdateBytes, int chunkBytes, boolean requireSignatures,
                                 boolean closeOnRejection, int minUpdates, double helloPerSecond, int helloBurst,
-                                Duration uploadTimeout, Path clientCaCert, Path clientCrl) {
+                                Duration uploadTimeout, Path clientCaCert, Path clientCrl, int serverThreads) {
     public CoordinatorConfig {
         io.pqfl.protocol.FederationIds.require(federationId);
         Objects.requireNonNull(dataDir, "dataDir");
@@ -46,6 +46,9 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         Objects.requireNonNull(uploadTimeout, "uploadTimeout");
         if (uploadTimeout.isNegative() || uploadTimeout.isZero()) {
             throw new IllegalArgumentException("upload timeout must be positive");
+        }
+        if (serverThreads < 0) {
+            throw new IllegalArgumentException("server threads must be >= 0 (0: gRPC's default pool), got " + serverThreads);
         }
         if (clientCrl != null && clientCaCert == null) {
             throw new IllegalArgumentException("a client CRL needs the client CA certificate it belongs to");
@@ -111,6 +114,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private Duration uploadTimeout = Duration.ofMinutes(10);
         private Path clientCaCert;
         private Path clientCrl;
+        private int serverThreads = Math.max(8, 4 * Runtime.getRuntime().availableProcessors());
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -153,13 +157,16 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
          * re-read when it changes.
          */
         public Builder clientCertificates(Path caCert, Path crl) { this.clientCaCert = caCert; this.clientCrl = crl; return this; }
+        /** Threads serving calls (0: gRPC's default cached pool, one thread per busy call). */
+        public Builder serverThreads(int v) { this.serverThreads = v; return this; }
 
         public CoordinatorConfig build() {
             Path trust = trustDir != null ? trustDir : dataDir.resolve("trust");
             return new CoordinatorConfig(federationId, dataDir, trust, jdbcUrl, acceptedSchemes, rounds, clientsPerRound,
                     clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, model, initialModel,
                     seed, training, maxUpdateBytes, chunkBytes, requireSignatures, closeOnRejection,
-                    minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout, clientCaCert, clientCrl);
+                    minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout, clientCaCert, clientCrl,
+                    serverThreads);
         }
     }
 }

@@ -70,7 +70,8 @@ public final class PqTls {
          * group per connection, classical fallbacks). Held here so the setting is not garbage-collected.
          */
         static final java.util.logging.Logger BC_LOG = quiet(java.util.logging.Logger.getLogger("org.bouncycastle.jsse"));
-        static final Provider JSSE = new BouncyCastleJsseProvider(BcAlgorithms.bouncyCastle());
+        static final Provider JSSE = new BouncyCastleJsseProvider(false,
+                new JdkAeadTlsCrypto.Provider2(BcAlgorithms.bouncyCastle()));
 
         private static java.util.logging.Logger quiet(java.util.logging.Logger l) {
             if (System.getProperty("java.util.logging.config.file") == null) {

@@ -66,22 +66,26 @@ class PostQuantumCliTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
+        // Three long-running commands at once: their own threads (the common pool may have only one on 2 cores).
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
         CompletableFuture<Run> coordinator = CompletableFuture.supplyAsync(() -> pqfl("coordinator", "--key", p("coordinator.key"),
                 "--data-dir", p("data"), "--host", "127.0.0.1", "--port", Integer.toString(port), "--metrics-port", "-1",
                 "--rounds", "1", "--min-clients", "2", "--model", "mlp", "--round-timeout", "3m", "--linger", "2s",
                 "--tls-cert", p("coordinator.crt"), "--client-ca", p("ca/ca.crt"), "--client-crl", p("ca/ca.crl"),
-                "--client-auth", "optional"));
+                "--client-auth", "optional"), pool);
         String address = "127.0.0.1:" + port;
         CompletableFuture<Run> alice = CompletableFuture.supplyAsync(() -> pqfl("client", "--coordinator", address,
                 "--client-id", "alice", "--key", p("alice.key"), "--coordinator-key", p("coordinator.pub"), "--partition", "0-1200",
-                "--device", "cpu", "--poll", "5", "--tls-ca", p("ca/ca.crt"), "--cert", p("alice.crt")));
+                "--device", "cpu", "--poll", "5", "--tls-ca", p("ca/ca.crt"), "--cert", p("alice.crt")), pool);
         CompletableFuture<Run> dave = CompletableFuture.supplyAsync(() -> pqfl("client", "--coordinator", address,
                 "--client-id", "dave", "--key", p("dave.key"), "--coordinator-key", p("coordinator.pub"), "--partition",
-                "1200-2400", "--device", "cpu", "--poll", "5", "--tls-ca", p("ca/ca.crt"), "--enroll-token-file", p("dave.token")));
+                "1200-2400", "--device", "cpu", "--poll", "5", "--tls-ca", p("ca/ca.crt"), "--enroll-token-file", p("dave.token")),
+                pool);
 
         Run a = alice.get(5, TimeUnit.MINUTES);
         Run d = dave.get(5, TimeUnit.MINUTES);
         Run c = coordinator.get(5, TimeUnit.MINUTES);
+        pool.shutdown();
         assertThat(a.exit()).as(a.out() + a.err()).isZero();
         assertThat(d.exit()).as(d.out() + d.err()).isZero();
         assertThat(c.exit()).as(c.out() + c.err()).isZero();

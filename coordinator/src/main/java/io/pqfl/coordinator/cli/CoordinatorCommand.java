@@ -138,6 +138,10 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Prometheus /metrics port; -1 disables (default: ${DEFAULT-VALUE}).")
     int metricsPort;
 
+    @Option(names = "--server-threads", defaultValue = "-1",
+            description = "Threads serving calls; 0 = gRPC's cached pool (default: max(8, 4 x cores)).")
+    int serverThreads;
+
     @Option(names = "--tls-cert", paramLabel = "FILE",
             description = "Serve TLS 1.3 with this certificate (PEM chain, e.g. from 'pqfl pki issue --role coordinator').")
     Path tlsCert;
@@ -169,14 +173,18 @@ public final class CoordinatorCommand implements Callable<Integer> {
         SigningKey coordinatorKey = KeyPem.readSigningKey(key, password.password());
         CoordinatorConfig cfg;
         try {
-            cfg = CoordinatorConfig.builder().federationId(federationId).dataDir(dataDir).trustDir(trustDir).jdbcUrl(jdbcUrl)
+            CoordinatorConfig.Builder cfgBuilder = CoordinatorConfig.builder().federationId(federationId).dataDir(dataDir).trustDir(trustDir).jdbcUrl(jdbcUrl)
                     .acceptedSchemes(schemes == null ? CoordinatorConfig.postQuantumSchemes() : EnumSet.copyOf(schemes))
                     .rounds(rounds).clientsPerRound(clientsPerRound).clientFraction(fraction).minClients(minClients)
                     .roundTimeout(roundTimeout).strategy(strategy).strategyParams(strategyParams)
                     .model(ModelCatalog.byId(model)).initialModel(initialModel).seed(seed)
                     .training(new TrainingConfig(localEpochs, batchSize, learningRate, 0f, optimizer))
                     .maxUpdateBytes(maxUpdateMib << 20).helloRateLimit(helloRate, helloBurst).uploadTimeout(uploadTimeout)
-                    .clientCertificates(clientCa, clientCrl).build();
+                    .clientCertificates(clientCa, clientCrl);
+            if (serverThreads >= 0) {
+                cfgBuilder.serverThreads(serverThreads);
+            }
+            cfg = cfgBuilder.build();
             io.pqfl.coordinator.aggregate.Strategies.create(strategy, strategyParams);
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);

@@ -201,6 +201,8 @@ public final class FederationEngine implements AutoCloseable {
         this.ledger = new Ledger(db, clock);
         this.runs = new RunStore(db, ledger, clock);
         this.tokens = new io.pqfl.coordinator.store.EnrollmentTokens(db, clock, secureRandom);
+        io.micrometer.core.instrument.Gauge.builder("pqfl.task.waits", this, FederationEngine::pendingTaskWaits)
+                .description("GetTask calls waiting for a task (they hold no thread)").register(metrics.registry());
         this.enrollment = new io.pqfl.coordinator.identity.Enrollment(config.federationId(), directory, tokens,
                 config.acceptedSchemes(), clock, secureRandom);
         recover();
@@ -361,13 +363,14 @@ public final class FederationEngine implements AutoCloseable {
         stopping = true;
         lock.lock();
         try {
-            changed.signalAll();
+            signalChange();
         } finally {
             lock.unlock();
         }
         if (loop != null) {
             loop.join(10_000);
         }
+        waitTimer.shutdown();
         db.close();
     }
 
@@ -381,12 +384,12 @@ public final class FederationEngine implements AutoCloseable {
                         long next = lastClosed + 1;
                         if (next > config.rounds()) {
                             state = FederationState.FINISHED;
-                            changed.signalAll();
+                            signalChange();
                             log.info("Federation {} finished: {} rounds", config.federationId(), lastClosed);
                             return;
                         }
                         state = FederationState.WAITING_FOR_CLIENTS;
-                        changed.signalAll();
+                        signalChange();
                         List<ClientId> live;
                         while (!stopping && (live = eligible()).size() < config.minClients()) {
                             changed.await(500, TimeUnit.MILLISECONDS);
@@ -405,7 +408,7 @@ public final class FederationEngine implements AutoCloseable {
                     }
                     round.closing = true;
                     state = FederationState.AGGREGATING;
-                    changed.signalAll();
+                    signalChange();
                 } finally {
                     lock.unlock();
                 }
@@ -416,7 +419,7 @@ public final class FederationEngine implements AutoCloseable {
             log.error("Round loop failed", t);
             lock.lock();
             try {
-                changed.signalAll();
+                signalChange();
             } finally {
                 lock.unlock();
             }
@@ -447,7 +450,7 @@ public final class FederationEngine implements AutoCloseable {
         runs.openRound(record);
         open = newOpenRound(record, deadline);
         state = FederationState.ROUND_OPEN;
-        changed.signalAll();
+        signalChange();
         log.info("Round {} open: {} of {} live clients sampled, nonce {}, deadline in {} s", number, sampled.size(),
                 live.size(), record.nonce(), config.roundTimeout().toSeconds());
     }
@@ -520,7 +523,7 @@ public final class FederationEngine implements AutoCloseable {
     private void finishRound(long number) {
         lastClosed = number;
         open = null;
-        changed.signalAll();
+        signalChange();
     }
 
     private static void deleteRecursively(Path dir) throws IOException {
@@ -569,7 +572,7 @@ public final class FederationEngine implements AutoCloseable {
         registry.seen(clientId);
         lock.lock();
         try {
-            changed.signalAll();
+            signalChange();
         } finally {
             lock.unlock();
         }
@@ -584,24 +587,138 @@ public final class FederationEngine implements AutoCloseable {
         lock.lock();
         try {
             while (true) {
-                if (state == FederationState.FINISHED) {
-                    return new Finished();
-                }
-                OpenRound o = open;
-                boolean settledByRejection = o != null && config.closeOnRejection() && o.failed.contains(clientId);
-                if (o != null && !o.closing && o.record.sampled().contains(clientId) && !o.accepted.contains(clientId)
-                        && !settledByRejection) {
-                    return new TaskReady(o.task);
-                }
                 long left = end - System.nanoTime();
-                if (left <= 0 || stopping) {
-                    return new NoTask(!registry.isKnown(clientId) ? "say Hello first"
-                            : o == null ? "no round is open" : "not sampled for round " + o.record.round());
+                TaskOutcome outcome = decide(clientId, left <= 0);
+                if (outcome != null) {
+                    return outcome;
                 }
                 changed.awaitNanos(left);
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** The outcome for a waiting client now, or null to keep waiting; {@code final} forces an answer. Under the lock. */
+    private TaskOutcome decide(ClientId clientId, boolean timedOut) {
+        if (state == FederationState.FINISHED) {
+            return new Finished();
+        }
+        OpenRound o = open;
+        boolean settledByRejection = o != null && config.closeOnRejection() && o.failed.contains(clientId);
+        if (o != null && !o.closing && o.record.sampled().contains(clientId) && !o.accepted.contains(clientId)
+                && !settledByRejection) {
+            return new TaskReady(o.task);
+        }
+        if (timedOut || stopping) {
+            return new NoTask(!registry.isKnown(clientId) ? "say Hello first"
+                    : o == null ? "no round is open" : "not sampled for round " + o.record.round());
+        }
+        return null;
+    }
+
+    /** A client's pending task request: answered when its task is ready, the run ends, or its wait runs out. */
+    public final class TaskWait {
+        private final ClientId clientId;
+        private final java.util.function.Consumer<TaskOutcome> callback;
+        private java.util.concurrent.ScheduledFuture<?> timeout;
+
+        private TaskWait(ClientId clientId, java.util.function.Consumer<TaskOutcome> callback) {
+            this.clientId = clientId;
+            this.callback = callback;
+        }
+
+        /** The client went away: forget the wait without answering. */
+        public void cancel() {
+            lock.lock();
+            try {
+                waits.remove(this);
+            } finally {
+                lock.unlock();
+            }
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+        }
+    }
+
+    private final Set<TaskWait> waits = new java.util.LinkedHashSet<>();
+    private final java.util.concurrent.ScheduledExecutorService waitTimer =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "pqfl-task-waits");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /**
+     * Like {@link #awaitTask}, without holding a thread while waiting: {@code callback} receives the outcome
+     * once, from the timer or from whichever thread changed the federation's state (never under the engine's
+     * lock). A thousand waiting clients cost a thousand small objects, not a thousand threads.
+     */
+    public TaskWait awaitTaskAsync(ClientId clientId, Duration wait, java.util.function.Consumer<TaskOutcome> callback) {
+        if (registry.isKnown(clientId)) {
+            registry.seen(clientId);
+        }
+        TaskWait w = new TaskWait(clientId, callback);
+        TaskOutcome now;
+        lock.lock();
+        try {
+            now = decide(clientId, wait.isZero() || wait.isNegative());
+            if (now == null) {
+                waits.add(w);
+                w.timeout = waitTimer.schedule(() -> expire(w), wait.toNanos(), TimeUnit.NANOSECONDS);
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (now != null) {
+            callback.accept(now);
+        }
+        return w;
+    }
+
+    /** Task requests waiting for an answer now. */
+    public int pendingTaskWaits() {
+        lock.lock();
+        try {
+            return waits.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void expire(TaskWait w) {
+        TaskOutcome outcome;
+        lock.lock();
+        try {
+            if (!waits.remove(w)) {
+                return;
+            }
+            outcome = decide(w.clientId, true);
+        } finally {
+            lock.unlock();
+        }
+        w.callback.accept(outcome);
+    }
+
+    /** Wakes threads waiting on the condition and answers the async waits that can be answered. Under the lock. */
+    private void signalChange() {
+        changed.signalAll();
+        if (waits.isEmpty()) {
+            return;
+        }
+        List<Runnable> answers = new ArrayList<>();
+        for (var it = waits.iterator(); it.hasNext(); ) {
+            TaskWait w = it.next();
+            TaskOutcome outcome = decide(w.clientId, false);
+            if (outcome != null) {
+                it.remove();
+                w.timeout.cancel(false);
+                answers.add(() -> w.callback.accept(outcome));
+            }
+        }
+        for (Runnable a : answers) {
+            waitTimer.execute(a);
         }
     }
 
@@ -754,7 +871,7 @@ public final class FederationEngine implements AutoCloseable {
                 o.inFlight.remove(update.clientId());
                 o.receipt.add(update.receiptEntry());
                 done = true;
-                changed.signalAll();
+                signalChange();
                 metrics.updateAccepted();
                 log.info("Accepted update from {} (key {}) for round {}: {} examples, digest {}", header.clientId(),
                         header.keyId(), header.round(), update.numExamples(), update.digest());
@@ -794,7 +911,7 @@ public final class FederationEngine implements AutoCloseable {
                 open.rejected++;
                 if (open.record.sampled().contains(h.clientId())) {
                     open.failed.add(h.clientId());
-                    changed.signalAll();
+                    signalChange();
                 }
             }
         } finally {

@@ -24,10 +24,29 @@ public final class CoordinatorServer implements AutoCloseable {
     private final Server server;
     private final FederationEngine engine;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final java.util.concurrent.ExecutorService executor;
     private Thread shutdownHook;
 
     public CoordinatorServer(ServerBuilder<?> builder, FederationEngine engine) {
         this.engine = Objects.requireNonNull(engine, "engine");
+        int threads = engine.config().serverThreads();
+        if (threads > 0) {
+            // A bounded pool for the service's work (decoding, digesting, verifying chunks as they arrive): with
+            // gRPC's default cached pool, hundreds of concurrent uploads mean hundreds of threads.
+            this.executor = java.util.concurrent.Executors.newFixedThreadPool(threads, new java.util.concurrent.ThreadFactory() {
+                private final java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+
+                @Override
+                public Thread newThread(Runnable r) {
+                    Thread t = new Thread(r, "pqfl-grpc-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }
+            });
+            builder.executor(executor);
+        } else {
+            this.executor = null;
+        }
         HelloRateLimiter limiter = new HelloRateLimiter(engine.config().helloPerSecond(), engine.config().helloBurst(),
                 System::nanoTime);
         this.server = builder.addService(io.grpc.ServerInterceptors.intercept(new FederationService(engine), limiter,
@@ -77,5 +96,8 @@ public final class CoordinatorServer implements AutoCloseable {
             server.awaitTermination(5, TimeUnit.SECONDS);
         }
         engine.close();
+        if (executor != null) {
+            executor.shutdownNow();
+        }
     }
 }

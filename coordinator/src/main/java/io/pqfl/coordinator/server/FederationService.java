@@ -93,43 +93,62 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             return;
         }
         Duration wait = Duration.ofMillis(Math.min(request.getWaitMs(), MAX_TASK_WAIT.toMillis()));
-        FederationEngine.TaskOutcome outcome;
-        try {
-            outcome = engine.awaitTask(client, wait);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            responses.onError(Status.UNAVAILABLE.withDescription("coordinator is shutting down").asRuntimeException());
-            return;
-        }
-        if (outcome instanceof FederationEngine.Finished) {
-            responses.onError(Status.OUT_OF_RANGE.withDescription("FINISHED: the federation has finished its rounds")
-                    .asRuntimeException());
-        } else if (outcome instanceof FederationEngine.NoTask none) {
-            responses.onError(Status.NOT_FOUND.withDescription("NO_TASK: " + none.why()).asRuntimeException());
-        } else if (outcome instanceof FederationEngine.TaskReady ready) {
-            new TaskPump((ServerCallStreamObserver<TaskChunk>) responses, ready.task()).start();
-        }
+        ServerCallStreamObserver<TaskChunk> call = (ServerCallStreamObserver<TaskChunk>) responses;
+        // gRPC takes the call's handlers only now, before this method returns; the task itself comes later.
+        TaskPump pump = new TaskPump(call);
+        // No thread waits: the engine answers when the task is ready, the run ends, or the wait runs out.
+        FederationEngine.TaskWait pending = engine.awaitTaskAsync(client, wait, pump::answer);
+        pump.onCancel(pending::cancel);
     }
 
     /** Streams a task with flow control: chunks go out only while the transport is ready for them. */
     private static final class TaskPump {
         private final ServerCallStreamObserver<TaskChunk> out;
-        private final Task task;
+        private Task task;
         private int next = -1;
         private boolean done;
+        private volatile Runnable cancelWait = () -> { };
 
-        TaskPump(ServerCallStreamObserver<TaskChunk> out, Task task) {
+        TaskPump(ServerCallStreamObserver<TaskChunk> out) {
             this.out = out;
-            this.task = task;
-        }
-
-        void start() {
-            out.setOnCancelHandler(() -> done = true);
+            out.setOnCancelHandler(() -> {
+                synchronized (this) {
+                    done = true;
+                }
+                cancelWait.run();
+            });
             out.setOnReadyHandler(this::drain);
-            drain();
         }
 
-        private void drain() {
+        void onCancel(Runnable r) {
+            cancelWait = r;
+            if (out.isCancelled()) {
+                r.run();
+            }
+        }
+
+        synchronized void answer(FederationEngine.TaskOutcome outcome) {
+            if (done) {
+                return;
+            }
+            if (outcome instanceof FederationEngine.TaskReady ready) {
+                task = ready.task();
+                drain();
+                return;
+            }
+            done = true;
+            if (outcome instanceof FederationEngine.Finished) {
+                out.onError(Status.OUT_OF_RANGE.withDescription("FINISHED: the federation has finished its rounds")
+                        .asRuntimeException());
+            } else if (outcome instanceof FederationEngine.NoTask none) {
+                out.onError(Status.NOT_FOUND.withDescription("NO_TASK: " + none.why()).asRuntimeException());
+            }
+        }
+
+        private synchronized void drain() {
+            if (task == null) {
+                return;
+            }
             List<ByteString> chunks = task.modelChunks();
             while (!done && out.isReady()) {
                 if (next == -1) {

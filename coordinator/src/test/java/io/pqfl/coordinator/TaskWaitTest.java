@@ -1,0 +1,71 @@
+package io.pqfl.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.Context;
+import io.grpc.stub.StreamObserver;
+import io.pqfl.proto.v1.FederationGrpc;
+import io.pqfl.proto.v1.TaskChunk;
+import io.pqfl.proto.v1.TaskRequest;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Waiting GetTask calls are parked in the engine, not on threads; a cancelled wait is forgotten. */
+class TaskWaitTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void twoHundredWaitingCalls_holdNoThreads_andCancelledWaitsAreForgotten() throws Exception {
+        // Three clients enrolled, min clients 3: no round opens while only polls arrive.
+        try (TestFederation fed = TestFederation.start(dir, 3, b -> b.minClients(3))) {
+            int before = ManagementFactory.getThreadMXBean().getThreadCount();
+            FederationGrpc.FederationStub stub = FederationGrpc.newStub(fed.channel);
+            List<Context.CancellableContext> contexts = new ArrayList<>();
+            CountDownLatch ended = new CountDownLatch(200);
+            for (int i = 0; i < 200; i++) {
+                Context.CancellableContext ctx = Context.current().withCancellation();
+                contexts.add(ctx);
+                ctx.run(() -> stub.getTask(TaskRequest.newBuilder().setClientId("c1").setWaitMs(30_000).build(),
+                        new StreamObserver<TaskChunk>() {
+                            @Override
+                            public void onNext(TaskChunk value) {
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                ended.countDown();
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                                ended.countDown();
+                            }
+                        }));
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (fed.engine.pendingTaskWaits() < 200 && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            assertThat(fed.engine.pendingTaskWaits()).isEqualTo(200);
+            // 200 calls are open at the coordinator; its threads did not grow with them.
+            assertThat(ManagementFactory.getThreadMXBean().getThreadCount() - before).isLessThan(40);
+
+            for (Context.CancellableContext ctx : contexts) {
+                ctx.cancel(null);
+            }
+            assertThat(ended.await(10, TimeUnit.SECONDS)).isTrue();
+            end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (fed.engine.pendingTaskWaits() > 0 && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            assertThat(fed.engine.pendingTaskWaits()).isZero();
+        }
+    }
+}
