@@ -55,15 +55,6 @@ class FederationEndToEndTest {
     @TempDir
     Path dir;
 
-    private static final ClientAgent.Progress QUIET = new ClientAgent.Progress() {
-        @Override
-        public void update(long round, long done, long total) {
-        }
-
-        @Override
-        public void roundDone(long round) {
-        }
-    };
 
     private record Coordinator(FederationEngine engine, CoordinatorServer server, CoordinatorConfig config, TrustStore trust,
                                SigningKey key) implements AutoCloseable {
@@ -108,7 +99,7 @@ class FederationEndToEndTest {
                 channels.add(ch);
                 ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.defaults(id, k, c.key().verifyingKey())
                         .withDevice("cpu").withPollWait(Duration.ofSeconds(5)).withSeed(i), mine.range(0, 1200),
-                        mine.range(1200, 1500), QUIET);
+                        mine.range(1200, 1500), ClientAgent.Progress.NONE);
                 results.add(pool.submit(agent::run));
             }
             for (Future<ClientAgent.Summary> f : results) {
@@ -163,7 +154,7 @@ class FederationEndToEndTest {
         try {
             ClientAgent agent = new ClientAgent(tampering(ch, rewrite), ClientAgent.Settings.defaults(new ClientId("victim"), k, pinned)
                     .withDevice("cpu").withPollWait(Duration.ofSeconds(5)).withMaxConsecutiveRefusals(1),
-                    FashionMnist.train().range(0, 500), null, QUIET);
+                    FashionMnist.train().range(0, 500), null, ClientAgent.Progress.NONE);
             return agent.run();
         } finally {
             ch.shutdownNow();

@@ -194,7 +194,7 @@ public final class SimulationRunner {
                         keys.get(i), coordinatorKey.verifyingKey()).withDevice("cpu").withPollWait(Duration.ofSeconds(5))
                         .withCertificate(certificates.get(i))
                         .withSeed(spec.seed() + i), mine.range(0, mine.size() - evalCount),
-                        mine.range(mine.size() - evalCount, mine.size()), quiet());
+                        mine.range(mine.size() - evalCount, mine.size()), ClientAgent.Progress.NONE);
                 agent.signUpdates(spec.signed());
                 if (spec.attacks().poison() > 0) {
                     agent.transformUpdates((round, global, trained) ->
@@ -262,15 +262,4 @@ public final class SimulationRunner {
         return out;
     }
 
-    private static ClientAgent.Progress quiet() {
-        return new ClientAgent.Progress() {
-            @Override
-            public void update(long round, long done, long total) {
-            }
-
-            @Override
-            public void roundDone(long round) {
-            }
-        };
-    }
 }

@@ -108,6 +108,17 @@ public final class ClientAgent {
 
     /** Receives progress: the round, examples done so far, and examples in the round. */
     public interface Progress {
+        /** Reports nothing: for agents run by harnesses and tests. */
+        Progress NONE = new Progress() {
+            @Override
+            public void update(long round, long done, long total) {
+            }
+
+            @Override
+            public void roundDone(long round) {
+            }
+        };
+
         void update(long round, long done, long total);
 
         void roundDone(long round);

@@ -147,7 +147,7 @@ public final class LoadRun {
                 channels.add(ch);
                 float d = delta(i);
                 ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.defaults(new ClientId(name(i)), keys.get(i),
-                        coordinatorKey.verifyingKey()).withPollWait(Duration.ofSeconds(20)).withSeed(i), none, null, QUIET)
+                        coordinatorKey.verifyingKey()).withPollWait(Duration.ofSeconds(20)).withSeed(i), none, null, ClientAgent.Progress.NONE)
                         .computeUpdates((round, global, config) -> new TrainResult(shift(global, d), 100, 0, Double.NaN,
                                 Double.NaN, 0, 0))
                         .observe(r -> {
@@ -308,13 +308,4 @@ public final class LoadRun {
         return w;
     }
 
-    private static final ClientAgent.Progress QUIET = new ClientAgent.Progress() {
-        @Override
-        public void update(long round, long done, long total) {
-        }
-
-        @Override
-        public void roundDone(long round) {
-        }
-    };
 }

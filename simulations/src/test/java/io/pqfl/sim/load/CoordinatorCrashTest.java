@@ -73,7 +73,7 @@ class CoordinatorCrashTest {
                 boolean late = i >= 2;
                 ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.defaults(new ClientId("c" + i), keys.get(i),
                         coordinatorKey.verifyingKey()).withPollWait(Duration.ofSeconds(5)).withSeed(i),
-                        new Examples(new float[0], new int[0], 784, 10), null, QUIET)
+                        new Examples(new float[0], new int[0], 784, 10), null, ClientAgent.Progress.NONE)
                         .computeUpdates((round, global, config) -> {
                             if (late && round == 1) {
                                 await(holdBack); // c2 and c3 finish "training" only after the crash
@@ -163,13 +163,4 @@ class CoordinatorCrashTest {
         }
     }
 
-    private static final ClientAgent.Progress QUIET = new ClientAgent.Progress() {
-        @Override
-        public void update(long round, long done, long total) {
-        }
-
-        @Override
-        public void roundDone(long round) {
-        }
-    };
 }
