@@ -261,5 +261,4 @@ public final class SimulationRunner {
         }
         return out;
     }
-
 }
