@@ -166,6 +166,8 @@ public final class ClientCommand implements Callable<Integer> {
                     chain == null ? null : signingKey.toJca(), groups));
         } else {
             builder.usePlaintext();
+            org.slf4j.LoggerFactory.getLogger(ClientCommand.class).warn("Connecting without TLS: updates and models are "
+                    + "signed, but the channel is not confidential; give --tls-ca for TLS 1.3 with X25519MLKEM768");
         }
         ManagedChannel channel = builder.build();
         ClientAgent agent = new ClientAgent(channel, settings, train, eval, LogProgress.auto());

@@ -196,6 +196,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
             transport = "TLS 1.3, key exchange " + keyExchange + (clientAuth.equals("none") ? "" : ", client certificates " + clientAuth);
         } else if (!clientAuth.equals("none")) {
             throw new CliException("--client-auth needs TLS: give --tls-cert");
+        } else {
+            org.slf4j.LoggerFactory.getLogger(CoordinatorCommand.class).warn("Serving plaintext gRPC: updates and models "
+                    + "are signed, but the channel is not confidential; give --tls-cert for TLS 1.3 with X25519MLKEM768");
         }
         TrustStore trust = TrustStore.open(cfg.trustDir());
         CoordinatorMetrics metrics = new CoordinatorMetrics();
