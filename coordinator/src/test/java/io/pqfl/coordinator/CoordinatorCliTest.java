@@ -56,6 +56,46 @@ class CoordinatorCliTest {
     }
 
     @Test
+    void tlsAndTokenSettings_badInput_clearErrors_nothingStarted() throws Exception {
+        io.pqfl.crypto.SigningKey coordinatorKey = io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_65);
+        TestFederation.writeKey(coordinatorKey, dir.resolve("coord"));
+        String key = dir.resolve("coord.key").toString();
+        String data = dir.resolve("d").toString();
+        var ca = io.pqfl.crypto.pki.CertificateAuthority.init(dir.resolve("ca"), "cli CA", io.pqfl.crypto.SignatureScheme.ML_DSA_65,
+                Duration.ofDays(1), null, java.time.Clock.systemUTC());
+        // A certificate for another key than the coordinator's.
+        io.pqfl.crypto.pki.Certificates.writeNew(dir.resolve("other.crt"), ca.issue(io.pqfl.crypto.pki.Role.COORDINATOR, "x",
+                io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_65).verifyingKey(), java.util.List.of("localhost"),
+                java.util.List.of(), Duration.ofDays(1)));
+
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--client-auth", "require")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("--client-auth needs TLS: give --tls-cert");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--tls-cert", dir.resolve("other.crt").toString()))
+                .isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("other.crt is not a certificate for the key");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--tls-cert", dir.resolve("other.crt").toString(),
+                "--tls-key-exchange", "quantum")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("unknown key exchange 'quantum'; use hybrid (default), pq-only or classical");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--tls-cert", dir.resolve("other.crt").toString(),
+                "--client-auth", "require")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("--client-auth require needs --client-ca");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--client-crl", dir.resolve("ca/ca.crl").toString()))
+                .isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("a client CRL needs the client CA certificate");
+        assertThat(dir.resolve("d/pqfl.db")).doesNotExist();
+
+        assertThat(run(new io.pqfl.coordinator.cli.TokenCommand(), "create", "--data-dir", data, "--client-id", "no spaces"))
+                .isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("'no spaces' is not a valid client id");
+        assertThat(run(new io.pqfl.coordinator.cli.TokenCommand(), "create", "--data-dir", data, "--client-id", "dave")).isZero();
+        String token = out.toString().lines().filter(l -> l.startsWith("pqfl-enroll-")).findFirst().orElseThrow();
+        int before = out.toString().length();
+        assertThat(run(new io.pqfl.coordinator.cli.TokenCommand(), "list", "--data-dir", data)).isZero();
+        String listing = out.toString().substring(before);
+        assertThat(listing).contains("dave").doesNotContain(token).doesNotContain("pqfl-enroll-");
+    }
+
+    @Test
     void ledgerVerify_missingDirectory_saysSo() {
         assertThat(run(new LedgerCommand(), "verify", dir.resolve("nothing").toString())).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("no ledger here");
