@@ -221,7 +221,8 @@ public final class SimulateCommand implements Callable<Integer> {
                 w.flush();
             }));
             SimulationRunner.Result r = results.get(results.size() - 1);
-            w.printf("    accuracy %.3f -> %.3f in %.1f s%n", r.initialAccuracy(), r.finalAccuracy(), r.wallMillis() / 1000.0);
+            w.printf("    accuracy %.3f -> %.3f in %.1f s; %s%n", r.initialAccuracy(), r.finalAccuracy(), r.wallMillis() / 1000.0,
+                    r.channel());
             w.flush();
         }
         Map<String, Object> settings = new LinkedHashMap<>();

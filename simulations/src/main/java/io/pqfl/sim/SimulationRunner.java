@@ -100,8 +100,9 @@ public final class SimulationRunner {
                         double accuracy, double loss) {
     }
 
+    /** {@code channel}: how the clients' connections were protected, e.g. "TLS 1.3, X25519MLKEM768 (8 connections)". */
     public record Result(Spec spec, List<Round> rounds, List<ClientRound> clients, Map<String, Integer> rejections,
-                         double initialAccuracy, double finalAccuracy, long wallMillis) {
+                         double initialAccuracy, double finalAccuracy, long wallMillis, String channel) {
     }
 
     private SimulationRunner() {
@@ -137,7 +138,8 @@ public final class SimulationRunner {
                 certificates.add(null);
             }
         }
-        FederationEngine engine = new FederationEngine(config, coordinatorKey, trust, new CoordinatorMetrics(), Clock.systemUTC(),
+        CoordinatorMetrics metrics = new CoordinatorMetrics();
+        FederationEngine engine = new FederationEngine(config, coordinatorKey, trust, metrics, Clock.systemUTC(),
                 new SecureRandom());
         Map<String, Double> verifyMillis = new ConcurrentHashMap<>();
         Map<Long, long[]> roundWall = new ConcurrentHashMap<>();
@@ -235,11 +237,23 @@ public final class SimulationRunner {
         }
         List<ClientRound> sorted = new ArrayList<>(clientRows);
         sorted.sort((a, b) -> a.round() != b.round() ? Long.compare(a.round(), b.round()) : a.client().compareTo(b.client()));
-        return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000);
+        return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000,
+                channel(spec, metrics));
     }
 
     static String clientName(int i) {
         return String.format("client-%03d", i);
+    }
+
+    /** What protected the connections, from the coordinator's handshake counter (per negotiated group). */
+    private static String channel(Spec spec, CoordinatorMetrics metrics) {
+        return switch (spec.transport()) {
+            case IN_PROCESS -> "in-process";
+            case PLAINTEXT -> "plaintext";
+            case TLS -> "TLS 1.3, " + metrics.registry().find("pqfl.tls.handshakes").counters().stream()
+                    .map(c -> c.getId().getTag("group") + " (" + (long) c.count() + " connections)")
+                    .collect(java.util.stream.Collectors.joining(", "));
+        };
     }
 
     private static String attackName(AttackPlan plan, ManInTheMiddle mitm, int client, long round) {

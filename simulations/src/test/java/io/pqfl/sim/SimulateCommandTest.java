@@ -56,6 +56,10 @@ class SimulateCommandTest {
             assertThat(a.get("clients")).hasSize(6); // 3 clients x 2 rounds
         }
         assertThat(arm(json, "ML-DSA-44").get("clients").get(0).get("signatureBytes").asInt()).isEqualTo(2420);
+        // The default transport: every client connection negotiated the hybrid post-quantum key exchange.
+        for (JsonNode a : json.get("arms")) {
+            assertThat(a.get("channel").asText()).matches("TLS 1\\.3, X25519MLKEM768 \\(\\d+ connections\\)");
+        }
         assertThat(arm(json, "none").get("clients").get(0).get("signatureBytes").asInt()).isZero();
         // Signing does not change what is learned: same seeds, same data, same model.
         assertThat(arm(json, "ML-DSA-44").get("rounds").get(1).get("accuracy").asDouble())

@@ -91,6 +91,7 @@ public final class ReportWriter {
             a.put("arm", r.spec().arm());
             a.put("scheme", r.spec().signed() ? r.spec().scheme().displayName() : "none");
             a.put("attacks", r.spec().attacks().toString());
+            a.put("channel", r.channel());
             a.put("initialAccuracy", r.initialAccuracy());
             a.put("rounds", r.rounds());
             a.put("clients", r.clients());
