@@ -110,7 +110,16 @@ public final class PqTls {
      */
     public static SslContext client(List<X509Certificate> trustAnchors, List<X509Certificate> chain, PrivateKey key,
             KeyExchange groups) {
-        SSLContext ctx = sslContext(chain == null ? null : keyManagers(chain, key), anchors(trustAnchors), groups);
+        return client(trustAnchors, null, chain, key, groups);
+    }
+
+    /**
+     * As {@link #client(List, List, PrivateKey, KeyExchange)}, and refuses a coordinator whose certificate is
+     * on {@code crl} (the federation CA's revocation list; null: no revocation check).
+     */
+    public static SslContext client(List<X509Certificate> trustAnchors, java.security.cert.X509CRL crl,
+            List<X509Certificate> chain, PrivateKey key, KeyExchange groups) {
+        SSLContext ctx = sslContext(chain == null ? null : keyManagers(chain, key), anchors(trustAnchors, crl), groups);
         return new JdkSslContext(ctx, true, null, IdentityCipherSuiteFilter.INSTANCE, alpn(), ClientAuth.NONE,
                 new String[] {"TLSv1.3"}, false);
     }
@@ -216,7 +225,7 @@ public final class PqTls {
         }
     }
 
-    private static TrustManager[] anchors(List<X509Certificate> trustAnchors) {
+    private static TrustManager[] anchors(List<X509Certificate> trustAnchors, java.security.cert.X509CRL crl) {
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12", BcAlgorithms.bouncyCastle());
             ks.load(null, null);
@@ -224,7 +233,16 @@ public final class PqTls {
                 ks.setCertificateEntry("anchor-" + i, trustAnchors.get(i));
             }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX", jsseProvider());
-            tmf.init(ks);
+            if (crl == null) {
+                tmf.init(ks);
+            } else {
+                java.security.cert.PKIXBuilderParameters params = new java.security.cert.PKIXBuilderParameters(ks,
+                        new java.security.cert.X509CertSelector());
+                params.addCertStore(java.security.cert.CertStore.getInstance("Collection",
+                        new java.security.cert.CollectionCertStoreParameters(List.of(crl)), BcAlgorithms.bouncyCastle()));
+                params.setRevocationEnabled(true);
+                tmf.init(new javax.net.ssl.CertPathTrustManagerParameters(params));
+            }
             return tmf.getTrustManagers();
         } catch (GeneralSecurityException | java.io.IOException e) {
             throw new IllegalArgumentException("cannot use these CA certificates: " + e.getMessage(), e);

@@ -188,6 +188,36 @@ class PqTlsTest {
     }
 
     @Test
+    void aClientWithTheCrl_refusesARevokedCoordinatorCertificate() throws Exception {
+        SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
+        X509Certificate revoked = ca.issue(Role.COORDINATOR, "old-coordinator", key.verifyingKey(), List.of("localhost"),
+                List.of("127.0.0.1"), Duration.ofDays(1));
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .sslContext(PqTls.server(List.of(revoked), key.toJca(), KeyExchange.HYBRID, null, ClientAuth.NONE))
+                .addService(new StatusOnly()).build().start();
+        int port = server.getPort();
+        java.security.cert.X509CRL before = io.pqfl.crypto.pki.Certificates.readCrl(dir.resolve("ca/ca.crl"));
+        assertThat(callWith(port, PqTls.client(List.of(ca.certificate()), before, null, null, KeyExchange.HYBRID))
+                .getFederationId()).isEqualTo("tls-test");
+        java.security.cert.X509CRL after = ca.revoke(revoked.getSerialNumber(), "key compromise");
+        assertThatThrownBy(() -> callWith(port, PqTls.client(List.of(ca.certificate()), after, null, null, KeyExchange.HYBRID)))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+        // Without the CRL the client cannot know.
+        assertThat(callWith(port, PqTls.client(List.of(ca.certificate()), null, null, KeyExchange.HYBRID)).getFederationId())
+                .isEqualTo("tls-test");
+    }
+
+    private StatusResponse callWith(int port, SslContext ctx) {
+        if (channel != null) {
+            channel.shutdownNow();
+        }
+        channel = NettyChannelBuilder.forAddress("localhost", port).sslContext(ctx).build();
+        return FederationGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS)
+                .getStatus(StatusRequest.getDefaultInstance());
+    }
+
+    @Test
     void mutualTls_acceptsAValidClientCertificate_andShowsIt() throws Exception {
         int port = start(KeyExchange.HYBRID, ClientAuth.REQUIRE);
         call(port, KeyExchange.HYBRID, aliceCert, aliceKey);

@@ -83,6 +83,10 @@ public final class ClientCommand implements Callable<Integer> {
             description = "Connect with TLS 1.3, trusting coordinators certified by this federation CA certificate.")
     Path tlsCa;
 
+    @Option(names = "--tls-crl", paramLabel = "FILE",
+            description = "The federation CA's revocation list: refuse a coordinator whose certificate is on it.")
+    Path tlsCrl;
+
     @Option(names = "--tls-key-exchange", defaultValue = "hybrid", paramLabel = "MODE",
             description = "hybrid (X25519MLKEM768 first), pq-only or classical (default: ${DEFAULT-VALUE}).")
     String keyExchange;
@@ -162,8 +166,11 @@ public final class ClientCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new CliException(e.getMessage(), e);
             }
-            builder.sslContext(io.pqfl.transport.PqTls.client(io.pqfl.crypto.pki.Certificates.readAll(tlsCa), chain,
+            builder.sslContext(io.pqfl.transport.PqTls.client(io.pqfl.crypto.pki.Certificates.readAll(tlsCa),
+                    tlsCrl == null ? null : io.pqfl.crypto.pki.Certificates.readCrl(tlsCrl), chain,
                     chain == null ? null : signingKey.toJca(), groups));
+        } else if (tlsCrl != null) {
+            throw new CliException("--tls-crl needs --tls-ca");
         } else {
             builder.usePlaintext();
             org.slf4j.LoggerFactory.getLogger(ClientCommand.class).warn("Connecting without TLS: updates and models are "
