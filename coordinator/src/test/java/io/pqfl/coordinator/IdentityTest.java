@@ -131,6 +131,23 @@ class IdentityTest {
     }
 
     @Test
+    void admittedCertificates_surviveARestart_butAFilePlacedByHandAdmitsNobody() throws Exception {
+        try (TestFederation fed = federation(0, ClientAuth.NONE)) {
+            SigningKey alice = Keys.generate(SignatureScheme.ML_DSA_44);
+            fed.client("alice", alice).hello(clientCert("alice", alice).getEncoded());
+            // A certificate from another CA dropped into the data directory.
+            SigningKey mallory = Keys.generate(SignatureScheme.ML_DSA_44);
+            CertificateAuthority other = CertificateAuthority.init(dir.resolve("other"), "identity test CA",
+                    SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC());
+            io.pqfl.crypto.pki.Certificates.writeNew(dir.resolve("data/certified/mallory.crt"), other.issue(Role.CLIENT, "mallory",
+                    mallory.verifyingKey(), List.of(), List.of(), Duration.ofDays(1)));
+            fed.restart();
+            fed.client("alice", alice).hello();
+            assertRefused(() -> fed.client("mallory", mallory).hello(), Status.Code.UNAUTHENTICATED, "UNKNOWN_CLIENT");
+        }
+    }
+
+    @Test
     void revokingAnAdmittedCertificate_shutsTheClientOut() throws Exception {
         try (TestFederation fed = federation(0, ClientAuth.NONE)) {
             SigningKey alice = Keys.generate(SignatureScheme.ML_DSA_44);

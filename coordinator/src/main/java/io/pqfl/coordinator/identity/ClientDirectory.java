@@ -68,7 +68,17 @@ public final class ClientDirectory implements ClientKeys {
                     try {
                         X509Certificate cert = Certificates.read(f);
                         String name = Certificates.commonName(cert);
-                        d.certified.put(new ClientId(name), new Certified(cert, Certificates.subjectKey(cert)));
+                        VerifyingKey key;
+                        try {
+                            // Re-checked against the CA: a file placed here by hand admits nobody.
+                            key = checker.check(cert, Role.CLIENT, name);
+                        } catch (CertificateRejectedException e) {
+                            if (e.reason() == CertificateRejectedException.Reason.INVALID) {
+                                throw e;
+                            }
+                            key = Certificates.subjectKey(cert); // revoked or expired: kept, and reported so on lookup
+                        }
+                        d.certified.put(new ClientId(name), new Certified(cert, key));
                     } catch (PkiException | CertificateRejectedException | IllegalArgumentException e) {
                         log.warn("Ignoring {}: {}", f, e.getMessage());
                     }
