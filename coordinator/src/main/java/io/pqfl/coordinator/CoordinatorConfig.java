@@ -1,6 +1,7 @@
 package io.pqfl.coordinator;
 
 import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.protocol.FederationIds;
 import io.pqfl.protocol.ModelCatalog;
 import io.pqfl.protocol.TrainingConfig;
 import java.nio.file.Path;
@@ -22,7 +23,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 boolean closeOnRejection, int minUpdates, double helloPerSecond, int helloBurst,
                                 Duration uploadTimeout, Path clientCaCert, Path clientCrl, int serverThreads) {
     public CoordinatorConfig {
-        io.pqfl.protocol.FederationIds.require(federationId);
+        FederationIds.require(federationId);
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(trustDir, "trustDir");
         acceptedSchemes = Set.copyOf(acceptedSchemes);

@@ -5,13 +5,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pqfl.coordinator.cli.CoordinatorCommand;
 import io.pqfl.coordinator.cli.LedgerCommand;
+import io.pqfl.coordinator.cli.TokenCommand;
 import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.Keys;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.cli.Cli;
+import io.pqfl.crypto.cli.ConfigFileDefaults;
+import io.pqfl.crypto.pki.CertificateAuthority;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.crypto.pki.Role;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -25,7 +36,7 @@ class CoordinatorCliTest {
 
     private int run(Object command, String... args) {
         CommandLine cmd = Cli.commandLine(command);
-        io.pqfl.crypto.cli.ConfigFileDefaults.install(cmd, args);
+        ConfigFileDefaults.install(cmd, args);
         cmd.setOut(new PrintWriter(out, true));
         cmd.setErr(new PrintWriter(err, true));
         return cmd.execute(args);
@@ -46,7 +57,7 @@ class CoordinatorCliTest {
         assertThat(run(new LedgerCommand(), "verify", data.toString())).isEqualTo(Cli.OK);
         assertThat(out.toString()).contains("2 accepted updates").contains("2 published models").contains("OK");
 
-        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("pqfl.db"));
+        try (var c = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("pqfl.db"));
              var s = c.createStatement()) {
             s.execute("DROP TRIGGER ledger_no_update");
             s.executeUpdate("UPDATE ledger SET signature = zeroblob(2420) WHERE seq = 3");
@@ -57,16 +68,16 @@ class CoordinatorCliTest {
 
     @Test
     void tlsAndTokenSettings_badInput_clearErrors_nothingStarted() throws Exception {
-        io.pqfl.crypto.SigningKey coordinatorKey = io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_65);
+        SigningKey coordinatorKey = Keys.generate(SignatureScheme.ML_DSA_65);
         TestFederation.writeKey(coordinatorKey, dir.resolve("coord"));
         String key = dir.resolve("coord.key").toString();
         String data = dir.resolve("d").toString();
-        var ca = io.pqfl.crypto.pki.CertificateAuthority.init(dir.resolve("ca"), "cli CA", io.pqfl.crypto.SignatureScheme.ML_DSA_65,
-                Duration.ofDays(1), null, java.time.Clock.systemUTC());
+        var ca = CertificateAuthority.init(dir.resolve("ca"), "cli CA", SignatureScheme.ML_DSA_65,
+                Duration.ofDays(1), null, Clock.systemUTC());
         // A certificate for another key than the coordinator's.
-        io.pqfl.crypto.pki.Certificates.writeNew(dir.resolve("other.crt"), ca.issue(io.pqfl.crypto.pki.Role.COORDINATOR, "x",
-                io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_65).verifyingKey(), java.util.List.of("localhost"),
-                java.util.List.of(), Duration.ofDays(1)));
+        Certificates.writeNew(dir.resolve("other.crt"), ca.issue(Role.COORDINATOR, "x",
+                Keys.generate(SignatureScheme.ML_DSA_65).verifyingKey(), List.of("localhost"),
+                List.of(), Duration.ofDays(1)));
 
         assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--client-auth", "require")).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("--client-auth needs TLS: give --tls-cert");
@@ -84,13 +95,13 @@ class CoordinatorCliTest {
         assertThat(err.toString()).contains("a client CRL needs the client CA certificate");
         assertThat(dir.resolve("d/pqfl.db")).doesNotExist();
 
-        assertThat(run(new io.pqfl.coordinator.cli.TokenCommand(), "create", "--data-dir", data, "--client-id", "no spaces"))
+        assertThat(run(new TokenCommand(), "create", "--data-dir", data, "--client-id", "no spaces"))
                 .isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("'no spaces' is not a valid client id");
-        assertThat(run(new io.pqfl.coordinator.cli.TokenCommand(), "create", "--data-dir", data, "--client-id", "dave")).isZero();
+        assertThat(run(new TokenCommand(), "create", "--data-dir", data, "--client-id", "dave")).isZero();
         String token = out.toString().lines().filter(l -> l.startsWith("pqfl-enroll-")).findFirst().orElseThrow();
         int before = out.toString().length();
-        assertThat(run(new io.pqfl.coordinator.cli.TokenCommand(), "list", "--data-dir", data)).isZero();
+        assertThat(run(new TokenCommand(), "list", "--data-dir", data)).isZero();
         String listing = out.toString().substring(before);
         assertThat(listing).contains("dave").doesNotContain(token).doesNotContain("pqfl-enroll-");
     }
@@ -103,7 +114,7 @@ class CoordinatorCliTest {
 
     @Test
     void coordinator_badSettings_clearErrorsAndNonZeroExit() throws Exception {
-        TestFederation.writeKey(io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_65), dir.resolve("coord"));
+        TestFederation.writeKey(Keys.generate(SignatureScheme.ML_DSA_65), dir.resolve("coord"));
         String key = dir.resolve("coord.key").toString();
 
         assertThat(run(new CoordinatorCommand(), "--key", dir.resolve("missing.key").toString())).isEqualTo(Cli.FAILED);
@@ -130,7 +141,7 @@ class CoordinatorCliTest {
     void configFile_suppliesSettings_andUnknownKeysAreRefused() throws Exception {
         Path cfg = dir.resolve("coordinator.properties");
         Files.writeString(cfg, "strategy=fedsgd\n");
-        TestFederation.writeKey(io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_65), dir.resolve("coord"));
+        TestFederation.writeKey(Keys.generate(SignatureScheme.ML_DSA_65), dir.resolve("coord"));
         assertThat(run(new CoordinatorCommand(), "--config", cfg.toString(), "--key", dir.resolve("coord.key").toString(),
                 "--data-dir", dir.resolve("d").toString())).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("unknown strategy 'fedsgd'");
@@ -138,7 +149,7 @@ class CoordinatorCliTest {
         Files.writeString(cfg, "strategee=fedavg\n");
         CommandLine cmd = Cli.commandLine(new CoordinatorCommand());
         org.assertj.core.api.Assertions.assertThatThrownBy(() ->
-                io.pqfl.crypto.cli.ConfigFileDefaults.install(cmd, new String[] {"--config", cfg.toString()}))
+                ConfigFileDefaults.install(cmd, new String[] {"--config", cfg.toString()}))
                 .hasMessageContaining("unknown setting 'strategee'");
         assertThat(KeyPem.readVerifyingKey(dir.resolve("coord.pub"))).isNotNull();
     }

@@ -18,11 +18,13 @@ import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.pki.CertificateAuthority;
 import io.pqfl.crypto.pki.CertificateChecker;
+import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.crypto.pki.Role;
 import io.pqfl.protocol.EnrollmentStatement;
 import io.pqfl.transport.KeyExchange;
 import io.pqfl.transport.PqTls;
 import java.nio.file.Path;
+import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -139,7 +141,7 @@ class IdentityTest {
             SigningKey mallory = Keys.generate(SignatureScheme.ML_DSA_44);
             CertificateAuthority other = CertificateAuthority.init(dir.resolve("other"), "identity test CA",
                     SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC());
-            io.pqfl.crypto.pki.Certificates.writeNew(dir.resolve("data/certified/mallory.crt"), other.issue(Role.CLIENT, "mallory",
+            Certificates.writeNew(dir.resolve("data/certified/mallory.crt"), other.issue(Role.CLIENT, "mallory",
                     mallory.verifyingKey(), List.of(), List.of(), Duration.ofDays(1)));
             fed.restart();
             fed.client("alice", alice).hello();
@@ -239,7 +241,7 @@ class IdentityTest {
     private static byte[] encoded(X509Certificate c) {
         try {
             return c.getEncoded();
-        } catch (java.security.cert.CertificateEncodingException e) {
+        } catch (CertificateEncodingException e) {
             throw new IllegalStateException(e);
         }
     }

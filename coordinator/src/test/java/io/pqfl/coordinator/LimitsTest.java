@@ -16,6 +16,7 @@ import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.SubmitResponse;
 import io.pqfl.proto.v1.UpdateChunk;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -49,7 +50,7 @@ class LimitsTest {
             ManagedChannel other = NettyChannelBuilder.forAddress("127.0.0.1", fed.server.port()).usePlaintext()
                     .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
                         @Override
-                        public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remote,
+                        public SocketAddress createSocketAddress(SocketAddress remote,
                                                                           io.grpc.Attributes attrs) {
                             return new InetSocketAddress("127.0.0.2", 0);
                         }

@@ -8,12 +8,10 @@ import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.Signer;
 import io.pqfl.crypto.SigningKey;
-import io.pqfl.protocol.ModelWeights;
-import io.pqfl.protocol.RoundNonce;
-import io.pqfl.protocol.SignedModel;
-import io.pqfl.protocol.UpdateStatement;
-import io.pqfl.protocol.WeightsReceiver;
-import io.pqfl.protocol.WireMapping;
+import io.pqfl.proto.v1.EnrollmentChallenge;
+import io.pqfl.proto.v1.EnrollmentProof;
+import io.pqfl.proto.v1.EnrollmentRequest;
+import io.pqfl.proto.v1.EnrollmentResult;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.HelloRequest;
 import io.pqfl.proto.v1.HelloResponse;
@@ -24,6 +22,13 @@ import io.pqfl.proto.v1.TaskRequest;
 import io.pqfl.proto.v1.UpdateChunk;
 import io.pqfl.proto.v1.UpdateHeader;
 import io.pqfl.proto.v1.UpdateTrailer;
+import io.pqfl.protocol.EnrollmentStatement;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.UpdateStatement;
+import io.pqfl.protocol.WeightsReceiver;
+import io.pqfl.protocol.WireMapping;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -57,23 +62,23 @@ public final class TestClient {
                 .setCertificate(ByteString.copyFrom(certificate)).build());
     }
 
-    io.pqfl.proto.v1.EnrollmentChallenge beginEnrollment() {
-        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).beginEnrollment(io.pqfl.proto.v1.EnrollmentRequest.newBuilder()
+    EnrollmentChallenge beginEnrollment() {
+        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).beginEnrollment(EnrollmentRequest.newBuilder()
                 .setClientId(id.value()).setPublicKey(ByteString.copyFrom(key.verifyingKey().encoded())).build());
     }
 
-    io.pqfl.proto.v1.EnrollmentResult completeEnrollment(byte[] challenge, String token, byte[] signature) {
-        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).completeEnrollment(io.pqfl.proto.v1.EnrollmentProof.newBuilder()
+    EnrollmentResult completeEnrollment(byte[] challenge, String token, byte[] signature) {
+        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).completeEnrollment(EnrollmentProof.newBuilder()
                 .setClientId(id.value()).setPublicKey(ByteString.copyFrom(key.verifyingKey().encoded())).setToken(token)
                 .setChallenge(ByteString.copyFrom(challenge)).setSignature(ByteString.copyFrom(signature)).build());
     }
 
     /** The honest two-step enrollment with {@code token}. */
-    io.pqfl.proto.v1.EnrollmentResult enroll(String token) {
+    EnrollmentResult enroll(String token) {
         var c = beginEnrollment();
         byte[] challenge = c.getChallenge().toByteArray();
         return completeEnrollment(challenge, token,
-                io.pqfl.protocol.EnrollmentStatement.prove(c.getFederationId(), id, challenge, key, token));
+                EnrollmentStatement.prove(c.getFederationId(), id, challenge, key, token));
     }
 
     /** A received task: header, decoded model, the digest computed over the received bytes, and the signature. */

@@ -3,6 +3,7 @@ package io.pqfl.coordinator;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
+import io.netty.handler.ssl.SslContext;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.server.CoordinatorServer;
@@ -38,8 +39,8 @@ public final class TestFederation implements AutoCloseable {
     CoordinatorServer server;
     ManagedChannel channel;
     /** TLS for the server and the shared channel; null for plaintext. */
-    io.netty.handler.ssl.SslContext serverTls;
-    io.netty.handler.ssl.SslContext clientTls;
+    SslContext serverTls;
+    SslContext clientTls;
 
     private TestFederation(Path dir, CoordinatorConfig config, TrustStore trust) {
         this.dir = dir;
@@ -54,7 +55,7 @@ public final class TestFederation implements AutoCloseable {
 
     /** The same over TLS: the server with {@code serverTls}, the shared channel with {@code clientTls}. */
     static TestFederation start(Path dir, int clients, Consumer<CoordinatorConfig.Builder> tweak,
-                                io.netty.handler.ssl.SslContext serverTls, io.netty.handler.ssl.SslContext clientTls)
+                                SslContext serverTls, SslContext clientTls)
             throws Exception {
         Path initial = dir.resolve("initial.pqfl");
         ModelFiles.write(initial, ProtocolFixtures.tiny(0), null);
@@ -84,7 +85,7 @@ public final class TestFederation implements AutoCloseable {
     }
 
     /** A new channel to the server: plaintext when {@code tls} is null. */
-    ManagedChannel channel(io.netty.handler.ssl.SslContext tls) {
+    ManagedChannel channel(SslContext tls) {
         NettyChannelBuilder cb = NettyChannelBuilder.forAddress("127.0.0.1", server.port());
         return (tls == null ? cb.usePlaintext() : cb.sslContext(tls)).build();
     }

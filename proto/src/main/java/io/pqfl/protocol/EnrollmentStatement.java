@@ -3,6 +3,8 @@ package io.pqfl.protocol;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
 import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.Signer;
+import io.pqfl.crypto.SigningKey;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
@@ -51,10 +53,10 @@ public record EnrollmentStatement(String federationId, ClientId clientId, byte[]
     }
 
     /** What a client sends to prove possession of {@code key}: its signature over this statement. */
-    public static byte[] prove(String federationId, ClientId clientId, byte[] challenge, io.pqfl.crypto.SigningKey key,
+    public static byte[] prove(String federationId, ClientId clientId, byte[] challenge, SigningKey key,
                                String token) {
         EnrollmentStatement s = new EnrollmentStatement(federationId, clientId, challenge, key.keyId(), tokenDigest(token));
-        return io.pqfl.crypto.Signer.create(key).sign(s.encode()).bytes();
+        return Signer.create(key).sign(s.encode()).bytes();
     }
 
     /** The exact bytes that are signed. */

@@ -7,17 +7,30 @@ import io.netty.handler.ssl.IdentityCipherSuiteFilter;
 import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.pqfl.crypto.internal.BcAlgorithms;
+import java.io.IOException;
 import java.lang.reflect.Method;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.KeyManagementException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.SecureRandom;
+import java.security.cert.CertStore;
+import java.security.cert.CollectionCertStoreParameters;
+import java.security.cert.PKIXBuilderParameters;
+import java.security.cert.X509CRL;
+import java.security.cert.X509CertSelector;
 import java.security.cert.X509Certificate;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.WeakHashMap;
+import java.util.logging.Level;
+import javax.net.ssl.CertPathTrustManagerParameters;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -33,8 +46,10 @@ import javax.net.ssl.TrustManagerFactory;
 import org.bouncycastle.jsse.BCSSLConnection;
 import org.bouncycastle.jsse.BCSSLEngine;
 import org.bouncycastle.jsse.BCSSLParameters;
+import org.bouncycastle.jsse.BCSSLSocket;
 import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
 import org.bouncycastle.tls.NamedGroup;
+import org.bouncycastle.tls.SecurityParameters;
 import org.bouncycastle.tls.TlsContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,7 +90,7 @@ public final class PqTls {
 
         private static java.util.logging.Logger quiet(java.util.logging.Logger l) {
             if (System.getProperty("java.util.logging.config.file") == null) {
-                l.setLevel(java.util.logging.Level.SEVERE);
+                l.setLevel(Level.SEVERE);
             }
             return l;
         }
@@ -117,7 +132,7 @@ public final class PqTls {
      * As {@link #client(List, List, PrivateKey, KeyExchange)}, and refuses a coordinator whose certificate is
      * on {@code crl} (the federation CA's revocation list; null: no revocation check).
      */
-    public static SslContext client(List<X509Certificate> trustAnchors, java.security.cert.X509CRL crl,
+    public static SslContext client(List<X509Certificate> trustAnchors, X509CRL crl,
             List<X509Certificate> chain, PrivateKey key, KeyExchange groups) {
         SSLContext ctx = sslContext(chain == null ? null : keyManagers(chain, key), anchors(trustAnchors, crl), groups);
         return new JdkSslContext(ctx, true, null, IdentityCipherSuiteFilter.INSTANCE, alpn(), ClientAuth.NONE,
@@ -163,12 +178,12 @@ public final class PqTls {
     }
 
     private static boolean sameSession(SSLSession a, SSLSession b) {
-        return a == b || (a.getCreationTime() == b.getCreationTime() && java.util.Arrays.equals(a.getId(), b.getId())
+        return a == b || (a.getCreationTime() == b.getCreationTime() && Arrays.equals(a.getId(), b.getId())
                 && a.getId().length > 0);
     }
 
     /** Engines made by configured contexts whose group has not been looked up yet; weak, so closed ones go. */
-    private static final java.util.Map<BCSSLEngine, Boolean> ENGINES = new java.util.WeakHashMap<>();
+    private static final Map<BCSSLEngine, Boolean> ENGINES = new WeakHashMap<>();
 
     private static SSLEngine register(SSLEngine e) {
         synchronized (ENGINES) {
@@ -200,7 +215,7 @@ public final class PqTls {
             }
             m.setAccessible(true);
             TlsContext tls = (TlsContext) m.invoke(connection);
-            org.bouncycastle.tls.SecurityParameters sp = tls.getSecurityParametersConnection();
+            SecurityParameters sp = tls.getSecurityParametersConnection();
             if (sp == null) {
                 sp = tls.getSecurityParameters();
             }
@@ -220,12 +235,12 @@ public final class PqTls {
             KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", jsseProvider());
             kmf.init(ks, IN_MEMORY_PASSWORD);
             return kmf.getKeyManagers();
-        } catch (GeneralSecurityException | java.io.IOException e) {
+        } catch (GeneralSecurityException | IOException e) {
             throw new IllegalArgumentException("cannot use this key and certificate for TLS: " + e.getMessage(), e);
         }
     }
 
-    private static TrustManager[] anchors(List<X509Certificate> trustAnchors, java.security.cert.X509CRL crl) {
+    private static TrustManager[] anchors(List<X509Certificate> trustAnchors, X509CRL crl) {
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12", BcAlgorithms.bouncyCastle());
             ks.load(null, null);
@@ -236,15 +251,15 @@ public final class PqTls {
             if (crl == null) {
                 tmf.init(ks);
             } else {
-                java.security.cert.PKIXBuilderParameters params = new java.security.cert.PKIXBuilderParameters(ks,
-                        new java.security.cert.X509CertSelector());
-                params.addCertStore(java.security.cert.CertStore.getInstance("Collection",
-                        new java.security.cert.CollectionCertStoreParameters(List.of(crl)), BcAlgorithms.bouncyCastle()));
+                PKIXBuilderParameters params = new PKIXBuilderParameters(ks,
+                        new X509CertSelector());
+                params.addCertStore(CertStore.getInstance("Collection",
+                        new CollectionCertStoreParameters(List.of(crl)), BcAlgorithms.bouncyCastle()));
                 params.setRevocationEnabled(true);
-                tmf.init(new javax.net.ssl.CertPathTrustManagerParameters(params));
+                tmf.init(new CertPathTrustManagerParameters(params));
             }
             return tmf.getTrustManagers();
-        } catch (GeneralSecurityException | java.io.IOException e) {
+        } catch (GeneralSecurityException | IOException e) {
             throw new IllegalArgumentException("cannot use these CA certificates: " + e.getMessage(), e);
         }
     }
@@ -260,7 +275,7 @@ public final class PqTls {
         BCSSLParameters p;
         if (endpoint instanceof BCSSLEngine e) {
             p = e.getParameters();
-        } else if (endpoint instanceof org.bouncycastle.jsse.BCSSLSocket s) {
+        } else if (endpoint instanceof BCSSLSocket s) {
             p = s.getParameters();
         } else {
             throw new IllegalStateException("not a BCJSSE endpoint: " + endpoint.getClass().getName());
@@ -274,7 +289,7 @@ public final class PqTls {
         if (endpoint instanceof BCSSLEngine e) {
             e.setParameters(p);
         } else {
-            ((org.bouncycastle.jsse.BCSSLSocket) endpoint).setParameters(p);
+            ((BCSSLSocket) endpoint).setParameters(p);
         }
     }
 
@@ -354,7 +369,7 @@ public final class PqTls {
             this.groups = groups;
         }
 
-        private java.net.Socket configured(java.net.Socket s) {
+        private Socket configured(Socket s) {
             configure(s, groups);
             return s;
         }
@@ -370,34 +385,34 @@ public final class PqTls {
         }
 
         @Override
-        public java.net.Socket createSocket() throws java.io.IOException {
+        public Socket createSocket() throws IOException {
             return configured(bc.createSocket());
         }
 
         @Override
-        public java.net.Socket createSocket(java.net.Socket s, String host, int port, boolean autoClose) throws java.io.IOException {
+        public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
             return configured(bc.createSocket(s, host, port, autoClose));
         }
 
         @Override
-        public java.net.Socket createSocket(String host, int port) throws java.io.IOException {
+        public Socket createSocket(String host, int port) throws IOException {
             return configured(bc.createSocket(host, port));
         }
 
         @Override
-        public java.net.Socket createSocket(String host, int port, java.net.InetAddress localHost, int localPort)
-                throws java.io.IOException {
+        public Socket createSocket(String host, int port, InetAddress localHost, int localPort)
+                throws IOException {
             return configured(bc.createSocket(host, port, localHost, localPort));
         }
 
         @Override
-        public java.net.Socket createSocket(java.net.InetAddress host, int port) throws java.io.IOException {
+        public Socket createSocket(InetAddress host, int port) throws IOException {
             return configured(bc.createSocket(host, port));
         }
 
         @Override
-        public java.net.Socket createSocket(java.net.InetAddress address, int port, java.net.InetAddress localAddress,
-                int localPort) throws java.io.IOException {
+        public Socket createSocket(InetAddress address, int port, InetAddress localAddress,
+                int localPort) throws IOException {
             return configured(bc.createSocket(address, port, localAddress, localPort));
         }
     }

@@ -8,9 +8,13 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.pqfl.crypto.KeyFormatException;
 import io.pqfl.crypto.KeyPem;
 import io.pqfl.crypto.WrongPasswordException;
+import io.pqfl.crypto.pki.CertificateRejectedException;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.crypto.pki.PkiException;
 import io.pqfl.proto.v1.ModelSignature;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Coverage-guided fuzzing (Jazzer) of every decoder in proto and crypto that reads bytes from the network
@@ -62,8 +66,8 @@ class DecoderFuzzTest {
             case 6 -> {
                 // A certificate as a Hello carries it (DER from the network).
                 try {
-                    io.pqfl.crypto.pki.Certificates.parse(input);
-                } catch (io.pqfl.crypto.pki.CertificateRejectedException refused) {
+                    Certificates.parse(input);
+                } catch (CertificateRejectedException refused) {
                     // not a certificate
                 }
             }
@@ -71,13 +75,13 @@ class DecoderFuzzTest {
                 // Certificate and CRL files (PEM from disk).
                 String text = new String(input, StandardCharsets.ISO_8859_1);
                 try {
-                    io.pqfl.crypto.pki.Certificates.parseAll(text, "fuzz.crt");
-                } catch (io.pqfl.crypto.pki.PkiException refused) {
+                    Certificates.parseAll(text, "fuzz.crt");
+                } catch (PkiException refused) {
                     // not a certificate file
                 }
                 try {
-                    io.pqfl.crypto.pki.Certificates.parseCrl(text, "fuzz.crl");
-                } catch (io.pqfl.crypto.pki.PkiException refused) {
+                    Certificates.parseCrl(text, "fuzz.crl");
+                } catch (PkiException refused) {
                     // not a CRL file
                 }
             }
@@ -86,7 +90,7 @@ class DecoderFuzzTest {
                 try {
                     int split = input.length == 0 ? 0 : Math.min(input.length, (input[0] & 0xff) + 1);
                     ModelManifest manifest = WireMapping.fromWire(io.pqfl.proto.v1.ModelManifest.parseFrom(
-                            java.util.Arrays.copyOfRange(input, 0, split)));
+                            Arrays.copyOfRange(input, 0, split)));
                     if (manifest.totalBytes() > (1 << 20)) {
                         return; // the coordinator refuses such a size before reading (TOO_LARGE)
                     }

@@ -30,12 +30,15 @@ import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.pki.CertificateAuthority;
 import io.pqfl.crypto.pki.CertificateChecker;
+import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.crypto.pki.Role;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.StatusRequest;
 import io.pqfl.proto.v1.StatusResponse;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -45,6 +48,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
 import org.bouncycastle.jsse.BCSSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -174,12 +178,12 @@ class PqTlsTest {
     @Test
     void rawBcjsseSocket_withoutTheHybridGroup_failsTheHandshake_withItSucceeds() throws Exception {
         int port = start(KeyExchange.PQ_ONLY, ClientAuth.NONE);
-        var anchors = PqTls.sslContext(null, new javax.net.ssl.TrustManager[] {checker.trustManager(Role.COORDINATOR)},
+        var anchors = PqTls.sslContext(null, new TrustManager[] {checker.trustManager(Role.COORDINATOR)},
                 KeyExchange.CLASSICAL);
         try (SSLSocket s = (SSLSocket) anchors.getSocketFactory().createSocket("127.0.0.1", port)) {
-            assertThatThrownBy(s::startHandshake).isInstanceOf(java.io.IOException.class);
+            assertThatThrownBy(s::startHandshake).isInstanceOf(IOException.class);
         }
-        var hybrid = PqTls.sslContext(null, new javax.net.ssl.TrustManager[] {checker.trustManager(Role.COORDINATOR)},
+        var hybrid = PqTls.sslContext(null, new TrustManager[] {checker.trustManager(Role.COORDINATOR)},
                 KeyExchange.HYBRID);
         try (SSLSocket s = (SSLSocket) hybrid.getSocketFactory().createSocket("127.0.0.1", port)) {
             s.startHandshake();
@@ -196,10 +200,10 @@ class PqTlsTest {
                 .sslContext(PqTls.server(List.of(revoked), key.toJca(), KeyExchange.HYBRID, null, ClientAuth.NONE))
                 .addService(new StatusOnly()).build().start();
         int port = server.getPort();
-        java.security.cert.X509CRL before = io.pqfl.crypto.pki.Certificates.readCrl(dir.resolve("ca/ca.crl"));
+        X509CRL before = Certificates.readCrl(dir.resolve("ca/ca.crl"));
         assertThat(callWith(port, PqTls.client(List.of(ca.certificate()), before, null, null, KeyExchange.HYBRID))
                 .getFederationId()).isEqualTo("tls-test");
-        java.security.cert.X509CRL after = ca.revoke(revoked.getSerialNumber(), "key compromise");
+        X509CRL after = ca.revoke(revoked.getSerialNumber(), "key compromise");
         assertThatThrownBy(() -> callWith(port, PqTls.client(List.of(ca.certificate()), after, null, null, KeyExchange.HYBRID)))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));

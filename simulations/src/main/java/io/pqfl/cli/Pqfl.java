@@ -1,26 +1,32 @@
 package io.pqfl.cli;
 
+import io.pqfl.client.cli.ClientCommand;
 import io.pqfl.coordinator.cli.CoordinatorCommand;
 import io.pqfl.coordinator.cli.LedgerCommand;
+import io.pqfl.coordinator.cli.TokenCommand;
 import io.pqfl.crypto.cli.Cli;
 import io.pqfl.crypto.cli.CliException;
 import io.pqfl.crypto.cli.ConfigFileDefaults;
 import io.pqfl.crypto.cli.KeysCommand;
+import io.pqfl.crypto.cli.PkiCommand;
 import io.pqfl.crypto.cli.TrustCommand;
+import io.pqfl.sim.SimulateCommand;
 import io.pqfl.sim.bench.BenchCommand;
+import io.pqfl.sim.bench.CoordinatorBenchCommand;
+import io.pqfl.sim.load.LoadCommand;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** The {@code pqfl} command line. */
 @Command(name = "pqfl", mixinStandardHelpOptions = true, version = "pqfl 0.1.0-SNAPSHOT",
         description = "Federated learning with post-quantum signed updates and models.",
-        subcommands = {KeysCommand.class, TrustCommand.class, io.pqfl.crypto.cli.PkiCommand.class, CoordinatorCommand.class, io.pqfl.client.cli.ClientCommand.class,
-            LedgerCommand.class, io.pqfl.coordinator.cli.TokenCommand.class,
-            io.pqfl.sim.SimulateCommand.class, BenchCommand.class, io.pqfl.sim.bench.CoordinatorBenchCommand.class,
-            io.pqfl.sim.load.LoadCommand.class})
+        subcommands = {KeysCommand.class, TrustCommand.class, PkiCommand.class, CoordinatorCommand.class, ClientCommand.class,
+            LedgerCommand.class, TokenCommand.class,
+            SimulateCommand.class, BenchCommand.class, CoordinatorBenchCommand.class,
+            LoadCommand.class})
 public final class Pqfl implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -193,7 +194,7 @@ public final class SimulateCommand implements Callable<Integer> {
             for (Partitioner.Kind partition : partitionList) {
                 String suffix = several ? "-" + model.id() + "-" + partition.name().toLowerCase(Locale.ROOT) : "";
                 if (attacks.any()) {
-                    SignatureScheme first = parsed.stream().filter(java.util.Objects::nonNull).findFirst().orElse(null);
+                    SignatureScheme first = parsed.stream().filter(Objects::nonNull).findFirst().orElse(null);
                     arms.add(arm(name(first) + "-clean" + suffix, first, model, partition, training, AttackPlan.none()));
                 }
                 for (SignatureScheme s : parsed) {

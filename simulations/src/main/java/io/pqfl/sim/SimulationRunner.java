@@ -9,6 +9,8 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
 import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.LocalTrainer;
@@ -23,12 +25,16 @@ import io.pqfl.crypto.Keys;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.TrustStore;
+import io.pqfl.crypto.pki.CertificateAuthority;
+import io.pqfl.crypto.pki.Role;
 import io.pqfl.protocol.ModelCatalog;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.sim.attack.AttackPlan;
 import io.pqfl.sim.attack.ManInTheMiddle;
 import io.pqfl.sim.data.Partitioner;
+import io.pqfl.transport.KeyExchange;
+import io.pqfl.transport.PqTls;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,6 +44,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -47,6 +54,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 /**
  * Runs one arm of a simulation — one signature scheme (or none), one attack plan — as a real federation:
@@ -115,11 +123,11 @@ public final class SimulationRunner {
         SignatureScheme clientScheme = spec.signed() ? spec.scheme() : SignatureScheme.ML_DSA_44;
         SigningKey coordinatorKey = Keys.generate(spec.signed() ? spec.scheme() : SignatureScheme.ML_DSA_65);
         boolean tls = spec.transport() == Transport.TLS;
-        io.pqfl.crypto.pki.CertificateAuthority ca = tls ? io.pqfl.crypto.pki.CertificateAuthority.init(dir.resolve("pki"),
+        CertificateAuthority ca = tls ? CertificateAuthority.init(dir.resolve("pki"),
                 "pqfl simulation CA", SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC()) : null;
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("sim-" + spec.arm()).dataDir(dir.resolve("data"))
-                .clientCertificates(tls ? ca.directory().resolve(io.pqfl.crypto.pki.CertificateAuthority.CERT_FILE) : null,
-                        tls ? ca.directory().resolve(io.pqfl.crypto.pki.CertificateAuthority.CRL_FILE) : null)
+                .clientCertificates(tls ? ca.directory().resolve(CertificateAuthority.CERT_FILE) : null,
+                        tls ? ca.directory().resolve(CertificateAuthority.CRL_FILE) : null)
                 .model(spec.model()).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
                 .clientsPerRound(spec.clients()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
                 .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training())
@@ -131,7 +139,7 @@ public final class SimulationRunner {
             SigningKey k = Keys.generate(clientScheme);
             keys.add(k);
             if (tls) {
-                certificates.add(ca.issue(io.pqfl.crypto.pki.Role.CLIENT, clientName(i), k.verifyingKey(), List.of(), List.of(),
+                certificates.add(ca.issue(Role.CLIENT, clientName(i), k.verifyingKey(), List.of(), List.of(),
                         Duration.ofDays(1)).getEncoded());
             } else {
                 trust.add(new ClientId(clientName(i)), k.verifyingKey());
@@ -165,15 +173,15 @@ public final class SimulationRunner {
         String inProcessName = "pqfl-sim-" + spec.arm() + "-" + System.nanoTime();
         ServerBuilder<?> serverBuilder = spec.inProcess() ? InProcessServerBuilder.forName(inProcessName)
                 : NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
-        io.netty.handler.ssl.SslContext clientTls = null;
+        SslContext clientTls = null;
         if (tls) {
             // TLS signs with ML-DSA whatever the arm's update scheme: the transport is not what an arm compares.
             SigningKey tlsKey = Keys.generate(SignatureScheme.ML_DSA_65);
-            var serverCert = ca.issue(io.pqfl.crypto.pki.Role.COORDINATOR, "coordinator", tlsKey.verifyingKey(),
+            var serverCert = ca.issue(Role.COORDINATOR, "coordinator", tlsKey.verifyingKey(),
                     List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(1));
-            ((NettyServerBuilder) serverBuilder).sslContext(io.pqfl.transport.PqTls.server(List.of(serverCert), tlsKey.toJca(),
-                    io.pqfl.transport.KeyExchange.HYBRID, null, io.netty.handler.ssl.ClientAuth.NONE));
-            clientTls = io.pqfl.transport.PqTls.client(List.of(ca.certificate()), null, null, io.pqfl.transport.KeyExchange.HYBRID);
+            ((NettyServerBuilder) serverBuilder).sslContext(PqTls.server(List.of(serverCert), tlsKey.toJca(),
+                    KeyExchange.HYBRID, null, ClientAuth.NONE));
+            clientTls = PqTls.client(List.of(ca.certificate()), null, null, KeyExchange.HYBRID);
         }
         List<ClientRound> clientRows = Collections.synchronizedList(new ArrayList<>());
         List<int[]> parts = Partitioner.split(train.labels(), spec.clients(), spec.partition(), spec.alpha(),
@@ -252,14 +260,14 @@ public final class SimulationRunner {
             case PLAINTEXT -> "plaintext";
             case TLS -> "TLS 1.3, " + metrics.registry().find("pqfl.tls.handshakes").counters().stream()
                     .map(c -> c.getId().getTag("group") + " (" + (long) c.count() + " connections)")
-                    .collect(java.util.stream.Collectors.joining(", "));
+                    .collect(Collectors.joining(", "));
         };
     }
 
     private static String attackName(AttackPlan plan, ManInTheMiddle mitm, int client, long round) {
         AttackPlan.Attack a = plan.decide(client, round) == AttackPlan.Attack.POISON ? AttackPlan.Attack.POISON
                 : mitm == null ? AttackPlan.Attack.NONE : mitm.appliedIn(round);
-        return a.name().toLowerCase(java.util.Locale.ROOT);
+        return a.name().toLowerCase(Locale.ROOT);
     }
 
     /** Model poisoning by an enrolled client: its change to the global model, scaled up or reversed. */

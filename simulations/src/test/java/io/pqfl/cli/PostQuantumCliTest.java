@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +69,7 @@ class PostQuantumCliTest {
             port = s.getLocalPort();
         }
         // Three long-running commands at once: their own threads (the common pool may have only one on 2 cores).
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
         CompletableFuture<Run> coordinator = CompletableFuture.supplyAsync(() -> pqfl("coordinator", "--key", p("coordinator.key"),
                 "--data-dir", p("data"), "--host", "127.0.0.1", "--port", Integer.toString(port), "--metrics-port", "-1",
                 "--rounds", "1", "--min-clients", "2", "--model", "mlp", "--round-timeout", "3m", "--linger", "2s",

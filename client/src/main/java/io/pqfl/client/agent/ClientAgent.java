@@ -11,20 +11,12 @@ import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.LocalTrainer;
 import io.pqfl.client.train.TrainResult;
 import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.Signer;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.VerifyingKey;
-import io.pqfl.protocol.ModelCatalog;
-import io.pqfl.protocol.ModelManifest;
-import io.pqfl.protocol.ModelRejectedException;
-import io.pqfl.protocol.ModelWeights;
-import io.pqfl.protocol.Rejections;
-import io.pqfl.protocol.RoundNonce;
-import io.pqfl.protocol.SignedModel;
-import io.pqfl.protocol.TrainingConfig;
-import io.pqfl.protocol.UpdateStatement;
-import io.pqfl.protocol.WeightsReceiver;
-import io.pqfl.protocol.WireMapping;
+import io.pqfl.proto.v1.EnrollmentProof;
+import io.pqfl.proto.v1.EnrollmentRequest;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.HelloRequest;
 import io.pqfl.proto.v1.HelloResponse;
@@ -36,14 +28,29 @@ import io.pqfl.proto.v1.TaskRequest;
 import io.pqfl.proto.v1.UpdateChunk;
 import io.pqfl.proto.v1.UpdateHeader;
 import io.pqfl.proto.v1.UpdateTrailer;
+import io.pqfl.protocol.EnrollmentStatement;
+import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.protocol.ModelManifest;
+import io.pqfl.protocol.ModelRejectedException;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.Rejections;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.protocol.UpdateStatement;
+import io.pqfl.protocol.WeightsReceiver;
+import io.pqfl.protocol.WireMapping;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -298,13 +305,13 @@ public final class ClientAgent {
         com.google.protobuf.ByteString publicKey = com.google.protobuf.ByteString.copyFrom(settings.key().verifyingKey().encoded());
         try {
             var challenge = blocking.withDeadlineAfter(30, TimeUnit.SECONDS).beginEnrollment(
-                    io.pqfl.proto.v1.EnrollmentRequest.newBuilder().setClientId(settings.clientId().value())
+                    EnrollmentRequest.newBuilder().setClientId(settings.clientId().value())
                             .setPublicKey(publicKey).build());
             byte[] c = challenge.getChallenge().toByteArray();
-            byte[] proof = io.pqfl.protocol.EnrollmentStatement.prove(challenge.getFederationId(), settings.clientId(), c,
+            byte[] proof = EnrollmentStatement.prove(challenge.getFederationId(), settings.clientId(), c,
                     settings.key(), token);
             var result = blocking.withDeadlineAfter(30, TimeUnit.SECONDS).completeEnrollment(
-                    io.pqfl.proto.v1.EnrollmentProof.newBuilder().setClientId(settings.clientId().value()).setPublicKey(publicKey)
+                    EnrollmentProof.newBuilder().setClientId(settings.clientId().value()).setPublicKey(publicKey)
                             .setToken(token).setChallenge(com.google.protobuf.ByteString.copyFrom(c))
                             .setSignature(com.google.protobuf.ByteString.copyFrom(proof)).build());
             log.info("Enrolled in federation {} as {} with key {}", result.getFederationId(), settings.clientId(),
@@ -365,7 +372,7 @@ public final class ClientAgent {
     }
 
     /** A received task; {@code digest} is computed over the bytes as they arrived. */
-    private record Task(TaskHeader header, ModelWeights model, io.pqfl.crypto.PayloadDigest digest, SignedModel signed) {
+    private record Task(TaskHeader header, ModelWeights model, PayloadDigest digest, SignedModel signed) {
     }
 
     private Task fetchTask() {
@@ -422,7 +429,7 @@ public final class ClientAgent {
 
         ModelWeights update = transform == null ? result.weights() : transform.apply(round, task.model, result.weights());
         long digestStart = System.nanoTime();
-        io.pqfl.crypto.PayloadDigest updateDigest = update.digest();
+        PayloadDigest updateDigest = update.digest();
         long digestNanos = System.nanoTime() - digestStart;
         UpdateStatement statement = new UpdateStatement(federationId, round, RoundNonce.of(task.header.getNonce().toByteArray()),
                 task.digest, settings.clientId(), settings.key().keyId(), settings.key().scheme(), updateDigest,
@@ -442,7 +449,7 @@ public final class ClientAgent {
                 .build();
         Duration backoff = Duration.ofMillis(250);
         long uploadStart = System.nanoTime();
-        java.util.function.BiConsumer<Boolean, String> report = (ok, why) -> observer.round(new RoundReport(settings.clientId(),
+        BiConsumer<Boolean, String> report = (ok, why) -> observer.round(new RoundReport(settings.clientId(),
                 round, result.trainMillis(), digestNanos, signNanos, update.manifest().totalBytes(), signature.length,
                 (System.nanoTime() - uploadStart) / 1_000_000, ok, why, result.evalAccuracy()));
         while (!stopping) {
@@ -519,7 +526,7 @@ public final class ClientAgent {
         private final ClientCallStreamObserver<UpdateChunk> out;
         private final UpdateHeader header;
         private final byte[] signature;
-        private final java.util.List<byte[]> chunks = new java.util.ArrayList<>();
+        private final List<byte[]> chunks = new ArrayList<>();
         private int next = -1;
         private boolean done;
 

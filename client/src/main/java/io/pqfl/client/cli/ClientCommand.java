@@ -16,10 +16,16 @@ import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.cli.Cli;
 import io.pqfl.crypto.cli.CliException;
 import io.pqfl.crypto.cli.PasswordOptions;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.transport.KeyExchange;
+import io.pqfl.transport.PqTls;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
@@ -141,10 +147,10 @@ public final class ClientCommand implements Callable<Integer> {
         out.flush();
         ClientAgent.Settings settings = ClientAgent.Settings.defaults(id, signingKey, pinned).withDevice(device)
                 .withPollWait(Duration.ofSeconds(pollSeconds)).withSeed(seed);
-        java.util.List<java.security.cert.X509Certificate> chain = null;
+        List<X509Certificate> chain = null;
         if (cert != null) {
-            chain = io.pqfl.crypto.pki.Certificates.readAll(cert);
-            if (!java.util.Arrays.equals(chain.get(0).getPublicKey().getEncoded(), signingKey.verifyingKey().encoded())) {
+            chain = Certificates.readAll(cert);
+            if (!Arrays.equals(chain.get(0).getPublicKey().getEncoded(), signingKey.verifyingKey().encoded())) {
                 throw new CliException(cert + " is not a certificate for " + key + ": a client's certificate must carry the "
                         + "key that signs its updates");
             }
@@ -160,14 +166,14 @@ public final class ClientCommand implements Callable<Integer> {
         NettyChannelBuilder builder = NettyChannelBuilder.forAddress(hostPort[0], Integer.parseInt(hostPort[1]))
                 .maxInboundMessageSize(8 << 20);
         if (tlsCa != null) {
-            io.pqfl.transport.KeyExchange groups;
+            KeyExchange groups;
             try {
-                groups = io.pqfl.transport.KeyExchange.parse(keyExchange);
+                groups = KeyExchange.parse(keyExchange);
             } catch (IllegalArgumentException e) {
                 throw new CliException(e.getMessage(), e);
             }
-            builder.sslContext(io.pqfl.transport.PqTls.client(io.pqfl.crypto.pki.Certificates.readAll(tlsCa),
-                    tlsCrl == null ? null : io.pqfl.crypto.pki.Certificates.readCrl(tlsCrl), chain,
+            builder.sslContext(PqTls.client(Certificates.readAll(tlsCa),
+                    tlsCrl == null ? null : Certificates.readCrl(tlsCrl), chain,
                     chain == null ? null : signingKey.toJca(), groups));
         } else if (tlsCrl != null) {
             throw new CliException("--tls-crl needs --tls-ca");

@@ -1,7 +1,10 @@
 package io.pqfl.coordinator.cli;
 
 import io.grpc.netty.NettyServerBuilder;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
 import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.metrics.MetricsEndpoint;
 import io.pqfl.coordinator.round.FederationEngine;
@@ -13,18 +16,26 @@ import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.cli.Cli;
 import io.pqfl.crypto.cli.CliException;
 import io.pqfl.crypto.cli.PasswordOptions;
+import io.pqfl.crypto.pki.CertificateChecker;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.crypto.pki.Role;
 import io.pqfl.protocol.ModelCatalog;
 import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.transport.KeyExchange;
+import io.pqfl.transport.PqTls;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import javax.net.ssl.TrustManager;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -185,7 +196,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
                 cfgBuilder.serverThreads(serverThreads);
             }
             cfg = cfgBuilder.build();
-            io.pqfl.coordinator.aggregate.Strategies.create(strategy, strategyParams);
+            Strategies.create(strategy, strategyParams);
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);
         }
@@ -205,7 +216,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
         FederationEngine engine;
         try {
             engine = new FederationEngine(cfg, coordinatorKey, trust, metrics, Clock.systemUTC(), new SecureRandom());
-        } catch (IllegalStateException | java.sql.SQLException e) {
+        } catch (IllegalStateException | SQLException e) {
             throw new CliException(e.getMessage(), e);
         }
         PrintWriter out = spec.commandLine().getOut();
@@ -231,32 +242,32 @@ public final class CoordinatorCommand implements Callable<Integer> {
         return Cli.OK;
     }
 
-    private io.netty.handler.ssl.SslContext serverTls(SigningKey coordinatorKey) throws Exception {
-        io.pqfl.transport.KeyExchange groups;
-        io.netty.handler.ssl.ClientAuth auth;
+    private SslContext serverTls(SigningKey coordinatorKey) throws Exception {
+        KeyExchange groups;
+        ClientAuth auth;
         try {
-            groups = io.pqfl.transport.KeyExchange.parse(keyExchange);
+            groups = KeyExchange.parse(keyExchange);
             auth = switch (clientAuth) {
-                case "none" -> io.netty.handler.ssl.ClientAuth.NONE;
-                case "optional" -> io.netty.handler.ssl.ClientAuth.OPTIONAL;
-                case "require" -> io.netty.handler.ssl.ClientAuth.REQUIRE;
+                case "none" -> ClientAuth.NONE;
+                case "optional" -> ClientAuth.OPTIONAL;
+                case "require" -> ClientAuth.REQUIRE;
                 default -> throw new IllegalArgumentException("--client-auth must be none, optional or require, not '" + clientAuth + "'");
             };
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);
         }
-        if (auth != io.netty.handler.ssl.ClientAuth.NONE && clientCa == null) {
+        if (auth != ClientAuth.NONE && clientCa == null) {
             throw new CliException("--client-auth " + clientAuth + " needs --client-ca (the CA that issues client certificates)");
         }
         SigningKey tls = tlsKey == null ? coordinatorKey : KeyPem.readSigningKey(tlsKey, password.password());
-        var chain = io.pqfl.crypto.pki.Certificates.readAll(tlsCert);
-        if (!java.util.Arrays.equals(chain.get(0).getPublicKey().getEncoded(), tls.verifyingKey().encoded())) {
+        var chain = Certificates.readAll(tlsCert);
+        if (!Arrays.equals(chain.get(0).getPublicKey().getEncoded(), tls.verifyingKey().encoded())) {
             throw new CliException(tlsCert + " is not a certificate for the key " + (tlsKey == null ? key : tlsKey)
                     + " (give the certificate's key with --tls-key)");
         }
-        javax.net.ssl.TrustManager clientTrust = auth == io.netty.handler.ssl.ClientAuth.NONE ? null
-                : io.pqfl.crypto.pki.CertificateChecker.load(clientCa, clientCrl, Clock.systemUTC())
-                        .trustManager(io.pqfl.crypto.pki.Role.CLIENT);
-        return io.pqfl.transport.PqTls.server(chain, tls.toJca(), groups, clientTrust, auth);
+        TrustManager clientTrust = auth == ClientAuth.NONE ? null
+                : CertificateChecker.load(clientCa, clientCrl, Clock.systemUTC())
+                        .trustManager(Role.CLIENT);
+        return PqTls.server(chain, tls.toJca(), groups, clientTrust, auth);
     }
 }

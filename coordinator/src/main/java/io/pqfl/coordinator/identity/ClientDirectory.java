@@ -4,8 +4,8 @@ import io.pqfl.coordinator.verify.ClientKeys;
 import io.pqfl.coordinator.verify.RejectReason;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
 import io.pqfl.crypto.ClientId;
-import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.TrustStore.TrustedClient;
+import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.pki.CertificateChecker;
 import io.pqfl.crypto.pki.CertificateRejectedException;
@@ -13,6 +13,7 @@ import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.crypto.pki.PkiException;
 import io.pqfl.crypto.pki.Role;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -149,7 +150,7 @@ public final class ClientDirectory implements ClientKeys {
             Files.createDirectories(certDir);
             Certificates.replace(certDir.resolve(clientId.value() + ".crt"), cert);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
         certified.put(clientId, new Certified(cert, key));
         log.info("Admitted client {} by certificate {} ({} key {})", clientId,

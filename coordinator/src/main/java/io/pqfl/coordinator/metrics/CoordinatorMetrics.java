@@ -1,10 +1,16 @@
 package io.pqfl.coordinator.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -25,18 +31,18 @@ public final class CoordinatorMetrics {
         roundDuration = Timer.builder("pqfl.round.duration").description("Wall time of a round, open to close")
                 .register(registry);
         registry.gauge("pqfl.clients.connected", connected);
-        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
-        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
         // Sum of the heap pools' peak usage since start: an upper bound on the peak heap, for load tests.
-        io.micrometer.core.instrument.Gauge.builder("pqfl.jvm.heap.peak", CoordinatorMetrics::heapPeak)
+        Gauge.builder("pqfl.jvm.heap.peak", CoordinatorMetrics::heapPeak)
                 .description("Sum of the heap memory pools' peak usage since start (an upper bound on peak heap)")
                 .baseUnit("bytes").register(registry);
     }
 
     private static double heapPeak() {
         long sum = 0;
-        for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) {
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP && pool.getPeakUsage() != null) {
                 sum += pool.getPeakUsage().getUsed();
             }
         }

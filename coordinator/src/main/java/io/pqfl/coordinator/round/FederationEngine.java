@@ -1,12 +1,16 @@
 package io.pqfl.coordinator.round;
 
 import com.google.protobuf.ByteString;
+import io.micrometer.core.instrument.Gauge;
 import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.aggregate.RoundAggregator;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.aggregate.Strategy;
+import io.pqfl.coordinator.identity.ClientDirectory;
+import io.pqfl.coordinator.identity.Enrollment;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.EnrollmentTokens;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.ModelFiles;
@@ -27,6 +31,10 @@ import io.pqfl.crypto.Signer;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.crypto.pki.CertificateChecker;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.crypto.pki.PkiException;
+import io.pqfl.proto.v1.TaskHeader;
 import io.pqfl.protocol.ModelRejectedException;
 import io.pqfl.protocol.ModelStatement;
 import io.pqfl.protocol.ModelWeights;
@@ -36,7 +44,6 @@ import io.pqfl.protocol.SignedModel;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WeightsReceiver;
 import io.pqfl.protocol.WireMapping;
-import io.pqfl.proto.v1.TaskHeader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -51,14 +58,20 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,10 +112,10 @@ public final class FederationEngine implements AutoCloseable {
     private final Signer signer;
     private final TrustStore trust;
     /** Keys already in the database's public_keys table (recording one is a commit: once per key, not per update). */
-    private final Set<KeyId> rememberedKeys = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private final io.pqfl.coordinator.identity.ClientDirectory directory;
-    private final io.pqfl.coordinator.identity.Enrollment enrollment;
-    private final io.pqfl.coordinator.store.EnrollmentTokens tokens;
+    private final Set<KeyId> rememberedKeys = ConcurrentHashMap.newKeySet();
+    private final ClientDirectory directory;
+    private final Enrollment enrollment;
+    private final EnrollmentTokens tokens;
     private final UpdateVerifier verifier;
     private final Strategy strategy;
     private final Database db;
@@ -188,7 +201,7 @@ public final class FederationEngine implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.secureRandom = Objects.requireNonNull(secureRandom, "secureRandom");
         this.sampler = new Random(config.seed());
-        this.directory = io.pqfl.coordinator.identity.ClientDirectory.open(trust, certificateChecker(config, clock),
+        this.directory = ClientDirectory.open(trust, certificateChecker(config, clock),
                 config.dataDir().resolve("certified"), clock);
         this.verifier = new UpdateVerifier(directory, config.acceptedSchemes(), config.maxUpdateBytes(), config.requireSignatures());
         if (!config.requireSignatures()) {
@@ -200,10 +213,10 @@ public final class FederationEngine implements AutoCloseable {
         this.db = Database.open(config.effectiveJdbcUrl());
         this.ledger = new Ledger(db, clock);
         this.runs = new RunStore(db, ledger, clock);
-        this.tokens = new io.pqfl.coordinator.store.EnrollmentTokens(db, clock, secureRandom);
-        io.micrometer.core.instrument.Gauge.builder("pqfl.task.waits", this, FederationEngine::pendingTaskWaits)
+        this.tokens = new EnrollmentTokens(db, clock, secureRandom);
+        Gauge.builder("pqfl.task.waits", this, FederationEngine::pendingTaskWaits)
                 .description("GetTask calls waiting for a task (they hold no thread)").register(metrics.registry());
-        this.enrollment = new io.pqfl.coordinator.identity.Enrollment(config.federationId(), directory, tokens,
+        this.enrollment = new Enrollment(config.federationId(), directory, tokens,
                 config.acceptedSchemes(), clock, secureRandom);
         recover();
     }
@@ -539,14 +552,14 @@ public final class FederationEngine implements AutoCloseable {
 
     // ---------------------------------------------------------------- the service's entry points
 
-    private static io.pqfl.crypto.pki.CertificateChecker certificateChecker(CoordinatorConfig config, Clock clock)
+    private static CertificateChecker certificateChecker(CoordinatorConfig config, Clock clock)
             throws IOException {
         if (config.clientCaCert() == null) {
             return null;
         }
         try {
-            return io.pqfl.crypto.pki.CertificateChecker.load(config.clientCaCert(), config.clientCrl(), clock);
-        } catch (io.pqfl.crypto.pki.PkiException e) {
+            return CertificateChecker.load(config.clientCaCert(), config.clientCrl(), clock);
+        } catch (PkiException e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
     }
@@ -565,7 +578,7 @@ public final class FederationEngine implements AutoCloseable {
             var admitted = directory.admit(clientId, certificate);
             if (admitted.isPresent()) {
                 recordIdentity(LedgerEntry.Kind.CLIENT_CERTIFIED, clientId, directory.find(clientId).orElseThrow().key(),
-                        certificate, null, "serial " + io.pqfl.crypto.pki.Certificates.serialHex(admitted.get().getSerialNumber()));
+                        certificate, null, "serial " + Certificates.serialHex(admitted.get().getSerialNumber()));
             }
         }
         verifier.checkIdentity(clientId, keyId, scheme);
@@ -620,10 +633,10 @@ public final class FederationEngine implements AutoCloseable {
     /** A client's pending task request: answered when its task is ready, the run ends, or its wait runs out. */
     public final class TaskWait {
         private final ClientId clientId;
-        private final java.util.function.Consumer<TaskOutcome> callback;
-        private java.util.concurrent.ScheduledFuture<?> timeout;
+        private final Consumer<TaskOutcome> callback;
+        private ScheduledFuture<?> timeout;
 
-        private TaskWait(ClientId clientId, java.util.function.Consumer<TaskOutcome> callback) {
+        private TaskWait(ClientId clientId, Consumer<TaskOutcome> callback) {
             this.clientId = clientId;
             this.callback = callback;
         }
@@ -642,9 +655,9 @@ public final class FederationEngine implements AutoCloseable {
         }
     }
 
-    private final Set<TaskWait> waits = new java.util.LinkedHashSet<>();
-    private final java.util.concurrent.ScheduledExecutorService waitTimer =
-            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+    private final Set<TaskWait> waits = new LinkedHashSet<>();
+    private final ScheduledExecutorService waitTimer =
+            Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "pqfl-task-waits");
                 t.setDaemon(true);
                 return t;
@@ -655,7 +668,7 @@ public final class FederationEngine implements AutoCloseable {
      * once, from the timer or from whichever thread changed the federation's state (never under the engine's
      * lock). A thousand waiting clients cost a thousand small objects, not a thousand threads.
      */
-    public TaskWait awaitTaskAsync(ClientId clientId, Duration wait, java.util.function.Consumer<TaskOutcome> callback) {
+    public TaskWait awaitTaskAsync(ClientId clientId, Duration wait, Consumer<TaskOutcome> callback) {
         if (registry.isKnown(clientId)) {
             registry.seen(clientId);
         }
@@ -938,7 +951,7 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     /** Second step: checks the proof of possession and the token, enrolls the key, and records it in the ledger. */
-    public io.pqfl.crypto.VerifyingKey completeEnrollment(ClientId clientId, byte[] publicKey, String token, byte[] challenge,
+    public VerifyingKey completeEnrollment(ClientId clientId, byte[] publicKey, String token, byte[] challenge,
                                                          byte[] signature) throws UpdateRejectedException {
         try {
             var enrolled = enrollment.complete(clientId, publicKey, token, challenge, signature);
@@ -952,7 +965,7 @@ public final class FederationEngine implements AutoCloseable {
             log.warn("Refused enrollment of {}: {}: {}", clientId, e.reason(), e.getMessage());
             throw e;
         } catch (SQLException | IOException e) {
-            throw new java.io.UncheckedIOException(new IOException("cannot record the enrollment: " + e.getMessage(), e));
+            throw new UncheckedIOException(new IOException("cannot record the enrollment: " + e.getMessage(), e));
         }
     }
 
@@ -961,11 +974,11 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     /** One-time enrollment tokens of this coordinator's database. */
-    public io.pqfl.coordinator.store.EnrollmentTokens tokens() {
+    public EnrollmentTokens tokens() {
         return tokens;
     }
 
-    private void recordIdentity(LedgerEntry.Kind kind, ClientId clientId, io.pqfl.crypto.VerifyingKey key, byte[] statement,
+    private void recordIdentity(LedgerEntry.Kind kind, ClientId clientId, VerifyingKey key, byte[] statement,
                                 byte[] signature, String detail) {
         try {
             ledger.rememberKey(key);

@@ -8,7 +8,11 @@ import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.proto.v1.FederationGrpc;
 import java.io.IOException;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +28,7 @@ public final class CoordinatorServer implements AutoCloseable {
     private final Server server;
     private final FederationEngine engine;
     private final HealthStatusManager health = new HealthStatusManager();
-    private final java.util.concurrent.ExecutorService executor;
+    private final ExecutorService executor;
     private Thread shutdownHook;
 
     public CoordinatorServer(ServerBuilder<?> builder, FederationEngine engine) {
@@ -33,8 +37,8 @@ public final class CoordinatorServer implements AutoCloseable {
         if (threads > 0) {
             // A bounded pool for the service's work (decoding, digesting, verifying chunks as they arrive): with
             // gRPC's default cached pool, hundreds of concurrent uploads mean hundreds of threads.
-            this.executor = java.util.concurrent.Executors.newFixedThreadPool(threads, new java.util.concurrent.ThreadFactory() {
-                private final java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+            this.executor = Executors.newFixedThreadPool(threads, new ThreadFactory() {
+                private final AtomicInteger n = new AtomicInteger();
 
                 @Override
                 public Thread newThread(Runnable r) {

@@ -12,9 +12,13 @@ import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
 import io.pqfl.crypto.SignatureScheme;
-import io.pqfl.protocol.RoundNonce;
-import io.pqfl.protocol.WireMapping;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.proto.v1.EnrollmentChallenge;
+import io.pqfl.proto.v1.EnrollmentProof;
+import io.pqfl.proto.v1.EnrollmentRequest;
+import io.pqfl.proto.v1.EnrollmentResult;
 import io.pqfl.proto.v1.FederationGrpc;
+import io.pqfl.proto.v1.FederationState;
 import io.pqfl.proto.v1.HelloRequest;
 import io.pqfl.proto.v1.HelloResponse;
 import io.pqfl.proto.v1.StatusRequest;
@@ -24,9 +28,17 @@ import io.pqfl.proto.v1.TaskChunk;
 import io.pqfl.proto.v1.TaskRequest;
 import io.pqfl.proto.v1.UpdateChunk;
 import io.pqfl.proto.v1.UpdateHeader;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.WireMapping;
 import java.io.UncheckedIOException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /** The gRPC face of a {@link FederationEngine}: decoding, streaming with flow control, and error mapping. */
 final class FederationService extends FederationGrpc.FederationImplBase {
@@ -34,8 +46,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     static final Duration MAX_TASK_WAIT = Duration.ofSeconds(30);
 
     /** Cuts off uploads that stay open longer than the configured upload timeout (stalled or endless streams). */
-    private static final java.util.concurrent.ScheduledExecutorService TIMER =
-            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+    private static final ScheduledExecutorService TIMER =
+            Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "pqfl-upload-timeouts");
                 t.setDaemon(true);
                 return t;
@@ -52,10 +64,10 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         try {
             ClientId id = new ClientId(request.getClientId());
             byte[] certificate = request.getCertificate().toByteArray();
-            java.security.cert.X509Certificate tlsPeer = TlsInterceptor.PEER_CERTIFICATE.get();
+            X509Certificate tlsPeer = TlsInterceptor.PEER_CERTIFICATE.get();
             if (tlsPeer != null) {
                 // Mutual TLS: the handshake already checked the certificate; it must name this client.
-                String cn = io.pqfl.crypto.pki.Certificates.commonName(tlsPeer);
+                String cn = Certificates.commonName(tlsPeer);
                 if (!cn.equals(id.value())) {
                     throw new UpdateRejectedException(RejectReason.CERTIFICATE_INVALID, "the TLS client certificate is for '"
                             + cn + "', not '" + id + "'");
@@ -71,7 +83,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         } catch (UpdateRejectedException e) {
             responses.onError(Statuses.rejected(e));
             return;
-        } catch (java.security.cert.CertificateEncodingException e) {
+        } catch (CertificateEncodingException e) {
             responses.onError(Statuses.invalid("cannot encode the TLS client certificate: " + e.getMessage()));
             return;
         }
@@ -178,8 +190,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             private boolean finished;
             private String claimedClient = "?";
             private long claimedRound;
-            private final java.util.concurrent.ScheduledFuture<?> timeout = TIMER.schedule(this::expire,
-                    limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            private final ScheduledFuture<?> timeout = TIMER.schedule(this::expire,
+                    limit.toMillis(), TimeUnit.MILLISECONDS);
 
             private synchronized void expire() {
                 if (!finished) {
@@ -288,11 +300,11 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
 
     @Override
-    public void beginEnrollment(io.pqfl.proto.v1.EnrollmentRequest request,
-                                StreamObserver<io.pqfl.proto.v1.EnrollmentChallenge> responses) {
+    public void beginEnrollment(EnrollmentRequest request,
+                                StreamObserver<EnrollmentChallenge> responses) {
         try {
             byte[] challenge = engine.beginEnrollment(new ClientId(request.getClientId()), request.getPublicKey().toByteArray());
-            responses.onNext(io.pqfl.proto.v1.EnrollmentChallenge.newBuilder().setFederationId(engine.federationId())
+            responses.onNext(EnrollmentChallenge.newBuilder().setFederationId(engine.federationId())
                     .setChallenge(ByteString.copyFrom(challenge)).build());
             responses.onCompleted();
         } catch (IllegalArgumentException e) {
@@ -303,12 +315,12 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
 
     @Override
-    public void completeEnrollment(io.pqfl.proto.v1.EnrollmentProof request,
-                                   StreamObserver<io.pqfl.proto.v1.EnrollmentResult> responses) {
+    public void completeEnrollment(EnrollmentProof request,
+                                   StreamObserver<EnrollmentResult> responses) {
         try {
             var key = engine.completeEnrollment(new ClientId(request.getClientId()), request.getPublicKey().toByteArray(),
                     request.getToken(), request.getChallenge().toByteArray(), request.getSignature().toByteArray());
-            responses.onNext(io.pqfl.proto.v1.EnrollmentResult.newBuilder().setFederationId(engine.federationId())
+            responses.onNext(EnrollmentResult.newBuilder().setFederationId(engine.federationId())
                     .setKeyId(key.keyId().hex()).setCoordinatorKeyId(engine.coordinatorKey().keyId().hex()).build());
             responses.onCompleted();
         } catch (IllegalArgumentException e) {
@@ -329,11 +341,11 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         responses.onCompleted();
     }
 
-    private static io.pqfl.proto.v1.FederationState wireState(FederationEngine.Status s) {
+    private static FederationState wireState(FederationEngine.Status s) {
         return switch (s.state()) {
-            case STARTING, WAITING_FOR_CLIENTS -> io.pqfl.proto.v1.FederationState.WAITING_FOR_CLIENTS;
-            case ROUND_OPEN, AGGREGATING -> io.pqfl.proto.v1.FederationState.ROUND_OPEN;
-            case FINISHED -> io.pqfl.proto.v1.FederationState.FINISHED;
+            case STARTING, WAITING_FOR_CLIENTS -> FederationState.WAITING_FOR_CLIENTS;
+            case ROUND_OPEN, AGGREGATING -> FederationState.ROUND_OPEN;
+            case FINISHED -> FederationState.FINISHED;
         };
     }
 }

@@ -6,12 +6,18 @@ import io.pqfl.crypto.SignatureValue;
 import io.pqfl.crypto.SignatureVerificationException;
 import io.pqfl.crypto.Verifier;
 import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.crypto.pki.CertificateRejectedException;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.protocol.EnrollmentStatement;
 import io.pqfl.protocol.ModelStatement;
 import io.pqfl.protocol.UpdateStatement;
+import java.security.cert.X509Certificate;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -34,8 +40,8 @@ public final class LedgerVerifier {
     }
 
     public static Report verify(Database db) throws SQLException {
-        Ledger ledger = new Ledger(db, java.time.Clock.systemUTC());
-        RunStore.RunRecord run = new RunStore(db, ledger, java.time.Clock.systemUTC()).run()
+        Ledger ledger = new Ledger(db, Clock.systemUTC());
+        RunStore.RunRecord run = new RunStore(db, ledger, Clock.systemUTC()).run()
                 .orElseThrow(() -> new SQLException("the database holds no federation run"));
         VerifyingKey coordinator;
         try {
@@ -65,7 +71,7 @@ public final class LedgerVerifier {
                             checkUpdate(e, ledger, !run.config().startsWith("unsigned=true"));
                             accepted++;
                             acceptedDigests.computeIfAbsent(e.round(), r -> new HashSet<>())
-                                    .add(e.clientId() + "/" + java.util.HexFormat.of().formatHex(e.payloadDigest()));
+                                    .add(e.clientId() + "/" + HexFormat.of().formatHex(e.payloadDigest()));
                         }
                         case MODEL_PUBLISHED -> {
                             checkModel(e, coordinator, run.federationId(), acceptedDigests.getOrDefault(e.round(), Set.of()));
@@ -91,25 +97,25 @@ public final class LedgerVerifier {
 
     private static void checkEnrollment(LedgerEntry e, Ledger ledger, String federationId)
             throws SQLException, SignatureVerificationException, KeyFormatException {
-        io.pqfl.protocol.EnrollmentStatement s = io.pqfl.protocol.EnrollmentStatement.decode(e.statement());
+        EnrollmentStatement s = EnrollmentStatement.decode(e.statement());
         if (!s.federationId().equals(federationId) || !s.clientId().value().equals(e.clientId())
                 || !s.keyId().hex().equals(e.keyId())) {
             throw new IllegalArgumentException("the enrollment statement does not match its ledger row");
         }
         byte[] encoded = ledger.publicKey(e.keyId()).orElseThrow(
                 () -> new IllegalArgumentException("enrolled key " + e.keyId() + " is not recorded"));
-        io.pqfl.crypto.VerifyingKey key = io.pqfl.crypto.VerifyingKey.fromEncoded(encoded);
-        io.pqfl.crypto.Verifier.create(key).verify(e.statement(), io.pqfl.crypto.SignatureValue.of(key.scheme(), e.signature()));
+        VerifyingKey key = VerifyingKey.fromEncoded(encoded);
+        Verifier.create(key).verify(e.statement(), SignatureValue.of(key.scheme(), e.signature()));
     }
 
     private static void checkCertified(LedgerEntry e) throws KeyFormatException {
         try {
-            java.security.cert.X509Certificate cert = io.pqfl.crypto.pki.Certificates.parse(e.statement());
-            if (!io.pqfl.crypto.pki.Certificates.subjectKey(cert).keyId().hex().equals(e.keyId())
-                    || !io.pqfl.crypto.pki.Certificates.commonName(cert).equals(e.clientId())) {
+            X509Certificate cert = Certificates.parse(e.statement());
+            if (!Certificates.subjectKey(cert).keyId().hex().equals(e.keyId())
+                    || !Certificates.commonName(cert).equals(e.clientId())) {
                 throw new IllegalArgumentException("the certificate does not match its ledger row");
             }
-        } catch (io.pqfl.crypto.pki.CertificateRejectedException ex) {
+        } catch (CertificateRejectedException ex) {
             throw new IllegalArgumentException("recorded certificate: " + ex.getMessage(), ex);
         }
     }

@@ -4,12 +4,14 @@ import io.pqfl.crypto.KeyFormatException;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.TrustStoreException;
 import io.pqfl.crypto.WrongPasswordException;
+import io.pqfl.crypto.pki.PkiException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.sql.SQLException;
 import picocli.CommandLine;
 
 /**
@@ -57,7 +59,7 @@ public final class Cli {
                 || e instanceof KeyFormatException
                 || e instanceof WrongPasswordException
                 || e instanceof TrustStoreException
-                || e instanceof io.pqfl.crypto.pki.PkiException) {
+                || e instanceof PkiException) {
             return e.getMessage();
         }
         if (e instanceof FileAlreadyExistsException f) {
@@ -72,7 +74,7 @@ public final class Cli {
         if (e instanceof FileSystemException f) {
             return f.getFile() + ": " + f.getReason();
         }
-        if (e instanceof IOException || e instanceof java.sql.SQLException) {
+        if (e instanceof IOException || e instanceof SQLException) {
             return e.getMessage();
         }
         return null;

@@ -1,5 +1,6 @@
 package io.pqfl.crypto.cli;
 
+import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyPem;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.VerifyingKey;
@@ -11,6 +12,7 @@ import io.pqfl.crypto.pki.PkiException;
 import io.pqfl.crypto.pki.Role;
 import java.io.PrintWriter;
 import java.math.BigInteger;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
@@ -18,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -102,12 +105,12 @@ public final class PkiCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            Role r = switch (role.toLowerCase(java.util.Locale.ROOT)) {
+            Role r = switch (role.toLowerCase(Locale.ROOT)) {
                 case "coordinator" -> Role.COORDINATOR;
                 case "client" -> Role.CLIENT;
                 default -> throw new CliException("--role must be coordinator or client, not '" + role + "'");
             };
-            if (r == Role.CLIENT && !io.pqfl.crypto.ClientId.isValid(name)) {
+            if (r == Role.CLIENT && !ClientId.isValid(name)) {
                 throw new CliException("'" + name + "' is not a valid client id");
             }
             VerifyingKey key = KeyPem.read(keyFile, null).verifyingKey();
@@ -140,7 +143,7 @@ public final class PkiCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             BigInteger serial;
             Path file = Path.of(target);
-            if (java.nio.file.Files.isRegularFile(file)) {
+            if (Files.isRegularFile(file)) {
                 serial = Certificates.read(file).getSerialNumber();
             } else if (target.matches("[0-9a-fA-F]{1,64}")) {
                 serial = new BigInteger(target, 16);
@@ -187,12 +190,12 @@ public final class PkiCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             Path index = dir.resolve(CertificateAuthority.INDEX_FILE);
-            if (!java.nio.file.Files.isRegularFile(index)) {
+            if (!Files.isRegularFile(index)) {
                 throw new PkiException(dir + ": not a CA directory (no " + CertificateAuthority.INDEX_FILE + ")");
             }
             PrintWriter w = spec.commandLine().getOut();
             w.printf("%-34s %-12s %-24s %-22s %s%n", "SERIAL", "ROLE", "NAME", "NOT AFTER", "STATUS");
-            for (String line : java.nio.file.Files.readAllLines(index)) {
+            for (String line : Files.readAllLines(index)) {
                 if (line.isBlank() || line.startsWith("#")) {
                     continue;
                 }

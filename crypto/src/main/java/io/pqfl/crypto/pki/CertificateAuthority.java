@@ -15,16 +15,21 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.security.cert.CRLException;
+import java.security.cert.CertificateException;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Date;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -70,7 +75,7 @@ public final class CertificateAuthority {
     public record IndexEntry(BigInteger serial, Role role, String name, Instant notAfter, boolean revoked,
             Instant revokedAt, String reason) {
         String line() {
-            return String.join("\t", Certificates.serialHex(serial), role.name().toLowerCase(java.util.Locale.ROOT), name,
+            return String.join("\t", Certificates.serialHex(serial), role.name().toLowerCase(Locale.ROOT), name,
                     notAfter.toString(), revoked ? "R" : "V", revoked ? revokedAt.toString() : "-", revoked ? reason : "-");
         }
 
@@ -80,7 +85,7 @@ public final class CertificateAuthority {
                 throw new IllegalArgumentException("expected 7 tab-separated fields, found " + f.length);
             }
             boolean revoked = f[4].equals("R");
-            return new IndexEntry(new BigInteger(f[0], 16), Role.valueOf(f[1].toUpperCase(java.util.Locale.ROOT)), f[2],
+            return new IndexEntry(new BigInteger(f[0], 16), Role.valueOf(f[1].toUpperCase(Locale.ROOT)), f[2],
                     Instant.parse(f[3]), revoked, revoked ? Instant.parse(f[5]) : null, revoked ? f[6] : null);
         }
     }
@@ -143,7 +148,7 @@ public final class CertificateAuthority {
             throws IOException, PkiException, KeyFormatException, WrongPasswordException {
         X509Certificate cert = Certificates.read(dir.resolve(CERT_FILE));
         SigningKey key = KeyPem.readSigningKey(dir.resolve(KEY_FILE), password);
-        if (!java.util.Arrays.equals(key.verifyingKey().encoded(), cert.getPublicKey().getEncoded())) {
+        if (!Arrays.equals(key.verifyingKey().encoded(), cert.getPublicKey().getEncoded())) {
             throw new PkiException(dir.resolve(KEY_FILE) + " is not the key of " + dir.resolve(CERT_FILE));
         }
         CertificateAuthority ca = new CertificateAuthority(dir, cert, key, clock, new SecureRandom());
@@ -275,8 +280,8 @@ public final class CertificateAuthority {
         }
         Path tmp = dir.resolve(INDEX_FILE + ".tmp");
         Files.writeString(tmp, sb, StandardCharsets.UTF_8);
-        Files.move(tmp, dir.resolve(INDEX_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(tmp, dir.resolve(INDEX_FILE), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
     }
 
     private X509CRL writeCrl(List<IndexEntry> index) throws IOException, PkiException {
@@ -293,7 +298,7 @@ public final class CertificateAuthority {
             X509CRL crl = new JcaX509CRLConverter().setProvider(BcAlgorithms.bouncyCastle()).getCRL(b.build(signer(key)));
             Certificates.replace(dir.resolve(CRL_FILE), crl);
             return crl;
-        } catch (CertIOException | java.security.cert.CRLException e) {
+        } catch (CertIOException | CRLException e) {
             throw new PkiException("cannot build the CRL: " + e.getMessage(), e);
         }
     }
@@ -301,7 +306,7 @@ public final class CertificateAuthority {
     private static X509Certificate toCertificate(X509v3CertificateBuilder b, SigningKey key) throws PkiException {
         try {
             return new JcaX509CertificateConverter().setProvider(BcAlgorithms.bouncyCastle()).getCertificate(b.build(signer(key)));
-        } catch (java.security.cert.CertificateException e) {
+        } catch (CertificateException e) {
             throw new PkiException("cannot build the certificate: " + e.getMessage(), e);
         }
     }

@@ -4,10 +4,12 @@ import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.internal.BcAlgorithms;
 import io.pqfl.crypto.pki.CertificateRejectedException.Reason;
 import java.io.IOException;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.GeneralSecurityException;
+import java.security.cert.CertificateException;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.CertificateParsingException;
@@ -16,7 +18,10 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.Date;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,7 +94,7 @@ public final class CertificateChecker {
             List<String> purposes = cert.getExtendedKeyUsage();
             if (cert.getBasicConstraints() >= 0 || purposes == null || !purposes.contains(role.purposeOid())) {
                 throw new CertificateRejectedException(Reason.INVALID, "certificate " + serial + " is not a "
-                        + role.name().toLowerCase(java.util.Locale.ROOT) + " certificate");
+                        + role.name().toLowerCase(Locale.ROOT) + " certificate");
             }
         } catch (CertificateParsingException e) {
             throw new CertificateRejectedException(Reason.INVALID, "certificate " + serial + ": " + e.getMessage(), e);
@@ -123,50 +128,50 @@ public final class CertificateChecker {
      * for client certificates, or a client that checks the coordinator against the federation CA. A refusal
      * names the reason (revoked, expired, not issued by the CA) in the handshake failure.
      */
-    public javax.net.ssl.X509ExtendedTrustManager trustManager(Role role) {
-        return new javax.net.ssl.X509ExtendedTrustManager() {
-            private void checkPeer(X509Certificate[] chain) throws java.security.cert.CertificateException {
+    public X509ExtendedTrustManager trustManager(Role role) {
+        return new X509ExtendedTrustManager() {
+            private void checkPeer(X509Certificate[] chain) throws CertificateException {
                 if (chain == null || chain.length == 0) {
-                    throw new java.security.cert.CertificateException("the peer sent no certificate");
+                    throw new CertificateException("the peer sent no certificate");
                 }
                 try {
                     check(chain[0], role, null);
                 } catch (CertificateRejectedException e) {
-                    throw new java.security.cert.CertificateException(e.reason() + ": " + e.getMessage(), e);
+                    throw new CertificateException(e.reason() + ": " + e.getMessage(), e);
                 }
             }
 
             @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
                 checkPeer(chain);
             }
 
             @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+            public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
                 checkPeer(chain);
             }
 
             @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
-                    throws java.security.cert.CertificateException {
+            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                    throws CertificateException {
                 checkPeer(chain);
             }
 
             @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
-                    throws java.security.cert.CertificateException {
+            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                    throws CertificateException {
                 checkPeer(chain);
             }
 
             @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
-                    throws java.security.cert.CertificateException {
+            public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                    throws CertificateException {
                 checkPeer(chain);
             }
 
             @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
-                    throws java.security.cert.CertificateException {
+            public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                    throws CertificateException {
                 checkPeer(chain);
             }
 

@@ -8,10 +8,12 @@ import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
+import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.cert.CRLException;
 import java.security.cert.CertificateException;
@@ -113,7 +115,7 @@ public final class Certificates {
             return Files.readString(file, StandardCharsets.US_ASCII);
         } catch (NoSuchFileException e) {
             throw e;
-        } catch (java.nio.charset.MalformedInputException e) {
+        } catch (MalformedInputException e) {
             throw new IOException(file + ": not a PEM text file", e);
         }
     }
@@ -141,8 +143,8 @@ public final class Certificates {
     public static void replace(Path file, Object... objects) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.writeString(tmp, toPem(objects), StandardCharsets.US_ASCII);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** The certificate's subject key; for a client certificate, the key that signs its updates. */

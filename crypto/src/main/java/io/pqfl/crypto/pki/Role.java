@@ -1,5 +1,6 @@
 package io.pqfl.crypto.pki;
 
+import java.security.cert.X509Certificate;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 
 /** What a federation certificate is for; fixes its extended key usage. */
@@ -19,7 +20,7 @@ public enum Role {
         return purpose;
     }
 
-    /** The extended-key-usage OID, as {@link java.security.cert.X509Certificate#getExtendedKeyUsage()} lists it. */
+    /** The extended-key-usage OID, as {@link X509Certificate#getExtendedKeyUsage()} lists it. */
     String purposeOid() {
         return purpose.getId();
     }

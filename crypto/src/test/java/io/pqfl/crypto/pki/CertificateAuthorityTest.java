@@ -7,9 +7,13 @@ import io.pqfl.crypto.Keys;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.crypto.internal.BcAlgorithms;
 import io.pqfl.crypto.pki.CertificateRejectedException.Reason;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -44,7 +48,7 @@ class CertificateAuthorityTest {
         X509Certificate cert = ca.certificate();
         assertThat(cert.getSigAlgName()).isEqualToIgnoringCase("ML-DSA-65");
         assertThat(cert.getBasicConstraints()).isGreaterThanOrEqualTo(0);
-        cert.verify(cert.getPublicKey(), io.pqfl.crypto.internal.BcAlgorithms.bouncyCastle());
+        cert.verify(cert.getPublicKey(), BcAlgorithms.bouncyCastle());
         CertificateAuthority reopened = CertificateAuthority.open(dir.resolve("ca"), null, Clock.systemUTC());
         assertThat(reopened.certificate()).isEqualTo(cert);
         assertThat(Files.readString(dir.resolve("ca/ca.crl"))).startsWith("-----BEGIN X509 CRL-----");
@@ -111,7 +115,7 @@ class CertificateAuthorityTest {
         assertThat(checker.check(bob, Role.CLIENT, "bob")).isNotNull();
         assertThat(ca.find(cert.getSerialNumber()).orElseThrow().revoked()).isTrue();
         assertThat(ca.find(cert.getSerialNumber()).orElseThrow().reason()).isEqualTo("lost laptop");
-        assertThatThrownBy(() -> ca.revoke(java.math.BigInteger.TEN, "x")).isInstanceOf(PkiException.class)
+        assertThatThrownBy(() -> ca.revoke(BigInteger.TEN, "x")).isInstanceOf(PkiException.class)
                 .hasMessageContaining("no certificate with serial a");
     }
 
@@ -122,8 +126,8 @@ class CertificateAuthorityTest {
         assertThat(checker.isRevoked(cert)).isTrue();
         CertificateAuthority other = CertificateAuthority.init(dir.resolve("other"), "test CA", SignatureScheme.ML_DSA_65,
                 Duration.ofDays(30), null, Clock.systemUTC());
-        Files.copy(dir.resolve("other/ca.crl"), dir.resolve("ca/ca.crl"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.setLastModifiedTime(dir.resolve("ca/ca.crl"), java.nio.file.attribute.FileTime.from(Instant.now().plusSeconds(5)));
+        Files.copy(dir.resolve("other/ca.crl"), dir.resolve("ca/ca.crl"), StandardCopyOption.REPLACE_EXISTING);
+        Files.setLastModifiedTime(dir.resolve("ca/ca.crl"), FileTime.from(Instant.now().plusSeconds(5)));
         assertThat(checker.isRevoked(cert)).as("forged empty CRL must not un-revoke").isTrue();
         assertThatThrownBy(() -> CertificateChecker.load(dir.resolve("ca/ca.crt"), dir.resolve("ca/ca.crl"), Clock.systemUTC()))
                 .isInstanceOf(PkiException.class).hasMessageContaining("does not verify under the federation CA key");

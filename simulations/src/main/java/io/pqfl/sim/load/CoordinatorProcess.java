@@ -1,5 +1,6 @@
 package io.pqfl.sim.load;
 
+import io.pqfl.cli.Pqfl;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -47,7 +48,7 @@ public final class CoordinatorProcess implements AutoCloseable {
         cmd.add("-Xmx" + heap);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
-        cmd.add("io.pqfl.cli.Pqfl");
+        cmd.add(Pqfl.class.getName());
         cmd.add("coordinator");
         cmd.addAll(args);
         cmd.add("--metrics-port");

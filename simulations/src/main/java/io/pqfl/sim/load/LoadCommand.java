@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -79,7 +81,7 @@ public final class LoadCommand implements Callable<Integer> {
             w.println("  " + line);
             w.flush();
         });
-        java.util.Map<String, Object> json = new java.util.LinkedHashMap<>();
+        Map<String, Object> json = new LinkedHashMap<>();
         json.put("clients", clients);
         json.put("rounds", rounds);
         json.put("model", m.id());

@@ -2,6 +2,7 @@ package io.pqfl.sim.load;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
 import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.TrainResult;
@@ -24,6 +25,7 @@ import io.pqfl.protocol.ModelWeights;
 import io.pqfl.transport.KeyExchange;
 import io.pqfl.transport.PqTls;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -35,11 +37,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 /**
  * A load test on loopback: a real coordinator process and N concurrent client agents, each on its own
@@ -95,7 +99,7 @@ public final class LoadRun {
                 "--clients-per-round", Integer.toString(s.clients()), "--model", s.model().id(),
                 "--round-timeout", s.roundTimeout().toSeconds() + "s", "--linger", "2s",
                 "--schemes", s.scheme().displayName()));
-        io.netty.handler.ssl.SslContext clientTls = null;
+        SslContext clientTls = null;
         if (s.tls()) {
             CertificateAuthority ca = CertificateAuthority.init(dir.resolve("ca"), "pqfl load-test CA", SignatureScheme.ML_DSA_65,
                     Duration.ofDays(1), null, Clock.systemUTC());
@@ -139,7 +143,7 @@ public final class LoadRun {
                 NettyChannelBuilder b = NettyChannelBuilder.forAddress("127.0.0.1", port).maxInboundMessageSize(8 << 20)
                         .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
                             @Override
-                            public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remote, io.grpc.Attributes a) {
+                            public SocketAddress createSocketAddress(SocketAddress remote, io.grpc.Attributes a) {
                                 return local;
                             }
                         });
@@ -170,7 +174,7 @@ public final class LoadRun {
                     if (!summary.finished() || summary.updatesRejected() > 0) {
                         clientErrors++;
                     }
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     clientErrors++;
                 }
             }
@@ -282,7 +286,7 @@ public final class LoadRun {
             return byGroup.keySet().iterator().next();
         }
         return byGroup.isEmpty() ? "unknown" : byGroup.entrySet().stream().map(e -> e.getKey() + " x" + e.getValue())
-                .collect(java.util.stream.Collectors.joining(", "));
+                .collect(Collectors.joining(", "));
     }
 
     static double percentile(List<Double> sorted, double q) {

@@ -19,11 +19,13 @@ import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.protocol.ModelStatement;
 import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.UpdateStatement;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -124,10 +126,10 @@ class CoordinatorCrashTest {
                     .extracting(e -> e.round() + "/" + e.clientId()).doesNotHaveDuplicates();
             // Round 1's updates from before and after the crash carry one nonce: the round resumed, not restarted.
             assertThat(entries).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED && e.round() == 1)
-                    .extracting(e -> java.util.HexFormat.of().formatHex(
-                            io.pqfl.protocol.UpdateStatement.decode(e.statement()).nonce().bytes()))
-                    .hasSize(4).containsOnly(java.util.HexFormat.of().formatHex(
-                            io.pqfl.protocol.UpdateStatement.decode(entries.stream().filter(
+                    .extracting(e -> HexFormat.of().formatHex(
+                            UpdateStatement.decode(e.statement()).nonce().bytes()))
+                    .hasSize(4).containsOnly(HexFormat.of().formatHex(
+                            UpdateStatement.decode(entries.stream().filter(
                                     e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED).findFirst().orElseThrow().statement())
                                     .nonce().bytes()));
             for (LedgerEntry e : entries) {
