@@ -44,6 +44,11 @@ public final class LoadCommand implements Callable<Integer> {
     @Option(names = "--transport", defaultValue = "tls", description = "tls (hybrid X25519MLKEM768) or grpc (plaintext) (default: ${DEFAULT-VALUE}).")
     String transport;
 
+    @Option(names = "--identities", defaultValue = "certificates",
+            description = "certificates (each client admitted by an ML-DSA certificate in Hello; needs tls) or trust-dir "
+                    + "(default: ${DEFAULT-VALUE} with tls, trust-dir with grpc).")
+    String identities;
+
     @Option(names = "--coordinator-heap", defaultValue = "1g", description = "The coordinator process's -Xmx (default: ${DEFAULT-VALUE}).")
     String heap;
 
@@ -72,8 +77,12 @@ public final class LoadCommand implements Callable<Integer> {
             throw new CliException(dir + " is not empty");
         }
         PrintWriter w = spec.commandLine().getOut();
-        LoadRun.Settings settings = new LoadRun.Settings(clients, rounds, m, scheme, transport.equals("tls"), heap,
-                Duration.ofSeconds(roundTimeout));
+        if (!identities.equals("certificates") && !identities.equals("trust-dir")) {
+            throw new CliException("--identities must be certificates or trust-dir, not '" + identities + "'");
+        }
+        boolean tls = transport.equals("tls");
+        LoadRun.Settings settings = new LoadRun.Settings(clients, rounds, m, scheme, tls, tls && identities.equals("certificates"),
+                heap, Duration.ofSeconds(roundTimeout));
         w.printf("pqfl bench-load: %d clients x %d rounds, %s updates (%.2f MB), %s, %s -> %s%n", clients, rounds, m.id(),
                 m.manifest().totalBytes() / 1e6, scheme, transport, dir.toAbsolutePath());
         w.flush();
@@ -98,6 +107,8 @@ public final class LoadCommand implements Callable<Integer> {
         json.put("heapPoolPeaksMiB", r.heapPoolPeaksMib());
         json.put("peakThreads", r.peakThreads());
         json.put("tlsGroup", r.tlsGroup());
+        json.put("identities", settings.certificates() ? "certificates" : "trust-dir");
+        json.put("clientsCertified", r.certified());
         json.put("accepted", r.accepted());
         json.put("rejected", r.rejected());
         json.put("clientErrors", r.clientErrors());
@@ -113,7 +124,9 @@ public final class LoadCommand implements Callable<Integer> {
                 r.maxUploadMillis());
         w.printf("coordinator heap:       peak sampled %.0f MiB (pool peaks %.0f MiB) under -Xmx%s; threads peak %.0f%n",
                 r.peakHeapSampledMib(), r.heapPoolPeaksMib(), heap, r.peakThreads());
-        w.printf("TLS key exchange:       %s%n", r.tlsGroup());
+        w.printf("TLS key exchange:       %s; identities: %s%s%n", r.tlsGroup(),
+                settings.certificates() ? "certificates" : "trust directory",
+                settings.certificates() ? " (" + r.certified() + " clients admitted by certificate)" : "");
         w.printf("accepted %d (expected %d), rejected %d, client errors %d, ledger %s, receipts %s, model error %.2e%n",
                 r.accepted(), clients * rounds, r.rejected(), r.clientErrors(), r.ledgerVerified() ? "verifies" : "DOES NOT VERIFY",
                 r.receiptsExact() ? "exact" : "WRONG", r.maxModelError());

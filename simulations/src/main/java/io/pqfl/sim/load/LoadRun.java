@@ -55,19 +55,28 @@ import java.util.stream.Collectors;
  * signed model receipts), the ledger verifies, the final model equals the expected one.
  */
 public final class LoadRun {
-    /** What to run. */
-    public record Settings(int clients, int rounds, ModelCatalog model, SignatureScheme scheme, boolean tls, String heap,
-                           Duration roundTimeout) {
+    /**
+     * What to run. {@code certificates}: clients are admitted by federation certificates sent in Hello (no
+     * trust-directory entries); otherwise their keys are placed in the trust directory. Needs {@code tls}.
+     */
+    public record Settings(int clients, int rounds, ModelCatalog model, SignatureScheme scheme, boolean tls, boolean certificates,
+                           String heap, Duration roundTimeout) {
+        public Settings {
+            if (certificates && !tls) {
+                throw new IllegalArgumentException("certificate identities come with the TLS transport");
+            }
+        }
     }
 
     /** What was measured and checked. */
     public record Result(Settings settings, long updateBytes, List<Double> roundSeconds, List<Double> updatesPerSecond,
                          double p50UploadMillis, double p99UploadMillis, double maxUploadMillis, double peakHeapSampledMib,
                          double heapPoolPeaksMib, double peakThreads, int accepted, int rejected, int clientErrors,
-                         boolean ledgerVerified, boolean receiptsExact, double maxModelError, String tlsGroup, long wallMillis) {
+                         boolean ledgerVerified, boolean receiptsExact, double maxModelError, String tlsGroup,
+                         int certified, long wallMillis) {
         public boolean ok() {
             return clientErrors == 0 && rejected == 0 && accepted == settings.clients() * settings.rounds() && ledgerVerified
-                    && receiptsExact && maxModelError < 1e-3;
+                    && receiptsExact && maxModelError < 1e-3 && certified == (settings.certificates() ? settings.clients() : 0);
         }
     }
 
@@ -90,8 +99,11 @@ public final class LoadRun {
         for (int i = 0; i < s.clients(); i++) {
             SigningKey k = Keys.generate(s.scheme());
             keys.add(k);
-            KeyPem.writeVerifyingKey(k.verifyingKey(), trust.resolve(name(i) + ".pub"));
+            if (!s.certificates()) {
+                KeyPem.writeVerifyingKey(k.verifyingKey(), trust.resolve(name(i) + ".pub"));
+            }
         }
+        List<byte[]> certificates = new ArrayList<>();
         int port = CoordinatorProcess.freePort();
         List<String> args = new ArrayList<>(List.of("--key", dir.resolve("coordinator.key").toString(), "--data-dir",
                 dir.resolve("data").toString(), "--host", "127.0.0.1", "--port", Integer.toString(port),
@@ -107,6 +119,14 @@ public final class LoadRun {
                     coordinatorKey.verifyingKey(), List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(1)));
             args.addAll(List.of("--tls-cert", dir.resolve("coordinator.crt").toString()));
             clientTls = PqTls.client(List.of(ca.certificate()), null, null, KeyExchange.HYBRID);
+            if (s.certificates()) {
+                args.addAll(List.of("--client-ca", dir.resolve("ca/ca.crt").toString(), "--client-crl",
+                        dir.resolve("ca/ca.crl").toString()));
+                for (int i = 0; i < s.clients(); i++) {
+                    certificates.add(ca.issue(Role.CLIENT, name(i), keys.get(i).verifyingKey(), List.of(), List.of(),
+                            Duration.ofDays(1)).getEncoded());
+                }
+            }
         }
         List<long[]> uploads = Collections.synchronizedList(new ArrayList<>()); // {round, startNanos, endNanos}
         List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
@@ -151,7 +171,8 @@ public final class LoadRun {
                 channels.add(ch);
                 float d = delta(i);
                 ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.defaults(new ClientId(name(i)), keys.get(i),
-                        coordinatorKey.verifyingKey()).withPollWait(Duration.ofSeconds(20)).withSeed(i), none, null, ClientAgent.Progress.NONE)
+                        coordinatorKey.verifyingKey()).withPollWait(Duration.ofSeconds(20)).withSeed(i)
+                        .withCertificate(s.certificates() ? certificates.get(i) : null), none, null, ClientAgent.Progress.NONE)
                         .computeUpdates((round, global, config) -> new TrainResult(shift(global, d), 100, 0, Double.NaN,
                                 Double.NaN, 0, 0))
                         .observe(r -> {
@@ -199,6 +220,7 @@ public final class LoadRun {
         Path data = dir.resolve("data");
         int accepted = 0;
         int rejected = 0;
+        int certified = 0;
         boolean receiptsExact = true;
         boolean verified;
         try (Database db = Database.open("jdbc:sqlite:" + data.resolve("pqfl.db"))) {
@@ -212,6 +234,7 @@ public final class LoadRun {
                         }
                     }
                     case UPDATE_REJECTED -> rejected++;
+                    case CLIENT_CERTIFIED -> certified++;
                     case MODEL_PUBLISHED -> {
                         if (e.round() > 0) {
                             ModelStatement st = ModelStatement.decode(e.statement());
@@ -270,7 +293,7 @@ public final class LoadRun {
         return new Result(s, s.model().manifest().totalBytes(), roundSeconds, rates, percentile(latencies, 0.5),
                 percentile(latencies, 0.99), latencies.isEmpty() ? Double.NaN : latencies.get(latencies.size() - 1),
                 peaks[0] / (1 << 20), peaks[1] / (1 << 20), peaks[2], accepted, rejected, clientErrors, verified, receiptsExact,
-                maxError, group, (System.nanoTime() - start) / 1_000_000);
+                maxError, group, certified, (System.nanoTime() - start) / 1_000_000);
     }
 
     /** The coordinator's TLS connections by negotiated group, from its metrics: e.g. "X25519MLKEM768" or "X25519MLKEM768 x500, x25519 x1". */

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * 500 concurrent clients, each on its own TLS connection (hybrid X25519MLKEM768) from its own loopback
- * address, against a real coordinator process held to a 384 MiB heap, for three rounds of real signed
- * MLP-sized updates. About a minute on two cores; CI runs it once, on JDK 17.
+ * address and admitted by its ML-DSA certificate, against a real coordinator process held to a 384 MiB heap,
+ * for three rounds of real signed MLP-sized updates. About a minute on two cores; CI runs it once, on JDK 17.
  */
 @Tag("load")
 class LoadRunTest {
@@ -22,7 +22,7 @@ class LoadRunTest {
 
     @Test
     void fiveHundredClients_threeRounds_nothingLostOrCountedTwice_heapBounded() throws Exception {
-        LoadRun.Settings settings = new LoadRun.Settings(500, 3, ModelCatalog.MLP, SignatureScheme.ML_DSA_65, true, "384m",
+        LoadRun.Settings settings = new LoadRun.Settings(500, 3, ModelCatalog.MLP, SignatureScheme.ML_DSA_65, true, true, "384m",
                 Duration.ofMinutes(5));
         LoadRun.Result r = LoadRun.run(settings, dir, line -> { });
         assertThat(r.clientErrors()).isZero();
@@ -33,6 +33,7 @@ class LoadRunTest {
         // Every update counted exactly once: the model moved by exactly the mean shift each round.
         assertThat(r.maxModelError()).isLessThan(1e-4);
         assertThat(r.tlsGroup()).isEqualTo("X25519MLKEM768");
+        assertThat(r.certified()).as("every client admitted by its ML-DSA certificate, once").isEqualTo(500);
         assertThat(r.peakHeapSampledMib()).isGreaterThan(0).isLessThanOrEqualTo(384);
         assertThat(r.ok()).isTrue();
     }
