@@ -16,6 +16,7 @@ import io.grpc.MethodDescriptor;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.pqfl.client.agent.ClientAgent;
+import io.pqfl.client.agent.ClientState;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.LocalTrainer;
 import io.pqfl.coordinator.CoordinatorConfig;
@@ -65,9 +66,13 @@ class FederationEndToEndTest {
     }
 
     private Coordinator coordinator(int rounds, int minClients, Duration timeout) throws Exception {
+        return coordinator(rounds, minClients, timeout, null);
+    }
+
+    private Coordinator coordinator(int rounds, int minClients, Duration timeout, Path initialModel) throws Exception {
         SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("e2e").dataDir(dir.resolve("data"))
-                .model(ModelCatalog.MLP).rounds(rounds).minClients(minClients).roundTimeout(timeout)
+                .model(ModelCatalog.MLP).initialModel(initialModel).rounds(rounds).minClients(minClients).roundTimeout(timeout)
                 .training(new TrainingConfig(1, 32, 1e-3f, 0f, "adam")).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         FederationEngine engine = new FederationEngine(config, key, trust, new CoordinatorMetrics(), Clock.systemUTC(),
@@ -148,6 +153,11 @@ class FederationEndToEndTest {
     }
 
     private ClientAgent.Summary runAgainst(Coordinator c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned) throws Exception {
+        return runAgainst(c, rewrite, pinned, ClientState.inMemory());
+    }
+
+    private ClientAgent.Summary runAgainst(Coordinator c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned,
+                                           ClientState state) throws Exception {
         SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
         c.trust().add(new ClientId("victim"), k.verifyingKey());
         ManagedChannel ch = channel(c);
@@ -155,7 +165,7 @@ class FederationEndToEndTest {
             ClientAgent agent = new ClientAgent(tampering(ch, rewrite), ClientAgent.Settings.defaults(new ClientId("victim"), k, pinned)
                     .withDevice("cpu").withPollWait(Duration.ofSeconds(5)).withMaxConsecutiveRefusals(1),
                     FashionMnist.train().range(0, 500), null, ClientAgent.Progress.NONE);
-            return agent.run();
+            return agent.rememberIn(state).run();
         } finally {
             ch.shutdownNow();
         }
@@ -200,6 +210,46 @@ class FederationEndToEndTest {
                         .setSignature(com.google.protobuf.ByteString.copyFrom(sig))).build();
             }, cKey(c));
             assertRefusedWithoutTraining(c, s);
+        }
+    }
+
+    /** Rewrites the task header, as an on-path attacker would. */
+    private static UnaryOperator<TaskChunk> header(UnaryOperator<io.pqfl.proto.v1.TaskHeader> rewrite) {
+        return t -> t.hasHeader() ? TaskChunk.newBuilder().setHeader(rewrite.apply(t.getHeader())).build() : t;
+    }
+
+    @Test
+    void refusesATaskWhoseTrainingConfigurationWasAltered() throws Exception {
+        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+            assertRefusedWithoutTraining(c, runAgainst(c, header(h -> h.toBuilder().setConfig(h.getConfig().toBuilder()
+                    .setLocalEpochs(1_000_000).setLearningRate(1000f)).build()), cKey(c)));
+        }
+    }
+
+    @Test
+    void refusesAnUnsignedTask() throws Exception {
+        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+            assertRefusedWithoutTraining(c, runAgainst(c, header(h -> h.toBuilder().clearSignature().build()), cKey(c)));
+        }
+    }
+
+    @Test
+    void refusesAModelOlderThanOneItAlreadyTrainedOn_evenAfterARestart() throws Exception {
+        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+            // An earlier life of this client accepted round 7's task with the round 5 model; the state file says so.
+            Path file = dir.resolve("client-state.properties");
+            ClientState.load(file).accepted("e2e", c.key().keyId(), 7, 5);
+            assertRefusedWithoutTraining(c, runAgainst(c, UnaryOperator.identity(), cKey(c), ClientState.load(file)));
+        }
+    }
+
+    @Test
+    void refusesAModelItCannotTrain_andStopsCleanly() throws Exception {
+        Path mystery = dir.resolve("mystery.pqfl");
+        ModelFiles.write(mystery, io.pqfl.protocol.ModelWeights.zeros(new io.pqfl.protocol.ModelManifest("mystery-net",
+                List.of(io.pqfl.protocol.TensorSpec.of("w", 4, 4)))), null);
+        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30), mystery)) {
+            assertRefusedWithoutTraining(c, runAgainst(c, UnaryOperator.identity(), cKey(c)));
         }
     }
 

@@ -21,7 +21,10 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 ModelCatalog model, Path initialModel, long seed, TrainingConfig training,
                                 long maxUpdateBytes, int chunkBytes, boolean requireSignatures,
                                 boolean closeOnRejection, int minUpdates, double helloPerSecond, int helloBurst,
-                                Duration uploadTimeout, Path clientCaCert, Path clientCrl, int serverThreads) {
+                                Duration uploadTimeout, Path clientCaCert, Path clientCrl, int serverThreads,
+                                long maxExamplesPerUpdate, Duration sessionTtl, Duration uploadIdleTimeout,
+                                int maxConcurrentUploads, long uploadMemoryBytes, double callPerSecond, int callBurst,
+                                Duration trustReloadInterval, int maxCallsPerConnection) {
     public CoordinatorConfig {
         FederationIds.require(federationId);
         Objects.requireNonNull(dataDir, "dataDir");
@@ -70,6 +73,29 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         if (maxUpdateBytes < 1 || chunkBytes < 1024 || chunkBytes % 4 != 0) {
             throw new IllegalArgumentException("bad size limits: max update " + maxUpdateBytes + ", chunk " + chunkBytes);
         }
+        if (maxExamplesPerUpdate < 1) {
+            throw new IllegalArgumentException("max examples per update must be >= 1, got " + maxExamplesPerUpdate);
+        }
+        requirePositive(sessionTtl, "session TTL");
+        requirePositive(uploadIdleTimeout, "upload idle timeout");
+        requirePositive(trustReloadInterval, "trust reload interval");
+        if (maxConcurrentUploads < 1 || uploadMemoryBytes < 1) {
+            throw new IllegalArgumentException("upload limits must be positive: " + maxConcurrentUploads + " uploads, "
+                    + uploadMemoryBytes + " bytes");
+        }
+        if (!(callPerSecond > 0) || callBurst < 1) {
+            throw new IllegalArgumentException("call rate limit must be positive (rate " + callPerSecond + "/s, burst " + callBurst + ")");
+        }
+        if (maxCallsPerConnection < 1) {
+            throw new IllegalArgumentException("max calls per connection must be >= 1, got " + maxCallsPerConnection);
+        }
+    }
+
+    private static void requirePositive(Duration d, String what) {
+        Objects.requireNonNull(d, what);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(what + " must be positive");
+        }
     }
 
     public String effectiveJdbcUrl() {
@@ -116,6 +142,15 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private Path clientCaCert;
         private Path clientCrl;
         private int serverThreads = Math.max(8, 4 * Runtime.getRuntime().availableProcessors());
+        private long maxExamplesPerUpdate = 1_000_000;
+        private Duration sessionTtl = Duration.ofMinutes(15);
+        private Duration uploadIdleTimeout = Duration.ofSeconds(30);
+        private int maxConcurrentUploads = 1024;
+        private long uploadMemoryBytes = Runtime.getRuntime().maxMemory() / 2;
+        private double callPerSecond = 50;
+        private int callBurst = 200;
+        private Duration trustReloadInterval = Duration.ofSeconds(2);
+        private int maxCallsPerConnection = 256;
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -160,6 +195,27 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder clientCertificates(Path caCert, Path crl) { this.clientCaCert = caCert; this.clientCrl = crl; return this; }
         /** Threads serving calls (0: gRPC's default cached pool, one thread per busy call). */
         public Builder serverThreads(int v) { this.serverThreads = v; return this; }
+        /** The largest example count one update may claim (its weight in FedAvg); above it the update is refused. */
+        public Builder maxExamplesPerUpdate(long v) { this.maxExamplesPerUpdate = v; return this; }
+        /** How long a session from a Hello stays valid; clients say Hello again when it runs out. */
+        public Builder sessionTtl(Duration v) { this.sessionTtl = v; return this; }
+        /** An upload that sends nothing for this long is cut off (INCOMPLETE) and its slot freed. */
+        public Builder uploadIdleTimeout(Duration v) { this.uploadIdleTimeout = v; return this; }
+        /**
+         * Uploads in progress at once, and the bytes of decoded tensors they may hold together (default half the
+         * heap); beyond either, an upload is refused with BUSY and the client retries.
+         */
+        public Builder uploadLimits(int maxConcurrent, long memoryBytes) {
+            this.maxConcurrentUploads = maxConcurrent;
+            this.uploadMemoryBytes = memoryBytes;
+            return this;
+        }
+        /** GetTask, SubmitUpdate and GetStatus calls allowed per remote address (token bucket). */
+        public Builder callRateLimit(double perSecond, int burst) { this.callPerSecond = perSecond; this.callBurst = burst; return this; }
+        /** How often the trust directory is checked for changes (added or revoked keys take effect then). */
+        public Builder trustReloadInterval(Duration v) { this.trustReloadInterval = v; return this; }
+        /** Concurrent calls one connection may have open. */
+        public Builder maxCallsPerConnection(int v) { this.maxCallsPerConnection = v; return this; }
 
         public CoordinatorConfig build() {
             Path trust = trustDir != null ? trustDir : dataDir.resolve("trust");
@@ -167,7 +223,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, model, initialModel,
                     seed, training, maxUpdateBytes, chunkBytes, requireSignatures, closeOnRejection,
                     minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout, clientCaCert, clientCrl,
-                    serverThreads);
+                    serverThreads, maxExamplesPerUpdate, sessionTtl, uploadIdleTimeout, maxConcurrentUploads,
+                    uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection);
         }
     }
 }

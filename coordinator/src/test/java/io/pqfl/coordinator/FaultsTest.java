@@ -39,7 +39,7 @@ class FaultsTest {
 
             // c3 starts streaming on its own connection, then its process dies: the connection drops.
             ManagedChannel dying = NettyChannelBuilder.forAddress("127.0.0.1", fed.server.port()).usePlaintext().build();
-            StreamObserver<UpdateChunk> stream = FederationGrpc.newStub(dying).submitUpdate(new StreamObserver<SubmitResponse>() {
+            StreamObserver<UpdateChunk> stream = c3.uploadStream(dying, new StreamObserver<SubmitResponse>() {
                 @Override
                 public void onNext(SubmitResponse value) {
                 }

@@ -12,6 +12,7 @@ import io.netty.handler.ssl.SslContext;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerVerifier;
+import io.pqfl.coordinator.verify.RejectReason;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Keys;
 import io.pqfl.crypto.SignatureScheme;
@@ -127,8 +128,9 @@ class IdentityTest {
             SigningKey other2 = Keys.generate(SignatureScheme.ML_DSA_44);
             X509Certificate forOtherKey = clientCert("alice", other2);
             assertRefused(() -> a.hello(encoded(forOtherKey)), Status.Code.UNAUTHENTICATED, "KEY_MISMATCH");
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED)
-                    .extracting(LedgerEntry::keyId).containsExactly(other2.keyId().hex());
+            // Nothing was admitted: a certificate counts only after a proof of possession of its key.
+            assertThat(fed.engine.ledger().entries()).noneMatch(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED);
+            assertThat(dir.resolve("data/certified/alice.crt")).doesNotExist();
         }
     }
 
@@ -188,6 +190,50 @@ class IdentityTest {
     }
 
     @Test
+    void mutualTls_sessionOfAnotherClient_isRefusedOnEveryCall() throws Exception {
+        try (TestFederation fed = federation(0, ClientAuth.REQUIRE)) {
+            SigningKey alice = Keys.generate(SignatureScheme.ML_DSA_44);
+            SigningKey bob = Keys.generate(SignatureScheme.ML_DSA_44);
+            ManagedChannel aliceTls = fed.channel(clientTls(clientCert("alice", alice), alice));
+            ManagedChannel bobTls = fed.channel(clientTls(clientCert("bob", bob), bob));
+            try {
+                TestClient a = new TestClient(aliceTls, "alice", alice);
+                a.hello();
+                new TestClient(bobTls, "bob", bob).hello();
+                // bob's connection, alice's session token: the certificate names bob, so every call is refused.
+                TestClient stolen = new TestClient(bobTls, "alice", alice);
+                stolen.session(a.session());
+                Refusals.assertRefused(() -> stolen.task(1_000), RejectReason.SESSION_MISMATCH);
+                Refusals.assertRefused(() -> stolen.submit(a.task(10_000), tiny(1), 10), RejectReason.SESSION_MISMATCH);
+            } finally {
+                aliceTls.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+                bobTls.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void olderCertificateOfAnAdmittedClient_isRefused_evenWithItsKey() throws Exception {
+        try (TestFederation fed = federation(1, ClientAuth.NONE)) {
+            SigningKey retired = Keys.generate(SignatureScheme.ML_DSA_44);
+            SigningKey current = Keys.generate(SignatureScheme.ML_DSA_44);
+            // The same CA, issuing an hour ago and now: the certificates' notBefore differ.
+            CertificateAuthority earlier = CertificateAuthority.open(dir.resolve("ca"), null,
+                    Clock.offset(Clock.systemUTC(), Duration.ofHours(-1)));
+            X509Certificate old = earlier.issue(Role.CLIENT, "alice", retired.verifyingKey(), List.of(), List.of(),
+                    Duration.ofDays(1));
+            X509Certificate rotated = clientCert("alice", current);
+
+            fed.client("alice", retired).hello(old.getEncoded());
+            fed.client("alice", current).hello(rotated.getEncoded()); // key rotation: the newer certificate replaces it
+            Refusals.assertRefused(() -> fed.client("alice", retired).hello(old.getEncoded()), RejectReason.CERTIFICATE_SUPERSEDED);
+            Refusals.assertRefused(() -> fed.client("alice", retired).hello(), RejectReason.KEY_MISMATCH);
+            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED)
+                    .extracting(LedgerEntry::keyId).containsExactly(retired.keyId().hex(), current.keyId().hex());
+        }
+    }
+
+    @Test
     void tokenEnrollment_provesPossession_isOneTime_andIsLedgered() throws Exception {
         try (TestFederation fed = federation(0, ClientAuth.NONE)) {
             String token = fed.engine.tokens().create(new ClientId("dave"), Duration.ofHours(1));
@@ -196,21 +242,32 @@ class IdentityTest {
             TestClient d = fed.client("dave", dave);
             assertRefused(d::hello, Status.Code.UNAUTHENTICATED, "UNKNOWN_CLIENT");
 
-            // A proof signed by another key does not verify, and does not burn the token.
+            // A proof signed by another key does not verify, and burns neither the token nor dave's challenge.
             var c = d.beginEnrollment();
             byte[] forged = EnrollmentStatement.prove(c.getFederationId(), new ClientId("dave"), c.getChallenge().toByteArray(),
                     Keys.generate(SignatureScheme.ML_DSA_65), token);
             assertRefused(() -> d.completeEnrollment(c.getChallenge().toByteArray(), token, forged), Status.Code.UNAUTHENTICATED,
                     "ENROLLMENT_INVALID");
-            // The challenge was single-use: replaying the honest proof for it fails too.
-            byte[] honest = EnrollmentStatement.prove(c.getFederationId(), new ClientId("dave"), c.getChallenge().toByteArray(),
-                    dave, token);
-            assertRefused(() -> d.completeEnrollment(c.getChallenge().toByteArray(), token, honest), Status.Code.UNAUTHENTICATED,
-                    "ENROLLMENT_INVALID");
+            // A stranger asking for challenges under dave's name, and completing with them, changes nothing for dave.
+            SigningKey mallory = Keys.generate(SignatureScheme.ML_DSA_65);
+            TestClient m = fed.client("dave", mallory);
+            var mc = m.beginEnrollment();
+            assertRefused(() -> m.completeEnrollment(mc.getChallenge().toByteArray(), "pqfl-enroll-guessed",
+                    EnrollmentStatement.prove(mc.getFederationId(), new ClientId("dave"), mc.getChallenge().toByteArray(), mallory,
+                            "pqfl-enroll-guessed")), Status.Code.UNAUTHENTICATED, "TOKEN_INVALID");
+            // dave's challenge is not mallory's: it is bound to dave's key.
+            assertRefused(() -> m.completeEnrollment(c.getChallenge().toByteArray(), token, EnrollmentStatement.prove(
+                    c.getFederationId(), new ClientId("dave"), c.getChallenge().toByteArray(), mallory, token)),
+                    Status.Code.UNAUTHENTICATED, "ENROLLMENT_INVALID");
             assertRefused(() -> d.enroll("pqfl-enroll-guessed"), Status.Code.UNAUTHENTICATED, "TOKEN_INVALID");
 
-            var result = d.enroll(token);
+            byte[] honest = EnrollmentStatement.prove(c.getFederationId(), new ClientId("dave"), c.getChallenge().toByteArray(),
+                    dave, token);
+            var result = d.completeEnrollment(c.getChallenge().toByteArray(), token, honest);
             assertThat(result.getKeyId()).isEqualTo(dave.keyId().hex());
+            // Replaying the completed enrollment does nothing more.
+            assertRefused(() -> d.completeEnrollment(c.getChallenge().toByteArray(), token, honest), Status.Code.ALREADY_EXISTS,
+                    "ALREADY_ENROLLED");
             d.hello();
             assertThat(fed.trust.find(new ClientId("dave")).orElseThrow().key()).isEqualTo(dave.verifyingKey());
 

@@ -75,7 +75,7 @@ class LimitsTest {
             TestClient.Submission s = c1.prepare(t1, tiny(1), 10);
 
             CompletableFuture<SubmitResponse> outcome = new CompletableFuture<>();
-            StreamObserver<UpdateChunk> stream = FederationGrpc.newStub(fed.channel).submitUpdate(new StreamObserver<>() {
+            StreamObserver<UpdateChunk> stream = c1.uploadStream(fed.channel, new StreamObserver<>() {
                 @Override
                 public void onNext(SubmitResponse value) {
                     outcome.complete(value);

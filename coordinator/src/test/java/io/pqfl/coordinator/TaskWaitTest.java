@@ -26,7 +26,9 @@ class TaskWaitTest {
         // Three clients enrolled, min clients 3: no round opens while only polls arrive.
         try (TestFederation fed = TestFederation.start(dir, 3, b -> b.minClients(3))) {
             int before = ManagementFactory.getThreadMXBean().getThreadCount();
-            FederationGrpc.FederationStub stub = FederationGrpc.newStub(fed.channel);
+            TestClient c1 = fed.client("c1");
+            c1.hello();
+            FederationGrpc.FederationStub stub = c1.asyncStub();
             List<Context.CancellableContext> contexts = new ArrayList<>();
             CountDownLatch ended = new CountDownLatch(200);
             for (int i = 0; i < 200; i++) {

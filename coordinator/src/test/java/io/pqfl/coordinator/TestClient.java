@@ -8,6 +8,11 @@ import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.Signer;
 import io.pqfl.crypto.SigningKey;
+import io.grpc.Metadata;
+import io.grpc.stub.AbstractStub;
+import io.grpc.stub.MetadataUtils;
+import io.pqfl.proto.v1.Challenge;
+import io.pqfl.proto.v1.ChallengeRequest;
 import io.pqfl.proto.v1.EnrollmentChallenge;
 import io.pqfl.proto.v1.EnrollmentProof;
 import io.pqfl.proto.v1.EnrollmentRequest;
@@ -25,6 +30,7 @@ import io.pqfl.proto.v1.UpdateTrailer;
 import io.pqfl.protocol.EnrollmentStatement;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SessionStatement;
 import io.pqfl.protocol.SignedModel;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WeightsReceiver;
@@ -44,23 +50,80 @@ public final class TestClient {
     private final FederationGrpc.FederationStub async;
 
     TestClient(ManagedChannel channel, String id, SigningKey key) {
+        this(channel, id, key, new java.util.concurrent.ConcurrentHashMap<>());
+    }
+
+    /** A client whose session is kept in {@code sessions} (shared by the fixtures, so any handle on "c1" has c1's). */
+    TestClient(ManagedChannel channel, String id, SigningKey key, java.util.Map<String, String> sessions) {
+        this.sessions = sessions;
         this.id = new ClientId(id);
         this.key = key;
         this.blocking = FederationGrpc.newBlockingStub(channel);
         this.async = FederationGrpc.newStub(channel);
     }
 
-    HelloResponse hello() {
-        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).hello(HelloRequest.newBuilder().setClientId(id.value())
-                .setKeyId(key.keyId().hex()).setScheme(key.scheme().displayName()).setAgent("test").build());
+    /** Session tokens of the last successful Hello, by client id; sent with GetTask and SubmitUpdate. */
+    private final java.util.Map<String, String> sessions;
+
+    String session() {
+        return sessions.get(id.value());
     }
 
-    /** Hello carrying the client's federation certificate (DER). */
-    HelloResponse hello(byte[] certificate) {
-        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).hello(HelloRequest.newBuilder().setClientId(id.value())
-                .setKeyId(key.keyId().hex()).setScheme(key.scheme().displayName()).setAgent("test")
-                .setCertificate(ByteString.copyFrom(certificate)).build());
+    /** Replaces this client's session token (null: calls go without one). */
+    void session(String token) {
+        if (token == null) {
+            sessions.remove(id.value());
+        } else {
+            sessions.put(id.value(), token);
+        }
     }
+
+    /** The honest Hello: a challenge, the proof of possession over it, and the session it opens. */
+    HelloResponse hello() {
+        return hello((byte[]) null);
+    }
+
+    /** Hello carrying the client's federation certificate (DER); null for none. */
+    HelloResponse hello(byte[] certificate) {
+        Challenge c = challenge();
+        byte[] proof = SessionStatement.prove(c.getFederationId(), id, c.getChallenge().toByteArray(), key);
+        return hello(helloRequest(certificate, c.getChallenge().toByteArray(), proof));
+    }
+
+    Challenge challenge() {
+        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).getChallenge(
+                ChallengeRequest.newBuilder().setClientId(id.value()).build());
+    }
+
+    HelloRequest helloRequest(byte[] certificate, byte[] challenge, byte[] proof) {
+        HelloRequest.Builder b = HelloRequest.newBuilder().setClientId(id.value()).setKeyId(key.keyId().hex())
+                .setScheme(key.scheme().displayName()).setAgent("test").setChallenge(ByteString.copyFrom(challenge))
+                .setSignature(ByteString.copyFrom(proof));
+        if (certificate != null) {
+            b.setCertificate(ByteString.copyFrom(certificate));
+        }
+        return b.build();
+    }
+
+    /** Sends a Hello as given (an attacker's, perhaps); keeps the session it opens. */
+    HelloResponse hello(HelloRequest request) {
+        HelloResponse r = blocking.withDeadlineAfter(10, TimeUnit.SECONDS).hello(request);
+        session(r.getSessionToken());
+        return r;
+    }
+
+    /** Stubs whose calls carry {@link #session} (or no session when it is null). */
+    private <S extends AbstractStub<S>> S withSession(S stub) {
+        Metadata md = new Metadata();
+        String token = session();
+        if (token != null) {
+            md.put(SESSION, token);
+        }
+        return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+    }
+
+    private static final Metadata.Key<String> SESSION = Metadata.Key.of(SessionStatement.METADATA_KEY,
+            Metadata.ASCII_STRING_MARSHALLER);
 
     EnrollmentChallenge beginEnrollment() {
         return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).beginEnrollment(EnrollmentRequest.newBuilder()
@@ -89,7 +152,7 @@ public final class TestClient {
     }
 
     ReceivedTask task(long waitMs) throws Exception {
-        Iterator<TaskChunk> it = blocking.withDeadlineAfter(waitMs + 10_000, TimeUnit.MILLISECONDS)
+        Iterator<TaskChunk> it = withSession(blocking).withDeadlineAfter(waitMs + 10_000, TimeUnit.MILLISECONDS)
                 .getTask(TaskRequest.newBuilder().setClientId(id.value()).setWaitMs((int) waitMs).build());
         TaskHeader header = it.next().getHeader();
         WeightsReceiver receiver = new WeightsReceiver(WireMapping.fromWire(header.getManifest()));
@@ -149,9 +212,20 @@ public final class TestClient {
         return sendRaw(messages);
     }
 
+    /** The asynchronous stub with this client's session. */
+    FederationGrpc.FederationStub asyncStub() {
+        return withSession(async);
+    }
+
+    /** An upload stream with this client's session on {@code channel} (another connection, perhaps). */
+    io.grpc.stub.StreamObserver<UpdateChunk> uploadStream(io.grpc.Channel channel,
+                                                          io.grpc.stub.StreamObserver<SubmitResponse> responses) {
+        return withSession(FederationGrpc.newStub(channel)).submitUpdate(responses);
+    }
+
     SubmitResponse sendRaw(List<UpdateChunk> messages) throws Exception {
         CompletableFuture<SubmitResponse> result = new CompletableFuture<>();
-        async.withDeadlineAfter(30, TimeUnit.SECONDS).submitUpdate(new ClientResponseObserver<UpdateChunk, SubmitResponse>() {
+        withSession(async).withDeadlineAfter(30, TimeUnit.SECONDS).submitUpdate(new ClientResponseObserver<UpdateChunk, SubmitResponse>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<UpdateChunk> requests) {
                 // Flow control: send only while the transport is ready.

@@ -61,7 +61,9 @@ public final class TestFederation implements AutoCloseable {
         ModelFiles.write(initial, ProtocolFixtures.tiny(0), null);
         CoordinatorConfig.Builder b = CoordinatorConfig.builder().federationId(ProtocolFixtures.FEDERATION)
                 .dataDir(dir.resolve("data")).trustDir(dir.resolve("trust")).initialModel(initial).rounds(1).minClients(2)
-                .roundTimeout(Duration.ofSeconds(20));
+                .roundTimeout(Duration.ofSeconds(20))
+                // Every test client shares 127.0.0.1: the per-address call limit is the tests' to set.
+                .callRateLimit(1_000, 1_000);
         tweak.accept(b);
         CoordinatorConfig config = b.build();
         TrustStore trust = TrustStore.open(config.trustDir());
@@ -101,12 +103,15 @@ public final class TestFederation implements AutoCloseable {
         server.close();
     }
 
+    /** Session tokens by client id, shared by every TestClient handle this federation gives out. */
+    final Map<String, String> sessions = new java.util.concurrent.ConcurrentHashMap<>();
+
     TestClient client(String id) {
-        return new TestClient(channel, id, clientKeys.get(id));
+        return new TestClient(channel, id, clientKeys.get(id), sessions);
     }
 
     TestClient client(String id, SigningKey key) {
-        return new TestClient(channel, id, key);
+        return new TestClient(channel, id, key, sessions);
     }
 
     ModelWeights global() {

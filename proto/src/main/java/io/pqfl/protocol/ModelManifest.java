@@ -53,7 +53,7 @@ public record ModelManifest(String architecture, List<TensorSpec> tensors) {
         return other != null && tensors.equals(other.tensors);
     }
 
-    /** A description of the first difference, for rejection messages. */
+    /** A description of the first difference (tensors first, then the architecture label), for rejection messages. */
     public String describeMismatch(ModelManifest other) {
         if (other.tensors.size() != tensors.size()) {
             return "expected " + tensors.size() + " tensors, got " + other.tensors.size();
@@ -64,6 +64,9 @@ public record ModelManifest(String architecture, List<TensorSpec> tensors) {
             if (!a.equals(b)) {
                 return "tensor " + i + ": expected " + a.name() + a.shape() + ", got " + b.name() + b.shape();
             }
+        }
+        if (!architecture.equals(other.architecture)) {
+            return "architecture label '" + other.architecture + "' differs from the round's '" + architecture + "'";
         }
         return "no difference";
     }

@@ -4,15 +4,22 @@ import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.PayloadHasher;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * Receives a model's wire bytes chunk by chunk and, in the same single pass, digests them and decodes
  * them into float arrays: no buffering of the raw bytes, no second pass. Refuses more bytes than the
  * manifest describes as soon as they arrive. Not thread-safe.
+ *
+ * <p>Memory follows the bytes actually received, not the manifest's claim: a tensor's array is allocated when
+ * its first value arrives and grows (doubling, from {@value #INITIAL_ELEMENTS} values) up to the tensor's size,
+ * so a sender that stops after the header costs a few bytes, and one that stops half-way at most about twice
+ * what it sent.
  */
 public final class WeightsReceiver {
     private final ModelManifest manifest;
     private final PayloadHasher hasher = new PayloadHasher();
+    static final int INITIAL_ELEMENTS = 1 << 16;
     private final float[][] values;
     private final byte[] carry = new byte[4];
     private int carryLength;
@@ -23,9 +30,6 @@ public final class WeightsReceiver {
     public WeightsReceiver(ModelManifest manifest) {
         this.manifest = manifest;
         this.values = new float[manifest.tensors().size()][];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = new float[manifest.tensors().get(i).elementCount()];
-        }
         hasher.update(manifest.encode());
     }
 
@@ -68,11 +72,27 @@ public final class WeightsReceiver {
     }
 
     private void put(float f) {
-        while (element == values[tensor].length) {
+        while (element == manifest.tensors().get(tensor).elementCount()) {
             tensor++;
             element = 0;
         }
-        values[tensor][element++] = f;
+        float[] v = values[tensor];
+        if (v == null || element == v.length) {
+            int size = manifest.tensors().get(tensor).elementCount();
+            int grown = v == null ? Math.min(size, INITIAL_ELEMENTS) : (int) Math.min(size, 2L * v.length);
+            v = v == null ? new float[grown] : Arrays.copyOf(v, grown);
+            values[tensor] = v;
+        }
+        v[element++] = f;
+    }
+
+    /** Bytes held for decoded values now (for tests of the memory bound). */
+    long allocatedBytes() {
+        long n = 0;
+        for (float[] v : values) {
+            n += v == null ? 0 : 4L * v.length;
+        }
+        return n;
     }
 
     public long receivedBytes() {

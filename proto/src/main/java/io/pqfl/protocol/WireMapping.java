@@ -89,6 +89,17 @@ public final class WireMapping {
         return b.build();
     }
 
+    /**
+     * The task statement a client rebuilds from a task header, the digest it computed over the model bytes
+     * it received, and the coordinator key it pinned.
+     */
+    public static TaskStatement taskStatement(io.pqfl.proto.v1.TaskHeader h, PayloadDigest receivedModelDigest,
+                                              SignatureScheme coordinatorScheme, KeyId coordinatorKeyId) {
+        return new TaskStatement(h.getFederationId(), h.getRound(), RoundNonce.of(h.getNonce().toByteArray()),
+                new ClientId(h.getClientId()), h.getModelRound(), receivedModelDigest, fromWire(h.getConfig()),
+                h.getDeadlineUnixMs(), coordinatorScheme, coordinatorKeyId);
+    }
+
     public static SignedModel fromWire(ModelSignature m) {
         List<ReceiptEntry> receipt = new ArrayList<>();
         for (var e : m.getReceiptList()) {

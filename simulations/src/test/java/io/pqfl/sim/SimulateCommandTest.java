@@ -86,7 +86,7 @@ class SimulateCommandTest {
             if (!attack.equals("none")) {
                 attackedSigned++;
                 assertThat(c.get("accepted").asBoolean()).as(attack + " in round " + c.get("round")).isFalse();
-                assertThat(c.get("reason").asText()).isIn("BAD_SIGNATURE", "KEY_MISMATCH");
+                assertThat(c.get("reason").asText()).isIn("BAD_SIGNATURE", "SESSION_MISMATCH");
             } else {
                 assertThat(c.get("accepted").asBoolean()).isTrue();
             }

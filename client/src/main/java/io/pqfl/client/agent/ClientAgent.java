@@ -15,6 +15,9 @@ import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.Signer;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.VerifyingKey;
+import io.grpc.stub.MetadataUtils;
+import io.pqfl.proto.v1.Challenge;
+import io.pqfl.proto.v1.ChallengeRequest;
 import io.pqfl.proto.v1.EnrollmentProof;
 import io.pqfl.proto.v1.EnrollmentRequest;
 import io.pqfl.proto.v1.FederationGrpc;
@@ -35,7 +38,9 @@ import io.pqfl.protocol.ModelRejectedException;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.Rejections;
 import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SessionStatement;
 import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.TaskStatement;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WeightsReceiver;
@@ -64,6 +69,8 @@ import org.slf4j.LoggerFactory;
 public final class ClientAgent {
     private static final Logger log = LoggerFactory.getLogger(ClientAgent.class);
     private static final Metadata.Key<String> REASON = Metadata.Key.of(Rejections.REASON_TRAILER, Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> SESSION = Metadata.Key.of(SessionStatement.METADATA_KEY,
+            Metadata.ASCII_STRING_MARSHALLER);
 
     /** How the agent behaves. */
     public record Settings(ClientId clientId, SigningKey key, VerifyingKey coordinatorKey, String device, Duration pollWait,
@@ -159,6 +166,8 @@ public final class ClientAgent {
     private UpdateTransform transform;
     private LocalUpdate localUpdate;
     private boolean sign = true;
+    private ClientState state = ClientState.inMemory();
+    private volatile String sessionToken;
 
     public ClientAgent observe(Observer o) {
         this.observer = Objects.requireNonNull(o, "observer");
@@ -173,6 +182,15 @@ public final class ClientAgent {
     /** Replaces DJL training with {@code update} (load tests); the rest of the agent is unchanged. */
     public ClientAgent computeUpdates(LocalUpdate update) {
         this.localUpdate = update;
+        return this;
+    }
+
+    /**
+     * Where the agent remembers the newest task and model round it accepted per federation (default: in memory,
+     * for the agent's life); with a file, an older task or model is refused across restarts too.
+     */
+    public ClientAgent rememberIn(ClientState state) {
+        this.state = Objects.requireNonNull(state, "state");
         return this;
     }
 
@@ -222,7 +240,7 @@ public final class ClientAgent {
                         enroll();
                         break;
                     } catch (StatusRuntimeException e) {
-                        if (!retryable(e.getStatus().getCode()) || stopping) {
+                        if (!retryable(e) || stopping) {
                             throw e;
                         }
                         log.warn("Coordinator unavailable for enrollment ({}); retrying in {} ms", e.getStatus().getCode(),
@@ -248,7 +266,12 @@ public final class ClientAgent {
                     if (code == Status.Code.NOT_FOUND) {
                         continue;
                     }
-                    if (retryable(code)) {
+                    if (needsNewSession(e)) {
+                        log.info("Session ended ({}); saying Hello again", e.getStatus().getDescription());
+                        hello();
+                        continue;
+                    }
+                    if (retryable(e)) {
                         backoffThenHello(e);
                         continue;
                     }
@@ -258,15 +281,11 @@ public final class ClientAgent {
                     continue;
                 }
                 try {
-                    task.signed.verify(settings.coordinatorKey(), federationId, task.digest);
-                    if (task.signed.statement().modelRound() != task.header.getModelRound()) {
-                        throw new ModelRejectedException("task says model round " + task.header.getModelRound()
-                                + ", the signed statement says " + task.signed.statement().modelRound());
-                    }
+                    check(task);
                 } catch (ModelRejectedException e) {
                     refused++;
                     consecutiveRefusals++;
-                    log.error("Refusing the global model for round {}: {}. Not training on it.", task.header.getRound(),
+                    log.error("Refusing the task for round {}: {}. Not training on it.", task.header.getRound(),
                             e.getMessage());
                     if (consecutiveRefusals >= settings.maxConsecutiveRefusals()) {
                         log.error("{} models in a row failed verification against the pinned coordinator key {}; stopping",
@@ -294,6 +313,85 @@ public final class ClientAgent {
     private static boolean retryable(Status.Code code) {
         return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED || code == Status.Code.CANCELLED
                 || code == Status.Code.UNKNOWN || code == Status.Code.ABORTED;
+    }
+
+    /** Transport trouble, or the coordinator asking to come back later (rate limit, upload slots taken). */
+    private static boolean retryable(StatusRuntimeException e) {
+        String reason = reasonOf(e);
+        return retryable(e.getStatus().getCode()) || "RATE_LIMITED".equals(reason) || "BUSY".equals(reason);
+    }
+
+    private static String reasonOf(StatusRuntimeException e) {
+        return e.getTrailers() == null ? null : e.getTrailers().get(REASON);
+    }
+
+    /** The coordinator no longer knows the session (it expired, or the coordinator restarted). */
+    private static boolean needsNewSession(StatusRuntimeException e) {
+        return "SESSION_INVALID".equals(reasonOf(e));
+    }
+
+    /**
+     * Every check before training, in order: the task is for this client and federation, its header is signed by
+     * the pinned coordinator key over the model actually received, the model's own statement verifies, both name
+     * the same model round, neither the task nor the model is older than what this client already accepted, and
+     * the model is one this client can train. Then the task is remembered (on disk, when configured).
+     */
+    private void check(Task task) throws ModelRejectedException {
+        TaskHeader h = task.header;
+        if (!h.getClientId().equals(settings.clientId().value())) {
+            throw new ModelRejectedException("the task is for client '" + h.getClientId() + "', not " + settings.clientId());
+        }
+        if (!h.getFederationId().equals(federationId)) {
+            throw new ModelRejectedException("the task is for federation '" + h.getFederationId() + "', not " + federationId);
+        }
+        TaskStatement statement;
+        try {
+            statement = WireMapping.taskStatement(h, task.digest, settings.coordinatorKey().scheme(),
+                    settings.coordinatorKey().keyId());
+        } catch (IllegalArgumentException e) {
+            throw new ModelRejectedException("malformed task header: " + e.getMessage(), e);
+        }
+        statement.verify(settings.coordinatorKey(), h.getSignature().toByteArray());
+        task.signed.verify(settings.coordinatorKey(), federationId, task.digest);
+        if (task.signed.statement().modelRound() != h.getModelRound()) {
+            throw new ModelRejectedException("the task names model round " + h.getModelRound()
+                    + ", the model's signed statement says " + task.signed.statement().modelRound());
+        }
+        var pinned = settings.coordinatorKey().keyId();
+        long newestTask = state.newestTaskRound(federationId, pinned);
+        long newestModel = state.newestModelRound(federationId, pinned);
+        if (h.getRound() < newestTask) {
+            throw new ModelRejectedException("the task is for round " + h.getRound() + ", but this client already accepted "
+                    + "round " + newestTask + "'s task (an old task replayed?)");
+        }
+        if (h.getModelRound() < newestModel) {
+            throw new ModelRejectedException("the model is from round " + h.getModelRound() + ", older than the round "
+                    + newestModel + " model this client already trained on (an old model replayed?)");
+        }
+        if (localUpdate == null) {
+            trainable(task.model.manifest());
+        }
+        try {
+            state.accepted(federationId, pinned, h.getRound(), h.getModelRound());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot record the accepted task in " + state.file() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The built-in model this client trains for {@code manifest}; refused (not thrown) when there is none. */
+    private static ModelCatalog trainable(ModelManifest manifest) throws ModelRejectedException {
+        ModelCatalog architecture;
+        try {
+            architecture = ModelCatalog.byId(manifest.architecture());
+        } catch (IllegalArgumentException e) {
+            throw new ModelRejectedException("the coordinator's model '" + manifest.architecture()
+                    + "' is not one this client can train (" + e.getMessage() + ")", e);
+        }
+        if (!architecture.manifest().equals(manifest)) {
+            throw new ModelRejectedException("the coordinator's " + architecture.id() + " does not match this client's: "
+                    + architecture.manifest().describeMismatch(manifest));
+        }
+        return architecture;
     }
 
     /**
@@ -329,10 +427,19 @@ public final class ClientAgent {
         Duration backoff = Duration.ofMillis(250);
         while (true) {
             try {
+                Challenge challenge = blocking.withDeadlineAfter(30, TimeUnit.SECONDS).getChallenge(
+                        ChallengeRequest.newBuilder().setClientId(settings.clientId().value()).build());
+                if (federationId != null && !federationId.equals(challenge.getFederationId())) {
+                    throw new IllegalStateException("the coordinator now serves federation " + challenge.getFederationId()
+                            + ", not " + federationId);
+                }
+                byte[] c = challenge.getChallenge().toByteArray();
+                byte[] proof = SessionStatement.prove(challenge.getFederationId(), settings.clientId(), c, settings.key());
                 HelloRequest.Builder request = HelloRequest.newBuilder()
                         .setClientId(settings.clientId().value()).setKeyId(settings.key().keyId().hex())
                         .setScheme(settings.key().scheme().displayName()).setAgent("pqfl-client/0.1 java/"
-                                + System.getProperty("java.version"));
+                                + System.getProperty("java.version"))
+                        .setChallenge(ByteString.copyFrom(c)).setSignature(ByteString.copyFrom(proof));
                 if (settings.certificate() != null) {
                     request.setCertificate(com.google.protobuf.ByteString.copyFrom(settings.certificate()));
                 }
@@ -346,11 +453,12 @@ public final class ClientAgent {
                             + ", not " + federationId);
                 }
                 federationId = r.getFederationId();
+                sessionToken = r.getSessionToken();
                 log.info("Joined federation {} as {} ({} key {})", federationId, settings.clientId(),
                         settings.key().scheme(), settings.key().keyId());
                 return;
             } catch (StatusRuntimeException e) {
-                if (!retryable(e.getStatus().getCode()) || stopping) {
+                if (!retryable(e) || stopping) {
                     throw e;
                 }
                 log.warn("Coordinator unavailable ({}); retrying in {} ms", e.getStatus().getCode(), backoff.toMillis());
@@ -375,8 +483,18 @@ public final class ClientAgent {
     private record Task(TaskHeader header, ModelWeights model, PayloadDigest digest, SignedModel signed) {
     }
 
+    /** A stub whose calls carry the session token. */
+    private <S extends io.grpc.stub.AbstractStub<S>> S withSession(S stub) {
+        Metadata md = new Metadata();
+        String token = sessionToken;
+        if (token != null) {
+            md.put(SESSION, token);
+        }
+        return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+    }
+
     private Task fetchTask() {
-        Iterator<TaskChunk> it = blocking.withDeadlineAfter(settings.pollWait().toMillis() + settings.rpcTimeout().toMillis(),
+        Iterator<TaskChunk> it = withSession(blocking).withDeadlineAfter(settings.pollWait().toMillis() + settings.rpcTimeout().toMillis(),
                 TimeUnit.MILLISECONDS).getTask(TaskRequest.newBuilder().setClientId(settings.clientId().value())
                 .setWaitMs((int) settings.pollWait().toMillis()).build());
         TaskChunk first = it.next();
@@ -406,17 +524,18 @@ public final class ClientAgent {
 
     private void trainAndSubmit(Task task) throws InterruptedException {
         long round = task.header.getRound();
-        ModelCatalog architecture = ModelCatalog.byId(task.model.manifest().architecture());
-        if (!architecture.manifest().sameTensors(task.model.manifest())) {
-            throw new IllegalStateException("the coordinator's " + architecture.id() + " does not match this client's: "
-                    + architecture.manifest().describeMismatch(task.model.manifest()));
-        }
         TrainingConfig config = WireMapping.fromWire(task.header.getConfig());
         TrainResult result;
         if (localUpdate != null) {
             result = localUpdate.compute(round, task.model, config);
         } else {
             if (trainer == null) {
+                ModelCatalog architecture;
+                try {
+                    architecture = trainable(task.model.manifest());
+                } catch (ModelRejectedException e) {
+                    throw new IllegalStateException(e.getMessage(), e); // checked before: cannot happen
+                }
                 trainer = new LocalTrainer(architecture, LocalTrainer.chooseDevice(settings.device()));
                 log.info("Training on {}", trainer.device());
             }
@@ -460,7 +579,20 @@ public final class ClientAgent {
                 report.accept(true, null);
                 return;
             } catch (StatusRuntimeException e) {
-                String reason = e.getTrailers() == null ? null : e.getTrailers().get(REASON);
+                String reason = reasonOf(e);
+                if (needsNewSession(e) && System.currentTimeMillis() < task.header.getDeadlineUnixMs()) {
+                    log.info("Round {}: session ended ({}); saying Hello again before retrying", round,
+                            e.getStatus().getDescription());
+                    hello();
+                    continue;
+                }
+                if (("BUSY".equals(reason) || "RATE_LIMITED".equals(reason))
+                        && System.currentTimeMillis() < task.header.getDeadlineUnixMs()) {
+                    log.info("Round {}: coordinator busy ({}); retrying in {} ms", round, reason, backoff.toMillis());
+                    Thread.sleep(backoff.toMillis());
+                    backoff = next(backoff);
+                    continue;
+                }
                 if (reason != null) {
                     rejected++;
                     log.warn("Round {}: update rejected by the coordinator: {}", round, e.getStatus().getDescription());
@@ -485,7 +617,7 @@ public final class ClientAgent {
             throws InterruptedException {
         CompletableFuture<SubmitResponse> result = new CompletableFuture<>();
         long timeout = Math.max(10_000, Math.min(settings.rpcTimeout().toMillis(), deadlineUnixMs - System.currentTimeMillis() + 10_000));
-        async.withDeadlineAfter(timeout, TimeUnit.MILLISECONDS).submitUpdate(new ClientResponseObserver<UpdateChunk, SubmitResponse>() {
+        withSession(async).withDeadlineAfter(timeout, TimeUnit.MILLISECONDS).submitUpdate(new ClientResponseObserver<UpdateChunk, SubmitResponse>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<UpdateChunk> requests) {
                 UploadPump pump = new UploadPump(requests, header, update, signature, settings.chunkBytes());

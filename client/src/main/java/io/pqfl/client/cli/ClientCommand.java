@@ -3,6 +3,7 @@ package io.pqfl.client.cli;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.pqfl.client.agent.ClientAgent;
+import io.pqfl.client.agent.ClientState;
 import io.pqfl.client.agent.LogProgress;
 import io.pqfl.client.data.CsvFiles;
 import io.pqfl.client.data.DataException;
@@ -109,6 +110,11 @@ public final class ClientCommand implements Callable<Integer> {
     @Option(names = "--poll", defaultValue = "20", description = "Seconds each task poll may wait (default: ${DEFAULT-VALUE}).")
     int pollSeconds;
 
+    @Option(names = "--state-file", paramLabel = "FILE",
+            description = "Where the newest task and model round accepted per federation are kept, so an older task or "
+                    + "model is refused across restarts (default: ~/.pqfl/client-state/CLIENT-ID.properties).")
+    Path stateFile;
+
     @Override
     public Integer call() throws Exception {
         if (threads > 0) {
@@ -182,8 +188,16 @@ public final class ClientCommand implements Callable<Integer> {
             org.slf4j.LoggerFactory.getLogger(ClientCommand.class).warn("Connecting without TLS: updates and models are "
                     + "signed, but the channel is not confidential; give --tls-ca for TLS 1.3 with X25519MLKEM768");
         }
+        Path state = stateFile != null ? stateFile
+                : Path.of(System.getProperty("user.home"), ".pqfl", "client-state", id.value() + ".properties");
+        ClientState remembered;
+        try {
+            remembered = ClientState.load(state);
+        } catch (java.io.IOException e) {
+            throw new CliException(e.getMessage(), e);
+        }
         ManagedChannel channel = builder.build();
-        ClientAgent agent = new ClientAgent(channel, settings, train, eval, LogProgress.auto());
+        ClientAgent agent = new ClientAgent(channel, settings, train, eval, LogProgress.auto()).rememberIn(remembered);
         Thread hook = new Thread(agent::stop, "pqfl-client-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {

@@ -4,11 +4,22 @@ import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.protocol.ModelWeights;
 
 /**
- * Federated averaging (McMahan et al., 2017): the example-weighted mean of the updates. Each update is
+ * Federated averaging (McMahan et al., 2017): the example-weighted mean of the updates (or, with
+ * {@link Weighting#EQUAL}, the plain mean). Each update is
  * folded in as soon as it is verified and then dropped, so memory is one model plus the uploads in flight,
  * not one model per client.
  */
 public class FedAvg implements Strategy {
+    private final Weighting weighting;
+
+    public FedAvg() {
+        this(Weighting.EXAMPLES);
+    }
+
+    public FedAvg(Weighting weighting) {
+        this.weighting = java.util.Objects.requireNonNull(weighting, "weighting");
+    }
+
     @Override
     public String name() {
         return "fedavg";
@@ -16,7 +27,7 @@ public class FedAvg implements Strategy {
 
     @Override
     public RoundAggregator begin(long round, ModelWeights global) {
-        WeightsMath.RunningMean mean = new WeightsMath.RunningMean();
+        WeightsMath.RunningMean mean = new WeightsMath.RunningMean(global.manifest(), weighting);
         return new RoundAggregator() {
             @Override
             public void accept(VerifiedUpdate update) {

@@ -14,7 +14,7 @@ public final class FedMedian implements Strategy {
         return new WeightsMath.Buffering() {
             @Override
             public ModelWeights finish() {
-                return WeightsMath.coordinateWise(updates, WeightsMath::median);
+                return WeightsMath.coordinateWise(global.manifest(), updates, WeightsMath::median);
             }
         };
     }

@@ -18,6 +18,7 @@ public abstract class FedOpt implements Strategy {
     final float beta1;
     final float beta2;
     final float tau;
+    private Weighting weighting = Weighting.EXAMPLES;
     private ModelWeights m;
     private ModelWeights v;
 
@@ -31,12 +32,18 @@ public abstract class FedOpt implements Strategy {
         this.tau = tau;
     }
 
+    /** How the round's average weights updates (by examples, the default, or equally). */
+    FedOpt weighting(Weighting w) {
+        this.weighting = java.util.Objects.requireNonNull(w, "weighting");
+        return this;
+    }
+
     /** The second-moment rule: new v from old v and the squared pseudo-gradient. */
     abstract float secondMoment(float v, float d2);
 
     @Override
     public RoundAggregator begin(long round, ModelWeights global) {
-        RoundAggregator mean = new FedAvg().begin(round, global);
+        RoundAggregator mean = new FedAvg(weighting).begin(round, global);
         return new RoundAggregator() {
             @Override
             public void accept(io.pqfl.coordinator.verify.VerifiedUpdate update) {

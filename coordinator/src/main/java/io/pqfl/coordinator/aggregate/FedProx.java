@@ -11,6 +11,11 @@ public final class FedProx extends FedAvg {
     private final float mu;
 
     public FedProx(float mu) {
+        this(mu, Weighting.EXAMPLES);
+    }
+
+    public FedProx(float mu, Weighting weighting) {
+        super(weighting);
         if (!(mu >= 0)) {
             throw new IllegalArgumentException("fedprox mu must be >= 0, got " + mu);
         }

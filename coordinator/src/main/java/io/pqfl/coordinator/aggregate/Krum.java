@@ -16,7 +16,14 @@ public final class Krum implements Strategy {
     private final int f;
     private final int m;
 
+    private final Weighting weighting;
+
     public Krum(int byzantine, int select) {
+        this(byzantine, select, Weighting.EXAMPLES);
+    }
+
+    public Krum(int byzantine, int select, Weighting weighting) {
+        this.weighting = java.util.Objects.requireNonNull(weighting, "weighting");
         if (byzantine < 0 || select < 1) {
             throw new IllegalArgumentException("krum needs f >= 0 and m >= 1");
         }
@@ -34,7 +41,7 @@ public final class Krum implements Strategy {
         return new WeightsMath.Buffering() {
             @Override
             public ModelWeights finish() {
-                return WeightsMath.weightedMean(select(updates));
+                return WeightsMath.weightedMean(global.manifest(), select(updates), weighting);
             }
         };
     }

@@ -12,18 +12,21 @@ public final class Strategies {
 
     public static Strategy create(String name, Map<String, String> params) {
         String n = name.toLowerCase(Locale.ROOT).replace("-", "").replace("_", "");
+        // Averaging strategies take weighting=examples (default) or weighting=equal.
+        Weighting w = Weighting.parse(params.get("weighting"));
         return switch (n) {
-            case "fedavg" -> new FedAvg();
-            case "fedprox" -> new FedProx(f(params, "mu", 0.01f));
+            case "fedavg" -> new FedAvg(w);
+            case "fedprox" -> new FedProx(f(params, "mu", 0.01f), w);
             case "fedadam" -> new FedAdam(f(params, "eta", 0.01f), f(params, "beta1", 0.9f), f(params, "beta2", 0.99f),
-                    f(params, "tau", 1e-3f));
+                    f(params, "tau", 1e-3f)).weighting(w);
             case "fedyogi" -> new FedYogi(f(params, "eta", 0.01f), f(params, "beta1", 0.9f), f(params, "beta2", 0.99f),
-                    f(params, "tau", 1e-3f));
-            case "fedadagrad" -> new FedAdagrad(f(params, "eta", 0.1f), f(params, "beta1", 0f), f(params, "tau", 1e-3f));
+                    f(params, "tau", 1e-3f)).weighting(w);
+            case "fedadagrad" -> new FedAdagrad(f(params, "eta", 0.1f), f(params, "beta1", 0f), f(params, "tau", 1e-3f))
+                    .weighting(w);
             case "fedmedian" -> new FedMedian();
             case "trimmedmean" -> new TrimmedMean(f(params, "beta", 0.1f));
-            case "krum" -> new Krum(i(params, "f", 1), 1);
-            case "multikrum" -> new Krum(i(params, "f", 1), i(params, "m", 2));
+            case "krum" -> new Krum(i(params, "f", 1), 1, w);
+            case "multikrum" -> new Krum(i(params, "f", 1), i(params, "m", 2), w);
             default -> throw new IllegalArgumentException("unknown strategy '" + name + "'; valid: " + NAMES);
         };
     }

@@ -27,7 +27,7 @@ public final class TrimmedMean implements Strategy {
             @Override
             public ModelWeights finish() {
                 int cut = (int) Math.floor(beta * updates.size());
-                return WeightsMath.coordinateWise(updates, sorted -> {
+                return WeightsMath.coordinateWise(global.manifest(), updates, sorted -> {
                     double sum = 0;
                     for (int i = cut; i < sorted.length - cut; i++) {
                         sum += sorted[i];

@@ -1,6 +1,7 @@
 package io.pqfl.coordinator.aggregate;
 
 import io.pqfl.coordinator.verify.VerifiedUpdate;
+import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.ModelWeights;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,22 +13,38 @@ final class WeightsMath {
     }
 
     /**
-     * An example-weighted mean maintained incrementally: {@code mean += (n / N) * (w - mean)}. Float
-     * accumulation in this form stays accurate without a second, double-precision copy of the model.
+     * A weighted mean maintained incrementally: {@code mean += (n / N) * (w - mean)}. Float accumulation in
+     * this form stays accurate without a second, double-precision copy of the model. The mean is built on the
+     * round's manifest, never on an update's, and the total weight is checked arithmetic.
      */
     static final class RunningMean {
+        private final ModelManifest manifest;
+        private final Weighting weighting;
         private ModelWeights mean;
         private long totalExamples;
         private int count;
 
-        void add(ModelWeights w, long examples) {
-            if (examples <= 0) {
+        RunningMean(ModelManifest manifest, Weighting weighting) {
+            this.manifest = manifest;
+            this.weighting = weighting;
+        }
+
+        void add(ModelWeights w, long numExamples) {
+            if (numExamples <= 0) {
                 throw new IllegalArgumentException("example count must be positive");
             }
-            totalExamples += examples;
+            if (!w.manifest().sameTensors(manifest)) {
+                throw new IllegalArgumentException("update tensors do not match the round's manifest");
+            }
+            long examples = weighting.weight(numExamples);
+            totalExamples = Math.addExact(totalExamples, examples);
             count++;
             if (mean == null) {
-                mean = w.copy();
+                float[][] values = new float[w.tensorCount()][];
+                for (int t = 0; t < values.length; t++) {
+                    values[t] = w.tensor(t).clone();
+                }
+                mean = ModelWeights.of(manifest, values);
                 return;
             }
             float share = (float) ((double) examples / totalExamples);
@@ -52,8 +69,8 @@ final class WeightsMath {
         }
     }
 
-    static ModelWeights weightedMean(List<VerifiedUpdate> updates) {
-        RunningMean mean = new RunningMean();
+    static ModelWeights weightedMean(ModelManifest manifest, List<VerifiedUpdate> updates, Weighting weighting) {
+        RunningMean mean = new RunningMean(manifest, weighting);
         for (VerifiedUpdate u : updates) {
             mean.add(u.weights(), u.numExamples());
         }
@@ -61,11 +78,13 @@ final class WeightsMath {
     }
 
     /** Applies {@code f} to the sorted values of each coordinate across updates. */
-    static ModelWeights coordinateWise(List<VerifiedUpdate> updates, java.util.function.ToDoubleFunction<float[]> f) {
+    /** Applies {@code f} per coordinate; the result is built on the round's {@code manifest}. */
+    static ModelWeights coordinateWise(ModelManifest manifest, List<VerifiedUpdate> updates,
+                                       java.util.function.ToDoubleFunction<float[]> f) {
         if (updates.isEmpty()) {
             throw new IllegalStateException("no updates to aggregate");
         }
-        ModelWeights out = ModelWeights.zeros(updates.get(0).weights().manifest());
+        ModelWeights out = ModelWeights.zeros(manifest);
         float[] column = new float[updates.size()];
         for (int t = 0; t < out.tensorCount(); t++) {
             float[] o = out.tensor(t);

@@ -145,6 +145,38 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Longest an update stream may stay open (default: ${DEFAULT-VALUE}).")
     Duration uploadTimeout;
 
+    @Option(names = "--upload-idle-timeout", defaultValue = "30s", converter = DurationConverter.class,
+            description = "An upload that sends nothing for this long is cut off and its slot freed (default: ${DEFAULT-VALUE}).")
+    Duration uploadIdleTimeout;
+
+    @Option(names = "--max-uploads", defaultValue = "1024",
+            description = "Uploads in progress at once; more are refused BUSY and retried (default: ${DEFAULT-VALUE}).")
+    int maxUploads;
+
+    @Option(names = "--upload-memory-mib", defaultValue = "0",
+            description = "Tensor bytes all uploads in progress may hold together; 0 = half the heap (default: ${DEFAULT-VALUE}).")
+    long uploadMemoryMib;
+
+    @Option(names = "--max-examples", defaultValue = "1000000",
+            description = "Largest example count one update may claim, i.e. its weight in FedAvg (default: ${DEFAULT-VALUE}).")
+    long maxExamples;
+
+    @Option(names = "--session-ttl", defaultValue = "15m", converter = DurationConverter.class,
+            description = "How long a client's session from Hello stays valid (default: ${DEFAULT-VALUE}).")
+    Duration sessionTtl;
+
+    @Option(names = "--call-rate", defaultValue = "50",
+            description = "GetTask/SubmitUpdate/GetStatus calls per second allowed per remote address (default: ${DEFAULT-VALUE}).")
+    double callRate;
+
+    @Option(names = "--call-burst", defaultValue = "200",
+            description = "Burst of those calls allowed per remote address (default: ${DEFAULT-VALUE}).")
+    int callBurst;
+
+    @Option(names = "--max-calls-per-connection", defaultValue = "256",
+            description = "Concurrent calls one connection may hold open (default: ${DEFAULT-VALUE}).")
+    int maxCallsPerConnection;
+
     @Option(names = "--metrics-port", defaultValue = "9464",
             description = "Prometheus /metrics port; -1 disables (default: ${DEFAULT-VALUE}).")
     int metricsPort;
@@ -191,6 +223,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .model(ModelCatalog.byId(model)).initialModel(initialModel).seed(seed)
                     .training(new TrainingConfig(localEpochs, batchSize, learningRate, 0f, optimizer))
                     .maxUpdateBytes(maxUpdateMib << 20).helloRateLimit(helloRate, helloBurst).uploadTimeout(uploadTimeout)
+                    .uploadIdleTimeout(uploadIdleTimeout).maxExamplesPerUpdate(maxExamples).sessionTtl(sessionTtl)
+                    .callRateLimit(callRate, callBurst).maxCallsPerConnection(maxCallsPerConnection)
+                    .uploadLimits(maxUploads, uploadMemoryMib > 0 ? uploadMemoryMib << 20 : Runtime.getRuntime().maxMemory() / 2)
                     .clientCertificates(clientCa, clientCrl);
             if (serverThreads >= 0) {
                 cfgBuilder.serverThreads(serverThreads);

@@ -2,6 +2,7 @@ package io.pqfl.coordinator.cli;
 
 import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.OwnerOnly;
 import io.pqfl.coordinator.store.EnrollmentTokens;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.cli.Cli;
@@ -10,7 +11,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -69,18 +69,21 @@ public final class TokenCommand implements Callable<Integer> {
             if (!ClientId.isValid(clientId)) {
                 throw new CliException("'" + clientId + "' is not a valid client id");
             }
+            if (out != null) {
+                // Created owner-only, and before the token exists: a file that is already there costs no token.
+                try {
+                    Files.createFile(out, OwnerOnly.file());
+                } catch (java.nio.file.FileAlreadyExistsException e) {
+                    throw new CliException(out + " already exists; not overwriting it");
+                }
+            }
             String token;
             try (Database db = store.open()) {
                 token = new EnrollmentTokens(db, Clock.systemUTC(), new SecureRandom()).create(new ClientId(clientId), ttl);
             }
             PrintWriter w = spec.commandLine().getOut();
             if (out != null) {
-                Files.writeString(out, token + "\n", StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                try {
-                    Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rw-------"));
-                } catch (UnsupportedOperationException e) {
-                    // not a POSIX file system
-                }
+                Files.writeString(out, token + "\n", StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
                 w.printf("Enrollment token for %s (valid %s) written to %s%n", clientId, ttl, out);
             } else {
                 w.println(token);

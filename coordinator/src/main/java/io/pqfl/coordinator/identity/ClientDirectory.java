@@ -112,11 +112,16 @@ public final class ClientDirectory implements ClientKeys {
         return Optional.of(new TrustedClient(clientId, c.key(), !stillValid));
     }
 
+    /** A certificate that the federation CA issued to a client, checked but not yet admitted. */
+    public record Candidate(ClientId clientId, X509Certificate certificate, VerifyingKey key) {
+    }
+
     /**
-     * Admits {@code clientId} by its certificate (DER). Returns the certificate when this admitted the client
-     * or changed its key, empty when it was already known with this certificate's key.
+     * Checks a client's certificate (DER) against the CA, its validity and the CRL, and that its key agrees with
+     * the trust directory; admits nothing. The caller admits with {@link #admit(Candidate)} once the client
+     * has proved possession of the certificate's key.
      */
-    public Optional<X509Certificate> admit(ClientId clientId, byte[] der) throws UpdateRejectedException {
+    public Candidate examine(ClientId clientId, byte[] der) throws UpdateRejectedException {
         if (checker == null) {
             throw new UpdateRejectedException(RejectReason.CERTIFICATE_INVALID,
                     "this coordinator accepts no client certificates (it has no federation CA configured)");
@@ -134,17 +139,40 @@ public final class ClientDirectory implements ClientKeys {
             }, e.getMessage());
         }
         Optional<TrustedClient> listed = trust.find(clientId);
-        if (listed.isPresent()) {
-            if (!listed.get().key().equals(key)) {
-                throw new UpdateRejectedException(RejectReason.KEY_MISMATCH, "client " + clientId
-                        + " is in the trust directory with key " + listed.get().key().keyId() + "; its certificate carries "
-                        + key.keyId());
-            }
+        if (listed.isPresent() && !listed.get().key().equals(key)) {
+            throw new UpdateRejectedException(RejectReason.KEY_MISMATCH, "client " + clientId
+                    + " is in the trust directory with key " + listed.get().key().keyId() + "; its certificate carries "
+                    + key.keyId());
+        }
+        return new Candidate(clientId, cert, key);
+    }
+
+    /**
+     * Admits a client by a checked certificate. Returns the certificate when this admitted the client or changed
+     * its key, empty when nothing changed.
+     *
+     * <p>The certificate rule: a client admitted by one certificate moves to another only if the other is newer
+     * (a later notBefore), as when its key is rotated; an older certificate of the same client, even one still
+     * valid and with its private key at hand, is refused (CERTIFICATE_SUPERSEDED), so a retired key cannot be
+     * brought back. The trust directory wins over any certificate.
+     */
+    public synchronized Optional<X509Certificate> admit(Candidate candidate) throws UpdateRejectedException {
+        ClientId clientId = candidate.clientId();
+        X509Certificate cert = candidate.certificate();
+        VerifyingKey key = candidate.key();
+        if (trust.find(clientId).isPresent()) {
             return Optional.empty();
         }
         Certified before = certified.get(clientId);
         if (before != null && Arrays.equals(before.certificate().getSignature(), cert.getSignature())) {
             return Optional.empty();
+        }
+        if (before != null && !cert.getNotBefore().after(before.certificate().getNotBefore())) {
+            throw new UpdateRejectedException(RejectReason.CERTIFICATE_SUPERSEDED, "client " + clientId
+                    + " was admitted with certificate " + Certificates.serialHex(before.certificate().getSerialNumber())
+                    + " (issued " + before.certificate().getNotBefore().toInstant() + "); certificate "
+                    + Certificates.serialHex(cert.getSerialNumber()) + " (issued " + cert.getNotBefore().toInstant()
+                    + ") is not newer");
         }
         try {
             Files.createDirectories(certDir);

@@ -13,88 +13,66 @@ import io.pqfl.crypto.Verifier;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.protocol.EnrollmentStatement;
 import java.io.IOException;
-import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.sql.SQLException;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.Arrays;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Enrollment with a one-time token and proof of possession. {@link #begin} hands out a fresh challenge for
  * one client id and key; {@link #complete} checks the client's signature over the enrollment statement
  * (which binds the federation, client id, challenge, key id and the token's digest), consumes the token and
- * adds the key to the trust directory. The challenge is used once whatever the outcome, and the token is
+ * adds the key to the trust directory. Challenges are stateless ({@link Challenges}); the token is single-use and
  * consumed only by a proof that verifies, so a wrong guess does not burn a real client's token.
  */
 public final class Enrollment {
-    /** How long a challenge stays valid. */
-    public static final Duration CHALLENGE_TTL = Duration.ofMinutes(2);
-    /** Most enrollments pending at once; beyond it, expired ones are dropped and then new ones refused. */
-    static final int MAX_PENDING = 10_000;
-
     /** A completed enrollment, for the ledger. */
     public record Enrolled(VerifyingKey key, byte[] statement, byte[] signature) {
-    }
-
-    private record Pending(byte[] publicKey, byte[] challenge, Instant expires) {
     }
 
     private final String federationId;
     private final ClientDirectory directory;
     private final EnrollmentTokens tokens;
     private final Set<SignatureScheme> accepted;
-    private final Clock clock;
-    private final SecureRandom random;
-    private final Map<ClientId, Pending> pending = new ConcurrentHashMap<>();
+    private final Challenges challenges;
 
     public Enrollment(String federationId, ClientDirectory directory, EnrollmentTokens tokens, Set<SignatureScheme> accepted,
-                      Clock clock, SecureRandom random) {
+                      Challenges challenges) {
         this.federationId = Objects.requireNonNull(federationId, "federationId");
         this.directory = Objects.requireNonNull(directory, "directory");
         this.tokens = Objects.requireNonNull(tokens, "tokens");
         this.accepted = Set.copyOf(accepted);
-        this.clock = Objects.requireNonNull(clock, "clock");
-        this.random = Objects.requireNonNull(random, "random");
-    }
-
-    /** Issues a challenge for {@code clientId} enrolling the key {@code publicKey} (SubjectPublicKeyInfo DER). */
-    public byte[] begin(ClientId clientId, byte[] publicKey) throws UpdateRejectedException {
-        VerifyingKey key = parseKey(publicKey);
-        refuseIfKnown(clientId, key);
-        Instant now = clock.instant();
-        if (pending.size() >= MAX_PENDING) {
-            pending.values().removeIf(p -> p.expires().isBefore(now));
-            if (pending.size() >= MAX_PENDING) {
-                throw new UpdateRejectedException(RejectReason.ENROLLMENT_INVALID,
-                        "too many enrollments pending; try again in " + CHALLENGE_TTL.toSeconds() + " s");
-            }
-        }
-        byte[] challenge = new byte[EnrollmentStatement.CHALLENGE_BYTES];
-        random.nextBytes(challenge);
-        pending.put(clientId, new Pending(publicKey.clone(), challenge, now.plus(CHALLENGE_TTL)));
-        return challenge.clone();
+        this.challenges = Objects.requireNonNull(challenges, "challenges");
     }
 
     /**
-     * Completes an enrollment: the challenge must be the one issued for this client and key, the signature
-     * must verify under that key, and the token must be valid for this client and unused.
+     * Issues a challenge for {@code clientId} enrolling the key {@code publicKey} (SubjectPublicKeyInfo DER). The
+     * challenge is bound to the client id and key id by a MAC and stored nowhere, so nobody, asking for any
+     * client id, can overwrite or use up another caller's challenge.
+     */
+    public byte[] begin(ClientId clientId, byte[] publicKey) throws UpdateRejectedException {
+        VerifyingKey key = parseKey(publicKey);
+        refuseIfKnown(clientId, key);
+        return challenges.issue(Challenges.Purpose.ENROLLMENT, subject(clientId, key));
+    }
+
+    private static String subject(ClientId clientId, VerifyingKey key) {
+        return clientId.value() + "/" + key.keyId().hex();
+    }
+
+    /**
+     * Completes an enrollment: the challenge must be one issued for this client and key and not expired, the
+     * signature must verify under that key, and the token must be valid for this client and unused. A replayed
+     * completion finds its token used.
      */
     public Enrolled complete(ClientId clientId, byte[] publicKey, String token, byte[] challenge, byte[] signature)
             throws UpdateRejectedException, SQLException, IOException {
-        Pending p = pending.remove(clientId);
-        if (p == null || p.expires().isBefore(clock.instant()) || !Arrays.equals(p.publicKey(), publicKey)
-                || !MessageDigest.isEqual(p.challenge(), challenge)) {
-            throw new UpdateRejectedException(RejectReason.ENROLLMENT_INVALID, "no pending enrollment challenge for client "
-                    + clientId + " and this key (challenges are single-use and expire after "
-                    + CHALLENGE_TTL.toSeconds() + " s)");
-        }
         VerifyingKey key = parseKey(publicKey);
+        try {
+            challenges.check(Challenges.Purpose.ENROLLMENT, subject(clientId, key), challenge);
+        } catch (UpdateRejectedException e) {
+            throw new UpdateRejectedException(RejectReason.ENROLLMENT_INVALID, "no valid enrollment challenge for client "
+                    + clientId + " and this key: " + e.getMessage());
+        }
         if (token == null || token.isEmpty()) {
             throw new UpdateRejectedException(RejectReason.TOKEN_INVALID, "an enrollment needs the token the operator issued");
         }

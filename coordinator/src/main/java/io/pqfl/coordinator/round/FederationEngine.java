@@ -6,19 +6,25 @@ import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.aggregate.RoundAggregator;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.aggregate.Strategy;
+import io.pqfl.coordinator.identity.Authenticator;
+import io.pqfl.coordinator.identity.Challenges;
 import io.pqfl.coordinator.identity.ClientDirectory;
 import io.pqfl.coordinator.identity.Enrollment;
+import io.pqfl.coordinator.identity.Sessions;
+import io.pqfl.coordinator.identity.TrustDirectoryWatcher;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.EnrollmentTokens;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.ModelFiles;
+import io.pqfl.coordinator.store.OwnerOnly;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
 import io.pqfl.coordinator.verify.RejectReason;
 import io.pqfl.coordinator.verify.RoundContext;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.verify.LogSafe;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
@@ -49,6 +55,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -57,7 +64,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -113,6 +122,7 @@ public final class FederationEngine implements AutoCloseable {
     private final TrustStore trust;
     /** Keys already in the database's public_keys table (recording one is a commit: once per key, not per update). */
     private final Set<KeyId> rememberedKeys = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicLong uploadIds = new java.util.concurrent.atomic.AtomicLong();
     private final ClientDirectory directory;
     private final Enrollment enrollment;
     private final EnrollmentTokens tokens;
@@ -126,6 +136,10 @@ public final class FederationEngine implements AutoCloseable {
     private final SecureRandom secureRandom;
     private final Random sampler;
     private final ClientRegistry registry;
+    private final Sessions sessions;
+    private final Authenticator authenticator;
+    private final UploadBudget budget;
+    private final TrustDirectoryWatcher trustWatcher;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -168,7 +182,8 @@ public final class FederationEngine implements AutoCloseable {
         Instant openedAt;
         boolean closing;
         final Set<ClientId> accepted = new HashSet<>();
-        final Set<ClientId> inFlight = new HashSet<>();
+        /** The upload in progress per client: at most one; a newer one from the same session supersedes it. */
+        final Map<ClientId, Upload> inFlight = new HashMap<>();
         final Set<ClientId> failed = new HashSet<>();
         final List<ReceiptEntry> receipt = new ArrayList<>();
         int rejected;
@@ -203,21 +218,37 @@ public final class FederationEngine implements AutoCloseable {
         this.sampler = new Random(config.seed());
         this.directory = ClientDirectory.open(trust, certificateChecker(config, clock),
                 config.dataDir().resolve("certified"), clock);
-        this.verifier = new UpdateVerifier(directory, config.acceptedSchemes(), config.maxUpdateBytes(), config.requireSignatures());
+        this.verifier = new UpdateVerifier(directory, config.acceptedSchemes(), config.maxUpdateBytes(),
+                config.maxExamplesPerUpdate(), config.requireSignatures());
         if (!config.requireSignatures()) {
             log.warn("Signatures are NOT checked in federation {}: research baseline only", config.federationId());
         }
         this.strategy = Strategies.create(config.strategy(), config.strategyParams());
         this.registry = new ClientRegistry(clock, config.clientLiveness());
-        Files.createDirectories(config.dataDir());
+        OwnerOnly.createDirectories(config.dataDir());
         this.db = Database.open(config.effectiveJdbcUrl());
         this.ledger = new Ledger(db, clock);
         this.runs = new RunStore(db, ledger, clock);
         this.tokens = new EnrollmentTokens(db, clock, secureRandom);
         Gauge.builder("pqfl.task.waits", this, FederationEngine::pendingTaskWaits)
                 .description("GetTask calls waiting for a task (they hold no thread)").register(metrics.registry());
-        this.enrollment = new Enrollment(config.federationId(), directory, tokens,
-                config.acceptedSchemes(), clock, secureRandom);
+        Challenges challenges = new Challenges(secureRandom, clock);
+        this.enrollment = new Enrollment(config.federationId(), directory, tokens, config.acceptedSchemes(), challenges);
+        this.sessions = new Sessions(secureRandom, clock, config.sessionTtl());
+        this.authenticator = new Authenticator(config.federationId(), directory, verifier, challenges, sessions);
+        this.budget = new UploadBudget(config.maxConcurrentUploads(), config.uploadMemoryBytes());
+        Gauge.builder("pqfl.uploads.in.progress", budget, UploadBudget::uploads)
+                .description("Uploads holding a slot now").register(metrics.registry());
+        Gauge.builder("pqfl.sessions", sessions, Sessions::size).description("Live client sessions").register(metrics.registry());
+        // A revoked client's next call is refused (REVOKED_KEY) by the session check; the round loop re-samples.
+        this.trustWatcher = new TrustDirectoryWatcher(trust, () -> {
+            lock.lock();
+            try {
+                signalChange();
+            } finally {
+                lock.unlock();
+            }
+        });
         recover();
     }
 
@@ -343,8 +374,9 @@ public final class FederationEngine implements AutoCloseable {
 
     // ---------------------------------------------------------------- lifecycle
 
-    /** Starts the round loop on its own thread. */
+    /** Starts the round loop on its own thread, and the trust directory's watch. */
     public void start() {
+        trustWatcher.start(waitTimer, config.trustReloadInterval());
         loop = new Thread(this::runLoop, "pqfl-rounds");
         loop.setDaemon(true);
         loop.start();
@@ -383,6 +415,7 @@ public final class FederationEngine implements AutoCloseable {
         if (loop != null) {
             loop.join(10_000);
         }
+        trustWatcher.close();
         waitTimer.shutdown();
         db.close();
     }
@@ -486,7 +519,7 @@ public final class FederationEngine implements AutoCloseable {
                 .setModelBytes(global.manifest().totalBytes())
                 .setDeadlineUnixMs(deadlineMs)
                 .build();
-        o.task = new Task(header, globalChunks, WireMapping.toWire(globalSigned));
+        o.task = new Task(header, globalChunks, WireMapping.toWire(globalSigned), globalSigned.statement().modelDigest(), signer);
         return o;
     }
 
@@ -494,8 +527,23 @@ public final class FederationEngine implements AutoCloseable {
         long number = round.record.round();
         Duration took = Duration.between(round.openedAt, clock.instant());
         int accepted = round.accepted.size();
-        if (accepted >= config.minUpdates()) {
-            ModelWeights next = round.aggregator.finish();
+        ModelWeights next = accepted >= config.minUpdates() ? round.aggregator.finish() : null;
+        String unusable = next == null ? null : unusableAggregate(next, round.context.manifest());
+        if (unusable != null) {
+            runs.closeRound(number, RoundRecord.State.SKIPPED, null, accepted, round.rejected,
+                    new Ledger.Draft(LedgerEntry.Kind.ROUND_SKIPPED, number, null, null, null, null, null, null,
+                            "BAD_AGGREGATE", unusable));
+            lock.lock();
+            try {
+                finishRound(number);
+            } finally {
+                lock.unlock();
+            }
+            metrics.round("skipped", took);
+            listener.roundClosed(number, false, took, accepted, round.rejected);
+            log.error("Round {} skipped: the aggregate of {} updates is not signable ({}); the global model is unchanged",
+                    number, accepted, unusable);
+        } else if (next != null) {
             SignedModel signed = sign(number, next, globalSigned.statement().modelDigest(), round.receipt);
             ModelFiles.write(checkpoint(number), next, signed);
             Optional<ModelWeights> state = strategy.state();
@@ -533,6 +581,21 @@ public final class FederationEngine implements AutoCloseable {
         deleteRecursively(spoolDir(number));
     }
 
+    /**
+     * Why an aggregate must not be signed, or null when it may: the coordinator signs only finite models built on
+     * the round's manifest, whatever the strategy computed.
+     */
+    static String unusableAggregate(ModelWeights next, io.pqfl.protocol.ModelManifest roundManifest) {
+        if (!next.manifest().equals(roundManifest)) {
+            return "its manifest is not the round's: " + roundManifest.describeMismatch(next.manifest());
+        }
+        int bad = next.firstNonFiniteTensor();
+        if (bad >= 0) {
+            return "NON_FINITE: tensor " + roundManifest.tensors().get(bad).name() + " contains NaN or infinity";
+        }
+        return null;
+    }
+
     private void finishRound(long number) {
         lastClosed = number;
         open = null;
@@ -564,31 +627,61 @@ public final class FederationEngine implements AutoCloseable {
         }
     }
 
-    /** A client announces itself: it must be enrolled, not revoked, with the enrolled key and an accepted scheme. */
-    public void hello(ClientId clientId, KeyId keyId, SignatureScheme scheme) throws UpdateRejectedException {
-        hello(clientId, keyId, scheme, null);
+    /** A fresh challenge for {@code clientId}'s Hello; stateless, so asking costs the coordinator nothing. */
+    public byte[] challenge(ClientId clientId) {
+        return authenticator.challenge(clientId);
+    }
+
+    /** When {@code challenge} expires, in milliseconds since the epoch. */
+    public long challengeExpiry(byte[] challenge) {
+        return authenticator.expiresAt(challenge);
     }
 
     /**
-     * A client announces itself, optionally with its federation certificate (DER), which admits it when it
-     * is not in the trust directory. Then the usual identity checks apply.
+     * A client proves possession of its key (and, optionally, presents its federation certificate, which admits
+     * it when it is not in the trust directory) and gets a session. See {@link Authenticator#hello}.
      */
-    public void hello(ClientId clientId, KeyId keyId, SignatureScheme scheme, byte[] certificate) throws UpdateRejectedException {
-        if (certificate != null && certificate.length > 0) {
-            var admitted = directory.admit(clientId, certificate);
-            if (admitted.isPresent()) {
-                recordIdentity(LedgerEntry.Kind.CLIENT_CERTIFIED, clientId, directory.find(clientId).orElseThrow().key(),
-                        certificate, null, "serial " + Certificates.serialHex(admitted.get().getSerialNumber()));
-            }
+    public Sessions.Session hello(Authenticator.Claim claim) throws UpdateRejectedException {
+        Authenticator.Admission admission;
+        try {
+            admission = authenticator.hello(claim);
+        } catch (UpdateRejectedException e) {
+            metrics.updateRejected(e.reason().name());
+            log.warn("Refused Hello from {}: {}", claim.clientId(), e.toString());
+            throw e;
         }
-        verifier.checkIdentity(clientId, keyId, scheme);
-        registry.seen(clientId);
+        if (admission.admitted().isPresent()) {
+            recordIdentity(LedgerEntry.Kind.CLIENT_CERTIFIED, claim.clientId(), admission.key(),
+                    encoded(admission.admitted().get()), null,
+                    "serial " + Certificates.serialHex(admission.admitted().get().getSerialNumber()));
+        }
+        registry.seen(claim.clientId());
         lock.lock();
         try {
             signalChange();
         } finally {
             lock.unlock();
         }
+        return admission.session();
+    }
+
+    private static byte[] encoded(java.security.cert.X509Certificate certificate) {
+        try {
+            return certificate.getEncoded();
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalStateException("cannot encode an admitted certificate", e);
+        }
+    }
+
+    /**
+     * The session a GetTask or SubmitUpdate call carries, re-checked against the directory and, under mutual
+     * TLS, the connection's certificate ({@code tlsPeer}, null without one).
+     */
+    public Sessions.Session authenticate(String token, java.security.cert.X509Certificate tlsPeer)
+            throws UpdateRejectedException {
+        Sessions.Session s = authenticator.authenticate(token, tlsPeer);
+        registry.seen(s.clientId());
+        return s;
     }
 
     /** Waits up to {@code wait} for a task for this client in the open round. */
@@ -763,25 +856,51 @@ public final class FederationEngine implements AutoCloseable {
         return config;
     }
 
-    /** Header checks; on success the caller streams tensor chunks into the returned upload. */
-    public Upload beginUpload(UpdateVerifier.Header header) throws UpdateRejectedException {
+    /**
+     * Starts an upload for an authenticated session: the header must name the session's client and key and pass
+     * the round's checks; an upload of the same client still in progress is superseded (so a client whose
+     * connection broke can retry at once); a slot of the upload budget is reserved, or the upload is refused with
+     * BUSY. On success the caller streams tensor chunks into the returned upload and must end it with
+     * {@link Upload#finish} or {@link Upload#abort}, which free the slot on every path.
+     */
+    public Upload beginUpload(UpdateVerifier.Header header, Sessions.Session session) throws UpdateRejectedException {
         VerifyingKey key;
+        long reserved;
+        Upload upload;
         lock.lock();
         try {
+            if (!header.clientId().equals(session.clientId()) || !header.keyId().equals(session.keyId())) {
+                throw new UpdateRejectedException(RejectReason.SESSION_MISMATCH, "the update names client " + header.clientId()
+                        + " and key " + header.keyId() + ", the session is " + session.clientId() + "'s with key " + session.keyId());
+            }
             OpenRound o = open != null && !open.closing ? open : null;
             key = verifier.checkHeader(header, o == null ? null : o.context);
-            if (o.accepted.contains(header.clientId()) || !o.inFlight.add(header.clientId())) {
+            if (o.accepted.contains(header.clientId())) {
                 throw new UpdateRejectedException(RejectReason.DUPLICATE,
                         "client " + header.clientId() + " already submitted an update for round " + header.round());
             }
+            reserved = header.manifest().totalBytes();
+            if (!budget.tryReserve(reserved)) {
+                throw new UpdateRejectedException(RejectReason.BUSY, "the coordinator has " + budget.uploads()
+                        + " uploads in progress (limit " + budget.describe() + "); retry shortly");
+            }
+            upload = new Upload(header, key, reserved);
+            Upload superseded = o.inFlight.put(header.clientId(), upload);
+            if (superseded != null) {
+                superseded.supersede(); // under the lock, so the older upload cannot be accepted any more
+            }
         } catch (UpdateRejectedException e) {
-            recordRejection(header, e, null, null);
+            if (e.reason() == RejectReason.BUSY) {
+                metrics.updateRejected(e.reason().name());
+                log.debug("Upload of {} for round {} refused: {}", session.clientId(), header.round(), e.getMessage());
+            } else {
+                recordRejection(session.clientId(), header, e, null, null);
+            }
             throw e;
         } finally {
             lock.unlock();
         }
-        registry.seen(header.clientId());
-        return new Upload(header, key);
+        return upload;
     }
 
     /** One client's update stream in progress. Not thread-safe (gRPC delivers one message at a time). */
@@ -789,15 +908,27 @@ public final class FederationEngine implements AutoCloseable {
         private final UpdateVerifier.Header header;
         private final VerifyingKey key;
         private final WeightsReceiver receiver;
+        private final long reserved;
         private boolean done;
+        private volatile boolean superseded;
 
-        private Upload(UpdateVerifier.Header header, VerifyingKey key) {
+        private Upload(UpdateVerifier.Header header, VerifyingKey key, long reserved) {
             this.header = header;
             this.key = key;
+            this.reserved = reserved;
             this.receiver = new WeightsReceiver(header.manifest());
         }
 
+        /** A newer upload of the same client took this one's place: it ends at its next message. */
+        private void supersede() {
+            superseded = true;
+        }
+
         public void chunk(ByteBuffer bytes) throws UpdateRejectedException {
+            if (superseded) {
+                throw abort(new UpdateRejectedException(RejectReason.INCOMPLETE,
+                        "superseded by a newer upload of the same client"));
+            }
             int n = bytes.remaining();
             try {
                 receiver.accept(bytes);
@@ -809,6 +940,18 @@ public final class FederationEngine implements AutoCloseable {
 
         /** Ends the upload with the client's signature: verifies and, if all is well, aggregates. */
         public long finish(byte[] signatureBytes) throws UpdateRejectedException {
+            if (superseded) {
+                throw abort(new UpdateRejectedException(RejectReason.INCOMPLETE,
+                        "superseded by a newer upload of the same client"));
+            }
+            try {
+                return verifyAndAccept(signatureBytes);
+            } finally {
+                release(); // whatever happened, the slot is free again
+            }
+        }
+
+        private long verifyAndAccept(byte[] signatureBytes) throws UpdateRejectedException {
             PayloadDigest digest = receiver.digest();
             ModelWeights weights = receiver.isComplete() ? receiver.weights() : null;
             SignatureValue signature = SignatureValue.of(header.scheme(), signatureBytes);
@@ -834,7 +977,7 @@ public final class FederationEngine implements AutoCloseable {
             return seq;
         }
 
-        /** Abandons the upload (the client went away or broke the stream); records the rejection. */
+        /** Abandons the upload (the client went away, broke the stream, or stalled); records the rejection. */
         public UpdateRejectedException abort(UpdateRejectedException e) {
             return abort(e, null, null);
         }
@@ -842,25 +985,38 @@ public final class FederationEngine implements AutoCloseable {
         private UpdateRejectedException abort(UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
             if (!done) {
                 done = true;
-                lock.lock();
-                try {
-                    if (open != null && open.record.round() == header.round()) {
-                        open.inFlight.remove(header.clientId());
-                    }
-                } finally {
-                    lock.unlock();
-                }
-                recordRejection(header, e, attempted, signature);
+                release();
+                recordRejection(header.clientId(), header, e, attempted, signature);
             }
             return e;
         }
 
+        /** Frees the budget slot and the client's in-flight entry; idempotent. */
+        private void release() {
+            lock.lock();
+            try {
+                if (reservedHeld) {
+                    reservedHeld = false;
+                    budget.release(reserved);
+                }
+                if (open != null && open.record.round() == header.round()) {
+                    open.inFlight.remove(header.clientId(), this);
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private boolean reservedHeld = true;
+
         private long accept(VerifiedUpdate update) throws UpdateRejectedException {
             // The spool file (written and fsynced) goes first, outside the lock, so that concurrent uploads
             // do not queue behind each other's disk writes; only the ledger entry and the aggregate are serialised.
+            // Each upload spools under its own name; only the one that is accepted takes the client's file name.
+            Path part = spoolDir(header.round()).resolve(header.clientId() + "." + uploadIds.incrementAndGet() + ".part");
             Path spooled = spoolDir(header.round()).resolve(header.clientId() + ".bin");
             try {
-                ModelFiles.write(spooled, update.weights(), null);
+                ModelFiles.write(part, update.weights(), null);
             } catch (IOException e) {
                 throw new UncheckedIOException(new IOException("cannot spool update: " + e.getMessage(), e));
             }
@@ -868,10 +1024,21 @@ public final class FederationEngine implements AutoCloseable {
             try {
                 OpenRound o = open;
                 if (o == null || o.closing || o.record.round() != header.round()) {
-                    Files.deleteIfExists(spooled);
+                    Files.deleteIfExists(part);
                     throw abort(new UpdateRejectedException(RejectReason.STALE_ROUND,
                             "round " + header.round() + " closed while the update was being received"));
                 }
+                if (superseded) {
+                    Files.deleteIfExists(part);
+                    throw abort(new UpdateRejectedException(RejectReason.INCOMPLETE,
+                            "superseded by a newer upload of the same client"));
+                }
+                if (o.accepted.contains(header.clientId())) {
+                    Files.deleteIfExists(part);
+                    throw abort(new UpdateRejectedException(RejectReason.DUPLICATE,
+                            "client " + header.clientId() + " already submitted an update for round " + header.round()));
+                }
+                Files.move(part, spooled, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 if (rememberedKeys.add(key.keyId())) {
                     ledger.rememberKey(key);
                 }
@@ -881,7 +1048,6 @@ public final class FederationEngine implements AutoCloseable {
                         update.numExamples() + " examples"));
                 o.aggregator.accept(update);
                 o.accepted.add(update.clientId());
-                o.inFlight.remove(update.clientId());
                 o.receipt.add(update.receiptEntry());
                 done = true;
                 signalChange();
@@ -907,23 +1073,29 @@ public final class FederationEngine implements AutoCloseable {
         }
     }
 
-    private void recordRejection(UpdateVerifier.Header h, UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
+    /**
+     * Records a refused update of an authenticated client: metrics, a log line and a ledger entry, all under the
+     * session's client id; what the header claimed appears only in the (escaped, bounded) message.
+     */
+    private void recordRejection(ClientId client, UpdateVerifier.Header h, UpdateRejectedException e,
+                                 UpdateStatement attempted, byte[] signature) {
         metrics.updateRejected(e.reason().name());
-        listener.rejected(h.clientId().value(), h.round(), e.reason());
-        log.warn("Rejected update from {} (key {}) for round {}: {}", h.clientId(), h.keyId(), h.round(), e.toString());
+        listener.rejected(client.value(), h.round(), e.reason());
+        log.warn("Rejected update from {} (key {}) for round {}: {}", client, h.keyId(), h.round(), e.toString());
         try {
-            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, h.round(), h.clientId().value(),
+            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, h.round(), client.value(),
                     h.keyId().hex(), h.scheme().displayName(), attempted == null ? null : attempted.encode(), signature,
                     attempted == null ? null : attempted.updateDigest().bytes(), e.reason().name(), e.getMessage()));
         } catch (SQLException ex) {
-            log.error("Cannot record rejection of {} in the ledger", h.clientId(), ex);
+            log.error("Cannot record rejection of {} in the ledger", client, ex);
         }
         lock.lock();
         try {
             if (open != null && open.record.round() == h.round()) {
                 open.rejected++;
-                if (open.record.sampled().contains(h.clientId())) {
-                    open.failed.add(h.clientId());
+                // A client that lost its stream (INCOMPLETE) may retry; other verdicts settle its part of the round.
+                if (e.reason() != RejectReason.INCOMPLETE && open.record.sampled().contains(client)) {
+                    open.failed.add(client);
                     signalChange();
                 }
             }
@@ -932,14 +1104,18 @@ public final class FederationEngine implements AutoCloseable {
         }
     }
 
-    /** Records a rejection that happened before a header could be decoded (malformed stream). */
-    public void recordMalformed(String clientId, long round, RejectReason reason, String detail) {
+    /**
+     * Records a rejection of an authenticated client's stream whose header could not be decoded; {@code detail}
+     * is escaped and bounded before it reaches the log or the ledger.
+     */
+    public void recordMalformed(ClientId client, long round, RejectReason reason, String detail) {
+        String safe = LogSafe.text(detail);
         metrics.updateRejected(reason.name());
-        listener.rejected(clientId, round, reason);
-        log.warn("Rejected update stream from {}: {}: {}", clientId, reason, detail);
+        listener.rejected(client.value(), round, reason);
+        log.warn("Rejected update stream from {}: {}: {}", client, reason, safe);
         try {
-            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, round, clientId, null, null, null, null, null,
-                    reason.name(), detail));
+            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, round, client.value(), null, null, null, null,
+                    null, reason.name(), safe));
         } catch (SQLException ex) {
             log.error("Cannot record rejection in the ledger", ex);
         }

@@ -2,6 +2,8 @@ package io.pqfl.coordinator.server;
 
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.NettyServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.pqfl.coordinator.round.FederationEngine;
@@ -51,11 +53,32 @@ public final class CoordinatorServer implements AutoCloseable {
         } else {
             this.executor = null;
         }
-        HelloRateLimiter limiter = new HelloRateLimiter(engine.config().helloPerSecond(), engine.config().helloBurst(),
-                System::nanoTime);
-        this.server = builder.addService(io.grpc.ServerInterceptors.intercept(new FederationService(engine), limiter,
-                        new TlsInterceptor(engine.metrics())))
-                .addService(health.getHealthService()).maxInboundMessageSize(MAX_MESSAGE_BYTES).build();
+        RateLimiter limiter = new RateLimiter(engine.config().helloPerSecond(), engine.config().helloBurst(),
+                engine.config().callPerSecond(), engine.config().callBurst(), System::nanoTime);
+        if (builder instanceof NettyServerBuilder netty) {
+            limitConnections(netty, engine.config().maxCallsPerConnection());
+        }
+        // Interceptors run last-listed first: the rate limit, then TLS identity, then the session check.
+        this.server = builder.addService(ServerInterceptors.intercept(new FederationService(engine),
+                        new SessionInterceptor(engine), new TlsInterceptor(engine.metrics()), limiter))
+                .addService(health.getHealthService()).maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                .maxInboundMetadataSize(MAX_METADATA_BYTES).build();
+    }
+
+    /** Largest request metadata (headers) accepted: a session token and gRPC's own headers fit many times over. */
+    public static final int MAX_METADATA_BYTES = 16 << 10;
+
+    /**
+     * Bounds what one connection may hold: concurrent calls (HTTP/2 streams), idle connections, and pings.
+     * Clients' keepalive pings more often than every 10 s are answered with GOAWAY (gRPC's "too_many_pings").
+     */
+    static void limitConnections(NettyServerBuilder netty, int maxCallsPerConnection) {
+        netty.maxConcurrentCallsPerConnection(maxCallsPerConnection)
+                .keepAliveTime(60, TimeUnit.SECONDS)
+                .keepAliveTimeout(20, TimeUnit.SECONDS)
+                .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true)
+                .maxConnectionIdle(15, TimeUnit.MINUTES);
     }
 
     /** Starts serving and the round loop. */

@@ -4,8 +4,11 @@ import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.pqfl.coordinator.identity.Authenticator;
+import io.pqfl.coordinator.identity.Sessions;
 import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.round.Task;
+import io.pqfl.coordinator.verify.LogSafe;
 import io.pqfl.coordinator.verify.RejectReason;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
@@ -13,6 +16,8 @@ import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.proto.v1.Challenge;
+import io.pqfl.proto.v1.ChallengeRequest;
 import io.pqfl.proto.v1.EnrollmentChallenge;
 import io.pqfl.proto.v1.EnrollmentProof;
 import io.pqfl.proto.v1.EnrollmentRequest;
@@ -39,9 +44,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The gRPC face of a {@link FederationEngine}: decoding, streaming with flow control, and error mapping. */
 final class FederationService extends FederationGrpc.FederationImplBase {
+    private static final Logger log = LoggerFactory.getLogger(FederationService.class);
     /** The longest a GetTask call may wait; a client asking for more gets this. */
     static final Duration MAX_TASK_WAIT = Duration.ofSeconds(30);
 
@@ -60,7 +68,23 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
 
     @Override
+    public void getChallenge(ChallengeRequest request, StreamObserver<Challenge> responses) {
+        ClientId id;
+        try {
+            id = new ClientId(request.getClientId());
+        } catch (IllegalArgumentException e) {
+            responses.onError(Statuses.invalid("malformed challenge request: " + LogSafe.text(e.getMessage())));
+            return;
+        }
+        byte[] challenge = engine.challenge(id);
+        responses.onNext(Challenge.newBuilder().setFederationId(engine.federationId())
+                .setChallenge(ByteString.copyFrom(challenge)).setExpiresUnixMs(engine.challengeExpiry(challenge)).build());
+        responses.onCompleted();
+    }
+
+    @Override
     public void hello(HelloRequest request, StreamObserver<HelloResponse> responses) {
+        Sessions.Session session;
         try {
             ClientId id = new ClientId(request.getClientId());
             byte[] certificate = request.getCertificate().toByteArray();
@@ -76,38 +100,41 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                     certificate = tlsPeer.getEncoded();
                 }
             }
-            engine.hello(id, new KeyId(request.getKeyId()), SignatureScheme.parse(request.getScheme()), certificate);
+            session = engine.hello(new Authenticator.Claim(id, new KeyId(request.getKeyId()),
+                    SignatureScheme.parse(request.getScheme()), certificate, request.getChallenge().toByteArray(),
+                    request.getSignature().toByteArray()));
         } catch (IllegalArgumentException e) {
-            responses.onError(Statuses.invalid("malformed hello: " + e.getMessage()));
+            responses.onError(Statuses.invalid("malformed hello: " + LogSafe.text(e.getMessage())));
             return;
         } catch (UpdateRejectedException e) {
             responses.onError(Statuses.rejected(e));
             return;
         } catch (CertificateEncodingException e) {
-            responses.onError(Statuses.invalid("cannot encode the TLS client certificate: " + e.getMessage()));
+            responses.onError(Statuses.invalid("cannot encode the TLS client certificate"));
             return;
         }
         FederationEngine.Status s = engine.status();
         responses.onNext(HelloResponse.newBuilder().setFederationId(s.federationId())
                 .setCoordinatorKeyId(engine.coordinatorKey().keyId().hex())
                 .setCoordinatorScheme(engine.coordinatorKey().scheme().displayName())
-                .setState(wireState(s)).build());
+                .setState(wireState(s)).setSessionToken(session.token())
+                .setSessionExpiresUnixMs(session.expires().toEpochMilli()).build());
         responses.onCompleted();
     }
 
     @Override
     public void getTask(TaskRequest request, StreamObserver<TaskChunk> responses) {
-        ClientId client;
-        try {
-            client = new ClientId(request.getClientId());
-        } catch (IllegalArgumentException e) {
-            responses.onError(Statuses.invalid(e.getMessage()));
+        Sessions.Session session = SessionInterceptor.SESSION.get();
+        ClientId client = session.clientId();
+        if (!request.getClientId().isEmpty() && !request.getClientId().equals(client.value())) {
+            responses.onError(Statuses.rejected(RejectReason.SESSION_MISMATCH, "the task request names another client "
+                    + "than the session's (" + client + ")"));
             return;
         }
         Duration wait = Duration.ofMillis(Math.min(request.getWaitMs(), MAX_TASK_WAIT.toMillis()));
         ServerCallStreamObserver<TaskChunk> call = (ServerCallStreamObserver<TaskChunk>) responses;
         // gRPC takes the call's handlers only now, before this method returns; the task itself comes later.
-        TaskPump pump = new TaskPump(call);
+        TaskPump pump = new TaskPump(call, client);
         // No thread waits: the engine answers when the task is ready, the run ends, or the wait runs out.
         FederationEngine.TaskWait pending = engine.awaitTaskAsync(client, wait, pump::answer);
         pump.onCancel(pending::cancel);
@@ -116,13 +143,15 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     /** Streams a task with flow control: chunks go out only while the transport is ready for them. */
     private static final class TaskPump {
         private final ServerCallStreamObserver<TaskChunk> out;
+        private final ClientId client;
         private Task task;
         private int next = -1;
         private boolean done;
         private volatile Runnable cancelWait = () -> { };
 
-        TaskPump(ServerCallStreamObserver<TaskChunk> out) {
+        TaskPump(ServerCallStreamObserver<TaskChunk> out, ClientId client) {
             this.out = out;
+            this.client = client;
             out.setOnCancelHandler(() -> {
                 synchronized (this) {
                     done = true;
@@ -164,7 +193,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             List<ByteString> chunks = task.modelChunks();
             while (!done && out.isReady()) {
                 if (next == -1) {
-                    out.onNext(TaskChunk.newBuilder().setHeader(task.header()).build());
+                    out.onNext(TaskChunk.newBuilder().setHeader(task.headerFor(client)).build());
                 } else if (next < chunks.size()) {
                     out.onNext(TaskChunk.newBuilder().setModelChunk(chunks.get(next)).build());
                 } else {
@@ -179,117 +208,172 @@ final class FederationService extends FederationGrpc.FederationImplBase {
 
     @Override
     public StreamObserver<UpdateChunk> submitUpdate(StreamObserver<SubmitResponse> responses) {
+        Sessions.Session session = SessionInterceptor.SESSION.get();
         ServerCallStreamObserver<SubmitResponse> call = (ServerCallStreamObserver<SubmitResponse>) responses;
         call.disableAutoRequest();
         call.request(1);
-        Duration limit = engine.config().uploadTimeout();
-        // The observer's methods are synchronized: gRPC calls them one at a time, the timeout from its own thread.
-        StreamObserver<UpdateChunk> observer = new StreamObserver<>() {
-            private FederationEngine.Upload upload;
-            private byte[] signature;
-            private boolean finished;
-            private String claimedClient = "?";
-            private long claimedRound;
-            private final ScheduledFuture<?> timeout = TIMER.schedule(this::expire,
-                    limit.toMillis(), TimeUnit.MILLISECONDS);
+        return new UploadObserver(session, call);
+    }
 
-            private synchronized void expire() {
-                if (!finished) {
-                    fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream stayed open longer than "
-                            + limit.toSeconds() + " s (stalled or endless upload)"));
-                }
+    /**
+     * One update stream. Its methods are synchronized: gRPC calls them one at a time, the timer from its own
+     * thread. Every way out (accepted, rejected, the client's error, a timeout, an unexpected exception) goes
+     * through {@link #fail} or the accepted path, and the engine's {@code Upload} frees its slot on each.
+     */
+    private final class UploadObserver implements StreamObserver<UpdateChunk> {
+        private final Sessions.Session session;
+        private final ServerCallStreamObserver<SubmitResponse> responses;
+        private final long startNanos = System.nanoTime();
+        private final Duration limit = engine.config().uploadTimeout();
+        private final Duration idleLimit = engine.config().uploadIdleTimeout();
+        private FederationEngine.Upload upload;
+        private byte[] signature;
+        private boolean finished;
+        private long claimedRound;
+        private long lastMessageNanos = System.nanoTime();
+        private ScheduledFuture<?> timer;
+
+        UploadObserver(Sessions.Session session, ServerCallStreamObserver<SubmitResponse> responses) {
+            this.session = session;
+            this.responses = responses;
+            schedule(Math.min(limit.toNanos(), idleLimit.toNanos()));
+        }
+
+        private void schedule(long nanos) {
+            timer = TIMER.schedule(this::checkTime, Math.max(1, nanos), TimeUnit.NANOSECONDS);
+        }
+
+        /** Cuts off a stream that has been quiet for the idle limit, or open longer than the upload limit. */
+        private synchronized void checkTime() {
+            if (finished) {
+                return;
             }
+            long now = System.nanoTime();
+            long idleLeft = idleLimit.toNanos() - (now - lastMessageNanos);
+            long totalLeft = limit.toNanos() - (now - startNanos);
+            if (totalLeft <= 0) {
+                fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream stayed open longer than "
+                        + limit.toSeconds() + " s (endless upload)"));
+            } else if (idleLeft <= 0) {
+                fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream sent nothing for "
+                        + idleLimit.toSeconds() + " s (stalled upload); its slot is free, the client may retry"));
+            } else {
+                schedule(Math.min(idleLeft, totalLeft));
+            }
+        }
 
-            @Override
-            public synchronized void onNext(UpdateChunk chunk) {
-                if (finished) {
-                    return;
-                }
-                try {
-                    switch (chunk.getPartCase()) {
-                        case HEADER -> {
-                            if (upload != null) {
-                                throw malformed("a second header");
-                            }
-                            claimedClient = chunk.getHeader().getClientId();
-                            claimedRound = chunk.getHeader().getRound();
-                            upload = engine.beginUpload(decode(chunk.getHeader()));
+        @Override
+        public synchronized void onNext(UpdateChunk chunk) {
+            if (finished) {
+                return;
+            }
+            lastMessageNanos = System.nanoTime();
+            try {
+                switch (chunk.getPartCase()) {
+                    case HEADER -> {
+                        if (upload != null) {
+                            throw malformed("a second header");
                         }
-                        case TENSOR_CHUNK -> {
-                            if (upload == null || signature != null) {
-                                throw malformed(upload == null ? "tensor bytes before the header" : "tensor bytes after the trailer");
-                            }
-                            upload.chunk(chunk.getTensorChunk().asReadOnlyByteBuffer());
-                        }
-                        case TRAILER -> {
-                            if (upload == null || signature != null) {
-                                throw malformed(upload == null ? "a trailer before the header" : "a second trailer");
-                            }
-                            signature = chunk.getTrailer().getSignature().toByteArray();
-                        }
-                        case PART_NOT_SET -> throw malformed("an empty message");
+                        claimedRound = chunk.getHeader().getRound();
+                        upload = engine.beginUpload(decode(chunk.getHeader()), session);
                     }
-                    call.request(1);
-                } catch (UpdateRejectedException e) {
-                    fail(e);
-                } catch (IllegalArgumentException e) {
-                    fail(new UpdateRejectedException(RejectReason.MALFORMED, "malformed update header: " + e.getMessage()));
+                    case TENSOR_CHUNK -> {
+                        if (upload == null || signature != null) {
+                            throw malformed(upload == null ? "tensor bytes before the header" : "tensor bytes after the trailer");
+                        }
+                        upload.chunk(chunk.getTensorChunk().asReadOnlyByteBuffer());
+                    }
+                    case TRAILER -> {
+                        if (upload == null || signature != null) {
+                            throw malformed(upload == null ? "a trailer before the header" : "a second trailer");
+                        }
+                        signature = chunk.getTrailer().getSignature().toByteArray();
+                    }
+                    case PART_NOT_SET -> throw malformed("an empty message");
                 }
+                responses.request(1);
+            } catch (UpdateRejectedException e) {
+                fail(e);
+            } catch (IllegalArgumentException e) {
+                fail(new UpdateRejectedException(RejectReason.MALFORMED, "malformed update header: " + e.getMessage()));
+            } catch (RuntimeException | Error e) {
+                // Whatever went wrong (out of memory included), the upload's slot is freed and the client told.
+                fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the coordinator could not process the update"),
+                        e);
             }
+        }
 
-            private UpdateRejectedException malformed(String what) {
-                return new UpdateRejectedException(RejectReason.MALFORMED, "unexpected " + what + " in the update stream");
+        private UpdateRejectedException malformed(String what) {
+            return new UpdateRejectedException(RejectReason.MALFORMED, "unexpected " + what + " in the update stream");
+        }
+
+        private void fail(UpdateRejectedException e) {
+            fail(e, null);
+        }
+
+        private void fail(UpdateRejectedException e, Throwable cause) {
+            if (finished) {
+                return;
             }
-
-            private void fail(UpdateRejectedException e) {
-                finished = true;
-                timeout.cancel(false);
+            finished = true;
+            timer.cancel(false);
+            try {
+                if (cause != null) {
+                    log.error("Upload of {} failed inside the coordinator", session.clientId(), cause);
+                }
                 if (upload != null) {
                     upload.abort(e);
                 } else if (e.reason() == RejectReason.MALFORMED) {
-                    engine.recordMalformed(claimedClient, claimedRound, e.reason(), e.getMessage());
+                    engine.recordMalformed(session.clientId(), claimedRound, e.reason(), e.getMessage());
                 }
-                responses.onError(Statuses.rejected(e));
-            }
-
-            @Override
-            public synchronized void onError(Throwable t) {
-                timeout.cancel(false);
-                if (!finished && upload != null) {
-                    finished = true;
-                    upload.abort(new UpdateRejectedException(RejectReason.INCOMPLETE,
-                            "the client ended the stream early: " + Status.fromThrowable(t).getCode()));
-                }
-                finished = true;
-            }
-
-            @Override
-            public synchronized void onCompleted() {
-                if (finished) {
-                    return;
-                }
-                timeout.cancel(false);
-                if (upload == null) {
-                    fail(new UpdateRejectedException(RejectReason.MALFORMED, "the update stream had no header"));
-                    return;
-                }
-                if (signature == null) {
-                    fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream ended without its signature"));
-                    return;
-                }
-                finished = true;
+            } finally {
                 try {
-                    long seq = upload.finish(signature);
-                    responses.onNext(SubmitResponse.newBuilder().setAccepted(true).setLedgerSeq(seq).build());
-                    responses.onCompleted();
-                } catch (UpdateRejectedException e) {
                     responses.onError(Statuses.rejected(e));
-                } catch (UncheckedIOException e) {
-                    responses.onError(Statuses.internal("the coordinator could not record the update"));
+                } catch (RuntimeException alreadyClosed) {
+                    log.debug("Could not tell {} about its rejection: the call is closed", session.clientId());
                 }
             }
-        };
-        return observer;
+        }
+
+        @Override
+        public synchronized void onError(Throwable t) {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            timer.cancel(false);
+            if (upload != null) {
+                upload.abort(new UpdateRejectedException(RejectReason.INCOMPLETE,
+                        "the client ended the stream early: " + Status.fromThrowable(t).getCode()));
+            }
+        }
+
+        @Override
+        public synchronized void onCompleted() {
+            if (finished) {
+                return;
+            }
+            if (upload == null) {
+                fail(new UpdateRejectedException(RejectReason.MALFORMED, "the update stream had no header"));
+                return;
+            }
+            if (signature == null) {
+                fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream ended without its signature"));
+                return;
+            }
+            finished = true;
+            timer.cancel(false);
+            try {
+                long seq = upload.finish(signature);
+                responses.onNext(SubmitResponse.newBuilder().setAccepted(true).setLedgerSeq(seq).build());
+                responses.onCompleted();
+            } catch (UpdateRejectedException e) {
+                responses.onError(Statuses.rejected(e));
+            } catch (RuntimeException | Error e) {
+                log.error("Could not record the update of {}", session.clientId(), e);
+                responses.onError(Statuses.internal("the coordinator could not record the update"));
+            }
+        }
     }
 
     static UpdateVerifier.Header decode(UpdateHeader h) {
@@ -308,7 +392,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                     .setChallenge(ByteString.copyFrom(challenge)).build());
             responses.onCompleted();
         } catch (IllegalArgumentException e) {
-            responses.onError(Statuses.invalid("malformed enrollment request: " + e.getMessage()));
+            responses.onError(Statuses.invalid("malformed enrollment request: " + LogSafe.text(e.getMessage())));
         } catch (UpdateRejectedException e) {
             responses.onError(Statuses.rejected(e));
         }
@@ -324,7 +408,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                     .setKeyId(key.keyId().hex()).setCoordinatorKeyId(engine.coordinatorKey().keyId().hex()).build());
             responses.onCompleted();
         } catch (IllegalArgumentException e) {
-            responses.onError(Statuses.invalid("malformed enrollment proof: " + e.getMessage()));
+            responses.onError(Statuses.invalid("malformed enrollment proof: " + LogSafe.text(e.getMessage())));
         } catch (UpdateRejectedException e) {
             responses.onError(Statuses.rejected(e));
         } catch (UncheckedIOException e) {

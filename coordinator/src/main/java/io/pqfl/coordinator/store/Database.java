@@ -1,5 +1,7 @@
 package io.pqfl.coordinator.store;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -33,6 +35,18 @@ public final class Database implements AutoCloseable {
             dialect = Dialect.POSTGRESQL;
         } else {
             throw new SQLException("unsupported database URL '" + jdbcUrl + "': use jdbc:sqlite:FILE or jdbc:postgresql://...");
+        }
+        if (dialect == Dialect.SQLITE) {
+            String file = jdbcUrl.substring("jdbc:sqlite:".length());
+            int query = file.indexOf('?');
+            file = query >= 0 ? file.substring(0, query) : file;
+            if (!file.isEmpty() && !file.startsWith(":memory:") && !file.startsWith("file:")) {
+                try {
+                    OwnerOnly.touch(Path.of(file)); // SQLite gives its -wal and -shm files the database file's mode
+                } catch (IOException e) {
+                    throw new SQLException("cannot create the database file " + file + ": " + e.getMessage(), e);
+                }
+            }
         }
         Connection c = DriverManager.getConnection(jdbcUrl);
         Database db = new Database(jdbcUrl, c, dialect);

@@ -41,10 +41,11 @@ public final class ModelFiles {
     }
 
     public static void write(Path file, ModelWeights weights, SignedModel signature) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
+        OwnerOnly.createDirectories(file.toAbsolutePath().getParent());
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE);
+        Files.deleteIfExists(tmp); // a leftover from a crash: the new file must be created owner-only
+        try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                OwnerOnly.file());
              OutputStream raw = java.nio.channels.Channels.newOutputStream(ch);
              DataOutputStream out = new DataOutputStream(new BufferedOutputStream(raw, 1 << 16))) {
             out.write(MAGIC);

@@ -15,7 +15,8 @@ public enum RejectReason {
     NONCE_MISMATCH(Status.Code.FAILED_PRECONDITION),
     BASE_MODEL_MISMATCH(Status.Code.FAILED_PRECONDITION),
     DUPLICATE(Status.Code.ALREADY_EXISTS),
-    SHAPE_MISMATCH(Status.Code.INVALID_ARGUMENT),
+    /** The update's manifest (tensor names, shapes, dtypes, architecture label) is not the round's. */
+    MANIFEST_MISMATCH(Status.Code.INVALID_ARGUMENT),
     TOO_LARGE(Status.Code.RESOURCE_EXHAUSTED),
     INCOMPLETE(Status.Code.INVALID_ARGUMENT),
     MALFORMED(Status.Code.INVALID_ARGUMENT),
@@ -32,7 +33,21 @@ public enum RejectReason {
     TOKEN_EXPIRED(Status.Code.PERMISSION_DENIED),
     /** No pending challenge for this client and key, or the proof of possession does not verify. */
     ENROLLMENT_INVALID(Status.Code.UNAUTHENTICATED),
-    ALREADY_ENROLLED(Status.Code.ALREADY_EXISTS);
+    ALREADY_ENROLLED(Status.Code.ALREADY_EXISTS),
+    /** A Hello's challenge was not issued by this coordinator for this client, expired, or was used before. */
+    CHALLENGE_INVALID(Status.Code.UNAUTHENTICATED),
+    /** A Hello's signature over the session statement does not verify with the client's key. */
+    PROOF_INVALID(Status.Code.UNAUTHENTICATED),
+    /** A call that needs a session came without a valid one (none, unknown, or expired): say Hello again. */
+    SESSION_INVALID(Status.Code.UNAUTHENTICATED),
+    /** A call names another client or key than its session's, or its mutual-TLS certificate names another client. */
+    SESSION_MISMATCH(Status.Code.PERMISSION_DENIED),
+    /** A certificate older than the one already admitted for this client. */
+    CERTIFICATE_SUPERSEDED(Status.Code.PERMISSION_DENIED),
+    /** Too many uploads in progress (the coordinator's upload slots or memory budget are taken): retry later. */
+    BUSY(Status.Code.RESOURCE_EXHAUSTED),
+    /** Too many calls from one address. */
+    RATE_LIMITED(Status.Code.RESOURCE_EXHAUSTED);
 
     private final Status.Code code;
 

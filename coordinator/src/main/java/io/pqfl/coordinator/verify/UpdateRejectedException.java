@@ -2,13 +2,17 @@ package io.pqfl.coordinator.verify;
 
 import java.util.Objects;
 
-/** An update the coordinator refused; {@link #reason()} says why, the message says what exactly. */
+/**
+ * A call the coordinator refused (an update, a Hello, an enrollment, a session); {@link #reason()} says why, the
+ * message says what exactly. The message may quote what the caller sent, so it is made safe for logs here
+ * ({@link LogSafe}): escaped and bounded, whatever reaches the log, the ledger or the status description.
+ */
 public final class UpdateRejectedException extends Exception {
     private static final long serialVersionUID = 1L;
     private final RejectReason reason;
 
     public UpdateRejectedException(RejectReason reason, String message) {
-        super(message);
+        super(LogSafe.text(message));
         this.reason = Objects.requireNonNull(reason, "reason");
     }
 

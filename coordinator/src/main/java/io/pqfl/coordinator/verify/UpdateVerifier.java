@@ -31,28 +31,34 @@ public final class UpdateVerifier {
     private final ClientKeys trustStore;
     private final Set<SignatureScheme> acceptedSchemes;
     private final long maxUpdateBytes;
+    private final long maxExamples;
     private final boolean requireSignatures;
 
     public UpdateVerifier(TrustStore trustStore, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes) {
-        this(trustStore, acceptedSchemes, maxUpdateBytes, true);
+        this((ClientKeys) Objects.requireNonNull(trustStore, "trustStore")::find, acceptedSchemes, maxUpdateBytes,
+                DEFAULT_MAX_EXAMPLES, true);
     }
 
+    /** The default bound on the example count one update may claim. */
+    public static final long DEFAULT_MAX_EXAMPLES = 1_000_000;
+
     /**
+     * A verifier that looks clients up in {@code clients} (for example a trust directory plus certificates).
+     *
+     * @param maxExamples the largest example count one update may claim: a client's weight in aggregation is
+     *     its claim, so the bound is what limits one client's say
      * @param requireSignatures {@code false} only for the unsigned research baseline: every other check still
      *     runs, the signature is not checked
      */
-    public UpdateVerifier(TrustStore trustStore, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes,
-                          boolean requireSignatures) {
-        this((ClientKeys) Objects.requireNonNull(trustStore, "trustStore")::find, acceptedSchemes, maxUpdateBytes,
-                requireSignatures);
-    }
-
-    /** A verifier that looks clients up in {@code clients} (for example a trust directory plus certificates). */
-    public UpdateVerifier(ClientKeys clients, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes,
+    public UpdateVerifier(ClientKeys clients, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes, long maxExamples,
                           boolean requireSignatures) {
         this.trustStore = Objects.requireNonNull(clients, "clients");
         this.acceptedSchemes = Set.copyOf(acceptedSchemes);
         this.maxUpdateBytes = maxUpdateBytes;
+        if (maxExamples < 1) {
+            throw new IllegalArgumentException("the example bound must be >= 1, got " + maxExamples);
+        }
+        this.maxExamples = maxExamples;
         this.requireSignatures = requireSignatures;
     }
 
@@ -82,17 +88,17 @@ public final class UpdateVerifier {
             throw new UpdateRejectedException(RejectReason.BASE_MODEL_MISMATCH,
                     "update was trained from model " + h.baseModelDigest() + ", the round's model is " + round.baseModelDigest());
         }
-        if (!round.manifest().sameTensors(h.manifest())) {
-            throw new UpdateRejectedException(RejectReason.SHAPE_MISMATCH, round.manifest().describeMismatch(h.manifest()));
+        if (!round.manifest().equals(h.manifest())) {
+            throw new UpdateRejectedException(RejectReason.MANIFEST_MISMATCH, round.manifest().describeMismatch(h.manifest()));
         }
         long expected = round.manifest().totalBytes();
         if (expected > maxUpdateBytes || h.declaredBytes() > maxUpdateBytes) {
             throw new UpdateRejectedException(RejectReason.TOO_LARGE,
                     "update of " + Math.max(expected, h.declaredBytes()) + " bytes exceeds the limit of " + maxUpdateBytes);
         }
-        if (h.numExamples() <= 0) {
-            throw new UpdateRejectedException(RejectReason.BAD_EXAMPLE_COUNT,
-                    "example count must be positive, got " + h.numExamples());
+        if (h.numExamples() <= 0 || h.numExamples() > maxExamples) {
+            throw new UpdateRejectedException(RejectReason.BAD_EXAMPLE_COUNT, "example count must be in 1.." + maxExamples
+                    + " (this coordinator's bound per update), got " + Long.toUnsignedString(h.numExamples()));
         }
         return key;
     }
@@ -122,6 +128,8 @@ public final class UpdateVerifier {
      */
     public VerifiedUpdate verify(Header h, VerifyingKey key, PayloadDigest computedDigest, long receivedBytes,
                                  ModelWeights weights, SignatureValue signature) throws UpdateRejectedException {
+        // The client may have been revoked (or re-keyed) while it was uploading.
+        checkIdentity(h.clientId(), h.keyId(), h.scheme());
         if (receivedBytes != h.manifest().totalBytes() || weights == null) {
             throw new UpdateRejectedException(RejectReason.INCOMPLETE,
                     "received " + receivedBytes + " of " + h.manifest().totalBytes() + " tensor bytes");

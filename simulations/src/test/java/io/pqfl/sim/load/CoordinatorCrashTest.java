@@ -104,8 +104,9 @@ class CoordinatorCrashTest {
             holdBack.countDown();
             for (Future<ClientAgent.Summary> f : results) {
                 ClientAgent.Summary s = f.get(3, TimeUnit.MINUTES);
-                assertThat(s.finished()).isTrue();
-                assertThat(s.updatesRejected()).isZero();
+                String logs = "first coordinator:\n" + first.tail() + "\nsecond coordinator:\n" + second.tail();
+                assertThat(s.finished()).as(logs).isTrue();
+                assertThat(s.updatesRejected()).as(logs).isZero();
             }
             assertThat(second.await(Duration.ofMinutes(1))).as(second.tail()).isZero();
         } finally {

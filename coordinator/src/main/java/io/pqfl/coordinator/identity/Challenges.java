@@ -1,0 +1,117 @@
+package io.pqfl.coordinator.identity;
+
+import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.coordinator.verify.UpdateRejectedException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Fresh challenges that cost the coordinator nothing to hand out. A challenge is 32 bytes: the time it was
+ * issued (8), random bytes (8), and a MAC (16, HMAC-SHA256 truncated) under a per-process secret over its
+ * purpose, the client id and whatever else it is bound to. Checking one needs no stored state, so a stranger
+ * asking for a million challenges reserves no memory; a coordinator restart invalidates outstanding ones.
+ *
+ * <p>Single use is enforced only where replay matters (a Hello's proof would otherwise open a second session):
+ * {@link #markUsed} remembers a challenge until it expires. It is called only after a proof verified, so
+ * only holders of an enrolled key can add entries; the set is bounded nonetheless.
+ */
+public final class Challenges {
+    /** How long a challenge is accepted. */
+    public static final Duration TTL = Duration.ofMinutes(2);
+    static final int BYTES = 32;
+    private static final int MAX_REMEMBERED = 100_000;
+
+    /** What a challenge is for; part of the MAC so one purpose's challenge is useless for another. */
+    public enum Purpose { SESSION, ENROLLMENT }
+
+    private final SecretKeySpec secret;
+    private final SecureRandom random;
+    private final Clock clock;
+    private final Map<String, Long> used = new LinkedHashMap<>();
+
+    public Challenges(SecureRandom random, Clock clock) {
+        this.random = Objects.requireNonNull(random, "random");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        byte[] key = new byte[32];
+        random.nextBytes(key);
+        this.secret = new SecretKeySpec(key, "HmacSHA256");
+    }
+
+    /** A challenge for {@code purpose}, bound to {@code subject} (client id, and key id where it matters). */
+    public byte[] issue(Purpose purpose, String subject) {
+        ByteBuffer b = ByteBuffer.allocate(BYTES);
+        b.putLong(clock.millis());
+        byte[] nonce = new byte[8];
+        random.nextBytes(nonce);
+        b.put(nonce);
+        b.put(mac(purpose, subject, Arrays.copyOf(b.array(), 16)));
+        return b.array();
+    }
+
+    /** When a challenge issued now stops being accepted, in milliseconds since the epoch. */
+    public long expiresAt(byte[] challenge) {
+        return ByteBuffer.wrap(challenge).getLong() + TTL.toMillis();
+    }
+
+    /**
+     * Checks that {@code challenge} was issued by this process for {@code purpose} and {@code subject} and has
+     * not expired.
+     */
+    public void check(Purpose purpose, String subject, byte[] challenge) throws UpdateRejectedException {
+        if (challenge == null || challenge.length != BYTES) {
+            throw new UpdateRejectedException(RejectReason.CHALLENGE_INVALID, "a challenge has " + BYTES + " bytes, got "
+                    + (challenge == null ? 0 : challenge.length) + " (ask for one first)");
+        }
+        byte[] expected = mac(purpose, subject, Arrays.copyOf(challenge, 16));
+        if (!MessageDigest.isEqual(expected, Arrays.copyOfRange(challenge, 16, BYTES))) {
+            throw new UpdateRejectedException(RejectReason.CHALLENGE_INVALID,
+                    "the challenge was not issued by this coordinator for this client (or the coordinator restarted)");
+        }
+        long issued = ByteBuffer.wrap(challenge).getLong();
+        long now = clock.millis();
+        if (issued > now + 1_000 || now - issued > TTL.toMillis()) {
+            throw new UpdateRejectedException(RejectReason.CHALLENGE_INVALID,
+                    "the challenge has expired (challenges are valid for " + TTL.toSeconds() + " s)");
+        }
+    }
+
+    /** Records a checked challenge as used; false when it was used before (a replay). */
+    public synchronized boolean markUsed(byte[] challenge) {
+        long now = clock.millis();
+        for (Iterator<Long> it = used.values().iterator(); it.hasNext(); ) {
+            if (it.next() > now) {
+                break; // insertion order is expiry order
+            }
+            it.remove();
+        }
+        if (used.size() >= MAX_REMEMBERED) {
+            return false;
+        }
+        return used.putIfAbsent(HexFormat.of().formatHex(challenge), expiresAt(challenge)) == null;
+    }
+
+    private byte[] mac(Purpose purpose, String subject, byte[] head) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(secret);
+            mac.update(("pqfl.challenge/" + purpose.name() + "\0" + subject + "\0").getBytes(StandardCharsets.UTF_8));
+            mac.update(head);
+            return Arrays.copyOf(mac.doFinal(), BYTES - 16);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is unavailable", e);
+        }
+    }
+}
