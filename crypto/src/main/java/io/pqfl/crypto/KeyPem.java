@@ -109,7 +109,8 @@ public final class KeyPem {
     }
 
     /**
-     * Decodes a private key, decrypting it when it is encrypted.
+     * Decodes a private key, decrypting it when it is encrypted. The encryption parameters an encrypted key
+     * declares are checked (see {@code docs/CRYPTO.md}) before anything is derived from the password.
      *
      * @throws WrongPasswordException the key is encrypted and the password is missing or wrong
      */
@@ -117,6 +118,8 @@ public final class KeyPem {
         Object object = parse(pem);
         PrivateKeyInfo info;
         if (object instanceof PKCS8EncryptedPrivateKeyInfo encrypted) {
+            // Before the password is even looked at: a hostile file's KDF cost must not be paid.
+            KeyEncryptionBounds.check(encrypted.toASN1Structure().getEncryptionAlgorithm());
             if (password == null || password.length == 0) {
                 throw new WrongPasswordException("the private key is encrypted; a password is required");
             }
