@@ -20,6 +20,7 @@ import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
@@ -110,7 +111,8 @@ public final class KeyPem {
 
     /**
      * Decodes a private key, decrypting it when it is encrypted. The encryption parameters an encrypted key
-     * declares are checked (see {@code docs/CRYPTO.md}) before anything is derived from the password.
+     * declares are checked (see {@code docs/CRYPTO.md}) before anything is derived from the password, and an
+     * ML-DSA key given without its seed is checked as FIPS 204 requires.
      *
      * @throws WrongPasswordException the key is encrypted and the password is missing or wrong
      */
@@ -143,14 +145,19 @@ public final class KeyPem {
         SignatureScheme scheme = BcAlgorithms.schemeOf(info.getPrivateKeyAlgorithm()).orElseThrow(() ->
                 new KeyFormatException("unsupported private key algorithm "
                         + info.getPrivateKeyAlgorithm().getAlgorithm() + "; pqfl knows " + SignatureScheme.validNames()));
+        PrivateKey key;
+        VerifyingKey verifyingKey;
         try {
-            PrivateKey key = new JcaPEMKeyConverter().setProvider(BcAlgorithms.bouncyCastle()).getPrivateKey(info);
-            VerifyingKey verifyingKey = VerifyingKey.fromJca(
-                    BcAlgorithms.publicKeyOf(scheme, key, BcAlgorithms.bouncyCastle()));
-            return new SigningKey(verifyingKey, key);
+            key = new JcaPEMKeyConverter().setProvider(BcAlgorithms.bouncyCastle()).getPrivateKey(info);
+            verifyingKey = VerifyingKey.fromJca(BcAlgorithms.publicKeyOf(scheme, key, BcAlgorithms.bouncyCastle()));
         } catch (IOException | GeneralSecurityException | RuntimeException e) {
             throw new KeyFormatException("invalid " + scheme + " private key: " + e.getMessage(), e);
         }
+        Optional<byte[]> expanded = BcAlgorithms.mlDsaExpandedKeyWithoutSeed(key);
+        if (expanded.isPresent()) {
+            MlDsaExpandedKeyCheck.check(scheme, expanded.get(), verifyingKey.raw());
+        }
+        return new SigningKey(verifyingKey, key);
     }
 
     /** Reads either a public or a private key file. */

@@ -1,5 +1,6 @@
 package io.pqfl.crypto.testing;
 
+import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.internal.BcAlgorithms;
 import java.io.IOException;
@@ -26,19 +27,28 @@ import org.bouncycastle.asn1.pkcs.EncryptionScheme;
 import org.bouncycastle.asn1.pkcs.KeyDerivationFunc;
 import org.bouncycastle.asn1.pkcs.PBES2Parameters;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.crypto.digests.SHAKEDigest;
 import org.bouncycastle.crypto.generators.SCrypt;
+import org.bouncycastle.crypto.params.MLDSAPrivateKeyParameters;
+import org.bouncycastle.crypto.signers.mldsa.MLDSAEngine;
+import org.bouncycastle.crypto.util.PrivateKeyFactory;
+import org.bouncycastle.crypto.util.PrivateKeyInfoFactory;
+import org.bouncycastle.jcajce.interfaces.MLDSAPrivateKey;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.OutputEncryptor;
+import org.bouncycastle.util.Arrays;
 import org.bouncycastle.util.io.pem.PemObject;
 import org.bouncycastle.util.io.pem.PemWriter;
 
 /**
- * Key files that pqfl never writes itself, built byte by byte: encrypted keys with whatever encryption
- * parameters a test asks for, hostile ones included.
+ * Key files that pqfl never writes itself, built byte by byte: ML-DSA keys in the expanded-only form (valid,
+ * and invalid in ways Bouncy Castle does not notice), and encrypted keys with whatever encryption parameters
+ * a test asks for, hostile ones included.
  */
 public final class CraftedKeys {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -55,6 +65,64 @@ public final class CraftedKeys {
             throw new UncheckedIOException(e);
         }
         return out.toString();
+    }
+
+    // ---- ML-DSA without its seed ----
+
+    /** Which secret vector {@link #expandedOnlyWithCoefficientOutOfRange} spoils. */
+    public enum SecretVector { S1, S2 }
+
+    /**
+     * The PKCS#8 PEM of an ML-DSA key in FIPS 204's expanded form only (an OCTET STRING holding skEncode, no
+     * seed), as the JDK writes it; made by Bouncy Castle, whose keys otherwise carry their seed as well.
+     */
+    public static String expandedOnly(SigningKey mlDsaKey) {
+        MLDSAPrivateKey bc = (MLDSAPrivateKey) mlDsaKey.toJca();
+        return pem("PRIVATE KEY", bc.getPrivateKey(false).getEncoded());
+    }
+
+    /** PKCS#8 PEM of whatever {@code expanded} holds, as an expanded-only {@code scheme} private key. */
+    public static String expandedOnly(SignatureScheme scheme, byte[] expanded) {
+        try {
+            return pem("PRIVATE KEY", new PrivateKeyInfo(BcAlgorithms.keyAlgorithmIdentifier(scheme),
+                    new DEROctetString(expanded)).getEncoded());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The key's FIPS 204 expanded private key (skEncode: rho || K || tr || s1 || s2 || t0). */
+    public static byte[] expanded(SigningKey mlDsaKey) {
+        return ((MLDSAPrivateKey) mlDsaKey.toJca()).getPrivateData();
+    }
+
+    /**
+     * Like {@link #expandedOnly}, but the first coefficient of s1 or s2 decodes outside [-eta, eta], while the
+     * key stays otherwise consistent: t1 and tr are recomputed from the spoiled vector, so that Bouncy
+     * Castle's own check (tr = SHAKE256(rho || t1)) passes and only a FIPS 204 range check can tell.
+     */
+    public static String expandedOnlyWithCoefficientOutOfRange(SigningKey mlDsaKey, SecretVector which) {
+        try {
+            var key = (MLDSAPrivateKeyParameters) PrivateKeyFactory.createKey(
+                    PrivateKeyInfo.getInstance(mlDsaKey.toJca().getEncoded()));
+            byte[] s1 = key.getS1();
+            byte[] s2 = key.getS2();
+            // Coefficients are packed as eta - c, least significant bit first, in 3 bits (eta = 2) or 4 bits
+            // (eta = 4); all ones in the low bits makes the first one eta - 7 or eta - 15, below -eta for both.
+            (which == SecretVector.S1 ? s1 : s2)[0] = (byte) 0xff;
+            byte[] rho = key.getRho();
+            byte[] t1 = MLDSAEngine.getInstance(key.getParameters(), null)
+                    .deriveT1(rho, key.getK(), key.getTr(), s1, s2, key.getT0());
+            byte[] tr = new byte[64];
+            SHAKEDigest shake = new SHAKEDigest(256);
+            byte[] publicKey = Arrays.concatenate(rho, t1);
+            shake.update(publicKey, 0, publicKey.length);
+            shake.doFinal(tr, 0, tr.length);
+            var spoiled = new MLDSAPrivateKeyParameters(key.getParameters(), rho, key.getK(), tr, s1, s2, key.getT0(), t1);
+            return pem("PRIVATE KEY", PrivateKeyInfoFactory.createPrivateKeyInfo(spoiled).getEncoded());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     // ---- encrypted private keys ----
