@@ -69,7 +69,8 @@ public final class VerifyingKey {
                     .generatePublic(new X509EncodedKeySpec(canonical));
             return new VerifyingKey(scheme, canonical, raw, key);
         } catch (GeneralSecurityException | RuntimeException e) {
-            throw new KeyFormatException("invalid " + scheme + " public key: " + e.getMessage(), e);
+            // The provider's message names its own classes; the cause keeps it for debugging.
+            throw new KeyFormatException("invalid " + scheme + " public key (its key data does not decode)", e);
         }
     }
 
