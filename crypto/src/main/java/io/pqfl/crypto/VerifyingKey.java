@@ -50,7 +50,13 @@ public final class VerifyingKey {
         SignatureScheme scheme = BcAlgorithms.schemeOf(info.getAlgorithm()).orElseThrow(() -> new KeyFormatException(
                 "unsupported public key algorithm " + info.getAlgorithm().getAlgorithm() + "; pqfl knows "
                         + SignatureScheme.validNames()));
-        byte[] raw = info.getPublicKeyData().getOctets();
+        byte[] raw;
+        try {
+            raw = info.getPublicKeyData().getOctets();
+        } catch (RuntimeException e) {
+            // Bouncy Castle throws IllegalStateException for a BIT STRING that declares unused bits.
+            throw new KeyFormatException("not a DER-encoded X.509 SubjectPublicKeyInfo (its key is not whole bytes)", e);
+        }
         requireRawSize(scheme, raw);
         byte[] canonical;
         try {
@@ -63,7 +69,8 @@ public final class VerifyingKey {
                     .generatePublic(new X509EncodedKeySpec(canonical));
             return new VerifyingKey(scheme, canonical, raw, key);
         } catch (GeneralSecurityException | RuntimeException e) {
-            throw new KeyFormatException("invalid " + scheme + " public key: " + e.getMessage(), e);
+            // The provider's message names its own classes; the cause keeps it for debugging.
+            throw new KeyFormatException("invalid " + scheme + " public key (its key data does not decode)", e);
         }
     }
 

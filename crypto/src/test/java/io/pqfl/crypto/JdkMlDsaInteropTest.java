@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.pqfl.crypto.testing.CraftedKeys;
 import io.pqfl.crypto.testing.TestKeys;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -57,5 +58,20 @@ class JdkMlDsaInteropTest {
         assertThat(key.scheme()).isEqualTo(scheme);
         assertThatCode(() -> Verifier.create(key).verify(TestKeys.MESSAGE, SignatureValue.of(scheme, sig)))
                 .doesNotThrowAnyException();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = SignatureScheme.class, names = {"ML_DSA_44", "ML_DSA_65", "ML_DSA_87"})
+    void jdkPrivateKey_expandedOnly_readsAsTheJdksKeyPair(SignatureScheme scheme) throws Exception {
+        KeyPair pair = KeyPairGenerator.getInstance(scheme.displayName()).generateKeyPair();
+        String pem = CraftedKeys.pem("PRIVATE KEY", pair.getPrivate().getEncoded());
+
+        SigningKey read = KeyPem.decodePrivate(pem, null);
+        assertThat(read.verifyingKey()).isEqualTo(VerifyingKey.fromJca(pair.getPublic()));
+        SignatureValue sig = Signer.create(read).sign(TestKeys.MESSAGE);
+        Signature jdk = Signature.getInstance("ML-DSA");
+        jdk.initVerify(pair.getPublic());
+        jdk.update(TestKeys.MESSAGE);
+        assertThat(jdk.verify(sig.bytes())).isTrue();
     }
 }

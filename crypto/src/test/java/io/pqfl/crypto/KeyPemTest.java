@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pqfl.crypto.testing.CraftedKeys;
 import io.pqfl.crypto.testing.TestKeys;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -108,6 +110,24 @@ class KeyPemTest {
         String pub = KeyPem.encodePublic(TestKeys.key(SignatureScheme.ML_DSA_44).verifyingKey());
         assertThatThrownBy(() -> KeyPem.decodePrivate(pub, null))
                 .isInstanceOf(KeyFormatException.class)
-                .hasMessageContaining("expected a PRIVATE KEY, found a PUBLIC KEY");
+                .hasMessage("holds a PUBLIC KEY; expected a PRIVATE KEY or ENCRYPTED PRIVATE KEY");
+    }
+
+    @Test
+    void privateKeyGivenWherePublicExpected_saysSo() throws Exception {
+        Path priv = dir.resolve("a.key");
+        KeyPem.writeKeyPair(TestKeys.key(SignatureScheme.ML_DSA_44), priv, dir.resolve("a.pub"), null);
+        assertThatThrownBy(() -> KeyPem.readVerifyingKey(priv))
+                .isInstanceOf(KeyFormatException.class)
+                .hasMessage(priv + ": holds a PRIVATE KEY; expected a PUBLIC KEY");
+    }
+
+    @Test
+    void opensslTraditionalEcPrivateKey_readsAsEcdsaP256() throws Exception {
+        SigningKey key = TestKeys.key(SignatureScheme.ECDSA_P256);
+        // What `openssl ecparam -name prime256v1 -genkey` writes: the SEC 1 structure inside the PKCS#8 one.
+        byte[] sec1 = PrivateKeyInfo.getInstance(key.toJca().getEncoded()).parsePrivateKey().toASN1Primitive().getEncoded();
+        String pem = CraftedKeys.pem("EC PRIVATE KEY", sec1);
+        assertThat(KeyPem.decodePrivate(pem, null).keyId()).isEqualTo(key.keyId());
     }
 }

@@ -11,6 +11,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Arrays;
 import java.util.stream.Stream;
+import org.bouncycastle.asn1.DERBitString;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -155,5 +157,16 @@ class SignVerifyTest {
         assertThatThrownBy(() -> VerifyingKey.fromRaw(scheme, Arrays.copyOf(raw, raw.length - 1)))
                 .isInstanceOf(KeyFormatException.class)
                 .hasMessageContaining(scheme.publicKeySize() + " bytes");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = SignatureScheme.class, names = {"ML_DSA_44", "ED25519"})
+    void fromEncoded_keyBitStringWithUnusedBits_throwsKeyFormat(SignatureScheme scheme) throws Exception {
+        SubjectPublicKeyInfo info = SubjectPublicKeyInfo.getInstance(key(scheme).verifyingKey().encoded());
+        byte[] encoded = new SubjectPublicKeyInfo(info.getAlgorithm(), new DERBitString(key(scheme).verifyingKey().raw(), 1))
+                .getEncoded("DER");
+        assertThatThrownBy(() -> VerifyingKey.fromEncoded(encoded))
+                .isInstanceOf(KeyFormatException.class)
+                .hasMessageContaining("not whole bytes");
     }
 }

@@ -72,7 +72,7 @@ public final class Cli {
             return f.getFile() + ": permission denied";
         }
         if (e instanceof FileSystemException f) {
-            return f.getFile() + ": " + f.getReason();
+            return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : "cannot access it");
         }
         if (e instanceof IOException || e instanceof SQLException) {
             return e.getMessage();

@@ -21,6 +21,7 @@ import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.bouncycastle.jcajce.interfaces.MLDSAPrivateKey;
 import org.bouncycastle.jcajce.spec.MLDSAParameterSpec;
 import org.bouncycastle.jcajce.spec.SLHDSAParameterSpec;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
@@ -146,10 +147,22 @@ public final class BcAlgorithms {
         return Signature.getInstance(signatureAlgorithm(scheme), provider);
     }
 
+    /**
+     * The FIPS 204 expanded private key (skEncode) of an ML-DSA key that was read without its seed; empty for
+     * a key that carries its seed (Bouncy Castle then derives, or checks, everything else from it) and for
+     * every other scheme.
+     */
+    public static Optional<byte[]> mlDsaExpandedKeyWithoutSeed(PrivateKey privateKey) {
+        if (privateKey instanceof MLDSAPrivateKey k && k.getSeed() == null) {
+            return Optional.of(k.getPrivateData());
+        }
+        return Optional.empty();
+    }
+
     /** Recovers the public key that belongs to a private key, without the public key file. */
     public static PublicKey publicKeyOf(SignatureScheme scheme, PrivateKey privateKey, Provider provider)
             throws InvalidKeySpecException, NoSuchAlgorithmException {
-        if (privateKey instanceof org.bouncycastle.jcajce.interfaces.MLDSAPrivateKey k) {
+        if (privateKey instanceof MLDSAPrivateKey k) {
             return k.getPublicKey();
         }
         if (privateKey instanceof org.bouncycastle.jcajce.interfaces.SLHDSAPrivateKey k) {
