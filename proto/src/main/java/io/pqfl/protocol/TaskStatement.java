@@ -69,12 +69,19 @@ public record TaskStatement(String federationId, long round, RoundNonce nonce, C
         ClientId client = new ClientId(r.string());
         long modelRound = r.u64();
         PayloadDigest digest = PayloadDigest.ofBytes(r.bytes());
-        TrainingConfig config = new TrainingConfig(Math.toIntExact(r.u32()), Math.toIntExact(r.u32()),
+        TrainingConfig config = new TrainingConfig(positiveInt(r.u32(), "local_epochs"), positiveInt(r.u32(), "batch_size"),
                 Float.intBitsToFloat((int) r.u32()), Float.intBitsToFloat((int) r.u32()), r.string());
         TaskStatement s = new TaskStatement(federation, round, nonce, client, modelRound, digest, config, r.u64(),
                 SignatureScheme.parse(r.string()), new KeyId(r.string()));
         r.end();
         return s;
+    }
+
+    private static int positiveInt(long v, String field) {
+        if (v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(field + " " + v + " is too large");
+        }
+        return (int) v;
     }
 
     /** The exact bytes that are signed. */

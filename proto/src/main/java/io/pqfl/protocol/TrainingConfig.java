@@ -3,7 +3,8 @@ package io.pqfl.protocol;
 /** What the coordinator asks clients to do in a round. */
 public record TrainingConfig(int localEpochs, int batchSize, float learningRate, float proximalMu, String optimizer) {
     public TrainingConfig {
-        if (localEpochs < 1 || batchSize < 1 || !(learningRate > 0) || proximalMu < 0 || optimizer == null) {
+        if (localEpochs < 1 || batchSize < 1 || !(learningRate > 0) || !Float.isFinite(learningRate)
+                || !(proximalMu >= 0) || !Float.isFinite(proximalMu) || optimizer == null) {
             throw new IllegalArgumentException("invalid training config: epochs " + localEpochs + ", batch " + batchSize
                     + ", lr " + learningRate + ", mu " + proximalMu + ", optimizer " + optimizer);
         }

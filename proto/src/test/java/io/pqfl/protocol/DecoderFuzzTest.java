@@ -25,7 +25,7 @@ import java.util.Arrays;
 class DecoderFuzzTest {
     @FuzzTest(maxDuration = "10s")
     void decoders(FuzzedDataProvider data) {
-        int which = data.consumeInt(0, 7);
+        int which = data.consumeInt(0, 9);
         byte[] input = data.consumeRemainingAsBytes();
         switch (which) {
             case 0 -> {
@@ -54,6 +54,20 @@ class DecoderFuzzTest {
                     WireMapping.fromWire(ModelSignature.parseFrom(input));
                 } catch (InvalidProtocolBufferException | IllegalArgumentException refused) {
                     // not a model signature message, or one with invalid fields
+                }
+            }
+            case 8 -> {
+                try {
+                    assertThat(SessionStatement.decode(input).encode()).isEqualTo(input);
+                } catch (IllegalArgumentException refused) {
+                    // a malformed statement
+                }
+            }
+            case 9 -> {
+                try {
+                    assertThat(TaskStatement.decode(input).encode()).isEqualTo(input);
+                } catch (IllegalArgumentException refused) {
+                    // a malformed statement
                 }
             }
             case 5 -> {

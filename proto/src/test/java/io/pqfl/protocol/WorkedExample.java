@@ -41,12 +41,62 @@ final class WorkedExample {
         return out;
     }
 
+    /** The session statement alice signs at Hello over the challenge a0 a1 ... bf. */
+    static Map<String, String> session(SigningKey alice) {
+        byte[] challenge = new byte[SessionStatement.CHALLENGE_BYTES];
+        for (int i = 0; i < challenge.length; i++) {
+            challenge[i] = (byte) (0xa0 + i);
+        }
+        SessionStatement st = new SessionStatement("demo-federation", new ClientId("alice"), alice.keyId(), alice.scheme(),
+                challenge);
+        HexFormat hex = HexFormat.of();
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("session.statement", hex.formatHex(st.encode()));
+        out.put("session.signature", hex.formatHex(Signer.create(alice).sign(st.encode()).bytes()));
+        return out;
+    }
+
+    /**
+     * The task statement the coordinator signs for alice in round 1: the all-zero example model of round 0, one
+     * epoch, batch 32, learning rate 0.001, Adam, deadline 2026-01-01T00:00:00Z.
+     */
+    static Map<String, String> task(SigningKey coordinator) {
+        ModelManifest manifest = new ModelManifest("example", List.of(TensorSpec.of("w", 2, 2), TensorSpec.of("b", 2)));
+        ModelWeights base = ModelWeights.of(manifest, new float[][] {{0f, 0f, 0f, 0f}, {0f, 0f}});
+        byte[] nonce = new byte[RoundNonce.BYTES];
+        for (int i = 0; i < nonce.length; i++) {
+            nonce[i] = (byte) i;
+        }
+        TaskStatement st = new TaskStatement("demo-federation", 1, RoundNonce.of(nonce), new ClientId("alice"), 0,
+                base.digest(), new TrainingConfig(1, 32, 0.001f, 0f, "adam"), 1_767_225_600_000L, coordinator.scheme(),
+                coordinator.keyId());
+        HexFormat hex = HexFormat.of();
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("coordinator.keyId", coordinator.keyId().hex());
+        out.put("coordinator.publicKeyRaw", hex.formatHex(coordinator.verifyingKey().raw()));
+        out.put("task.statement", hex.formatHex(st.encode()));
+        out.put("task.signature", hex.formatHex(Signer.create(coordinator).sign(st.encode()).bytes()));
+        return out;
+    }
+
+    static SigningKey coordinatorKey() throws Exception {
+        return KeyPem.readSigningKey(DIR.resolve("coordinator.key"), null);
+    }
+
+    /** Every documented value, by name. */
+    static Map<String, String> all() throws Exception {
+        Map<String, String> out = new LinkedHashMap<>(compute(key()));
+        out.putAll(session(key()));
+        out.putAll(task(coordinatorKey()));
+        return out;
+    }
+
     static SigningKey key() throws Exception {
         return KeyPem.readSigningKey(DIR.resolve("client.key"), null);
     }
 
     public static void main(String[] args) throws Exception {
-        compute(key()).forEach((k, v) -> System.out.println(k + "=" + v));
+        all().forEach((k, v) -> System.out.println(k + "=" + v));
     }
 
     private WorkedExample() {

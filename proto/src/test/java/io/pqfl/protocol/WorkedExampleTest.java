@@ -33,7 +33,7 @@ class WorkedExampleTest {
 
     @Test
     void codeProducesTheDocumentedBytes() throws Exception {
-        Map<String, String> actual = WorkedExample.compute(WorkedExample.key());
+        Map<String, String> actual = WorkedExample.all();
         actual.forEach((k, v) -> assertThat(v).as(k).isEqualTo(expected.getProperty(k)));
     }
 
@@ -66,6 +66,58 @@ class WorkedExampleTest {
                 .verify(HEX.parseHex(expected.getProperty("statement")),
                         SignatureValue.of(SignatureScheme.ML_DSA_44, HEX.parseHex(expected.getProperty("signature")))))
                 .doesNotThrowAnyException();
+    }
+
+    @Test
+    void sessionAndTaskStatements_followTheDocumentedLayout_andTheirSignaturesVerifyFromTheRawKeys() throws IOException {
+        ByteArrayOutputStream session = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(session);
+        str(out, "pqfl.session-statement");
+        out.writeShort(1);
+        str(out, "demo-federation");
+        str(out, "alice");
+        str(out, expected.getProperty("keyId"));
+        str(out, "ML-DSA-44");
+        byte[] challenge = new byte[32];
+        for (int i = 0; i < 32; i++) {
+            challenge[i] = (byte) (0xa0 + i);
+        }
+        bytes(out, challenge);
+        assertThat(HEX.formatHex(session.toByteArray())).isEqualTo(expected.getProperty("session.statement"));
+
+        ByteArrayOutputStream task = new ByteArrayOutputStream();
+        out = new DataOutputStream(task);
+        str(out, "pqfl.task-statement");
+        out.writeShort(1);
+        str(out, "demo-federation");
+        out.writeLong(1);
+        byte[] nonce = new byte[32];
+        for (int i = 0; i < 32; i++) {
+            nonce[i] = (byte) i;
+        }
+        bytes(out, nonce);
+        str(out, "alice");
+        out.writeLong(0);
+        bytes(out, HEX.parseHex(expected.getProperty("baseModelDigest")));
+        out.writeInt(1);
+        out.writeInt(32);
+        out.writeInt(Float.floatToIntBits(0.001f));
+        out.writeInt(Float.floatToIntBits(0f));
+        str(out, "adam");
+        out.writeLong(1_767_225_600_000L);
+        str(out, "ML-DSA-44");
+        str(out, expected.getProperty("coordinator.keyId"));
+        assertThat(HEX.formatHex(task.toByteArray())).isEqualTo(expected.getProperty("task.statement"));
+
+        assertThatCode(() -> {
+            Verifier.create(VerifyingKey.fromRaw(SignatureScheme.ML_DSA_44, HEX.parseHex(expected.getProperty("publicKeyRaw"))))
+                    .verify(session.toByteArray(), SignatureValue.of(SignatureScheme.ML_DSA_44,
+                            HEX.parseHex(expected.getProperty("session.signature"))));
+            Verifier.create(VerifyingKey.fromRaw(SignatureScheme.ML_DSA_44,
+                            HEX.parseHex(expected.getProperty("coordinator.publicKeyRaw"))))
+                    .verify(task.toByteArray(), SignatureValue.of(SignatureScheme.ML_DSA_44,
+                            HEX.parseHex(expected.getProperty("task.signature"))));
+        }).doesNotThrowAnyException();
     }
 
     private static void str(DataOutputStream out, String s) throws IOException {
