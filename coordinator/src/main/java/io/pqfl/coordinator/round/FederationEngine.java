@@ -35,6 +35,7 @@ import io.pqfl.crypto.pki.CertificateChecker;
 import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.crypto.pki.PkiException;
 import io.pqfl.proto.v1.TaskHeader;
+import io.pqfl.protocol.LedgerHead;
 import io.pqfl.protocol.ModelRejectedException;
 import io.pqfl.protocol.ModelStatement;
 import io.pqfl.protocol.ModelWeights;
@@ -240,10 +241,8 @@ public final class FederationEngine implements AutoCloseable {
         if (run.isEmpty()) {
             ModelWeights initial = config.initialModel() != null
                     ? ModelFiles.read(config.initialModel()).weights() : config.model().initialWeights(config.seed());
-            SignedModel signed = sign(0, initial, null, List.of());
-            ModelFiles.write(checkpoint(0), initial, signed);
-            runs.createRun(config.federationId(), coordinatorKey.verifyingKey(), config.rounds(), describeConfig());
-            ledger.append(publishedDraft(signed));
+            SignedModel signed = runs.createRun(config.federationId(), coordinatorKey.verifyingKey(), config.rounds(),
+                    describeConfig(), head -> signAndCheckpoint(0, initial, null, List.of(), head));
             setGlobal(initial, signed);
             log.info("Federation {} created: model {} ({} parameters), digest {}", config.federationId(),
                     initial.manifest().architecture(), initial.manifest().totalElements(), signed.statement().modelDigest());
@@ -328,17 +327,18 @@ public final class FederationEngine implements AutoCloseable {
         this.globalChunks = List.copyOf(chunks);
     }
 
-    private SignedModel sign(long round, ModelWeights model, PayloadDigest parent, List<ReceiptEntry> receipt) {
-        ModelStatement statement = new ModelStatement(config.federationId(), round, model.digest(), parent, receipt,
+    /**
+     * Signs the model over the ledger head and writes its checkpoint. The store calls this under the database
+     * lock (a {@link Ledger.Publication}) and appends the model's ledger entry right after {@code head}; so it
+     * must not take the engine's lock (threads holding that lock wait for the database's).
+     */
+    private SignedModel signAndCheckpoint(long round, ModelWeights model, PayloadDigest parent, List<ReceiptEntry> receipt,
+                                          LedgerHead head) throws IOException {
+        ModelStatement statement = new ModelStatement(config.federationId(), round, model.digest(), parent, head, receipt,
                 coordinatorKey.scheme(), coordinatorKey.keyId());
-        return new SignedModel(statement, signer.sign(statement.encode()));
-    }
-
-    private Ledger.Draft publishedDraft(SignedModel m) {
-        ModelStatement s = m.statement();
-        return new Ledger.Draft(LedgerEntry.Kind.MODEL_PUBLISHED, s.modelRound(), null, s.coordinatorKeyId().hex(),
-                s.scheme().displayName(), s.encode(), m.signature().bytes(), s.modelDigest().bytes(), null,
-                s.receipt().size() + " updates aggregated");
+        SignedModel signed = new SignedModel(statement, signer.sign(statement.encode()));
+        ModelFiles.write(checkpoint(round), model, signed);
+        return signed;
     }
 
     // ---------------------------------------------------------------- lifecycle
@@ -496,14 +496,13 @@ public final class FederationEngine implements AutoCloseable {
         int accepted = round.accepted.size();
         if (accepted >= config.minUpdates()) {
             ModelWeights next = round.aggregator.finish();
-            SignedModel signed = sign(number, next, globalSigned.statement().modelDigest(), round.receipt);
-            ModelFiles.write(checkpoint(number), next, signed);
             Optional<ModelWeights> state = strategy.state();
             if (state.isPresent()) {
                 ModelFiles.write(strategyState(number), state.get(), null);
             }
-            runs.closeRound(number, RoundRecord.State.COMPLETED, signed.statement().modelDigest(), accepted, round.rejected,
-                    publishedDraft(signed));
+            PayloadDigest parent = globalSigned.statement().modelDigest();
+            SignedModel signed = runs.completeRound(number, accepted, round.rejected,
+                    head -> signAndCheckpoint(number, next, parent, round.receipt, head));
             lock.lock();
             try {
                 setGlobal(next, signed);
