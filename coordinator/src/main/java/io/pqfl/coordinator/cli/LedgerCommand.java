@@ -72,18 +72,24 @@ public final class LedgerCommand implements Callable<Integer> {
                         + "--coordinator-key FILE, or whoever can write the database can replace it%n", r.coordinatorKeyId());
                 err.flush();
             }
-            w.printf("%d entries: %d accepted updates, %d rejected, %d published models%n", r.entries(), r.acceptedUpdates(),
-                    r.rejectedUpdates(), r.publishedModels());
-            if (r.keySource() == LedgerVerifier.KeySource.PINNED) {
-                w.printf("coordinator key %s: pinned with --coordinator-key%n", r.coordinatorKeyId());
+            if (r.entries() > 0) {
+                // Zero when the check stopped at the run's key, before any entry.
+                w.printf("%d entries: %d accepted updates, %d rejected, %d published models%n", r.entries(),
+                        r.acceptedUpdates(), r.rejectedUpdates(), r.publishedModels());
             }
             if (r.ok()) {
-                w.printf("%d checkpoints: each is a published model of the ledger%n", r.checkpoints());
+                if (r.keySource() == LedgerVerifier.KeySource.PINNED) {
+                    w.printf("coordinator key %s: pinned with --coordinator-key%n", r.coordinatorKeyId());
+                }
+                if (r.checkpoints() > 0) {
+                    w.printf("%d checkpoints: each is a published model of the ledger%n", r.checkpoints());
+                }
                 LedgerVerifier.Coverage c = r.coverage();
                 if (c != null) {
-                    w.printf("last signed round: %d, ledger entry %d (its signature covers entries 1-%d through its "
-                            + "ledger head); %d %s after it covered by no signature yet%n", c.round(), c.modelSeq(),
-                            c.modelSeq() - 1, c.unsignedAfter(), c.unsignedAfter() == 1 ? "entry" : "entries");
+                    String covers = c.modelSeq() == 1 ? "the first entry"
+                            : "its signature covers entries 1-" + (c.modelSeq() - 1) + " through its ledger head";
+                    w.printf("last signed round: %d, ledger entry %d (%s); %d %s after it covered by no signature yet%n",
+                            c.round(), c.modelSeq(), covers, c.unsignedAfter(), c.unsignedAfter() == 1 ? "entry" : "entries");
                 }
                 for (String note : r.notes()) {
                     w.println("note: " + note);

@@ -190,8 +190,7 @@ public final class LedgerVerifier {
      * in the ledger (the restarted coordinator redoes the round and overwrites it). It is reported in a note.
      */
     private static Checkpoints checkCheckpoints(Path dir, VerifyingKey coordinator, String federationId,
-                                                List<LedgerEntry> entries, Optional<RoundRecord> open, List<String> notes)
-            throws SQLException {
+                                                List<LedgerEntry> entries, Optional<RoundRecord> open, List<String> notes) {
         Map<String, LedgerEntry> published = new HashMap<>();
         Set<Long> roundsPublished = new HashSet<>();
         Map<String, LedgerEntry> byHash = new HashMap<>();
@@ -207,6 +206,9 @@ public final class LedgerVerifier {
             files = list.filter(f -> CHECKPOINT.matcher(f.getFileName().toString()).matches()).sorted().toList();
         } catch (IOException e) {
             return new Checkpoints(0, "cannot list " + dir + ": " + e.getMessage());
+        }
+        if (files.isEmpty()) {
+            notes.add("no signed checkpoints in " + dir + ": nothing outside the database anchors the ledger");
         }
         int checked = 0;
         for (Path f : files) {
