@@ -79,10 +79,14 @@ class FederationLifecycleTest {
             assertThatThrownBy(() -> c1.task(1000)).isInstanceOfSatisfying(StatusRuntimeException.class,
                     e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.OUT_OF_RANGE));
 
-            LedgerVerifier.Report report = LedgerVerifier.verify(Database.open(fed.config.effectiveJdbcUrl()));
+            LedgerVerifier.Report report = LedgerVerifier.verify(Database.open(fed.config.effectiveJdbcUrl()),
+                    TestKeysHolder.coordinator(), fed.config.dataDir().resolve("checkpoints"));
             assertThat(report.ok()).as(report.problem()).isTrue();
             assertThat(report.acceptedUpdates()).isEqualTo(6);
             assertThat(report.publishedModels()).isEqualTo(4); // the initial model and one per round
+            assertThat(report.checkpoints()).isEqualTo(4);
+            assertThat(model.statement().ledgerHead().matches(fed.engine.ledger().entries().get(report.entries() - 2).entryHash()))
+                    .as("the last model is signed over the entry before its own").isTrue();
 
             assertThat(fed.metrics.count("pqfl.updates", "outcome", "accepted", "reason", "none")).isEqualTo(6.0);
             assertThat(fed.metrics.count("pqfl.rounds", "outcome", "completed")).isEqualTo(3.0);
@@ -156,7 +160,10 @@ class FederationLifecycleTest {
             int aggregated = fed.engine.ledger().entries().stream().filter(e -> e.kind() == LedgerEntry.Kind.MODEL_PUBLISHED)
                     .mapToInt(e -> ModelStatement.decode(e.statement()).receipt().size()).sum();
             assertThat(aggregated).isEqualTo(6);
-            assertThat(LedgerVerifier.verify(Database.open(fed.config.effectiveJdbcUrl())).ok()).isTrue();
+            LedgerVerifier.Report report = LedgerVerifier.verify(Database.open(fed.config.effectiveJdbcUrl()),
+                    TestKeysHolder.coordinator(), fed.config.dataDir().resolve("checkpoints"));
+            assertThat(report.ok()).as(report.problem()).isTrue();
+            assertThat(report.notes()).noneMatch(n -> n.contains("not yet in the ledger"));
         } finally {
             fed.close();
         }

@@ -9,18 +9,25 @@ import java.util.Objects;
 
 /**
  * What the coordinator signs for each global model (docs/PROTOCOL.md, "Model statement"): the federation,
- * the round that produced it, its digest, its parent's digest (so models form a chain), and the receipt of
- * the updates that were aggregated into it, sorted by client id.
+ * the round that produced it, its digest, its parent's digest (so models form a chain), the head of the
+ * audit ledger just before the model was published, and the receipt of the updates that were aggregated
+ * into it, sorted by client id.
+ *
+ * <p>Security: the ledger head makes the coordinator's signature cover the ledger's history up to the
+ * model, so someone who can edit the coordinator's database cannot remove, add or alter an earlier entry
+ * (a rejected update, an enrollment) without breaking a signed statement; see {@link LedgerHead}.
  */
 public record ModelStatement(String federationId, long modelRound, PayloadDigest modelDigest,
-                             PayloadDigest parentModelDigest, List<ReceiptEntry> receipt,
+                             PayloadDigest parentModelDigest, LedgerHead ledgerHead, List<ReceiptEntry> receipt,
                              SignatureScheme scheme, KeyId coordinatorKeyId) {
     public static final String TAG = "pqfl.model-statement";
-    public static final int VERSION = 1;
+    /** Version 2 added {@code ledger_head}; version 1 statements are not accepted. */
+    public static final int VERSION = 2;
 
     public ModelStatement {
         FederationIds.require(federationId);
         Objects.requireNonNull(modelDigest, "modelDigest");
+        Objects.requireNonNull(ledgerHead, "ledgerHead");
         Objects.requireNonNull(scheme, "scheme");
         Objects.requireNonNull(coordinatorKeyId, "coordinatorKeyId");
         if (modelRound < 0) {
@@ -48,6 +55,7 @@ public record ModelStatement(String federationId, long modelRound, PayloadDigest
         long round = r.u64();
         PayloadDigest model = PayloadDigest.ofBytes(r.bytes());
         byte[] parent = r.bytes();
+        LedgerHead head = LedgerHead.of(r.bytes());
         long count = r.u32();
         if (count > 1_000_000) {
             throw new IllegalArgumentException("receipt too long: " + count);
@@ -57,7 +65,7 @@ public record ModelStatement(String federationId, long modelRound, PayloadDigest
             receipt.add(new ReceiptEntry(new io.pqfl.crypto.ClientId(r.string()), PayloadDigest.ofBytes(r.bytes()), r.u64()));
         }
         ModelStatement s = new ModelStatement(federation, round, model, parent.length == 0 ? null : PayloadDigest.ofBytes(parent),
-                receipt, SignatureScheme.parse(r.string()), new KeyId(r.string()));
+                head, receipt, SignatureScheme.parse(r.string()), new KeyId(r.string()));
         r.end();
         if (!java.util.Arrays.equals(s.encode(), encoded)) {
             throw new IllegalArgumentException("receipt is not in canonical (sorted) order");
@@ -73,6 +81,7 @@ public record ModelStatement(String federationId, long modelRound, PayloadDigest
                 .u64(modelRound)
                 .bytes(modelDigest.bytes())
                 .bytes(parentModelDigest == null ? new byte[0] : parentModelDigest.bytes())
+                .bytes(ledgerHead.bytes())
                 .u32(receipt.size());
         for (ReceiptEntry e : receipt) {
             w.string(e.clientId().value()).bytes(e.updateDigest().bytes()).u64(e.numExamples());

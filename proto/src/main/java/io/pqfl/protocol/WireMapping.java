@@ -79,6 +79,7 @@ public final class WireMapping {
                 .setModelRound(s.modelRound())
                 .setModelDigest(bytes(s.modelDigest()))
                 .setParentModelDigest(bytes(s.parentModelDigest()))
+                .setLedgerHead(ByteString.copyFrom(s.ledgerHead().bytes()))
                 .setScheme(s.scheme().displayName())
                 .setKeyId(s.coordinatorKeyId().hex())
                 .setSignature(ByteString.copyFrom(model.signature().bytes()));
@@ -108,8 +109,13 @@ public final class WireMapping {
         }
         SignatureScheme scheme = scheme(m.getScheme());
         PayloadDigest parent = m.getParentModelDigest().isEmpty() ? null : digest(m.getParentModelDigest(), "parent_model_digest");
+        if (m.getLedgerHead().size() != LedgerHead.BYTES) {
+            throw new IllegalArgumentException("ledger_head must be " + LedgerHead.BYTES + " bytes, got "
+                    + m.getLedgerHead().size());
+        }
         ModelStatement statement = new ModelStatement(m.getFederationId(), m.getModelRound(),
-                digest(m.getModelDigest(), "model_digest"), parent, receipt, scheme, new KeyId(m.getKeyId()));
+                digest(m.getModelDigest(), "model_digest"), parent, LedgerHead.of(m.getLedgerHead().toByteArray()),
+                receipt, scheme, new KeyId(m.getKeyId()));
         return new SignedModel(statement, SignatureValue.of(scheme, m.getSignature().toByteArray()));
     }
 }

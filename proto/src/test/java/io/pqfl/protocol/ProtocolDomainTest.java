@@ -1,12 +1,14 @@
 package io.pqfl.protocol;
 
 import static io.pqfl.protocol.ProtocolFixtures.FEDERATION;
+import static io.pqfl.protocol.ProtocolFixtures.LEDGER_HEAD;
 import static io.pqfl.protocol.ProtocolFixtures.TINY;
 import static io.pqfl.protocol.ProtocolFixtures.tiny;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.protobuf.ByteString;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
 import io.pqfl.crypto.PayloadDigest;
@@ -113,17 +115,71 @@ class ProtocolDomainTest {
         SigningKey key = ProtocolFixtures.coordinatorKey();
         ReceiptEntry b = new ReceiptEntry(new ClientId("b"), tiny(2).digest(), 5);
         ReceiptEntry a = new ReceiptEntry(new ClientId("a"), tiny(1).digest(), 7);
-        ModelStatement s1 = new ModelStatement(FEDERATION, 1, tiny(3).digest(), tiny(0).digest(), List.of(b, a), key.scheme(), key.keyId());
-        ModelStatement s2 = new ModelStatement(FEDERATION, 1, tiny(3).digest(), tiny(0).digest(), List.of(a, b), key.scheme(), key.keyId());
+        ModelStatement s1 = new ModelStatement(FEDERATION, 1, tiny(3).digest(), tiny(0).digest(), LEDGER_HEAD, List.of(b, a),
+                key.scheme(), key.keyId());
+        ModelStatement s2 = new ModelStatement(FEDERATION, 1, tiny(3).digest(), tiny(0).digest(), LEDGER_HEAD, List.of(a, b),
+                key.scheme(), key.keyId());
         assertThat(s1.encode()).isEqualTo(s2.encode());
         assertThat(s1.receipt().get(0).clientId().value()).isEqualTo("a");
-        assertThatThrownBy(() -> new ModelStatement(FEDERATION, 1, tiny(3).digest(), tiny(0).digest(), List.of(a, a),
+        assertThatThrownBy(() -> new ModelStatement(FEDERATION, 1, tiny(3).digest(), tiny(0).digest(), LEDGER_HEAD, List.of(a, a),
                 key.scheme(), key.keyId())).hasMessageContaining("appears twice");
     }
 
     private static SignedModel sign(SigningKey key, ModelWeights model) {
-        ModelStatement st = new ModelStatement(FEDERATION, 2, model.digest(), tiny(0).digest(), List.of(), key.scheme(), key.keyId());
+        ModelStatement st = new ModelStatement(FEDERATION, 2, model.digest(), tiny(0).digest(), LEDGER_HEAD, List.of(),
+                key.scheme(), key.keyId());
         return new SignedModel(st, Signer.create(key).sign(st.encode()));
+    }
+
+    @Test
+    void modelStatement_version2_carriesTheLedgerHeadRightAfterTheParentDigest() {
+        SigningKey key = ProtocolFixtures.coordinatorKey();
+        ModelStatement s = new ModelStatement(FEDERATION, 2, tiny(3).digest(), tiny(0).digest(), LEDGER_HEAD, List.of(),
+                key.scheme(), key.keyId());
+        byte[] e = s.encode();
+        ByteBuffer in = ByteBuffer.wrap(e);
+        in.position(4 + ModelStatement.TAG.length());
+        assertThat(in.getShort()).isEqualTo((short) 2);
+        // federation id, model round, model digest, parent digest: then the head, length-prefixed.
+        in.position(in.position() + 4 + FEDERATION.length() + 8 + 4 + PayloadDigest.BYTES + 4 + PayloadDigest.BYTES);
+        assertThat(in.getInt()).isEqualTo(LedgerHead.BYTES);
+        byte[] head = new byte[LedgerHead.BYTES];
+        in.get(head);
+        assertThat(head).isEqualTo(LEDGER_HEAD.bytes());
+        assertThat(in.getInt()).as("receipt count follows").isZero();
+
+        assertThat(ModelStatement.decode(e)).isEqualTo(s);
+        ModelStatement otherHead = new ModelStatement(FEDERATION, 2, tiny(3).digest(), tiny(0).digest(), LedgerHead.EMPTY,
+                List.of(), key.scheme(), key.keyId());
+        assertThat(otherHead.encode()).isNotEqualTo(e);
+        assertThatThrownBy(() -> new ModelStatement(FEDERATION, 2, tiny(3).digest(), tiny(0).digest(), null, List.of(),
+                key.scheme(), key.keyId())).hasMessageContaining("ledgerHead");
+    }
+
+    @Test
+    void modelStatement_version1_isRefused() {
+        SigningKey key = ProtocolFixtures.coordinatorKey();
+        byte[] e = new ModelStatement(FEDERATION, 0, tiny(0).digest(), null, LedgerHead.EMPTY, List.of(), key.scheme(),
+                key.keyId()).encode();
+        e[4 + ModelStatement.TAG.length() + 1] = 1;
+        assertThatThrownBy(() -> ModelStatement.decode(e)).hasMessageContaining("version 1 is not supported (only 2)");
+    }
+
+    @Test
+    void signedModel_ledgerHeadTravelsOnTheWire_andAnotherHeadDoesNotVerify() {
+        SigningKey key = ProtocolFixtures.coordinatorKey();
+        ModelWeights model = tiny(5);
+        io.pqfl.proto.v1.ModelSignature wire = WireMapping.toWire(sign(key, model));
+        assertThat(wire.getLedgerHead().toByteArray()).isEqualTo(LEDGER_HEAD.bytes());
+        assertThat(WireMapping.fromWire(wire).statement().ledgerHead()).isEqualTo(LEDGER_HEAD);
+
+        byte[] other = LEDGER_HEAD.bytes();
+        other[63] ^= 1;
+        SignedModel moved = WireMapping.fromWire(wire.toBuilder().setLedgerHead(ByteString.copyFrom(other)).build());
+        assertThatThrownBy(() -> moved.verify(key.verifyingKey(), FEDERATION, model.digest()))
+                .isInstanceOf(ModelRejectedException.class).hasMessageContaining("does not verify");
+        assertThatThrownBy(() -> WireMapping.fromWire(wire.toBuilder().clearLedgerHead().build()))
+                .hasMessageContaining("ledger_head must be 64 bytes, got 0");
     }
 
     @Test
@@ -192,7 +248,7 @@ class ProtocolDomainTest {
         assertThatThrownBy(() -> UpdateStatement.decode(Arrays.copyOf(e, e.length + 1))).hasMessageContaining("trailing");
 
         SigningKey c = ProtocolFixtures.coordinatorKey();
-        ModelStatement m = new ModelStatement(FEDERATION, 2, tiny(3).digest(), tiny(0).digest(),
+        ModelStatement m = new ModelStatement(FEDERATION, 2, tiny(3).digest(), tiny(0).digest(), LEDGER_HEAD,
                 List.of(new ReceiptEntry(new ClientId("b"), tiny(2).digest(), 5), new ReceiptEntry(new ClientId("a"), tiny(1).digest(), 7)),
                 c.scheme(), c.keyId());
         assertThat(ModelStatement.decode(m.encode()).encode()).isEqualTo(m.encode());

@@ -13,6 +13,9 @@ public final class ProtocolFixtures {
     public static final ModelManifest TINY = new ModelManifest("tiny",
             List.of(TensorSpec.of("w", 2, 3), TensorSpec.of("b", 3)));
 
+    /** A ledger head for model statements in tests: 64 bytes 0x5a (the engine signs its real ledger's head). */
+    public static final LedgerHead LEDGER_HEAD = LedgerHead.ofHex("5a".repeat(LedgerHead.BYTES));
+
     private ProtocolFixtures() {
     }
 

@@ -2,6 +2,8 @@ package io.pqfl.coordinator.cli;
 
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerVerifier;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.cli.Cli;
 import io.pqfl.crypto.cli.CliException;
 import java.io.PrintWriter;
@@ -14,7 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code pqfl ledger verify DIR}: re-check a coordinator's ledger offline. */
+/** {@code pqfl ledger verify DIR [--coordinator-key FILE]}: re-check a coordinator's ledger offline. */
 @Command(name = "ledger", mixinStandardHelpOptions = true, description = "Inspect a coordinator's audit ledger.",
         subcommands = LedgerCommand.Verify.class)
 public final class LedgerCommand implements Callable<Integer> {
@@ -28,16 +30,25 @@ public final class LedgerCommand implements Callable<Integer> {
     }
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
-            description = "Re-check the hash chain and every signature; report the first bad entry. Exit 1 if any.")
+            description = {"Re-check the hash chain, every signature, the ledger head each signed model binds, and "
+                    + "that every signed checkpoint in DATA-DIR/checkpoints is in the ledger; report the first problem. "
+                    + "Exit 1 if any.",
+                    "Pin the coordinator's public key with --coordinator-key: otherwise it is taken from the database "
+                    + "being verified, and whoever can write that database can replace it."})
     static final class Verify implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Parameters(paramLabel = "DATA-DIR", description = "The coordinator's data directory (holding pqfl.db).")
+        @Parameters(paramLabel = "DATA-DIR", description = "The coordinator's data directory (holding pqfl.db and checkpoints/).")
         Path dir;
 
         @Option(names = "--jdbc-url", paramLabel = "URL", description = "Use this database instead of DATA-DIR/pqfl.db.")
         String jdbcUrl;
+
+        @Option(names = "--coordinator-key", paramLabel = "FILE",
+                description = "The coordinator's public key (PEM), from outside the data directory: the run's recorded "
+                        + "key must be this one.")
+        Path coordinatorKey;
 
         @Override
         public Integer call() throws Exception {
@@ -49,21 +60,54 @@ public final class LedgerCommand implements Callable<Integer> {
                 }
                 url = "jdbc:sqlite:" + db;
             }
+            VerifyingKey pinned = coordinatorKey == null ? null : KeyPem.readVerifyingKey(coordinatorKey);
             LedgerVerifier.Report r;
             try (Database database = Database.open(url)) {
-                r = LedgerVerifier.verify(database);
+                r = LedgerVerifier.verify(database, pinned, dir.resolve("checkpoints"));
             }
             PrintWriter w = spec.commandLine().getOut();
-            w.printf("%d entries: %d accepted updates, %d rejected, %d published models%n", r.entries(), r.acceptedUpdates(),
-                    r.rejectedUpdates(), r.publishedModels());
+            PrintWriter err = spec.commandLine().getErr();
+            if (r.keySource() == LedgerVerifier.KeySource.FROM_DATABASE) {
+                err.printf("WARNING: the coordinator key (%s) was taken from the database being verified; pin it with "
+                        + "--coordinator-key FILE, or whoever can write the database can replace it%n", r.coordinatorKeyId());
+                err.flush();
+            }
+            if (r.entries() > 0) {
+                // Zero when the check stopped at the run's key, before any entry.
+                w.printf("%d entries: %d accepted updates, %d rejected, %d published models%n", r.entries(),
+                        r.acceptedUpdates(), r.rejectedUpdates(), r.publishedModels());
+            }
             if (r.ok()) {
+                if (r.keySource() == LedgerVerifier.KeySource.PINNED) {
+                    w.printf("coordinator key %s: pinned with --coordinator-key%n", r.coordinatorKeyId());
+                }
+                if (r.checkpoints() > 0) {
+                    w.printf("%d checkpoints: each is a published model of the ledger%n", r.checkpoints());
+                }
+                LedgerVerifier.Coverage c = r.coverage();
+                if (c != null) {
+                    String covers = c.modelSeq() == 1 ? "the first entry"
+                            : "its signature covers entries 1-" + (c.modelSeq() - 1) + " through its ledger head";
+                    w.printf("last signed round: %d, ledger entry %d (%s); %d %s after it covered by no signature yet%n",
+                            c.round(), c.modelSeq(), covers, c.unsignedAfter(), c.unsignedAfter() == 1 ? "entry" : "entries");
+                }
+                for (String note : r.notes()) {
+                    w.println("note: " + note);
+                }
                 w.println("OK: the hash chain is intact and every signature verifies");
                 w.flush();
                 return Cli.OK;
             }
             w.flush();
-            spec.commandLine().getErr().printf("FAILED at entry %d: %s%n", r.firstBadSeq(), r.problem());
-            spec.commandLine().getErr().flush();
+            for (String note : r.notes()) {
+                err.println("note: " + note);
+            }
+            if (r.firstBadSeq() != null) {
+                err.printf("FAILED at entry %d: %s%n", r.firstBadSeq(), r.problem());
+            } else {
+                err.printf("FAILED: %s%n", r.problem());
+            }
+            err.flush();
             return Cli.FAILED;
         }
     }

@@ -41,6 +41,7 @@ import io.pqfl.crypto.pki.CertificateChecker;
 import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.crypto.pki.PkiException;
 import io.pqfl.proto.v1.TaskHeader;
+import io.pqfl.protocol.LedgerHead;
 import io.pqfl.protocol.ModelRejectedException;
 import io.pqfl.protocol.ModelStatement;
 import io.pqfl.protocol.ModelWeights;
@@ -271,10 +272,8 @@ public final class FederationEngine implements AutoCloseable {
         if (run.isEmpty()) {
             ModelWeights initial = config.initialModel() != null
                     ? ModelFiles.read(config.initialModel()).weights() : config.model().initialWeights(config.seed());
-            SignedModel signed = sign(0, initial, null, List.of());
-            ModelFiles.write(checkpoint(0), initial, signed);
-            runs.createRun(config.federationId(), coordinatorKey.verifyingKey(), config.rounds(), describeConfig());
-            ledger.append(publishedDraft(signed));
+            SignedModel signed = runs.createRun(config.federationId(), coordinatorKey.verifyingKey(), config.rounds(),
+                    describeConfig(), head -> signAndCheckpoint(0, initial, null, List.of(), head));
             setGlobal(initial, signed);
             log.info("Federation {} created: model {} ({} parameters), digest {}", config.federationId(),
                     initial.manifest().architecture(), initial.manifest().totalElements(), signed.statement().modelDigest());
@@ -359,17 +358,18 @@ public final class FederationEngine implements AutoCloseable {
         this.globalChunks = List.copyOf(chunks);
     }
 
-    private SignedModel sign(long round, ModelWeights model, PayloadDigest parent, List<ReceiptEntry> receipt) {
-        ModelStatement statement = new ModelStatement(config.federationId(), round, model.digest(), parent, receipt,
+    /**
+     * Signs the model over the ledger head and writes its checkpoint. The store calls this under the database
+     * lock (a {@link Ledger.Publication}) and appends the model's ledger entry right after {@code head}; so it
+     * must not take the engine's lock (threads holding that lock wait for the database's).
+     */
+    private SignedModel signAndCheckpoint(long round, ModelWeights model, PayloadDigest parent, List<ReceiptEntry> receipt,
+                                          LedgerHead head) throws IOException {
+        ModelStatement statement = new ModelStatement(config.federationId(), round, model.digest(), parent, head, receipt,
                 coordinatorKey.scheme(), coordinatorKey.keyId());
-        return new SignedModel(statement, signer.sign(statement.encode()));
-    }
-
-    private Ledger.Draft publishedDraft(SignedModel m) {
-        ModelStatement s = m.statement();
-        return new Ledger.Draft(LedgerEntry.Kind.MODEL_PUBLISHED, s.modelRound(), null, s.coordinatorKeyId().hex(),
-                s.scheme().displayName(), s.encode(), m.signature().bytes(), s.modelDigest().bytes(), null,
-                s.receipt().size() + " updates aggregated");
+        SignedModel signed = new SignedModel(statement, signer.sign(statement.encode()));
+        ModelFiles.write(checkpoint(round), model, signed);
+        return signed;
     }
 
     // ---------------------------------------------------------------- lifecycle
@@ -529,29 +529,22 @@ public final class FederationEngine implements AutoCloseable {
         int accepted = round.accepted.size();
         ModelWeights next = accepted >= config.minUpdates() ? round.aggregator.finish() : null;
         String unusable = next == null ? null : unusableAggregate(next, round.context.manifest());
-        if (unusable != null) {
-            runs.closeRound(number, RoundRecord.State.SKIPPED, null, accepted, round.rejected,
-                    new Ledger.Draft(LedgerEntry.Kind.ROUND_SKIPPED, number, null, null, null, null, null, null,
-                            "BAD_AGGREGATE", unusable));
-            lock.lock();
-            try {
-                finishRound(number);
-            } finally {
-                lock.unlock();
-            }
-            metrics.round("skipped", took);
-            listener.roundClosed(number, false, took, accepted, round.rejected);
+        if (next == null) {
+            skipRound(round, took, "TOO_FEW_UPDATES", accepted + " accepted, " + config.minUpdates() + " required");
+            log.warn("Round {} skipped: {} updates accepted by the deadline, {} required; the global model is unchanged",
+                    number, accepted, config.minUpdates());
+        } else if (unusable != null) {
+            skipRound(round, took, "BAD_AGGREGATE", unusable);
             log.error("Round {} skipped: the aggregate of {} updates is not signable ({}); the global model is unchanged",
                     number, accepted, unusable);
-        } else if (next != null) {
-            SignedModel signed = sign(number, next, globalSigned.statement().modelDigest(), round.receipt);
-            ModelFiles.write(checkpoint(number), next, signed);
+        } else {
             Optional<ModelWeights> state = strategy.state();
             if (state.isPresent()) {
                 ModelFiles.write(strategyState(number), state.get(), null);
             }
-            runs.closeRound(number, RoundRecord.State.COMPLETED, signed.statement().modelDigest(), accepted, round.rejected,
-                    publishedDraft(signed));
+            PayloadDigest parent = globalSigned.statement().modelDigest();
+            SignedModel signed = runs.completeRound(number, accepted, round.rejected,
+                    head -> signAndCheckpoint(number, next, parent, round.receipt, head));
             lock.lock();
             try {
                 setGlobal(next, signed);
@@ -563,22 +556,24 @@ public final class FederationEngine implements AutoCloseable {
             listener.roundClosed(number, true, took, accepted, round.rejected);
             log.info("Round {} complete: {} updates aggregated ({} rejected) with {}, new model {} signed",
                     number, accepted, round.rejected, strategy.name(), signed.statement().modelDigest());
-        } else {
-            runs.closeRound(number, RoundRecord.State.SKIPPED, null, accepted, round.rejected,
-                    new Ledger.Draft(LedgerEntry.Kind.ROUND_SKIPPED, number, null, null, null, null, null, null,
-                            "TOO_FEW_UPDATES", accepted + " accepted, " + config.minUpdates() + " required"));
-            lock.lock();
-            try {
-                finishRound(number);
-            } finally {
-                lock.unlock();
-            }
-            metrics.round("skipped", took);
-            listener.roundClosed(number, false, took, accepted, round.rejected);
-            log.warn("Round {} skipped: {} updates accepted by the deadline, {} required; the global model is unchanged",
-                    number, accepted, config.minUpdates());
         }
         deleteRecursively(spoolDir(number));
+    }
+
+    /** Closes a round without a new model: recorded with its reason, the global model unchanged. */
+    private void skipRound(OpenRound round, Duration took, String reason, String detail) throws SQLException {
+        long number = round.record.round();
+        int accepted = round.accepted.size();
+        runs.closeRound(number, RoundRecord.State.SKIPPED, null, accepted, round.rejected,
+                new Ledger.Draft(LedgerEntry.Kind.ROUND_SKIPPED, number, null, null, null, null, null, null, reason, detail));
+        lock.lock();
+        try {
+            finishRound(number);
+        } finally {
+            lock.unlock();
+        }
+        metrics.round("skipped", took);
+        listener.roundClosed(number, false, took, accepted, round.rejected);
     }
 
     /**

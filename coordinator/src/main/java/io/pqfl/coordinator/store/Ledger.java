@@ -2,6 +2,9 @@ package io.pqfl.coordinator.store;
 
 import io.pqfl.crypto.PayloadHasher;
 import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.protocol.LedgerHead;
+import io.pqfl.protocol.ModelStatement;
+import io.pqfl.protocol.SignedModel;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -23,6 +26,12 @@ import java.util.Optional;
  * model, with the statement and signature bytes. {@code entry_hash = SHA-512(prev_hash || encoding of the
  * entry's fields)}; the first entry's {@code prev_hash} is 64 zero bytes. Changing, removing or reordering
  * any entry breaks the chain, which {@link LedgerVerifier} detects offline.
+ *
+ * <p>Security: the chain alone only shows that the rows are consistent with each other; whoever can write
+ * the database can also recompute every hash. What fixes history is the coordinator's signature: each
+ * {@code MODEL_PUBLISHED} entry holds a model statement that binds the ledger head it follows (its
+ * {@code prev_hash}), and this class refuses to append one that binds any other head. A model is therefore
+ * signed under the database lock ({@link #insertPublished}), so no other entry can slip in between.
  */
 public final class Ledger {
     public static final int HASH_BYTES = 64;
@@ -38,6 +47,27 @@ public final class Ledger {
     /** Fields of a new entry; sequence number, time and hashes are filled in by {@link #append}. */
     public record Draft(LedgerEntry.Kind kind, long round, String clientId, String keyId, String scheme, byte[] statement,
                         byte[] signature, byte[] payloadDigest, String reason, String detail) {
+        /** The {@code MODEL_PUBLISHED} entry of a signed model. */
+        public static Draft published(SignedModel m) {
+            ModelStatement s = m.statement();
+            return new Draft(LedgerEntry.Kind.MODEL_PUBLISHED, s.modelRound(), null, s.coordinatorKeyId().hex(),
+                    s.scheme().displayName(), s.encode(), m.signature().bytes(), s.modelDigest().bytes(), null,
+                    s.receipt().size() + " updates aggregated");
+        }
+    }
+
+    /**
+     * Signs a model over the ledger head it is given and writes the model's checkpoint file. It runs under
+     * the database lock, inside the transaction that then appends the model's {@code MODEL_PUBLISHED} entry
+     * right after that head; if it throws, nothing is appended.
+     */
+    @FunctionalInterface
+    public interface Publication {
+        SignedModel publish(LedgerHead head) throws IOException;
+    }
+
+    /** The newest entry's sequence number and hash (0 and 64 zero bytes while the ledger is empty). */
+    private record Tip(long seq, byte[] hash) {
     }
 
     /** Appends an entry and returns it as stored. */
@@ -59,16 +89,45 @@ public final class Ledger {
         }
     }
 
+    /** The current head: the newest entry's hash, {@link LedgerHead#EMPTY} while the ledger is empty. */
+    public LedgerHead head() throws SQLException {
+        synchronized (db) {
+            return LedgerHead.of(tip(db.connection()).hash());
+        }
+    }
+
+    /**
+     * Inside a transaction the caller holds (the caller synchronises on the database): reads the head, lets
+     * {@code publication} sign the model over it and write its checkpoint, then appends the model's entry.
+     */
+    SignedModel insertPublished(Connection c, Publication publication) throws SQLException, IOException {
+        Tip tip = tip(c);
+        SignedModel signed = publication.publish(LedgerHead.of(tip.hash()));
+        insert(c, tip, Draft.published(signed));
+        return signed;
+    }
+
     /** Inside a transaction the caller holds (the caller synchronises on the database). */
     LedgerEntry insert(Connection c, Draft d) throws SQLException {
-        long seq = 1;
-        byte[] prev = new byte[HASH_BYTES];
+        return insert(c, tip(c), d);
+    }
+
+    private static Tip tip(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1");
              ResultSet rs = ps.executeQuery()) {
-            if (rs.next()) {
-                seq = rs.getLong(1) + 1;
-                prev = rs.getBytes(2);
-            }
+            return rs.next() ? new Tip(rs.getLong(1), rs.getBytes(2)) : new Tip(0, new byte[HASH_BYTES]);
+        }
+    }
+
+    private LedgerEntry insert(Connection c, Tip tip, Draft d) throws SQLException {
+        long seq = tip.seq() + 1;
+        byte[] prev = tip.hash();
+        if (d.kind() == LedgerEntry.Kind.MODEL_PUBLISHED
+                && !ModelStatement.decode(d.statement()).ledgerHead().matches(prev)) {
+            // A model entry whose statement binds another head would make the ledger unverifiable; it is a bug
+            // in the caller (a model signed outside the database lock), never something to store.
+            throw new IllegalStateException("the model statement of round " + d.round()
+                    + " does not bind the current ledger head; sign it under the database lock (Ledger.Publication)");
         }
         String at = clock.instant().toString();
         LedgerEntry unhashed = new LedgerEntry(seq, d.kind(), d.round(), d.clientId(), d.keyId(), d.scheme(),
@@ -150,7 +209,7 @@ public final class Ledger {
         }
     }
 
-    /** The entry's hash over its fields and the previous hash (docs/OPERATIONS.md, "Ledger"). */
+    /** The entry's hash over its fields and the previous hash (docs/COORDINATOR.md, "Ledger"). */
     static byte[] hash(LedgerEntry e) {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(buf)) {

@@ -9,51 +9,121 @@ import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.pki.CertificateRejectedException;
 import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.protocol.EnrollmentStatement;
+import io.pqfl.protocol.LedgerHead;
 import io.pqfl.protocol.ModelStatement;
+import io.pqfl.protocol.SignedModel;
 import io.pqfl.protocol.UpdateStatement;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Re-checks a ledger offline: the hash chain, every accepted update's signature (with the client key the
- * ledger recorded), every published model's signature (with the run's coordinator key), that statements
- * agree with their rows, and that every model's receipt lists only updates accepted in its round.
+ * ledger recorded), every published model's signature (with the coordinator key), that each model statement
+ * binds the ledger head its entry follows, that statements agree with their rows, that every model's receipt
+ * lists only updates accepted in its round, and that every signed checkpoint in the data directory is in the
+ * ledger.
+ *
+ * <p>Security: the hash chain alone can be recomputed by whoever writes the database; what fixes the history
+ * is the coordinator's signature over each model statement, which binds the ledger head before it. That only
+ * holds if the coordinator key is not itself taken from the database being checked: pass the operator's
+ * copy as {@code pinnedCoordinatorKey}. The entries after the newest signed model are covered by no signature
+ * yet ({@link Report#coverage()} says how many); docs/COORDINATOR.md, "Ledger", says what that leaves open.
  */
 public final class LedgerVerifier {
-    /** The outcome: how many entries were checked and, if one is bad, which and why. */
+    private static final Pattern CHECKPOINT = Pattern.compile("model-(\\d+)\\.pqfl");
+
+    /** Where the coordinator key that checked the models came from. */
+    public enum KeySource {
+        /** Given by the operator and equal to the run's recorded key. */
+        PINNED,
+        /** Read from the database being verified: someone who can write it could have replaced it. */
+        FROM_DATABASE
+    }
+
+    /**
+     * The newest model the ledger shows as signed: its round, the sequence number of its
+     * {@code MODEL_PUBLISHED} entry (its signature covers every entry before that one through the ledger
+     * head, and the entry's statement), and how many entries after it no signature covers yet.
+     */
+    public record Coverage(long round, long modelSeq, int unsignedAfter) {
+    }
+
+    /**
+     * The outcome: how many entries were checked and, if something is wrong, what ({@code firstBadSeq} names
+     * the entry when the problem is one entry's; it is null for a problem with the key or a checkpoint).
+     */
     public record Report(int entries, int acceptedUpdates, int publishedModels, int rejectedUpdates, Long firstBadSeq,
-                         String problem) {
+                         String problem, KeySource keySource, String coordinatorKeyId, int checkpoints,
+                         Coverage coverage, List<String> notes) {
+        public Report {
+            notes = List.copyOf(notes);
+        }
+
         public boolean ok() {
-            return firstBadSeq == null;
+            return problem == null;
         }
     }
 
     private LedgerVerifier() {
     }
 
+    /** Verifies the database alone, with the coordinator key it records (tests and the load harness). */
     public static Report verify(Database db) throws SQLException {
+        return verify(db, null, null);
+    }
+
+    /**
+     * Verifies the ledger; with {@code pinnedCoordinatorKey} (may be null) the run's recorded coordinator key
+     * must be that key; with {@code checkpoints} (a data directory's {@code checkpoints/}, may be null or
+     * absent) every signed checkpoint there must be a published model of the ledger.
+     */
+    public static Report verify(Database db, VerifyingKey pinnedCoordinatorKey, Path checkpoints) throws SQLException {
         Ledger ledger = new Ledger(db, Clock.systemUTC());
-        RunStore.RunRecord run = new RunStore(db, ledger, Clock.systemUTC()).run()
-                .orElseThrow(() -> new SQLException("the database holds no federation run"));
-        VerifyingKey coordinator;
+        RunStore runs = new RunStore(db, ledger, Clock.systemUTC());
+        RunStore.RunRecord run = runs.run().orElseThrow(() -> new SQLException("the database holds no federation run"));
+        KeySource source = pinnedCoordinatorKey == null ? KeySource.FROM_DATABASE : KeySource.PINNED;
+        List<String> notes = new ArrayList<>();
+        VerifyingKey recorded;
         try {
-            coordinator = VerifyingKey.fromEncoded(run.coordinatorPublicKey());
+            recorded = VerifyingKey.fromEncoded(run.coordinatorPublicKey());
         } catch (KeyFormatException e) {
-            return new Report(0, 0, 0, 0, 0L, "the run's coordinator key is corrupt: " + e.getMessage());
+            return new Report(0, 0, 0, 0, null, "the run's coordinator key is corrupt: " + e.getMessage(), source,
+                    run.coordinatorKeyId(), 0, null, notes);
         }
+        if (!recorded.keyId().hex().equals(run.coordinatorKeyId())) {
+            return new Report(0, 0, 0, 0, null, "the run names coordinator key " + run.coordinatorKeyId()
+                    + " but records the public key of " + recorded.keyId(), source, run.coordinatorKeyId(), 0, null, notes);
+        }
+        if (pinnedCoordinatorKey != null && (!pinnedCoordinatorKey.keyId().equals(recorded.keyId())
+                || !Arrays.equals(pinnedCoordinatorKey.encoded(), recorded.encoded()))) {
+            return new Report(0, 0, 0, 0, null, "the run's recorded coordinator key " + recorded.keyId()
+                    + " is not the pinned coordinator key " + pinnedCoordinatorKey.keyId()
+                    + " (the database's key was replaced, or this is another coordinator's data)",
+                    source, recorded.keyId().hex(), 0, null, notes);
+        }
+        VerifyingKey coordinator = pinnedCoordinatorKey != null ? pinnedCoordinatorKey : recorded;
         byte[] prev = new byte[Ledger.HASH_BYTES];
         long expectedSeq = 1;
         int accepted = 0;
         int models = 0;
         int rejected = 0;
+        LedgerEntry newestModel = null;
         Map<Long, Set<String>> acceptedDigests = new HashMap<>();
         var entries = ledger.entries();
         for (LedgerEntry e : entries) {
@@ -76,6 +146,7 @@ public final class LedgerVerifier {
                         case MODEL_PUBLISHED -> {
                             checkModel(e, coordinator, run.federationId(), acceptedDigests.getOrDefault(e.round(), Set.of()));
                             models++;
+                            newestModel = e;
                         }
                         case UPDATE_REJECTED -> rejected++;
                         case ROUND_SKIPPED -> { }
@@ -87,12 +158,108 @@ public final class LedgerVerifier {
                 }
             }
             if (problem != null) {
-                return new Report(entries.size(), accepted, models, rejected, e.seq(), problem);
+                return new Report(entries.size(), accepted, models, rejected, e.seq(), problem, source,
+                        coordinator.keyId().hex(), 0, null, notes);
             }
             prev = e.entryHash();
             expectedSeq++;
         }
-        return new Report(entries.size(), accepted, models, rejected, null, null);
+        Coverage coverage = newestModel == null ? null
+                : new Coverage(newestModel.round(), newestModel.seq(), (int) (entries.size() - newestModel.seq()));
+        int checked = 0;
+        String problem = null;
+        if (checkpoints != null && Files.isDirectory(checkpoints)) {
+            Checkpoints c = checkCheckpoints(checkpoints, coordinator, run.federationId(), entries, runs.openRound(), notes);
+            checked = c.checked();
+            problem = c.problem();
+        } else {
+            notes.add("no checkpoints were checked" + (checkpoints == null ? "" : " (" + checkpoints + " does not exist)"));
+        }
+        return new Report(entries.size(), accepted, models, rejected, null, problem, source, coordinator.keyId().hex(),
+                checked, coverage, notes);
+    }
+
+    private record Checkpoints(int checked, String problem) {
+    }
+
+    /**
+     * Every signed checkpoint must be a published model of the ledger, with the same statement bytes: a ledger
+     * truncated back past a checkpointed round (and re-chained or not) no longer holds that model. The one
+     * exception is what a crash leaves between writing a round's checkpoint and committing its ledger entry:
+     * a checkpoint of the round that is still open, with no model of that round in the ledger, whose head is
+     * in the ledger (the restarted coordinator redoes the round and overwrites it). It is reported in a note.
+     */
+    private static Checkpoints checkCheckpoints(Path dir, VerifyingKey coordinator, String federationId,
+                                                List<LedgerEntry> entries, Optional<RoundRecord> open, List<String> notes) {
+        Map<String, LedgerEntry> published = new HashMap<>();
+        Set<Long> roundsPublished = new HashSet<>();
+        Map<String, LedgerEntry> byHash = new HashMap<>();
+        for (LedgerEntry e : entries) {
+            byHash.put(HexFormat.of().formatHex(e.entryHash()), e);
+            if (e.kind() == LedgerEntry.Kind.MODEL_PUBLISHED) {
+                published.put(HexFormat.of().formatHex(e.statement()), e);
+                roundsPublished.add(e.round());
+            }
+        }
+        List<Path> files;
+        try (Stream<Path> list = Files.list(dir)) {
+            files = list.filter(f -> CHECKPOINT.matcher(f.getFileName().toString()).matches()).sorted().toList();
+        } catch (IOException e) {
+            return new Checkpoints(0, "cannot list " + dir + ": " + e.getMessage());
+        }
+        if (files.isEmpty()) {
+            notes.add("no signed checkpoints in " + dir + ": nothing outside the database anchors the ledger");
+        }
+        int checked = 0;
+        for (Path f : files) {
+            String name = f.getFileName().toString();
+            Matcher m = CHECKPOINT.matcher(name);
+            m.matches();
+            long fileRound = Long.parseLong(m.group(1));
+            SignedModel signed;
+            try {
+                signed = ModelFiles.readSignature(f);
+            } catch (IOException e) {
+                return new Checkpoints(checked, "checkpoint " + name + " cannot be read: " + e.getMessage());
+            }
+            if (signed == null) {
+                return new Checkpoints(checked, "checkpoint " + name + " carries no signature");
+            }
+            ModelStatement s = signed.statement();
+            try {
+                if (!s.coordinatorKeyId().equals(coordinator.keyId())) {
+                    throw new IllegalArgumentException("it is signed by key " + s.coordinatorKeyId()
+                            + ", not the coordinator key " + coordinator.keyId());
+                }
+                Verifier.create(coordinator).verify(s.encode(), signed.signature());
+            } catch (IllegalArgumentException | SignatureVerificationException e) {
+                return new Checkpoints(checked, "checkpoint " + name + " does not verify with the coordinator key "
+                        + coordinator.keyId() + ": " + e.getMessage());
+            }
+            if (!s.federationId().equals(federationId) || s.modelRound() != fileRound) {
+                return new Checkpoints(checked, "checkpoint " + name + " holds the model of federation "
+                        + s.federationId() + ", round " + s.modelRound());
+            }
+            checked++;
+            if (published.containsKey(HexFormat.of().formatHex(s.encode()))) {
+                continue;
+            }
+            LedgerEntry headEntry = byHash.get(s.ledgerHead().hex());
+            boolean pending = open.isPresent() && open.get().round() == fileRound && !roundsPublished.contains(fileRound)
+                    && headEntry != null;
+            if (pending) {
+                notes.add("checkpoint " + name + " is signed but not yet in the ledger: the coordinator stopped between "
+                        + "writing it and recording it, and redoes round " + fileRound + " at its next start; its "
+                        + "signature covers entries 1-" + headEntry.seq() + " through its ledger head");
+                continue;
+            }
+            return new Checkpoints(checked, "checkpoint " + name + " holds the coordinator's signed model of round "
+                    + fileRound + ", which the ledger does not hold: the ledger was truncated or rewritten ("
+                    + (headEntry != null ? "the model was signed over the ledger head at entry " + headEntry.seq()
+                            : "the ledger head it was signed over, " + s.ledgerHead() + ", is no entry's hash")
+                    + ")");
+        }
+        return new Checkpoints(checked, null);
     }
 
     private static void checkEnrollment(LedgerEntry e, Ledger ledger, String federationId)
@@ -151,6 +318,11 @@ public final class LedgerVerifier {
             throw new IllegalArgumentException("model signed by key " + s.coordinatorKeyId() + ", not the run's coordinator key");
         }
         Verifier.create(coordinator).verify(e.statement(), SignatureValue.of(s.scheme(), e.signature()));
+        if (!s.ledgerHead().matches(e.prevHash())) {
+            throw new IllegalArgumentException("the model of round " + e.round() + " was signed over ledger head "
+                    + s.ledgerHead() + ", but its entry follows " + LedgerHead.of(e.prevHash())
+                    + ": entries before it were removed, inserted or altered and the chain recomputed");
+        }
         for (var r : s.receipt()) {
             if (!acceptedInRound.contains(r.clientId().value() + "/" + r.updateDigest().hex())) {
                 throw new IllegalArgumentException("receipt lists an update of " + r.clientId()

@@ -26,7 +26,8 @@ import java.util.List;
 /**
  * Model files on disk: checkpoints (a signed global model), strategy state and spooled updates. Format:
  * {@code "PQFLMODL"}, u16 version 1, the manifest, an optional length-prefixed {@code ModelSignature}
- * message (length 0 when absent), then the wire bytes. Files are written to a temporary name, synced and
+ * message (length 0 when absent; when present it carries a version 2 model statement, ledger head
+ * included), then the wire bytes. Files are written to a temporary name, synced and
  * renamed, so a crash never leaves a half-written file under the final name.
  */
 public final class ModelFiles {
@@ -75,21 +76,8 @@ public final class ModelFiles {
     public static Stored read(Path file) throws IOException {
         try (InputStream raw = Files.newInputStream(file);
              DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
-            byte[] magic = new byte[MAGIC.length];
-            in.readFully(magic);
-            if (!java.util.Arrays.equals(magic, MAGIC) || in.readUnsignedShort() != 1) {
-                throw new IOException(file + ": not a pqfl model file (version 1)");
-            }
-            ModelManifest manifest = readManifest(in);
-            int sigLength = in.readInt();
-            if (sigLength < 0 || sigLength > MAX_SIGNATURE_MESSAGE) {
-                throw new IOException(file + ": corrupt signature length " + sigLength);
-            }
-            byte[] sig = in.readNBytes(sigLength);
-            if (sig.length != sigLength) {
-                throw new EOFException();
-            }
-            SignedModel signature = sigLength == 0 ? null : WireMapping.fromWire(ModelSignature.parseFrom(sig));
+            ModelManifest manifest = readHeader(file, in);
+            SignedModel signature = readSignature(file, in);
             WeightsReceiver receiver = new WeightsReceiver(manifest);
             byte[] buffer = new byte[1 << 16];
             for (int n; (n = in.read(buffer)) > 0; ) {
@@ -105,6 +93,51 @@ public final class ModelFiles {
         } catch (WeightsReceiver.OverflowException | IllegalArgumentException e) {
             throw new IOException(file + ": corrupt: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Reads only a model file's signature (a checkpoint's signed model statement), not its tensors; null when
+     * the file carries none. Throws {@link IOException} naming the file when it is truncated or corrupt.
+     */
+    public static SignedModel readSignature(Path file) throws IOException {
+        try (InputStream raw = Files.newInputStream(file);
+             DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
+            readHeader(file, in);
+            return readSignature(file, in);
+        } catch (EOFException e) {
+            throw new IOException(file + ": truncated", e);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": corrupt: " + e.getMessage(), e);
+        }
+    }
+
+    private static ModelManifest readHeader(Path file, DataInputStream in) throws IOException {
+        byte[] magic = new byte[MAGIC.length];
+        in.readFully(magic);
+        if (!java.util.Arrays.equals(magic, MAGIC) || in.readUnsignedShort() != 1) {
+            throw new IOException(file + ": not a pqfl model file (version 1)");
+        }
+        return readManifest(in);
+    }
+
+    private static SignedModel readSignature(Path file, DataInputStream in) throws IOException {
+        int sigLength = in.readInt();
+        if (sigLength < 0 || sigLength > MAX_SIGNATURE_MESSAGE) {
+            throw new IOException(file + ": corrupt signature length " + sigLength);
+        }
+        byte[] sig = in.readNBytes(sigLength);
+        if (sig.length != sigLength) {
+            throw new EOFException();
+        }
+        if (sigLength == 0) {
+            return null;
+        }
+        ModelSignature message = ModelSignature.parseFrom(sig);
+        if (message.getLedgerHead().isEmpty()) {
+            throw new IOException(file + ": signed with a version 1 model statement (no ledger head), which this "
+                    + "version of pqfl no longer accepts; start a new data directory");
+        }
+        return WireMapping.fromWire(message);
     }
 
     private static void writeManifest(DataOutputStream out, ModelManifest m) throws IOException {

@@ -4,6 +4,8 @@ import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SignedModel;
+import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -44,20 +46,39 @@ public final class RunStore {
         }
     }
 
-    public void createRun(String federationId, VerifyingKey coordinatorKey, long totalRounds, String config) throws SQLException {
+    /**
+     * Records a new run and publishes its initial model in one transaction: {@code initialModel} signs the
+     * model over the (empty) ledger head and writes its checkpoint before anything is committed, so a
+     * crash leaves either no run or a run whose first ledger entry is its signed initial model.
+     */
+    public SignedModel createRun(String federationId, VerifyingKey coordinatorKey, long totalRounds, String config,
+                                 Ledger.Publication initialModel) throws SQLException, IOException {
         synchronized (db) {
-            try (PreparedStatement ps = db.connection().prepareStatement("INSERT INTO runs (federation_id, created_at, "
-                    + "coordinator_key_id, coordinator_public_key, total_rounds, config) VALUES (?, ?, ?, ?, ?, ?)")) {
-                ps.setString(1, federationId);
-                ps.setString(2, clock.instant().toString());
-                ps.setString(3, coordinatorKey.keyId().hex());
-                ps.setBytes(4, coordinatorKey.encoded());
-                ps.setLong(5, totalRounds);
-                ps.setString(6, config);
-                ps.executeUpdate();
+            Connection c = db.connection();
+            boolean auto = c.getAutoCommit();
+            try {
+                c.setAutoCommit(false);
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO runs (federation_id, created_at, "
+                        + "coordinator_key_id, coordinator_public_key, total_rounds, config) VALUES (?, ?, ?, ?, ?, ?)")) {
+                    ps.setString(1, federationId);
+                    ps.setString(2, clock.instant().toString());
+                    ps.setString(3, coordinatorKey.keyId().hex());
+                    ps.setBytes(4, coordinatorKey.encoded());
+                    ps.setLong(5, totalRounds);
+                    ps.setString(6, config);
+                    ps.executeUpdate();
+                }
+                ledger.rememberKey(coordinatorKey);
+                SignedModel signed = ledger.insertPublished(c, initialModel);
+                c.commit();
+                return signed;
+            } catch (SQLException | IOException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(auto);
             }
         }
-        ledger.rememberKey(coordinatorKey);
     }
 
     public void openRound(RoundRecord r) throws SQLException {
@@ -76,7 +97,34 @@ public final class RunStore {
         }
     }
 
-    /** Closes a round and appends its ledger entry in one transaction. */
+    /**
+     * Completes a round by publishing its model, in one transaction under the database lock: reads the ledger
+     * head, lets {@code model} sign the model over that head and write its checkpoint, appends the
+     * {@code MODEL_PUBLISHED} entry and marks the round completed. No other ledger entry (a rejection, an
+     * enrollment, from another thread) can come between the head the model signs and its own entry; the
+     * checkpoint file exists before the round is recorded as completed.
+     */
+    public SignedModel completeRound(long round, int accepted, int rejected, Ledger.Publication model)
+            throws SQLException, IOException {
+        synchronized (db) {
+            Connection c = db.connection();
+            boolean auto = c.getAutoCommit();
+            try {
+                c.setAutoCommit(false);
+                SignedModel signed = ledger.insertPublished(c, model);
+                markClosed(c, round, RoundRecord.State.COMPLETED, signed.statement().modelDigest(), accepted, rejected);
+                c.commit();
+                return signed;
+            } catch (SQLException | IOException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(auto);
+            }
+        }
+    }
+
+    /** Closes a round and appends its ledger entry in one transaction (a skipped round: no model is published). */
     public LedgerEntry closeRound(long round, RoundRecord.State state, PayloadDigest modelDigest, int accepted,
                                   int rejected, Ledger.Draft entry) throws SQLException {
         synchronized (db) {
@@ -85,19 +133,7 @@ public final class RunStore {
             try {
                 c.setAutoCommit(false);
                 LedgerEntry stored = ledger.insert(c, entry);
-                try (PreparedStatement ps = c.prepareStatement("UPDATE rounds SET state = ?, closed_at = ?, model_digest = ?, "
-                        + "accepted = ?, rejected = ? WHERE round = ? AND state = ?")) {
-                    ps.setString(1, state.name());
-                    ps.setString(2, clock.instant().toString());
-                    ps.setBytes(3, modelDigest == null ? null : modelDigest.bytes());
-                    ps.setInt(4, accepted);
-                    ps.setInt(5, rejected);
-                    ps.setLong(6, round);
-                    ps.setString(7, RoundRecord.State.OPEN.name());
-                    if (ps.executeUpdate() != 1) {
-                        throw new SQLException("round " + round + " is not open");
-                    }
-                }
+                markClosed(c, round, state, modelDigest, accepted, rejected);
                 c.commit();
                 return stored;
             } catch (SQLException | RuntimeException e) {
@@ -105,6 +141,23 @@ public final class RunStore {
                 throw e;
             } finally {
                 c.setAutoCommit(auto);
+            }
+        }
+    }
+
+    private void markClosed(Connection c, long round, RoundRecord.State state, PayloadDigest modelDigest, int accepted,
+                            int rejected) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE rounds SET state = ?, closed_at = ?, model_digest = ?, "
+                + "accepted = ?, rejected = ? WHERE round = ? AND state = ?")) {
+            ps.setString(1, state.name());
+            ps.setString(2, clock.instant().toString());
+            ps.setBytes(3, modelDigest == null ? null : modelDigest.bytes());
+            ps.setInt(4, accepted);
+            ps.setInt(5, rejected);
+            ps.setLong(6, round);
+            ps.setString(7, RoundRecord.State.OPEN.name());
+            if (ps.executeUpdate() != 1) {
+                throw new SQLException("round " + round + " is not open");
             }
         }
     }
