@@ -248,7 +248,7 @@ public final class LoadRun {
                 }
             }
             receiptsExact &= perRound.size() == s.rounds();
-            verified = LedgerVerifier.verify(db).ok();
+            verified = LedgerVerifier.verify(db, coordinatorKey.verifyingKey(), data.resolve("checkpoints")).ok();
         }
         ModelWeights initial = ModelFiles.read(data.resolve("checkpoints/model-000000.pqfl")).weights();
         ModelWeights last = ModelFiles.read(data.resolve(String.format("checkpoints/model-%06d.pqfl", s.rounds()))).weights();

@@ -138,7 +138,8 @@ class CoordinatorCrashTest {
                     assertThat(ModelStatement.decode(e.statement()).receipt()).hasSize(clients);
                 }
             }
-            assertThat(LedgerVerifier.verify(db).ok()).isTrue();
+            LedgerVerifier.Report report = LedgerVerifier.verify(db, coordinatorKey.verifyingKey(), dir.resolve("data/checkpoints"));
+            assertThat(report.ok()).as(report.problem()).isTrue();
         }
         ModelWeights initial = ModelFiles.read(dir.resolve("data/checkpoints/model-000000.pqfl")).weights();
         ModelWeights last = ModelFiles.read(dir.resolve("data/checkpoints/model-000002.pqfl")).weights();
