@@ -28,6 +28,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,6 +41,8 @@ import picocli.CommandLine.Spec;
         description = {"Join a coordinator as a client: verify each global model against the pinned coordinator key,",
             "train on local data that never leaves this machine, and send signed updates until the run ends."})
 public final class ClientCommand implements Callable<Integer> {
+    private static final Pattern ADDRESS = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)]|([^:\\[\\]]+)):(\\d{1,5})");
+
     @Spec
     CommandSpec spec;
 
@@ -137,10 +141,7 @@ public final class ClientCommand implements Callable<Integer> {
         int evalCount = (int) Math.floor(all.size() * evalFraction);
         Examples train = all.range(0, all.size() - evalCount);
         Examples eval = evalCount == 0 ? null : all.range(all.size() - evalCount, all.size());
-        String[] hostPort = coordinator.split(":");
-        if (hostPort.length != 2) {
-            throw new CliException("--coordinator must be HOST:PORT, got '" + coordinator + "'");
-        }
+        Address address = Address.parse(coordinator);
         PrintWriter out = spec.commandLine().getOut();
         out.printf("pqfl client %s: %d training and %d held-out examples from %s (%s), coordinator %s, pinned key %s%n",
                 id, train.size(), evalCount, data, partition, coordinator, pinned.keyId());
@@ -163,7 +164,7 @@ public final class ClientCommand implements Callable<Integer> {
             }
             settings = settings.withEnrollToken(token);
         }
-        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(hostPort[0], Integer.parseInt(hostPort[1]))
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(address.host(), address.port())
                 .maxInboundMessageSize(8 << 20);
         if (tlsCa != null) {
             KeyExchange groups;
@@ -195,6 +196,18 @@ public final class ClientCommand implements Callable<Integer> {
             return s.modelsRefused() > 0 && !s.finished() ? Cli.FAILED : Cli.OK;
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The coordinator's address: HOST:PORT, or [IPv6]:PORT. */
+    record Address(String host, int port) {
+        static Address parse(String text) {
+            Matcher m = ADDRESS.matcher(text);
+            int port = m.matches() ? Integer.parseInt(m.group(3)) : 0;
+            if (port < 1 || port > 65535) {
+                throw new CliException("--coordinator must be HOST:PORT or [IPv6]:PORT, got '" + text + "'");
+            }
+            return new Address(m.group(1) != null ? m.group(1) : m.group(2), port);
         }
     }
 }
