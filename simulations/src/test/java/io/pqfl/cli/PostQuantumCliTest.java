@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -24,7 +25,8 @@ import picocli.CommandLine;
 /**
  * The operator's path with the real commands: a federation CA, a coordinator serving TLS with the hybrid
  * key exchange and client certificates, one client admitted by its certificate (mutual TLS) and one
- * enrolled with a one-time token, a round of real training, and the ledger verified offline.
+ * enrolled with a one-time token, a round of real training, and the ledger verified offline; and plaintext
+ * only by name.
  */
 class PostQuantumCliTest {
     @TempDir
@@ -52,6 +54,12 @@ class PostQuantumCliTest {
         return dir.resolve(name).toString();
     }
 
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     @Test
     void tlsFederation_certificateAndTokenClients_trainARound_ledgerVerifies() throws Exception {
         ok("pki", "init", "--ca", p("ca"));
@@ -64,10 +72,7 @@ class PostQuantumCliTest {
         ok("token", "create", "--data-dir", p("data"), "--client-id", "dave", "--ttl", "1h", "--out", p("dave.token"));
         assertThat(Files.readString(dir.resolve("dave.token"))).startsWith("pqfl-enroll-");
 
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = freePort();
         // Three long-running commands at once: their own threads (the common pool may have only one on 2 cores).
         ExecutorService pool = Executors.newFixedThreadPool(3);
         CompletableFuture<Run> coordinator = CompletableFuture.supplyAsync(() -> pqfl("coordinator", "--key", p("coordinator.key"),
@@ -110,5 +115,26 @@ class PostQuantumCliTest {
         Run reuse = pqfl("token", "list", "--data-dir", p("data"));
         assertThat(reuse.out()).contains("dave").contains("by key");
         assertThat(dir.resolve("data/trust/dave.pub")).exists();
+    }
+
+    @Test
+    void coordinatorAndClient_withoutTlsOrPlaintext_refuseToStart_exit2() {
+        Run coordinator = pqfl("coordinator", "--key", p("coordinator.key"));
+        assertThat(coordinator.exit()).isEqualTo(Cli.USAGE);
+        assertThat(coordinator.err()).contains("no TLS configured: give --tls-cert/--tls-key (see `pqfl pki`) or "
+                + "--plaintext to serve unencrypted gRPC on purpose");
+        Run both = pqfl("coordinator", "--key", p("coordinator.key"), "--plaintext", "--tls-cert", p("coordinator.crt"));
+        assertThat(both.exit()).isEqualTo(Cli.USAGE);
+        assertThat(both.err()).contains("--plaintext conflicts with --tls-cert");
+
+        String[] client = {"client", "--coordinator", "localhost:50051", "--client-id", "alice", "--key", p("alice.key"),
+            "--coordinator-key", p("coordinator.pub")};
+        Run plain = pqfl(client);
+        assertThat(plain.exit()).isEqualTo(Cli.USAGE);
+        assertThat(plain.err()).contains("no TLS configured: give --tls-ca");
+        Run mixed = pqfl(Stream.concat(Stream.of(client), Stream.of("--plaintext", "--tls-key-exchange", "pq-only"))
+                .toArray(String[]::new));
+        assertThat(mixed.exit()).isEqualTo(Cli.USAGE);
+        assertThat(mixed.err()).contains("--plaintext conflicts with --tls-key-exchange");
     }
 }

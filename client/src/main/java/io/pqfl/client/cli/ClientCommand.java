@@ -16,6 +16,7 @@ import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.cli.Cli;
 import io.pqfl.crypto.cli.CliException;
 import io.pqfl.crypto.cli.PasswordOptions;
+import io.pqfl.crypto.cli.UsageException;
 import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.transport.KeyExchange;
 import io.pqfl.transport.PqTls;
@@ -24,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -39,8 +41,11 @@ import picocli.CommandLine.Spec;
 /** {@code pqfl client}: join a federation, train locally, send signed updates. */
 @Command(name = "client", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Join a coordinator as a client: verify each global model against the pinned coordinator key,",
-            "train on local data that never leaves this machine, and send signed updates until the run ends."})
+            "train on local data that never leaves this machine, and send signed updates until the run ends.",
+            "It connects with TLS 1.3 (--tls-ca), or without TLS only when asked with --plaintext."})
 public final class ClientCommand implements Callable<Integer> {
+    static final String NO_TLS = "no TLS configured: give --tls-ca (the federation CA certificate; see `pqfl pki`) "
+            + "or --plaintext to connect with unencrypted gRPC on purpose";
     private static final Pattern ADDRESS = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)]|([^:\\[\\]]+)):(\\d{1,5})");
 
     @Spec
@@ -97,6 +102,11 @@ public final class ClientCommand implements Callable<Integer> {
             description = "The federation CA's revocation list: refuse a coordinator whose certificate is on it.")
     Path tlsCrl;
 
+    @Option(names = "--plaintext",
+            description = "Connect with unencrypted gRPC on purpose (updates and models are still signed, but the channel "
+                    + "is not confidential). Without it, --tls-ca is required.")
+    boolean plaintext;
+
     @Option(names = "--tls-key-exchange", defaultValue = "hybrid", paramLabel = "MODE",
             description = "hybrid (X25519MLKEM768 first), pq-only or classical (default: ${DEFAULT-VALUE}).")
     String keyExchange;
@@ -115,6 +125,7 @@ public final class ClientCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        checkTransport();
         if (threads > 0) {
             System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
             System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
@@ -176,8 +187,6 @@ public final class ClientCommand implements Callable<Integer> {
             builder.sslContext(PqTls.client(Certificates.readAll(tlsCa),
                     tlsCrl == null ? null : Certificates.readCrl(tlsCrl), chain,
                     chain == null ? null : signingKey.toJca(), groups));
-        } else if (tlsCrl != null) {
-            throw new CliException("--tls-crl needs --tls-ca");
         } else {
             builder.usePlaintext();
             org.slf4j.LoggerFactory.getLogger(ClientCommand.class).warn("Connecting without TLS: updates and models are "
@@ -208,6 +217,31 @@ public final class ClientCommand implements Callable<Integer> {
                 throw new CliException("--coordinator must be HOST:PORT or [IPv6]:PORT, got '" + text + "'");
             }
             return new Address(m.group(1) != null ? m.group(1) : m.group(2), port);
+        }
+    }
+
+    /**
+     * Plaintext only by name: without --plaintext the client needs the CA to check the coordinator's
+     * certificate, and --plaintext with TLS options is a contradiction. Checked before any file is read.
+     */
+    private void checkTransport() {
+        List<String> tlsOptions = new ArrayList<>();
+        if (tlsCa != null) {
+            tlsOptions.add("--tls-ca");
+        }
+        if (tlsCrl != null) {
+            tlsOptions.add("--tls-crl");
+        }
+        if (!keyExchange.equals("hybrid") || spec.commandLine().getParseResult().hasMatchedOption("--tls-key-exchange")) {
+            tlsOptions.add("--tls-key-exchange");
+        }
+        if (plaintext && !tlsOptions.isEmpty()) {
+            throw new UsageException("--plaintext conflicts with " + String.join(", ", tlsOptions)
+                    + ": give TLS options or --plaintext, not both");
+        }
+        if (!plaintext && tlsCa == null) {
+            throw new UsageException(tlsOptions.isEmpty() ? NO_TLS
+                    : String.join(", ", tlsOptions) + " without --tls-ca: give --tls-ca (see `pqfl pki`)");
         }
     }
 }
