@@ -113,7 +113,7 @@ class CoordinatorCliTest {
         String data = dir.resolve("d").toString();
 
         assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data)).isEqualTo(Cli.USAGE);
-        assertThat(err.toString()).contains("no TLS configured: give --tls-cert/--tls-key (see `pqfl pki`) or "
+        assertThat(err.toString()).contains("no TLS configured: give --tls-cert/--tls-key (see `pqfl coordinator init`) or "
                 + "--plaintext to serve unencrypted gRPC on purpose");
         assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--plaintext", "--tls-cert", "coordinator.crt"))
                 .isEqualTo(Cli.USAGE);

@@ -44,7 +44,7 @@ import picocli.CommandLine.Spec;
             "train on local data that never leaves this machine, and send signed updates until the run ends.",
             "It connects with TLS 1.3 (--tls-ca), or without TLS only when asked with --plaintext."})
 public final class ClientCommand implements Callable<Integer> {
-    static final String NO_TLS = "no TLS configured: give --tls-ca (the federation CA certificate; see `pqfl pki`) "
+    static final String NO_TLS = "no TLS configured: give --tls-ca (the federation CA certificate; see `pqfl coordinator init`) "
             + "or --plaintext to connect with unencrypted gRPC on purpose";
     private static final Pattern ADDRESS = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)]|([^:\\[\\]]+)):(\\d{1,5})");
 
@@ -241,7 +241,7 @@ public final class ClientCommand implements Callable<Integer> {
         }
         if (!plaintext && tlsCa == null) {
             throw new UsageException(tlsOptions.isEmpty() ? NO_TLS
-                    : String.join(", ", tlsOptions) + " without --tls-ca: give --tls-ca (see `pqfl pki`)");
+                    : String.join(", ", tlsOptions) + " without --tls-ca: give --tls-ca (see `pqfl coordinator init`)");
         }
     }
 }

@@ -34,7 +34,7 @@ class ClientCommandTest {
     void withoutTlsCaOrPlaintext_refusesToStart_exit2_sayingWhatToGive() {
         assertThat(run()).isEqualTo(Cli.USAGE);
         assertThat(err.toString()).contains("no TLS configured: give --tls-ca (the federation CA certificate; see "
-                + "`pqfl pki`) or --plaintext to connect with unencrypted gRPC on purpose");
+                + "`pqfl coordinator init`) or --plaintext to connect with unencrypted gRPC on purpose");
         assertThat(run("--tls-crl", "ca.crl")).isEqualTo(Cli.USAGE);
         assertThat(err.toString()).contains("--tls-crl without --tls-ca: give --tls-ca");
     }

@@ -39,6 +39,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import javax.net.ssl.TrustManager;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.MissingParameterException;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -50,9 +51,10 @@ import picocli.CommandLine.Spec;
             "verify and aggregate updates, sign and publish each global model, keep a ledger and checkpoints.",
             "Restarting with the same --data-dir resumes the run. Settings may also come from --config FILE",
             "(properties, keys = option names without dashes). It serves TLS 1.3 (--tls-cert), or plaintext",
-            "only when asked with --plaintext."})
+            "only when asked with --plaintext; 'pqfl coordinator init' creates everything TLS needs."},
+        subcommands = CoordinatorInitCommand.class)
 public final class CoordinatorCommand implements Callable<Integer> {
-    static final String NO_TLS = "no TLS configured: give --tls-cert/--tls-key (see `pqfl pki`) or "
+    static final String NO_TLS = "no TLS configured: give --tls-cert/--tls-key (see `pqfl coordinator init`) or "
             + "--plaintext to serve unencrypted gRPC on purpose";
 
     @Spec
@@ -70,7 +72,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "50051", description = "gRPC port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--key", required = true, paramLabel = "FILE", description = "The coordinator's private key (.key).")
+    // Not required = true: picocli would then demand it before the 'init' subcommand too; call() checks it.
+    @Option(names = "--key", paramLabel = "FILE", description = "The coordinator's private key (.key); required.")
     Path key;
 
     @Mixin
@@ -192,6 +195,10 @@ public final class CoordinatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (key == null) {
+            throw new MissingParameterException(spec.commandLine(), spec.findOption("--key"),
+                    "Missing required option: '--key=FILE'");
+        }
         checkTransport();
         SigningKey coordinatorKey = KeyPem.readSigningKey(key, password.password());
         CoordinatorConfig cfg;
@@ -276,7 +283,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }
         if (!plaintext && tlsCert == null) {
             throw new UsageException(tlsOptions.isEmpty() ? NO_TLS
-                    : String.join(", ", tlsOptions) + " without --tls-cert: give --tls-cert (see `pqfl pki`)");
+                    : String.join(", ", tlsOptions) + " without --tls-cert: give --tls-cert (see `pqfl coordinator init`)");
         }
     }
 
