@@ -79,8 +79,8 @@ class CoordinatorCliTest {
                 Keys.generate(SignatureScheme.ML_DSA_65).verifyingKey(), List.of("localhost"),
                 List.of(), Duration.ofDays(1)));
 
-        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--client-auth", "require")).isEqualTo(Cli.FAILED);
-        assertThat(err.toString()).contains("--client-auth needs TLS: give --tls-cert");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--client-auth", "require")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--client-auth require without --tls-cert: give --tls-cert");
         assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--tls-cert", dir.resolve("other.crt").toString()))
                 .isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("other.crt is not a certificate for the key");
@@ -90,8 +90,8 @@ class CoordinatorCliTest {
         assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--tls-cert", dir.resolve("other.crt").toString(),
                 "--client-auth", "require")).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("--client-auth require needs --client-ca");
-        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--client-crl", dir.resolve("ca/ca.crl").toString()))
-                .isEqualTo(Cli.FAILED);
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--plaintext",
+                "--client-crl", dir.resolve("ca/ca.crl").toString())).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("a client CRL needs the client CA certificate");
         assertThat(dir.resolve("d/pqfl.db")).doesNotExist();
 
@@ -107,6 +107,36 @@ class CoordinatorCliTest {
     }
 
     @Test
+    void coordinator_withoutTlsOrPlaintext_refusesToStart_andPlaintextWithTlsOptionsConflicts() throws Exception {
+        TestFederation.writeKey(Keys.generate(SignatureScheme.ML_DSA_65), dir.resolve("coord"));
+        String key = dir.resolve("coord.key").toString();
+        String data = dir.resolve("d").toString();
+
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data)).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("no TLS configured: give --tls-cert/--tls-key (see `pqfl coordinator init`) or "
+                + "--plaintext to serve unencrypted gRPC on purpose");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--plaintext", "--tls-cert", "coordinator.crt"))
+                .isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--plaintext conflicts with --tls-cert: give TLS options or --plaintext, not both");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--plaintext", "--tls-key-exchange", "hybrid",
+                "--client-auth", "optional")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--plaintext conflicts with --tls-key-exchange, --client-auth optional");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--tls-key", key)).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--tls-key without --tls-cert: give --tls-cert");
+        // From a config file as from the command line.
+        Path cfg = dir.resolve("c.properties");
+        Files.writeString(cfg, "plaintext=true\ntls-cert=coordinator.crt\n");
+        assertThat(run(new CoordinatorCommand(), "--config", cfg.toString(), "--key", key, "--data-dir", data)).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--plaintext conflicts with --tls-cert");
+        // Checked before anything else: neither the key nor the data directory was touched.
+        assertThat(run(new CoordinatorCommand(), "--key", dir.resolve("missing.key").toString())).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).doesNotContain("missing.key");
+        assertThat(run(new CoordinatorCommand(), "--plaintext")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("Missing required option: '--key=FILE'");
+        assertThat(dir.resolve("d")).doesNotExist();
+    }
+
+    @Test
     void ledgerVerify_missingDirectory_saysSo() {
         assertThat(run(new LedgerCommand(), "verify", dir.resolve("nothing").toString())).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("no ledger here");
@@ -117,14 +147,14 @@ class CoordinatorCliTest {
         TestFederation.writeKey(Keys.generate(SignatureScheme.ML_DSA_65), dir.resolve("coord"));
         String key = dir.resolve("coord.key").toString();
 
-        assertThat(run(new CoordinatorCommand(), "--key", dir.resolve("missing.key").toString())).isEqualTo(Cli.FAILED);
+        assertThat(run(new CoordinatorCommand(), "--key", dir.resolve("missing.key").toString(), "--plaintext")).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("missing.key: no such file");
 
-        assertThat(run(new CoordinatorCommand(), "--key", key, "--strategy", "fedsgd", "--data-dir", dir.resolve("d").toString()))
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--strategy", "fedsgd", "--data-dir", dir.resolve("d").toString()))
                 .isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("unknown strategy 'fedsgd'");
 
-        assertThat(run(new CoordinatorCommand(), "--key", key, "--model", "resnet")).isEqualTo(Cli.FAILED);
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--model", "resnet")).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("unknown model 'resnet'");
 
         assertThat(run(new CoordinatorCommand(), "--key", key, "--schemes", "RSA")).isEqualTo(Cli.USAGE);
@@ -133,14 +163,14 @@ class CoordinatorCliTest {
         assertThat(run(new CoordinatorCommand(), "--key", key, "--round-timeout", "soon")).isEqualTo(Cli.USAGE);
         assertThat(err.toString()).contains("bad duration 'soon'");
 
-        assertThat(run(new CoordinatorCommand(), "--key", key, "--min-clients", "0")).isEqualTo(Cli.FAILED);
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--min-clients", "0")).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("min clients must be >= 1");
     }
 
     @Test
     void configFile_suppliesSettings_andUnknownKeysAreRefused() throws Exception {
         Path cfg = dir.resolve("coordinator.properties");
-        Files.writeString(cfg, "strategy=fedsgd\n");
+        Files.writeString(cfg, "strategy=fedsgd\nplaintext=true\n");
         TestFederation.writeKey(Keys.generate(SignatureScheme.ML_DSA_65), dir.resolve("coord"));
         assertThat(run(new CoordinatorCommand(), "--config", cfg.toString(), "--key", dir.resolve("coord.key").toString(),
                 "--data-dir", dir.resolve("d").toString())).isEqualTo(Cli.FAILED);

@@ -17,6 +17,7 @@ import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.cli.Cli;
 import io.pqfl.crypto.cli.CliException;
 import io.pqfl.crypto.cli.PasswordOptions;
+import io.pqfl.crypto.cli.UsageException;
 import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.transport.KeyExchange;
 import io.pqfl.transport.PqTls;
@@ -25,10 +26,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -38,8 +42,13 @@ import picocli.CommandLine.Spec;
 /** {@code pqfl client}: join a federation, train locally, send signed updates. */
 @Command(name = "client", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Join a coordinator as a client: verify each global model against the pinned coordinator key,",
-            "train on local data that never leaves this machine, and send signed updates until the run ends."})
+            "train on local data that never leaves this machine, and send signed updates until the run ends.",
+            "It connects with TLS 1.3 (--tls-ca), or without TLS only when asked with --plaintext."})
 public final class ClientCommand implements Callable<Integer> {
+    static final String NO_TLS = "no TLS configured: give --tls-ca (the federation CA certificate; see `pqfl coordinator init`) "
+            + "or --plaintext to connect with unencrypted gRPC on purpose";
+    private static final Pattern ADDRESS = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)]|([^:\\[\\]]+)):(\\d{1,5})");
+
     @Spec
     CommandSpec spec;
 
@@ -94,6 +103,11 @@ public final class ClientCommand implements Callable<Integer> {
             description = "The federation CA's revocation list: refuse a coordinator whose certificate is on it.")
     Path tlsCrl;
 
+    @Option(names = "--plaintext",
+            description = "Connect with unencrypted gRPC on purpose (updates and models are still signed, but the channel "
+                    + "is not confidential). Without it, --tls-ca is required.")
+    boolean plaintext;
+
     @Option(names = "--tls-key-exchange", defaultValue = "hybrid", paramLabel = "MODE",
             description = "hybrid (X25519MLKEM768 first), pq-only or classical (default: ${DEFAULT-VALUE}).")
     String keyExchange;
@@ -117,6 +131,7 @@ public final class ClientCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        checkTransport();
         if (threads > 0) {
             System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
             System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
@@ -143,10 +158,7 @@ public final class ClientCommand implements Callable<Integer> {
         int evalCount = (int) Math.floor(all.size() * evalFraction);
         Examples train = all.range(0, all.size() - evalCount);
         Examples eval = evalCount == 0 ? null : all.range(all.size() - evalCount, all.size());
-        String[] hostPort = coordinator.split(":");
-        if (hostPort.length != 2) {
-            throw new CliException("--coordinator must be HOST:PORT, got '" + coordinator + "'");
-        }
+        Address address = Address.parse(coordinator);
         PrintWriter out = spec.commandLine().getOut();
         out.printf("pqfl client %s: %d training and %d held-out examples from %s (%s), coordinator %s, pinned key %s%n",
                 id, train.size(), evalCount, data, partition, coordinator, pinned.keyId());
@@ -169,7 +181,7 @@ public final class ClientCommand implements Callable<Integer> {
             }
             settings = settings.withEnrollToken(token);
         }
-        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(hostPort[0], Integer.parseInt(hostPort[1]))
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(address.host(), address.port())
                 .maxInboundMessageSize(8 << 20);
         if (tlsCa != null) {
             KeyExchange groups;
@@ -181,8 +193,6 @@ public final class ClientCommand implements Callable<Integer> {
             builder.sslContext(PqTls.client(Certificates.readAll(tlsCa),
                     tlsCrl == null ? null : Certificates.readCrl(tlsCrl), chain,
                     chain == null ? null : signingKey.toJca(), groups));
-        } else if (tlsCrl != null) {
-            throw new CliException("--tls-crl needs --tls-ca");
         } else {
             builder.usePlaintext();
             org.slf4j.LoggerFactory.getLogger(ClientCommand.class).warn("Connecting without TLS: updates and models are "
@@ -209,6 +219,43 @@ public final class ClientCommand implements Callable<Integer> {
             return s.modelsRefused() > 0 && !s.finished() ? Cli.FAILED : Cli.OK;
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The coordinator's address: HOST:PORT, or [IPv6]:PORT. */
+    record Address(String host, int port) {
+        static Address parse(String text) {
+            Matcher m = ADDRESS.matcher(text);
+            int port = m.matches() ? Integer.parseInt(m.group(3)) : 0;
+            if (port < 1 || port > 65535) {
+                throw new CliException("--coordinator must be HOST:PORT or [IPv6]:PORT, got '" + text + "'");
+            }
+            return new Address(m.group(1) != null ? m.group(1) : m.group(2), port);
+        }
+    }
+
+    /**
+     * Plaintext only by name: without --plaintext the client needs the CA to check the coordinator's
+     * certificate, and --plaintext with TLS options is a contradiction. Checked before any file is read.
+     */
+    private void checkTransport() {
+        List<String> tlsOptions = new ArrayList<>();
+        if (tlsCa != null) {
+            tlsOptions.add("--tls-ca");
+        }
+        if (tlsCrl != null) {
+            tlsOptions.add("--tls-crl");
+        }
+        if (!keyExchange.equals("hybrid") || spec.commandLine().getParseResult().hasMatchedOption("--tls-key-exchange")) {
+            tlsOptions.add("--tls-key-exchange");
+        }
+        if (plaintext && !tlsOptions.isEmpty()) {
+            throw new UsageException("--plaintext conflicts with " + String.join(", ", tlsOptions)
+                    + ": give TLS options or --plaintext, not both");
+        }
+        if (!plaintext && tlsCa == null) {
+            throw new UsageException(tlsOptions.isEmpty() ? NO_TLS
+                    : String.join(", ", tlsOptions) + " without --tls-ca: give --tls-ca (see `pqfl coordinator init`)");
         }
     }
 }

@@ -16,6 +16,7 @@ import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.cli.Cli;
 import io.pqfl.crypto.cli.CliException;
 import io.pqfl.crypto.cli.PasswordOptions;
+import io.pqfl.crypto.cli.UsageException;
 import io.pqfl.crypto.pki.CertificateChecker;
 import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.crypto.pki.Role;
@@ -30,6 +31,7 @@ import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
@@ -37,6 +39,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import javax.net.ssl.TrustManager;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.MissingParameterException;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -47,8 +50,13 @@ import picocli.CommandLine.Spec;
         description = {"Run a coordinator: enroll clients from a trust directory, run signed rounds over gRPC,",
             "verify and aggregate updates, sign and publish each global model, keep a ledger and checkpoints.",
             "Restarting with the same --data-dir resumes the run. Settings may also come from --config FILE",
-            "(properties, keys = option names without dashes)."})
+            "(properties, keys = option names without dashes). It serves TLS 1.3 (--tls-cert), or plaintext",
+            "only when asked with --plaintext; 'pqfl coordinator init' creates everything TLS needs."},
+        subcommands = CoordinatorInitCommand.class)
 public final class CoordinatorCommand implements Callable<Integer> {
+    static final String NO_TLS = "no TLS configured: give --tls-cert/--tls-key (see `pqfl coordinator init`) or "
+            + "--plaintext to serve unencrypted gRPC on purpose";
+
     @Spec
     CommandSpec spec;
 
@@ -64,7 +72,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "50051", description = "gRPC port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--key", required = true, paramLabel = "FILE", description = "The coordinator's private key (.key).")
+    // Not required = true: picocli would then demand it before the 'init' subcommand too; call() checks it.
+    @Option(names = "--key", paramLabel = "FILE", description = "The coordinator's private key (.key); required.")
     Path key;
 
     @Mixin
@@ -192,6 +201,11 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--tls-key", paramLabel = "FILE", description = "The TLS certificate's private key (default: --key).")
     Path tlsKey;
 
+    @Option(names = "--plaintext",
+            description = "Serve unencrypted gRPC on purpose (updates and models are still signed, but the channel is not "
+                    + "confidential). Without it, TLS options are required.")
+    boolean plaintext;
+
     @Option(names = "--tls-key-exchange", defaultValue = "hybrid", paramLabel = "MODE",
             description = "hybrid (X25519MLKEM768 first, classical fallback), pq-only or classical (default: ${DEFAULT-VALUE}).")
     String keyExchange;
@@ -213,6 +227,11 @@ public final class CoordinatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (key == null) {
+            throw new MissingParameterException(spec.commandLine(), spec.findOption("--key"),
+                    "Missing required option: '--key=FILE'");
+        }
+        checkTransport();
         SigningKey coordinatorKey = KeyPem.readSigningKey(key, password.password());
         CoordinatorConfig cfg;
         try {
@@ -240,8 +259,6 @@ public final class CoordinatorCommand implements Callable<Integer> {
         if (tlsCert != null) {
             builder.sslContext(serverTls(coordinatorKey));
             transport = "TLS 1.3, key exchange " + keyExchange + (clientAuth.equals("none") ? "" : ", client certificates " + clientAuth);
-        } else if (!clientAuth.equals("none")) {
-            throw new CliException("--client-auth needs TLS: give --tls-cert");
         } else {
             org.slf4j.LoggerFactory.getLogger(CoordinatorCommand.class).warn("Serving plaintext gRPC: updates and models "
                     + "are signed, but the channel is not confidential; give --tls-cert for TLS 1.3 with X25519MLKEM768");
@@ -275,6 +292,34 @@ public final class CoordinatorCommand implements Callable<Integer> {
             Thread.sleep(linger.toMillis());
         }
         return Cli.OK;
+    }
+
+    /**
+     * Plaintext only by name: without --plaintext the coordinator needs a TLS certificate, and --plaintext
+     * with TLS options is a contradiction. Checked before any file is read.
+     */
+    private void checkTransport() {
+        List<String> tlsOptions = new ArrayList<>();
+        if (tlsCert != null) {
+            tlsOptions.add("--tls-cert");
+        }
+        if (tlsKey != null) {
+            tlsOptions.add("--tls-key");
+        }
+        if (!keyExchange.equals("hybrid") || spec.commandLine().getParseResult().hasMatchedOption("--tls-key-exchange")) {
+            tlsOptions.add("--tls-key-exchange");
+        }
+        if (!clientAuth.equals("none")) {
+            tlsOptions.add("--client-auth " + clientAuth);
+        }
+        if (plaintext && !tlsOptions.isEmpty()) {
+            throw new UsageException("--plaintext conflicts with " + String.join(", ", tlsOptions)
+                    + ": give TLS options or --plaintext, not both");
+        }
+        if (!plaintext && tlsCert == null) {
+            throw new UsageException(tlsOptions.isEmpty() ? NO_TLS
+                    : String.join(", ", tlsOptions) + " without --tls-cert: give --tls-cert (see `pqfl coordinator init`)");
+        }
     }
 
     private SslContext serverTls(SigningKey coordinatorKey) throws Exception {

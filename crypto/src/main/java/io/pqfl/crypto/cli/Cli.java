@@ -39,7 +39,7 @@ public final class Cli {
                 throw ex;
             }
             commandLine.getErr().println("error: " + message);
-            return FAILED;
+            return ex instanceof UsageException ? USAGE : FAILED;
         });
         return cmd;
     }

@@ -127,6 +127,8 @@ public final class LoadRun {
                             Duration.ofDays(1)).getEncoded());
                 }
             }
+        } else {
+            args.add("--plaintext");
         }
         List<long[]> uploads = Collections.synchronizedList(new ArrayList<>()); // {round, startNanos, endNanos}
         List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
