@@ -24,7 +24,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 Duration uploadTimeout, Path clientCaCert, Path clientCrl, int serverThreads,
                                 long maxExamplesPerUpdate, Duration sessionTtl, Duration uploadIdleTimeout,
                                 int maxConcurrentUploads, long uploadMemoryBytes, double callPerSecond, int callBurst,
-                                Duration trustReloadInterval, int maxCallsPerConnection) {
+                                Duration trustReloadInterval, int maxCallsPerConnection, int maxTaskStreams,
+                                Duration requestTimeout) {
     public CoordinatorConfig {
         FederationIds.require(federationId);
         Objects.requireNonNull(dataDir, "dataDir");
@@ -79,12 +80,16 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         requirePositive(sessionTtl, "session TTL");
         requirePositive(uploadIdleTimeout, "upload idle timeout");
         requirePositive(trustReloadInterval, "trust reload interval");
-        if (maxConcurrentUploads < 1 || uploadMemoryBytes < 1) {
+        requirePositive(requestTimeout, "request timeout");
+        if (maxConcurrentUploads < 1 || uploadMemoryBytes < 0) {
             throw new IllegalArgumentException("upload limits must be positive: " + maxConcurrentUploads + " uploads, "
                     + uploadMemoryBytes + " bytes");
         }
         if (!(callPerSecond > 0) || callBurst < 1) {
             throw new IllegalArgumentException("call rate limit must be positive (rate " + callPerSecond + "/s, burst " + callBurst + ")");
+        }
+        if (maxTaskStreams < 1) {
+            throw new IllegalArgumentException("max task streams must be >= 1, got " + maxTaskStreams);
         }
         if (maxCallsPerConnection < 1) {
             throw new IllegalArgumentException("max calls per connection must be >= 1, got " + maxCallsPerConnection);
@@ -132,7 +137,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private long seed = 1;
         private TrainingConfig training = TrainingConfig.defaults();
         private long maxUpdateBytes = 512L << 20;
-        private int chunkBytes = 1 << 20;
+        // A task stream whose client does not read holds one serialised chunk: keep chunks small.
+        private int chunkBytes = 256 << 10;
         private boolean requireSignatures = true;
         private boolean closeOnRejection = false;
         private int minUpdates = 0;
@@ -146,11 +152,13 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private Duration sessionTtl = Duration.ofMinutes(15);
         private Duration uploadIdleTimeout = Duration.ofSeconds(30);
         private int maxConcurrentUploads = 1024;
-        private long uploadMemoryBytes = Runtime.getRuntime().maxMemory() / 2;
+        private long uploadMemoryBytes = 0; // 0: derived from the heap and the model's size
         private double callPerSecond = 50;
         private int callBurst = 200;
         private Duration trustReloadInterval = Duration.ofSeconds(2);
         private int maxCallsPerConnection = 256;
+        private int maxTaskStreams = 256;
+        private Duration requestTimeout = Duration.ofSeconds(20);
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -202,8 +210,9 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         /** An upload that sends nothing for this long is cut off (INCOMPLETE) and its slot freed. */
         public Builder uploadIdleTimeout(Duration v) { this.uploadIdleTimeout = v; return this; }
         /**
-         * Uploads in progress at once, and the bytes of decoded tensors they may hold together (default half the
-         * heap); beyond either, an upload is refused with BUSY and the client retries.
+         * Uploads in progress at once, and the bytes of decoded tensors they may hold together (0, the default:
+         * what the heap leaves beside the global model, its cached chunks and the running aggregate); beyond either,
+         * an upload is refused with BUSY and the client retries.
          */
         public Builder uploadLimits(int maxConcurrent, long memoryBytes) {
             this.maxConcurrentUploads = maxConcurrent;
@@ -214,6 +223,10 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder callRateLimit(double perSecond, int burst) { this.callPerSecond = perSecond; this.callBurst = burst; return this; }
         /** How often the trust directory is checked for changes (added or revoked keys take effect then). */
         public Builder trustReloadInterval(Duration v) { this.trustReloadInterval = v; return this; }
+        /** How long a unary or server-streaming call may wait for its request before it is closed. */
+        public Builder requestTimeout(Duration v) { this.requestTimeout = v; return this; }
+        /** Task streams sending at once; other clients' tasks wait their turn (each sending stream pins a chunk). */
+        public Builder maxTaskStreams(int v) { this.maxTaskStreams = v; return this; }
         /** Concurrent calls one connection may have open. */
         public Builder maxCallsPerConnection(int v) { this.maxCallsPerConnection = v; return this; }
 
@@ -224,7 +237,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     seed, training, maxUpdateBytes, chunkBytes, requireSignatures, closeOnRejection,
                     minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout, clientCaCert, clientCrl,
                     serverThreads, maxExamplesPerUpdate, sessionTtl, uploadIdleTimeout, maxConcurrentUploads,
-                    uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection);
+                    uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection, maxTaskStreams,
+                    requestTimeout);
         }
     }
 }

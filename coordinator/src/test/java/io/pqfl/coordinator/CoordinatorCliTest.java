@@ -95,10 +95,10 @@ class CoordinatorCliTest {
         assertThat(err.toString()).contains("a client CRL needs the client CA certificate");
         assertThat(dir.resolve("d/pqfl.db")).doesNotExist();
 
-        assertThat(run(new TokenCommand(), "create", "--data-dir", data, "--client-id", "no spaces"))
+        assertThat(run(new TokenCommand(), "create", "--data-dir", data, "--key", key, "--client-id", "no spaces"))
                 .isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("'no spaces' is not a valid client id");
-        assertThat(run(new TokenCommand(), "create", "--data-dir", data, "--client-id", "dave")).isZero();
+        assertThat(run(new TokenCommand(), "create", "--data-dir", data, "--key", key, "--client-id", "dave")).isZero();
         String token = out.toString().lines().filter(l -> l.startsWith("pqfl-enroll-")).findFirst().orElseThrow();
         int before = out.toString().length();
         assertThat(run(new TokenCommand(), "list", "--data-dir", data)).isZero();

@@ -56,15 +56,19 @@ class FilePermissionsTest {
     void tokenFile_isCreatedOwnerOnly_andAnExistingFileCostsNoToken() throws Exception {
         Path data = dir.resolve("data");
         Path token = dir.resolve("alice.token");
-        assertThat(Cli.commandLine(new TokenCommand()).execute("create", "--data-dir", data.toString(), "--client-id", "alice",
-                "--out", token.toString())).isEqualTo(Cli.OK);
+        String key = dir.resolve("coordinator").toString();
+        TestFederation.writeKey(io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_44), dir.resolve("coordinator"));
+        assertThat(Cli.commandLine(new TokenCommand()).execute("create", "--data-dir", data.toString(), "--key", key + ".key",
+                "--client-id", "alice", "--out", token.toString())).isEqualTo(Cli.OK);
+        assertThat(mode(data)).isEqualTo("rwx------");
         assertThat(mode(token)).isEqualTo("rw-------");
         assertThat(Files.readString(token)).startsWith("pqfl-enroll-");
 
         var err = new java.io.StringWriter();
         var cmd = Cli.commandLine(new TokenCommand());
         cmd.setErr(new java.io.PrintWriter(err));
-        assertThat(cmd.execute("create", "--data-dir", data.toString(), "--client-id", "bob", "--out", token.toString()))
+        assertThat(cmd.execute("create", "--data-dir", data.toString(), "--key", key + ".key", "--client-id", "bob",
+                "--out", token.toString()))
                 .isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains(token + " already exists");
         var listing = new java.io.StringWriter();

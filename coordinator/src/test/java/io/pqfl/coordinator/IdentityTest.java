@@ -236,7 +236,7 @@ class IdentityTest {
     @Test
     void tokenEnrollment_provesPossession_isOneTime_andIsLedgered() throws Exception {
         try (TestFederation fed = federation(0, ClientAuth.NONE)) {
-            String token = fed.engine.tokens().create(new ClientId("dave"), Duration.ofHours(1));
+            String token = fed.engine.tokens().create(new ClientId("dave"), Duration.ofHours(1), fed.coordinatorKey);
             assertThat(token).startsWith("pqfl-enroll-");
             SigningKey dave = Keys.generate(SignatureScheme.ML_DSA_65);
             TestClient d = fed.client("dave", dave);
@@ -273,7 +273,7 @@ class IdentityTest {
 
             // The token is spent: another client (or the same one with a new key) cannot use it.
             SigningKey eve = Keys.generate(SignatureScheme.ML_DSA_65);
-            String erin = fed.engine.tokens().create(new ClientId("erin"), Duration.ofHours(1));
+            String erin = fed.engine.tokens().create(new ClientId("erin"), Duration.ofHours(1), fed.coordinatorKey);
             assertRefused(() -> fed.client("dave", eve).enroll(token), Status.Code.ALREADY_EXISTS, "ALREADY_ENROLLED");
             assertRefused(() -> fed.client("eve", eve).enroll(token), Status.Code.PERMISSION_DENIED, "TOKEN_USED");
             assertRefused(() -> fed.client("eve", eve).enroll(erin), Status.Code.UNAUTHENTICATED, "TOKEN_INVALID");
@@ -288,7 +288,7 @@ class IdentityTest {
     @Test
     void expiredToken_isRefused() throws Exception {
         try (TestFederation fed = federation(0, ClientAuth.NONE)) {
-            String token = fed.engine.tokens().create(new ClientId("dave"), Duration.ofMillis(1));
+            String token = fed.engine.tokens().create(new ClientId("dave"), Duration.ofMillis(1), fed.coordinatorKey);
             Thread.sleep(20);
             assertRefused(() -> fed.client("dave", Keys.generate(SignatureScheme.ML_DSA_44)).enroll(token),
                     Status.Code.PERMISSION_DENIED, "TOKEN_EXPIRED");

@@ -157,18 +157,18 @@ class SessionAuthTest {
             byte[] madeUp = c.clone();
             madeUp[20] ^= 1;
             assertRefused(() -> c1.hello(c1.helloRequest(null, madeUp,
-                    SessionStatement.prove(federation, c1.id, madeUp, c1.key))), RejectReason.CHALLENGE_INVALID);
+                    SessionStatement.prove(federation, TestClient.COORDINATOR, c1.id, madeUp, c1.key))), RejectReason.CHALLENGE_INVALID);
             byte[] forC2 = fed.client("c2").challenge().getChallenge().toByteArray();
             assertRefused(() -> c1.hello(c1.helloRequest(null, forC2,
-                    SessionStatement.prove(federation, c1.id, forC2, c1.key))), RejectReason.CHALLENGE_INVALID);
+                    SessionStatement.prove(federation, TestClient.COORDINATOR, c1.id, forC2, c1.key))), RejectReason.CHALLENGE_INVALID);
             // Anyone can name c1 and its key id; without c1's private key the proof does not verify.
-            var forged = new SessionStatement(federation, c1.id, c1.key.keyId(), c1.key.scheme(), c);
+            var forged = new SessionStatement(federation, TestClient.COORDINATOR, c1.id, c1.key.keyId(), c1.key.scheme(), c);
             byte[] forgedProof = io.pqfl.crypto.Signer.create(other).sign(forged.encode()).bytes();
             assertRefused(() -> c1.hello(c1.helloRequest(null, c, forgedProof)), RejectReason.PROOF_INVALID);
             assertThat(c1.session()).isNull();
 
             // The honest proof opens a session once; the same Hello replayed is refused.
-            var request = c1.helloRequest(null, c, SessionStatement.prove(federation, c1.id, c, c1.key));
+            var request = c1.helloRequest(null, c, SessionStatement.prove(federation, TestClient.COORDINATOR, c1.id, c, c1.key));
             assertThat(c1.hello(request).getSessionToken()).isNotEmpty();
             TestClient replayer = new TestClient(fed.channel, "c1", other);
             assertRefused(() -> replayer.hello(request), RejectReason.CHALLENGE_INVALID);

@@ -23,18 +23,23 @@ class TaskWaitTest {
 
     @Test
     void twoHundredWaitingCalls_holdNoThreads_andCancelledWaitsAreForgotten() throws Exception {
-        // Three clients enrolled, min clients 3: no round opens while only polls arrive.
-        try (TestFederation fed = TestFederation.start(dir, 3, b -> b.minClients(3))) {
+        // 200 clients enrolled, min clients 201: no round opens while only polls arrive; one poll per client (a
+        // client's newer poll supersedes its older).
+        try (TestFederation fed = TestFederation.start(dir, 200, b -> b.minClients(201).helloRateLimit(10_000, 10_000))) {
             int before = ManagementFactory.getThreadMXBean().getThreadCount();
-            TestClient c1 = fed.client("c1");
-            c1.hello();
-            FederationGrpc.FederationStub stub = c1.asyncStub();
+            List<FederationGrpc.FederationStub> stubs = new ArrayList<>();
+            for (int i = 1; i <= 200; i++) {
+                TestClient c = fed.client("c" + i);
+                c.hello();
+                stubs.add(c.asyncStub());
+            }
             List<Context.CancellableContext> contexts = new ArrayList<>();
             CountDownLatch ended = new CountDownLatch(200);
             for (int i = 0; i < 200; i++) {
                 Context.CancellableContext ctx = Context.current().withCancellation();
                 contexts.add(ctx);
-                ctx.run(() -> stub.getTask(TaskRequest.newBuilder().setClientId("c1").setWaitMs(30_000).build(),
+                FederationGrpc.FederationStub stub = stubs.get(i);
+                ctx.run(() -> stub.getTask(TaskRequest.newBuilder().setWaitMs(30_000).build(),
                         new StreamObserver<TaskChunk>() {
                             @Override
                             public void onNext(TaskChunk value) {

@@ -86,7 +86,7 @@ public final class TestClient {
     /** Hello carrying the client's federation certificate (DER); null for none. */
     HelloResponse hello(byte[] certificate) {
         Challenge c = challenge();
-        byte[] proof = SessionStatement.prove(c.getFederationId(), id, c.getChallenge().toByteArray(), key);
+        byte[] proof = SessionStatement.prove(c.getFederationId(), COORDINATOR, id, c.getChallenge().toByteArray(), key);
         return hello(helloRequest(certificate, c.getChallenge().toByteArray(), proof));
     }
 
@@ -121,6 +121,10 @@ public final class TestClient {
         }
         return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
     }
+
+    /** The key id every test coordinator pins to (TestFederation signs with this test key). */
+    static final io.pqfl.crypto.KeyId COORDINATOR = io.pqfl.crypto.testing.TestKeys.key(io.pqfl.crypto.SignatureScheme.ML_DSA_65)
+            .keyId();
 
     private static final Metadata.Key<String> SESSION = Metadata.Key.of(SessionStatement.METADATA_KEY,
             Metadata.ASCII_STRING_MARSHALLER);

@@ -60,7 +60,7 @@ public final class TrustStore {
     public static TrustStore open(Path directory, Clock clock) throws IOException, TrustStoreException {
         Objects.requireNonNull(directory, "directory");
         Objects.requireNonNull(clock, "clock");
-        Files.createDirectories(directory);
+        OwnerOnly.createDirectories(directory);
         TrustStore store = new TrustStore(directory, clock);
         store.reload();
         log.info("Trust store {}: {} clients, {} revoked", directory, store.clients().size(), store.revokedKeys().size());

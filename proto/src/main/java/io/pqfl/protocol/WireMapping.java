@@ -80,6 +80,7 @@ public final class WireMapping {
                 .setModelDigest(bytes(s.modelDigest()))
                 .setParentModelDigest(bytes(s.parentModelDigest()))
                 .setLedgerHead(ByteString.copyFrom(s.ledgerHead().bytes()))
+                .setStrategyStateDigest(bytes(s.strategyStateDigest()))
                 .setScheme(s.scheme().displayName())
                 .setKeyId(s.coordinatorKeyId().hex())
                 .setSignature(ByteString.copyFrom(model.signature().bytes()));
@@ -115,6 +116,7 @@ public final class WireMapping {
         }
         ModelStatement statement = new ModelStatement(m.getFederationId(), m.getModelRound(),
                 digest(m.getModelDigest(), "model_digest"), parent, LedgerHead.of(m.getLedgerHead().toByteArray()),
+                m.getStrategyStateDigest().isEmpty() ? null : digest(m.getStrategyStateDigest(), "strategy_state_digest"),
                 receipt, scheme, new KeyId(m.getKeyId()));
         return new SignedModel(statement, SignatureValue.of(scheme, m.getSignature().toByteArray()));
     }

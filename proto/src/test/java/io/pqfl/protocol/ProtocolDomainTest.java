@@ -146,6 +146,7 @@ class ProtocolDomainTest {
         byte[] head = new byte[LedgerHead.BYTES];
         in.get(head);
         assertThat(head).isEqualTo(LEDGER_HEAD.bytes());
+        assertThat(in.getInt()).as("no strategy state: an empty byte string").isZero();
         assertThat(in.getInt()).as("receipt count follows").isZero();
 
         assertThat(ModelStatement.decode(e)).isEqualTo(s);

@@ -41,14 +41,14 @@ final class WorkedExample {
         return out;
     }
 
-    /** The session statement alice signs at Hello over the challenge a0 a1 ... bf. */
-    static Map<String, String> session(SigningKey alice) {
+    /** The session statement alice signs at Hello, to the example coordinator, over the challenge a0 a1 ... bf. */
+    static Map<String, String> session(SigningKey alice, SigningKey coordinator) {
         byte[] challenge = new byte[SessionStatement.CHALLENGE_BYTES];
         for (int i = 0; i < challenge.length; i++) {
             challenge[i] = (byte) (0xa0 + i);
         }
-        SessionStatement st = new SessionStatement("demo-federation", new ClientId("alice"), alice.keyId(), alice.scheme(),
-                challenge);
+        SessionStatement st = new SessionStatement("demo-federation", coordinator.keyId(), new ClientId("alice"), alice.keyId(),
+                alice.scheme(), challenge);
         HexFormat hex = HexFormat.of();
         Map<String, String> out = new LinkedHashMap<>();
         out.put("session.statement", hex.formatHex(st.encode()));
@@ -86,7 +86,7 @@ final class WorkedExample {
     /** Every documented value, by name. */
     static Map<String, String> all() throws Exception {
         Map<String, String> out = new LinkedHashMap<>(compute(key()));
-        out.putAll(session(key()));
+        out.putAll(session(key(), coordinatorKey()));
         out.putAll(task(coordinatorKey()));
         return out;
     }

@@ -75,6 +75,7 @@ class WorkedExampleTest {
         str(out, "pqfl.session-statement");
         out.writeShort(1);
         str(out, "demo-federation");
+        str(out, expected.getProperty("coordinator.keyId"));
         str(out, "alice");
         str(out, expected.getProperty("keyId"));
         str(out, "ML-DSA-44");

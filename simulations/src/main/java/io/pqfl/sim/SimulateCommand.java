@@ -163,10 +163,11 @@ public final class SimulateCommand implements Callable<Integer> {
                 partitionList.add(Partitioner.kind(p));
             }
             attacks = new AttackPlan(tamper, replay, forge, unenrolled, poison, poisonMode, poisonScale, seed);
-            Strategies.create(strategy, strategyParams);
             if (clients < 1 || rounds < 1) {
                 throw new IllegalArgumentException("need --clients >= 1 and --rounds >= 1");
             }
+            // A round aggregates at least half the clients (SimulationRunner): the strategy must work with that many.
+            Strategies.create(strategy, strategyParams).checkClients(Math.max(1, clients / 2));
             if (partitionList.contains(Partitioner.Kind.DIRICHLET) && !(alpha > 0)) {
                 throw new IllegalArgumentException("dirichlet alpha must be > 0, got " + alpha);
             }

@@ -115,7 +115,8 @@ class PostQuantumCliTest {
         ok("pki", "issue", "--ca", p("ca"), "--role", "coordinator", "--name", "coordinator", "--key", p("coordinator.pub"),
                 "--dns", "localhost", "--ip", "127.0.0.1", "--out", p("coordinator.crt"));
         ok("pki", "issue", "--ca", p("ca"), "--role", "client", "--name", "alice", "--key", p("alice.pub"), "--out", p("alice.crt"));
-        ok("token", "create", "--data-dir", p("data"), "--client-id", "dave", "--ttl", "1h", "--out", p("dave.token"));
+        ok("token", "create", "--data-dir", p("data"), "--key", p("coordinator.key"), "--client-id", "dave", "--ttl", "1h",
+                "--out", p("dave.token"));
         assertThat(Files.readString(dir.resolve("dave.token"))).startsWith("pqfl-enroll-");
 
         int port = freePort();

@@ -233,77 +233,94 @@ public final class ClientAgent {
     /** Runs until the federation finishes, {@link #stop()} is called, or the coordinator keeps sending bad models. */
     public Summary run() throws InterruptedException {
         try {
-            if (settings.enrollToken() != null) {
-                Duration backoff = Duration.ofMillis(250);
-                while (true) {
-                    try {
-                        enroll();
-                        break;
-                    } catch (StatusRuntimeException e) {
-                        if (!retryable(e) || stopping) {
-                            throw e;
-                        }
-                        log.warn("Coordinator unavailable for enrollment ({}); retrying in {} ms", e.getStatus().getCode(),
-                                backoff.toMillis());
-                        Thread.sleep(backoff.toMillis());
-                        backoff = backoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
-                                : backoff.multipliedBy(2);
-                    }
-                }
-            }
-            hello();
-            int consecutiveRefusals = 0;
-            while (!stopping) {
-                Task task;
-                try {
-                    task = fetchTask();
-                } catch (StatusRuntimeException e) {
-                    Status.Code code = e.getStatus().getCode();
-                    if (code == Status.Code.OUT_OF_RANGE) {
-                        log.info("Federation {} finished; {} rounds trained, {} updates accepted", federationId, trained, accepted);
-                        return summary(true);
-                    }
-                    if (code == Status.Code.NOT_FOUND) {
-                        continue;
-                    }
-                    if (needsNewSession(e)) {
-                        log.info("Session ended ({}); saying Hello again", e.getStatus().getDescription());
-                        hello();
-                        continue;
-                    }
-                    if (retryable(e)) {
-                        backoffThenHello(e);
-                        continue;
-                    }
-                    throw e;
-                }
-                if (task == null) {
-                    continue;
-                }
-                try {
-                    check(task);
-                } catch (ModelRejectedException e) {
-                    refused++;
-                    consecutiveRefusals++;
-                    log.error("Refusing the task for round {}: {}. Not training on it.", task.header.getRound(),
-                            e.getMessage());
-                    if (consecutiveRefusals >= settings.maxConsecutiveRefusals()) {
-                        log.error("{} models in a row failed verification against the pinned coordinator key {}; stopping",
-                                consecutiveRefusals, settings.coordinatorKey().keyId());
-                        return summary(false);
-                    }
-                    Thread.sleep(1000);
-                    continue;
-                }
-                consecutiveRefusals = 0;
-                trainAndSubmit(task);
-            }
+            return runLoop();
+        } catch (NotPinnedCoordinator e) {
+            refused++;
+            log.error("Stopping: {}", e.getMessage());
             return summary(false);
         } finally {
             if (trainer != null) {
                 trainer.close();
             }
         }
+    }
+
+    /** The coordinator is not the one this client pinned: nothing it says is trusted, nothing is sent to it. */
+    private static final class NotPinnedCoordinator extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NotPinnedCoordinator(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private Summary runLoop() throws InterruptedException {
+        if (settings.enrollToken() != null) {
+            Duration backoff = Duration.ofMillis(250);
+            while (true) {
+                try {
+                    enroll();
+                    break;
+                } catch (StatusRuntimeException e) {
+                    if (!retryable(e) || stopping) {
+                        throw e;
+                    }
+                    log.warn("Coordinator unavailable for enrollment ({}); retrying in {} ms", e.getStatus().getCode(),
+                            backoff.toMillis());
+                    Thread.sleep(backoff.toMillis());
+                    backoff = backoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
+                            : backoff.multipliedBy(2);
+                }
+            }
+        }
+        hello();
+        int consecutiveRefusals = 0;
+        while (!stopping) {
+            Task task;
+            try {
+                task = fetchTask();
+            } catch (StatusRuntimeException e) {
+                Status.Code code = e.getStatus().getCode();
+                if (code == Status.Code.OUT_OF_RANGE) {
+                    log.info("Federation {} finished; {} rounds trained, {} updates accepted", federationId, trained, accepted);
+                    return summary(true);
+                }
+                if (code == Status.Code.NOT_FOUND) {
+                    continue;
+                }
+                if (needsNewSession(e)) {
+                    log.info("Session ended ({}); saying Hello again", e.getStatus().getDescription());
+                    hello();
+                    continue;
+                }
+                if (retryable(e)) {
+                    backoffThenHello(e);
+                    continue;
+                }
+                throw e;
+            }
+            if (task == null) {
+                continue;
+            }
+            try {
+                check(task);
+            } catch (ModelRejectedException e) {
+                refused++;
+                consecutiveRefusals++;
+                log.error("Refusing the task for round {}: {}. Not training on it.", task.header.getRound(),
+                        e.getMessage());
+                if (consecutiveRefusals >= settings.maxConsecutiveRefusals()) {
+                    log.error("{} models in a row failed verification against the pinned coordinator key {}; stopping",
+                            consecutiveRefusals, settings.coordinatorKey().keyId());
+                    return summary(false);
+                }
+                Thread.sleep(1000);
+                continue;
+            }
+            consecutiveRefusals = 0;
+            trainAndSubmit(task);
+        }
+        return summary(false);
     }
 
     private Summary summary(boolean finished) {
@@ -433,8 +450,16 @@ public final class ClientAgent {
                     throw new IllegalStateException("the coordinator now serves federation " + challenge.getFederationId()
                             + ", not " + federationId);
                 }
+                if (!challenge.getCoordinatorKeyId().equals(settings.coordinatorKey().keyId().hex())) {
+                    String announced = challenge.getCoordinatorKeyId();
+                    throw new NotPinnedCoordinator("the coordinator announces key "
+                            + (announced.matches("[0-9a-f]{32}") ? announced : "(malformed)") + ", but this client pinned " + settings.coordinatorKey().keyId()
+                            + ": it will not authenticate to it nor train on its models");
+                }
                 byte[] c = challenge.getChallenge().toByteArray();
-                byte[] proof = SessionStatement.prove(challenge.getFederationId(), settings.clientId(), c, settings.key());
+                // The proof names the coordinator key this client pinned: it is good for that coordinator only.
+                byte[] proof = SessionStatement.prove(challenge.getFederationId(), settings.coordinatorKey().keyId(),
+                        settings.clientId(), c, settings.key());
                 HelloRequest.Builder request = HelloRequest.newBuilder()
                         .setClientId(settings.clientId().value()).setKeyId(settings.key().keyId().hex())
                         .setScheme(settings.key().scheme().displayName()).setAgent("pqfl-client/0.1 java/"

@@ -10,6 +10,14 @@ public final class FedMedian implements Strategy {
     }
 
     @Override
+    public void checkClients(int minClients) {
+        if (minClients < 3) {
+            throw new IllegalArgumentException("fedmedian over " + minClients + " updates is their mean: it needs rounds"
+                    + " of at least 3 updates to resist an outlier (raise the minimum)");
+        }
+    }
+
+    @Override
     public RoundAggregator begin(long round, ModelWeights global) {
         return new WeightsMath.Buffering() {
             @Override

@@ -62,24 +62,34 @@ public abstract class FedOpt implements Strategy {
         };
     }
 
+    /**
+     * One server step. The new moments and model are computed into copies and kept only if all of them are
+     * finite: a finite but huge update (whose square overflows float32) must not leave infinite moments that
+     * would freeze the model for every later round. Otherwise the round fails and the state stays as it was.
+     */
     private ModelWeights step(ModelWeights global, ModelWeights average) {
-        if (m == null) {
-            m = ModelWeights.zeros(global.manifest());
-            v = ModelWeights.zeros(global.manifest());
-        }
+        ModelWeights mNext = m == null ? ModelWeights.zeros(global.manifest()) : m.copy();
+        ModelWeights vNext = v == null ? ModelWeights.zeros(global.manifest()) : v.copy();
         ModelWeights next = global.copy();
         for (int t = 0; t < next.tensorCount(); t++) {
             float[] w = next.tensor(t);
             float[] avg = average.tensor(t);
-            float[] mt = m.tensor(t);
-            float[] vt = v.tensor(t);
+            float[] mt = mNext.tensor(t);
+            float[] vt = vNext.tensor(t);
             for (int i = 0; i < w.length; i++) {
                 float d = avg[i] - w[i];
                 mt[i] = beta1 * mt[i] + (1 - beta1) * d;
-                vt[i] = secondMoment(vt[i], d * d);
+                vt[i] = secondMoment(vt[i], (float) ((double) d * d));
                 w[i] += eta * mt[i] / ((float) Math.sqrt(vt[i]) + tau);
+                if (!Float.isFinite(mt[i]) || !Float.isFinite(vt[i]) || !Float.isFinite(w[i])) {
+                    throw new AggregationException("NON_FINITE: " + name() + "'s server step overflows float32 in tensor "
+                            + global.manifest().tensors().get(t).name() + " (an update " + Math.abs(d)
+                            + " away from the model); the optimiser state is left as it was");
+                }
             }
         }
+        m = mNext;
+        v = vNext;
         return next;
     }
 

@@ -37,6 +37,14 @@ public final class Krum implements Strategy {
     }
 
     @Override
+    public void checkClients(int minClients) {
+        if (minClients < 2 * f + 3) {
+            throw new IllegalArgumentException(name() + " with f=" + f + " needs rounds of at least 2f+3 = " + (2 * f + 3)
+                    + " updates to outvote f attackers; the minimum is " + minClients + " (raise it, or lower f)");
+        }
+    }
+
+    @Override
     public RoundAggregator begin(long round, ModelWeights global) {
         return new WeightsMath.Buffering() {
             @Override

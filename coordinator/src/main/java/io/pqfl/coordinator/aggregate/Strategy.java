@@ -21,6 +21,15 @@ public interface Strategy {
     /** Starts aggregating round {@code round} on top of the current global model (not modified). */
     RoundAggregator begin(long round, ModelWeights global);
 
+    /**
+     * Refuses a federation too small for this strategy to do what it promises (a trimmed mean that trims
+     * nothing, Krum that cannot outvote its tolerated attackers), naming the setting to change.
+     *
+     * @param minClients the fewest updates a round may aggregate
+     */
+    default void checkClients(int minClients) {
+    }
+
     /** State that must survive a restart (server optimiser moments); empty for stateless strategies. */
     default Optional<ModelWeights> state() {
         return Optional.empty();

@@ -22,6 +22,15 @@ public final class TrimmedMean implements Strategy {
     }
 
     @Override
+    public void checkClients(int minClients) {
+        if (Math.floor(beta * minClients) < 1) {
+            throw new IllegalArgumentException("trimmedmean with beta=" + beta + " trims nothing from a round of "
+                    + minClients + " updates (it drops floor(beta x n) from each end): raise the minimum to at least "
+                    + (int) Math.ceil(1 / Math.max(beta, 1e-9)) + " clients, or beta to at least " + 1.0 / minClients);
+        }
+    }
+
+    @Override
     public RoundAggregator begin(long round, ModelWeights global) {
         return new WeightsMath.Buffering() {
             @Override

@@ -190,6 +190,11 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Prometheus /metrics port; -1 disables (default: ${DEFAULT-VALUE}).")
     int metricsPort;
 
+    @Option(names = "--metrics-host", defaultValue = "127.0.0.1",
+            description = "Address the unauthenticated /metrics endpoint listens on (default: ${DEFAULT-VALUE}; 0.0.0.0 "
+                    + "for a Prometheus on another host).")
+    String metricsHost;
+
     @Option(names = "--server-threads", defaultValue = "-1",
             description = "Threads serving calls; 0 = gRPC's cached pool (default: max(8, 4 x cores)).")
     int serverThreads;
@@ -244,13 +249,13 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .maxUpdateBytes(maxUpdateMib << 20).helloRateLimit(helloRate, helloBurst).uploadTimeout(uploadTimeout)
                     .uploadIdleTimeout(uploadIdleTimeout).maxExamplesPerUpdate(maxExamples).sessionTtl(sessionTtl)
                     .callRateLimit(callRate, callBurst).maxCallsPerConnection(maxCallsPerConnection)
-                    .uploadLimits(maxUploads, uploadMemoryMib > 0 ? uploadMemoryMib << 20 : Runtime.getRuntime().maxMemory() / 2)
+                    .uploadLimits(maxUploads, uploadMemoryMib << 20)
                     .clientCertificates(clientCa, clientCrl);
             if (serverThreads >= 0) {
                 cfgBuilder.serverThreads(serverThreads);
             }
             cfg = cfgBuilder.build();
-            Strategies.create(strategy, strategyParams);
+            Strategies.create(strategy, strategyParams).checkClients(cfg.minUpdates());
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);
         }
@@ -273,7 +278,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try (CoordinatorServer server = new CoordinatorServer(builder, engine).start().withShutdownHook();
-             MetricsEndpoint endpoint = metricsPort < 0 ? null : new MetricsEndpoint(host, metricsPort, metrics)) {
+             MetricsEndpoint endpoint = metricsPort < 0 ? null : new MetricsEndpoint(metricsHost, metricsPort, metrics)) {
             out.printf("pqfl coordinator: federation %s, key %s (%s), listening on %s:%d (%s)%s%n", cfg.federationId(),
                     coordinatorKey.keyId(), coordinatorKey.scheme(), host, server.port(), transport,
                     endpoint == null ? "" : ", metrics on :" + endpoint.port() + "/metrics");

@@ -50,6 +50,10 @@ public final class LedgerCommand implements Callable<Integer> {
                         + "key must be this one.")
         Path coordinatorKey;
 
+        @Option(names = "--allow-unsigned", description = "Verify a run of the unsigned research baseline (update "
+                + "signatures not checked); without it such a run fails, since the mark could have been set in the database.")
+        boolean allowUnsigned;
+
         @Override
         public Integer call() throws Exception {
             String url = jdbcUrl;
@@ -63,7 +67,7 @@ public final class LedgerCommand implements Callable<Integer> {
             VerifyingKey pinned = coordinatorKey == null ? null : KeyPem.readVerifyingKey(coordinatorKey);
             LedgerVerifier.Report r;
             try (Database database = Database.open(url)) {
-                r = LedgerVerifier.verify(database, pinned, dir.resolve("checkpoints"));
+                r = LedgerVerifier.verify(database, pinned, dir.resolve("checkpoints"), allowUnsigned);
             }
             PrintWriter w = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
@@ -78,6 +82,9 @@ public final class LedgerCommand implements Callable<Integer> {
                         r.acceptedUpdates(), r.rejectedUpdates(), r.publishedModels());
             }
             if (r.ok()) {
+                if (allowUnsigned) {
+                    w.println("UNSIGNED RUN: update signatures were not checked (--allow-unsigned)");
+                }
                 if (r.keySource() == LedgerVerifier.KeySource.PINNED) {
                     w.printf("coordinator key %s: pinned with --coordinator-key%n", r.coordinatorKeyId());
                 }

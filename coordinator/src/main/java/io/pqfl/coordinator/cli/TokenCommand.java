@@ -2,7 +2,12 @@ package io.pqfl.coordinator.cli;
 
 import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.store.Database;
-import io.pqfl.coordinator.store.OwnerOnly;
+import io.pqfl.coordinator.store.Ledger;
+import io.pqfl.coordinator.store.RunStore;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.cli.PasswordOptions;
+import io.pqfl.crypto.OwnerOnly;
 import io.pqfl.coordinator.store.EnrollmentTokens;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.cli.Cli;
@@ -44,7 +49,7 @@ public final class TokenCommand implements Callable<Integer> {
 
         Database open() throws Exception {
             CoordinatorConfig cfg = CoordinatorConfig.builder().dataDir(dataDir).jdbcUrl(jdbcUrl).build();
-            Files.createDirectories(dataDir);
+            OwnerOnly.createDirectories(dataDir);
             return Database.open(cfg.effectiveJdbcUrl());
         }
     }
@@ -63,12 +68,19 @@ public final class TokenCommand implements Callable<Integer> {
         Duration ttl;
         @Option(names = "--out", paramLabel = "FILE", description = "Write the token to FILE (owner-only) instead of printing it.")
         Path out;
+        @Option(names = "--key", required = true, paramLabel = "FILE",
+                description = "The coordinator's private key: it signs the token's record, so nobody who can merely "
+                        + "write the database can mint tokens.")
+        Path key;
+        @picocli.CommandLine.Mixin
+        PasswordOptions password;
 
         @Override
         public Integer call() throws Exception {
             if (!ClientId.isValid(clientId)) {
                 throw new CliException("'" + clientId + "' is not a valid client id");
             }
+            SigningKey coordinator = KeyPem.readSigningKey(key, password.password());
             if (out != null) {
                 // Created owner-only, and before the token exists: a file that is already there costs no token.
                 try {
@@ -79,7 +91,16 @@ public final class TokenCommand implements Callable<Integer> {
             }
             String token;
             try (Database db = store.open()) {
-                token = new EnrollmentTokens(db, Clock.systemUTC(), new SecureRandom()).create(new ClientId(clientId), ttl);
+                var run = new RunStore(db, new Ledger(db, Clock.systemUTC()), Clock.systemUTC()).run();
+                if (run.isPresent() && !run.get().coordinatorKeyId().equals(coordinator.keyId().hex())) {
+                    if (out != null) {
+                        Files.deleteIfExists(out);
+                    }
+                    throw new CliException(key + " is key " + coordinator.keyId() + "; the federation in " + store.dataDir
+                            + " is run with coordinator key " + run.get().coordinatorKeyId());
+                }
+                token = new EnrollmentTokens(db, Clock.systemUTC(), new SecureRandom(), coordinator.verifyingKey())
+                        .create(new ClientId(clientId), ttl, coordinator);
             }
             PrintWriter w = spec.commandLine().getOut();
             if (out != null) {
@@ -105,7 +126,7 @@ public final class TokenCommand implements Callable<Integer> {
             PrintWriter w = spec.commandLine().getOut();
             w.printf("%-24s %-26s %-26s %s%n", "CLIENT", "CREATED", "EXPIRES", "USED");
             try (Database db = store.open()) {
-                for (var r : new EnrollmentTokens(db, Clock.systemUTC(), new SecureRandom()).list()) {
+                for (var r : EnrollmentTokens.list(db)) {
                     w.printf("%-24s %-26s %-26s %s%n", r.clientId(), r.createdAt(), r.expiresAt(),
                             r.usedAt() == null ? "-" : r.usedAt() + " by key " + r.usedKeyId());
                 }

@@ -40,14 +40,16 @@ public final class Authenticator {
     }
 
     private final String federationId;
+    private final KeyId coordinatorKeyId;
     private final ClientDirectory directory;
     private final UpdateVerifier identities;
     private final Challenges challenges;
     private final Sessions sessions;
 
-    public Authenticator(String federationId, ClientDirectory directory, UpdateVerifier identities, Challenges challenges,
-                         Sessions sessions) {
+    public Authenticator(String federationId, KeyId coordinatorKeyId, ClientDirectory directory, UpdateVerifier identities,
+                         Challenges challenges, Sessions sessions) {
         this.federationId = Objects.requireNonNull(federationId, "federationId");
+        this.coordinatorKeyId = Objects.requireNonNull(coordinatorKeyId, "coordinatorKeyId");
         this.directory = Objects.requireNonNull(directory, "directory");
         this.identities = Objects.requireNonNull(identities, "identities");
         this.challenges = Objects.requireNonNull(challenges, "challenges");
@@ -80,8 +82,8 @@ public final class Authenticator {
                     + claim.keyId() + " (" + claim.scheme() + "), its " + (hasCertificate ? "certificate's" : "enrolled")
                     + " key is " + key.keyId() + " (" + key.scheme() + ")");
         }
-        SessionStatement statement = new SessionStatement(federationId, claim.clientId(), key.keyId(), key.scheme(),
-                claim.challenge());
+        SessionStatement statement = new SessionStatement(federationId, coordinatorKeyId, claim.clientId(), key.keyId(),
+                key.scheme(), claim.challenge());
         try {
             Verifier.create(key).verify(statement.encode(), SignatureValue.of(key.scheme(),
                     claim.signature() == null ? new byte[0] : claim.signature()));
@@ -90,8 +92,9 @@ public final class Authenticator {
                     "the signature over the session statement does not verify with " + (hasCertificate
                             ? "the certificate's key" : "the client's enrolled key") + " " + key.keyId());
         }
-        if (!challenges.markUsed(claim.challenge())) {
-            throw new UpdateRejectedException(RejectReason.CHALLENGE_INVALID, "the challenge was already used (a replayed Hello)");
+        if (!challenges.markUsed(claim.clientId().value(), claim.challenge())) {
+            throw new UpdateRejectedException(RejectReason.CHALLENGE_INVALID, "the challenge was used before, or is older than "
+                    + "one this client already used (a replayed Hello?); ask for a fresh one");
         }
         Optional<X509Certificate> admitted = hasCertificate ? directory.admit(candidate) : Optional.empty();
         VerifyingKey enrolled = identities.checkIdentity(claim.clientId(), claim.keyId(), claim.scheme());

@@ -10,11 +10,9 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.HexFormat;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -25,14 +23,14 @@ import javax.crypto.spec.SecretKeySpec;
  * asking for a million challenges reserves no memory; a coordinator restart invalidates outstanding ones.
  *
  * <p>Single use is enforced only where replay matters (a Hello's proof would otherwise open a second session):
- * {@link #markUsed} remembers a challenge until it expires. It is called only after a proof verified, so
- * only holders of an enrolled key can add entries; the set is bounded nonetheless.
+ * {@link #markUsed} keeps, per client, the issue time of the newest challenge it used, and accepts only newer
+ * ones. It is called only after a proof verified, so the state is one number per enrolled client, and no client
+ * can crowd out another's challenges.
  */
 public final class Challenges {
     /** How long a challenge is accepted. */
     public static final Duration TTL = Duration.ofMinutes(2);
     static final int BYTES = 32;
-    private static final int MAX_REMEMBERED = 100_000;
 
     /** What a challenge is for; part of the MAC so one purpose's challenge is useless for another. */
     public enum Purpose { SESSION, ENROLLMENT }
@@ -40,7 +38,7 @@ public final class Challenges {
     private final SecretKeySpec secret;
     private final SecureRandom random;
     private final Clock clock;
-    private final Map<String, Long> used = new LinkedHashMap<>();
+    private final Map<String, Long> newestUsed = new ConcurrentHashMap<>();
 
     public Challenges(SecureRandom random, Clock clock) {
         this.random = Objects.requireNonNull(random, "random");
@@ -88,19 +86,21 @@ public final class Challenges {
         }
     }
 
-    /** Records a checked challenge as used; false when it was used before (a replay). */
-    public synchronized boolean markUsed(byte[] challenge) {
-        long now = clock.millis();
-        for (Iterator<Long> it = used.values().iterator(); it.hasNext(); ) {
-            if (it.next() > now) {
-                break; // insertion order is expiry order
+    /**
+     * Records a checked challenge of {@code subject} as used; false when it is not newer than the newest one this
+     * subject used before (a replay, or an older challenge: the client asks for a fresh one).
+     */
+    public boolean markUsed(String subject, byte[] challenge) {
+        long issued = ByteBuffer.wrap(challenge).getLong();
+        boolean[] fresh = {false};
+        newestUsed.compute(subject, (k, newest) -> {
+            if (newest == null || issued > newest) {
+                fresh[0] = true;
+                return issued;
             }
-            it.remove();
-        }
-        if (used.size() >= MAX_REMEMBERED) {
-            return false;
-        }
-        return used.putIfAbsent(HexFormat.of().formatHex(challenge), expiresAt(challenge)) == null;
+            return newest;
+        });
+        return fresh[0];
     }
 
     private byte[] mac(Purpose purpose, String subject, byte[] head) {

@@ -96,6 +96,8 @@ public final class Enrollment {
                 case USED -> throw new UpdateRejectedException(RejectReason.TOKEN_USED,
                         "the enrollment token was already used; ask the operator for a new one");
                 case EXPIRED -> throw new UpdateRejectedException(RejectReason.TOKEN_EXPIRED, "the enrollment token has expired");
+                case NOT_SIGNED -> throw new UpdateRejectedException(RejectReason.TOKEN_INVALID, "the enrollment token's "
+                        + "record is not signed by this coordinator's key (was it put into the database by hand?)");
             }
             try {
                 directory.trustStore().add(clientId, key);

@@ -5,13 +5,31 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
-/** A minimal HTTP endpoint serving {@code GET /metrics} in Prometheus text format. */
+/**
+ * A minimal HTTP endpoint serving {@code GET /metrics} in Prometheus text format. Requests are served by a
+ * small pool, not the accepting thread, and a request that does not arrive in full within ten seconds is
+ * dropped, so one half-sent request cannot block every scrape. It has no authentication: bind it to loopback
+ * (the default) or a monitoring network.
+ */
 public final class MetricsEndpoint implements AutoCloseable {
     private final HttpServer server;
+    private final ExecutorService pool;
 
     public MetricsEndpoint(String host, int port, CoordinatorMetrics metrics) throws IOException {
+        // Read by the JDK's HTTP server when it is first used: the longest a request may take to arrive.
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime", "10");
+        }
         server = HttpServer.create(new InetSocketAddress(host, port), 16);
+        pool = Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "pqfl-metrics");
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(pool);
         server.createContext("/metrics", exchange -> {
             byte[] body = metrics.scrape().getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -30,5 +48,6 @@ public final class MetricsEndpoint implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        pool.shutdownNow();
     }
 }

@@ -3,6 +3,7 @@ package io.pqfl.coordinator.round;
 import com.google.protobuf.ByteString;
 import io.micrometer.core.instrument.Gauge;
 import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.aggregate.AggregationException;
 import io.pqfl.coordinator.aggregate.RoundAggregator;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.aggregate.Strategy;
@@ -18,7 +19,7 @@ import io.pqfl.coordinator.store.EnrollmentTokens;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.ModelFiles;
-import io.pqfl.coordinator.store.OwnerOnly;
+import io.pqfl.crypto.OwnerOnly;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
 import io.pqfl.coordinator.verify.RejectReason;
@@ -187,7 +188,16 @@ public final class FederationEngine implements AutoCloseable {
         final Map<ClientId, Upload> inFlight = new HashMap<>();
         final Set<ClientId> failed = new HashSet<>();
         final List<ReceiptEntry> receipt = new ArrayList<>();
+        final Map<ClientId, Integer> rejectionsByClient = new HashMap<>();
         int rejected;
+
+        int rejectionsOf(ClientId client) {
+            return rejectionsByClient.getOrDefault(client, 0);
+        }
+
+        int countRejection(ClientId client) {
+            return rejectionsByClient.merge(client, 1, Integer::sum);
+        }
 
         boolean allAccepted() {
             return accepted.size() == record.sampled().size();
@@ -225,21 +235,24 @@ public final class FederationEngine implements AutoCloseable {
             log.warn("Signatures are NOT checked in federation {}: research baseline only", config.federationId());
         }
         this.strategy = Strategies.create(config.strategy(), config.strategyParams());
+        strategy.checkClients(config.minUpdates());
         this.registry = new ClientRegistry(clock, config.clientLiveness());
         OwnerOnly.createDirectories(config.dataDir());
+        if (!OwnerOnly.isOwnerOnly(config.dataDir())) {
+            log.warn("{} is readable by others than its owner: it holds the ledger, models and tokens; chmod 700 it",
+                    config.dataDir());
+        }
         this.db = Database.open(config.effectiveJdbcUrl());
         this.ledger = new Ledger(db, clock);
         this.runs = new RunStore(db, ledger, clock);
-        this.tokens = new EnrollmentTokens(db, clock, secureRandom);
+        this.tokens = new EnrollmentTokens(db, clock, secureRandom, coordinatorKey.verifyingKey());
         Gauge.builder("pqfl.task.waits", this, FederationEngine::pendingTaskWaits)
                 .description("GetTask calls waiting for a task (they hold no thread)").register(metrics.registry());
         Challenges challenges = new Challenges(secureRandom, clock);
         this.enrollment = new Enrollment(config.federationId(), directory, tokens, config.acceptedSchemes(), challenges);
         this.sessions = new Sessions(secureRandom, clock, config.sessionTtl());
-        this.authenticator = new Authenticator(config.federationId(), directory, verifier, challenges, sessions);
-        this.budget = new UploadBudget(config.maxConcurrentUploads(), config.uploadMemoryBytes());
-        Gauge.builder("pqfl.uploads.in.progress", budget, UploadBudget::uploads)
-                .description("Uploads holding a slot now").register(metrics.registry());
+        this.authenticator = new Authenticator(config.federationId(), coordinatorKey.keyId(), directory, verifier, challenges,
+                sessions);
         Gauge.builder("pqfl.sessions", sessions, Sessions::size).description("Live client sessions").register(metrics.registry());
         // A revoked client's next call is refused (REVOKED_KEY) by the session check; the round loop re-samples.
         this.trustWatcher = new TrustDirectoryWatcher(trust, () -> {
@@ -251,6 +264,11 @@ public final class FederationEngine implements AutoCloseable {
             }
         });
         recover();
+        this.budget = UploadBudget.forModel(config.maxConcurrentUploads(), config.uploadMemoryBytes(),
+                global.manifest().totalBytes(), Runtime.getRuntime().maxMemory());
+        log.info("Upload budget: {}", budget.describe());
+        Gauge.builder("pqfl.uploads.in.progress", budget, UploadBudget::uploads)
+                .description("Uploads holding a slot now").register(metrics.registry());
     }
 
     // ---------------------------------------------------------------- start-up and recovery
@@ -273,7 +291,7 @@ public final class FederationEngine implements AutoCloseable {
             ModelWeights initial = config.initialModel() != null
                     ? ModelFiles.read(config.initialModel()).weights() : config.model().initialWeights(config.seed());
             SignedModel signed = runs.createRun(config.federationId(), coordinatorKey.verifyingKey(), config.rounds(),
-                    describeConfig(), head -> signAndCheckpoint(0, initial, null, List.of(), head));
+                    describeConfig(), head -> signAndCheckpoint(0, initial, null, List.of(), null, head));
             setGlobal(initial, signed);
             log.info("Federation {} created: model {} ({} parameters), digest {}", config.federationId(),
                     initial.manifest().architecture(), initial.manifest().totalElements(), signed.statement().modelDigest());
@@ -295,9 +313,7 @@ public final class FederationEngine implements AutoCloseable {
             } catch (ModelRejectedException | NullPointerException e) {
                 throw new IOException(checkpoint(latest) + ": checkpoint does not verify: " + e.getMessage(), e);
             }
-            if (Files.exists(strategyState(latest))) {
-                strategy.restore(ModelFiles.read(strategyState(latest)).weights());
-            }
+            restoreStrategyState(latest, stored.signature().statement().strategyStateDigest());
             setGlobal(stored.weights(), stored.signature());
             lastClosed = runs.lastClosedRound();
             log.info("Federation {} resumed: {} rounds closed, global model from round {}", config.federationId(),
@@ -364,15 +380,39 @@ public final class FederationEngine implements AutoCloseable {
      * must not take the engine's lock (threads holding that lock wait for the database's).
      */
     private SignedModel signAndCheckpoint(long round, ModelWeights model, PayloadDigest parent, List<ReceiptEntry> receipt,
-                                          LedgerHead head) throws IOException {
-        ModelStatement statement = new ModelStatement(config.federationId(), round, model.digest(), parent, head, receipt,
-                coordinatorKey.scheme(), coordinatorKey.keyId());
+                                          PayloadDigest strategyState, LedgerHead head) throws IOException {
+        ModelStatement statement = new ModelStatement(config.federationId(), round, model.digest(), parent, head,
+                strategyState, receipt, coordinatorKey.scheme(), coordinatorKey.keyId());
         SignedModel signed = new SignedModel(statement, signer.sign(statement.encode()));
         ModelFiles.write(checkpoint(round), model, signed);
         return signed;
     }
 
     // ---------------------------------------------------------------- lifecycle
+
+    /**
+     * Restores the strategy's state (a server optimiser's moments) from its file, but only the state the
+     * checkpoint's signed statement names: a state file changed on disk would steer the next signed model.
+     */
+    private void restoreStrategyState(long round, PayloadDigest signed) throws IOException {
+        Path file = strategyState(round);
+        if (signed == null) {
+            if (Files.exists(file)) {
+                log.warn("Ignoring {}: the round {} model's signed statement names no strategy state", file, round);
+            }
+            return;
+        }
+        if (!Files.exists(file)) {
+            throw new IOException(file + " is missing: the round " + round + " model's signed statement names strategy state "
+                    + signed);
+        }
+        ModelWeights state = ModelFiles.read(file).weights();
+        if (!state.digest().matches(signed)) {
+            throw new IOException(file + " does not match the strategy state the round " + round
+                    + " model's signed statement names (changed on disk?)");
+        }
+        strategy.restore(state);
+    }
 
     /** Starts the round loop on its own thread, and the trust directory's watch. */
     public void start() {
@@ -527,9 +567,17 @@ public final class FederationEngine implements AutoCloseable {
         long number = round.record.round();
         Duration took = Duration.between(round.openedAt, clock.instant());
         int accepted = round.accepted.size();
-        ModelWeights next = accepted >= config.minUpdates() ? round.aggregator.finish() : null;
-        String unusable = next == null ? null : unusableAggregate(next, round.context.manifest());
-        if (next == null) {
+        ModelWeights next = null;
+        String unusable = null;
+        if (accepted >= config.minUpdates()) {
+            try {
+                next = round.aggregator.finish();
+                unusable = unusableAggregate(next, round.context.manifest());
+            } catch (AggregationException e) {
+                unusable = e.getMessage();
+            }
+        }
+        if (next == null && unusable == null) {
             skipRound(round, took, "TOO_FEW_UPDATES", accepted + " accepted, " + config.minUpdates() + " required");
             log.warn("Round {} skipped: {} updates accepted by the deadline, {} required; the global model is unchanged",
                     number, accepted, config.minUpdates());
@@ -542,12 +590,14 @@ public final class FederationEngine implements AutoCloseable {
             if (state.isPresent()) {
                 ModelFiles.write(strategyState(number), state.get(), null);
             }
+            PayloadDigest stateDigest = state.map(ModelWeights::digest).orElse(null);
             PayloadDigest parent = globalSigned.statement().modelDigest();
+            ModelWeights model = next;
             SignedModel signed = runs.completeRound(number, accepted, round.rejected,
-                    head -> signAndCheckpoint(number, next, parent, round.receipt, head));
+                    head -> signAndCheckpoint(number, model, parent, round.receipt, stateDigest, head));
             lock.lock();
             try {
-                setGlobal(next, signed);
+                setGlobal(model, signed);
                 finishRound(number);
             } finally {
                 lock.unlock();
@@ -857,11 +907,16 @@ public final class FederationEngine implements AutoCloseable {
      * connection broke can retry at once); a slot of the upload budget is reserved, or the upload is refused with
      * BUSY. On success the caller streams tensor chunks into the returned upload and must end it with
      * {@link Upload#finish} or {@link Upload#abort}, which free the slot on every path.
+     *
+     * @param cancelStream ends this upload's stream if a newer upload of the same client supersedes it (called
+     *     outside the engine's lock); the superseded upload's slot is freed at once, not when its stream ends
      */
-    public Upload beginUpload(UpdateVerifier.Header header, Sessions.Session session) throws UpdateRejectedException {
+    public Upload beginUpload(UpdateVerifier.Header header, Sessions.Session session, Runnable cancelStream)
+            throws UpdateRejectedException {
         VerifyingKey key;
         long reserved;
         Upload upload;
+        Upload superseded = null;
         lock.lock();
         try {
             if (!header.clientId().equals(session.clientId()) || !header.keyId().equals(session.keyId())) {
@@ -869,23 +924,30 @@ public final class FederationEngine implements AutoCloseable {
                         + " and key " + header.keyId() + ", the session is " + session.clientId() + "'s with key " + session.keyId());
             }
             OpenRound o = open != null && !open.closing ? open : null;
+            if (o != null && o.rejectionsOf(header.clientId()) >= MAX_REJECTIONS_PER_ROUND) {
+                throw new UpdateRejectedException(RejectReason.REJECTION_LIMIT, "client " + header.clientId() + " had "
+                        + MAX_REJECTIONS_PER_ROUND + " updates refused in round " + o.record.round()
+                        + "; it may not try again before the next round");
+            }
             key = verifier.checkHeader(header, o == null ? null : o.context);
             if (o.accepted.contains(header.clientId())) {
                 throw new UpdateRejectedException(RejectReason.DUPLICATE,
                         "client " + header.clientId() + " already submitted an update for round " + header.round());
             }
-            reserved = header.manifest().totalBytes();
+            reserved = budget.perUpload();
             if (!budget.tryReserve(reserved)) {
                 throw new UpdateRejectedException(RejectReason.BUSY, "the coordinator has " + budget.uploads()
                         + " uploads in progress (limit " + budget.describe() + "); retry shortly");
             }
-            upload = new Upload(header, key, reserved);
-            Upload superseded = o.inFlight.put(header.clientId(), upload);
+            upload = new Upload(header, key, reserved, cancelStream);
+            superseded = o.inFlight.put(header.clientId(), upload);
             if (superseded != null) {
-                superseded.supersede(); // under the lock, so the older upload cannot be accepted any more
+                // Under the lock: the older upload can no longer be accepted, and its slot is free now.
+                superseded.superseded = true;
+                superseded.release();
             }
         } catch (UpdateRejectedException e) {
-            if (e.reason() == RejectReason.BUSY) {
+            if (e.reason() == RejectReason.BUSY || e.reason() == RejectReason.REJECTION_LIMIT) {
                 metrics.updateRejected(e.reason().name());
                 log.debug("Upload of {} for round {} refused: {}", session.clientId(), header.round(), e.getMessage());
             } else {
@@ -895,28 +957,36 @@ public final class FederationEngine implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        if (superseded != null) {
+            superseded.cancelStream.run();
+        }
         return upload;
     }
+
+    /**
+     * Refusals of one client ledgered per round; beyond it the client's uploads are refused up front
+     * (REJECTION_LIMIT, not ledgered), so one enrolled client cannot fill the ledger at its call rate.
+     */
+    static final int MAX_REJECTIONS_PER_ROUND = 16;
 
     /** One client's update stream in progress. Not thread-safe (gRPC delivers one message at a time). */
     public final class Upload {
         private final UpdateVerifier.Header header;
         private final VerifyingKey key;
-        private final WeightsReceiver receiver;
         private final long reserved;
+        private final Runnable cancelStream;
+        /** Dropped when the upload ends, so a stream the client keeps open holds no tensor memory. */
+        private WeightsReceiver receiver;
         private boolean done;
+        /** Set under the engine's lock when a newer upload of the same client took this one's place. */
         private volatile boolean superseded;
 
-        private Upload(UpdateVerifier.Header header, VerifyingKey key, long reserved) {
+        private Upload(UpdateVerifier.Header header, VerifyingKey key, long reserved, Runnable cancelStream) {
             this.header = header;
             this.key = key;
             this.reserved = reserved;
+            this.cancelStream = cancelStream;
             this.receiver = new WeightsReceiver(header.manifest());
-        }
-
-        /** A newer upload of the same client took this one's place: it ends at its next message. */
-        private void supersede() {
-            superseded = true;
         }
 
         public void chunk(ByteBuffer bytes) throws UpdateRejectedException {
@@ -980,6 +1050,7 @@ public final class FederationEngine implements AutoCloseable {
         private UpdateRejectedException abort(UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
             if (!done) {
                 done = true;
+                receiver = null;
                 release();
                 recordRejection(header.clientId(), header, e, attempted, signature);
             }
@@ -1076,6 +1147,17 @@ public final class FederationEngine implements AutoCloseable {
                                  UpdateStatement attempted, byte[] signature) {
         metrics.updateRejected(e.reason().name());
         listener.rejected(client.value(), h.round(), e.reason());
+        int count;
+        lock.lock();
+        try {
+            count = open != null && open.record.round() == h.round() ? open.countRejection(client) : 0;
+        } finally {
+            lock.unlock();
+        }
+        if (count > MAX_REJECTIONS_PER_ROUND) {
+            log.debug("Rejected update from {} for round {} (not ledgered: over the per-round limit): {}", client, h.round(), e);
+            return;
+        }
         log.warn("Rejected update from {} (key {}) for round {}: {}", client, h.keyId(), h.round(), e.toString());
         try {
             ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, h.round(), client.value(),

@@ -2,23 +2,54 @@ package io.pqfl.coordinator.round;
 
 /**
  * Bounds the uploads in progress: how many at once, and how many bytes of decoded tensors they may hold
- * together. A slot is reserved for the model's full size when an authenticated, sampled client's header
- * passes its checks, and released on every path out of the upload (accepted, rejected, aborted, cut off).
- * When the budget is spent, the next upload is refused with BUSY and the client retries later; nothing waits
- * inside the coordinator. One upload is always allowed, whatever its size.
+ * together. A slot is reserved for what one upload can hold (its model's size and half again, while a tensor's
+ * array grows) when an authenticated, sampled client's header passes its checks, and released on every path
+ * out of the upload (accepted, rejected, aborted, cut off, superseded). When the budget is spent, the next
+ * upload is refused with BUSY and the client retries later; nothing waits inside the coordinator. One upload
+ * is always allowed.
  */
 final class UploadBudget {
+    /** What the coordinator keeps besides uploads: the global model, its cached chunks, the running aggregate. */
+    static final int BASELINE_MODELS = 3;
+    /** Headroom for everything else in the heap (gRPC, the database, metrics). */
+    static final long OVERHEAD_BYTES = 64L << 20;
+
     private final int maxUploads;
     private final long maxBytes;
+    private final long perUpload;
     private int uploads;
     private long bytes;
 
-    UploadBudget(int maxUploads, long maxBytes) {
-        if (maxUploads < 1 || maxBytes < 1) {
-            throw new IllegalArgumentException("upload budget must be positive: " + maxUploads + " uploads, " + maxBytes + " bytes");
+    UploadBudget(int maxUploads, long maxBytes, long perUpload) {
+        if (maxUploads < 1 || maxBytes < 1 || perUpload < 1) {
+            throw new IllegalArgumentException("upload budget must be positive: " + maxUploads + " uploads, " + maxBytes
+                    + " bytes, " + perUpload + " per upload");
         }
         this.maxUploads = maxUploads;
         this.maxBytes = maxBytes;
+        this.perUpload = perUpload;
+    }
+
+    /**
+     * The budget for a model of {@code modelBytes} in a heap of {@code maxHeap}: {@code configuredBytes} when set
+     * (above 0), else what the heap leaves beside the baseline. Refuses a heap that cannot hold the baseline and
+     * one upload, saying how much it needs, rather than failing every upload with an out-of-memory error later.
+     */
+    static UploadBudget forModel(int maxUploads, long configuredBytes, long modelBytes, long maxHeap) {
+        long perUpload = modelBytes + modelBytes / 2;
+        long needed = BASELINE_MODELS * modelBytes + perUpload + OVERHEAD_BYTES;
+        if (maxHeap < needed) {
+            throw new IllegalStateException("the heap (" + (maxHeap >> 20) + " MiB) is too small for this model of "
+                    + (modelBytes >> 20) + " MiB: the coordinator needs about " + (needed >> 20) + " MiB (the model "
+                    + (BASELINE_MODELS + 1.5) + " times, and 64 MiB); raise -Xmx (PQFL_JAVA_OPTS for ./pqfl)");
+        }
+        long bytes = configuredBytes > 0 ? configuredBytes : Math.max(perUpload, maxHeap - needed + perUpload);
+        return new UploadBudget(maxUploads, bytes, perUpload);
+    }
+
+    /** What one upload reserves. */
+    long perUpload() {
+        return perUpload;
     }
 
     synchronized boolean tryReserve(long n) {
@@ -47,6 +78,7 @@ final class UploadBudget {
     }
 
     String describe() {
-        return maxUploads + " uploads / " + (maxBytes >> 20) + " MiB of tensors";
+        return "at most " + Math.min(maxUploads, Math.max(1, maxBytes / perUpload)) + " uploads at once (" + maxUploads
+                + " slots, " + (maxBytes >> 20) + " MiB of tensors, " + (perUpload >> 10) + " KiB each)";
     }
 }

@@ -59,9 +59,11 @@ public final class CoordinatorServer implements AutoCloseable {
             limitConnections(netty, engine.config().maxCallsPerConnection());
         }
         // Interceptors run last-listed first: the rate limit, then TLS identity, then the session check.
+        RequestTimeoutInterceptor requestTimeout = new RequestTimeoutInterceptor(engine.config().requestTimeout(),
+                FederationService.TIMER);
         this.server = builder.addService(ServerInterceptors.intercept(new FederationService(engine),
-                        new SessionInterceptor(engine), new TlsInterceptor(engine.metrics()), limiter))
-                .addService(health.getHealthService()).maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                        new SessionInterceptor(engine), new TlsInterceptor(engine.metrics()), requestTimeout, limiter))
+                .addService(ServerInterceptors.intercept(health.getHealthService(), requestTimeout, limiter)).maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 .maxInboundMetadataSize(MAX_METADATA_BYTES).build();
     }
 
@@ -78,7 +80,11 @@ public final class CoordinatorServer implements AutoCloseable {
                 .keepAliveTimeout(20, TimeUnit.SECONDS)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
-                .maxConnectionIdle(15, TimeUnit.MINUTES);
+                .maxConnectionIdle(15, TimeUnit.MINUTES)
+                // Nothing lives forever: a connection is asked to go away after an hour, and its calls are given
+                // the upload timeout's ten minutes to finish (clients reconnect transparently).
+                .maxConnectionAge(1, TimeUnit.HOURS)
+                .maxConnectionAgeGrace(10, TimeUnit.MINUTES);
     }
 
     /** Starts serving and the round loop. */

@@ -54,7 +54,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     static final Duration MAX_TASK_WAIT = Duration.ofSeconds(30);
 
     /** Cuts off uploads that stay open longer than the configured upload timeout (stalled or endless streams). */
-    private static final ScheduledExecutorService TIMER =
+    static final ScheduledExecutorService TIMER =
             Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "pqfl-upload-timeouts");
                 t.setDaemon(true);
@@ -62,9 +62,14 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             });
 
     private final FederationEngine engine;
+    private final TaskStreams taskStreams;
 
     FederationService(FederationEngine engine) {
         this.engine = engine;
+        this.taskStreams = new TaskStreams(engine.config().maxTaskStreams(), engine.config().uploadIdleTimeout(), TIMER);
+        io.micrometer.core.instrument.Gauge.builder("pqfl.task.streams", taskStreams, TaskStreams::held)
+                .description("Task streams holding a slot (sending, or ended and not yet closed by the transport)")
+                .register(engine.metrics().registry());
     }
 
     @Override
@@ -78,7 +83,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         }
         byte[] challenge = engine.challenge(id);
         responses.onNext(Challenge.newBuilder().setFederationId(engine.federationId())
-                .setChallenge(ByteString.copyFrom(challenge)).setExpiresUnixMs(engine.challengeExpiry(challenge)).build());
+                .setChallenge(ByteString.copyFrom(challenge)).setExpiresUnixMs(engine.challengeExpiry(challenge))
+                .setCoordinatorKeyId(engine.coordinatorKey().keyId().hex()).build());
         responses.onCompleted();
     }
 
@@ -134,76 +140,10 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         Duration wait = Duration.ofMillis(Math.min(request.getWaitMs(), MAX_TASK_WAIT.toMillis()));
         ServerCallStreamObserver<TaskChunk> call = (ServerCallStreamObserver<TaskChunk>) responses;
         // gRPC takes the call's handlers only now, before this method returns; the task itself comes later.
-        TaskPump pump = new TaskPump(call, client);
+        TaskStreams.Pump pump = taskStreams.open(call, client);
         // No thread waits: the engine answers when the task is ready, the run ends, or the wait runs out.
         FederationEngine.TaskWait pending = engine.awaitTaskAsync(client, wait, pump::answer);
         pump.onCancel(pending::cancel);
-    }
-
-    /** Streams a task with flow control: chunks go out only while the transport is ready for them. */
-    private static final class TaskPump {
-        private final ServerCallStreamObserver<TaskChunk> out;
-        private final ClientId client;
-        private Task task;
-        private int next = -1;
-        private boolean done;
-        private volatile Runnable cancelWait = () -> { };
-
-        TaskPump(ServerCallStreamObserver<TaskChunk> out, ClientId client) {
-            this.out = out;
-            this.client = client;
-            out.setOnCancelHandler(() -> {
-                synchronized (this) {
-                    done = true;
-                }
-                cancelWait.run();
-            });
-            out.setOnReadyHandler(this::drain);
-        }
-
-        void onCancel(Runnable r) {
-            cancelWait = r;
-            if (out.isCancelled()) {
-                r.run();
-            }
-        }
-
-        synchronized void answer(FederationEngine.TaskOutcome outcome) {
-            if (done) {
-                return;
-            }
-            if (outcome instanceof FederationEngine.TaskReady ready) {
-                task = ready.task();
-                drain();
-                return;
-            }
-            done = true;
-            if (outcome instanceof FederationEngine.Finished) {
-                out.onError(Status.OUT_OF_RANGE.withDescription("FINISHED: the federation has finished its rounds")
-                        .asRuntimeException());
-            } else if (outcome instanceof FederationEngine.NoTask none) {
-                out.onError(Status.NOT_FOUND.withDescription("NO_TASK: " + none.why()).asRuntimeException());
-            }
-        }
-
-        private synchronized void drain() {
-            if (task == null) {
-                return;
-            }
-            List<ByteString> chunks = task.modelChunks();
-            while (!done && out.isReady()) {
-                if (next == -1) {
-                    out.onNext(TaskChunk.newBuilder().setHeader(task.headerFor(client)).build());
-                } else if (next < chunks.size()) {
-                    out.onNext(TaskChunk.newBuilder().setModelChunk(chunks.get(next)).build());
-                } else {
-                    out.onNext(TaskChunk.newBuilder().setModelSignature(task.signature()).build());
-                    out.onCompleted();
-                    done = true;
-                }
-                next++;
-            }
-        }
     }
 
     @Override
@@ -275,7 +215,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                             throw malformed("a second header");
                         }
                         claimedRound = chunk.getHeader().getRound();
-                        upload = engine.beginUpload(decode(chunk.getHeader()), session);
+                        upload = engine.beginUpload(decode(chunk.getHeader()), session, this::superseded);
                     }
                     case TENSOR_CHUNK -> {
                         if (upload == null || signature != null) {
@@ -301,6 +241,11 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                 fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the coordinator could not process the update"),
                         e);
             }
+        }
+
+        /** A newer upload of the same client took this one's place: end this stream now. */
+        private synchronized void superseded() {
+            fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "superseded by a newer upload of the same client"));
         }
 
         private UpdateRejectedException malformed(String what) {

@@ -18,22 +18,22 @@ import java.util.function.LongSupplier;
  * Bounds calls per remote address with token buckets (a sustained rate and a burst), so that one address
  * flooding the coordinator is answered RESOURCE_EXHAUSTED (RATE_LIMITED) without slowing other clients. Two
  * tiers: the calls anyone may make before authenticating (GetChallenge, Hello, enrollment) have a tight
- * limit; the calls every client repeats (GetTask, SubmitUpdate, GetStatus) a wider one. The limit is checked
- * before anything else, so a refused call costs a map lookup.
+ * limit; every other call (GetTask, SubmitUpdate, GetStatus, the health service) a wider one. The limit is
+ * checked before anything else, so a refused call costs a map lookup. The table of addresses is bounded:
+ * when full, buckets that have refilled (and so hold nothing a fresh bucket would not) are dropped, and if
+ * none has, a new address is refused rather than everybody's limits forgotten.
  */
 final class RateLimiter implements ServerInterceptor {
     private static final Set<String> BEFORE_AUTHENTICATION = Set.of(FederationGrpc.getGetChallengeMethod().getFullMethodName(),
             FederationGrpc.getHelloMethod().getFullMethodName(), FederationGrpc.getBeginEnrollmentMethod().getFullMethodName(),
             FederationGrpc.getCompleteEnrollmentMethod().getFullMethodName());
-    private static final Set<String> REPEATED = Set.of(FederationGrpc.getGetTaskMethod().getFullMethodName(),
-            FederationGrpc.getSubmitUpdateMethod().getFullMethodName(), FederationGrpc.getGetStatusMethod().getFullMethodName());
 
     private final Buckets hello;
     private final Buckets calls;
 
     RateLimiter(double helloPerSecond, int helloBurst, double callPerSecond, int callBurst, LongSupplier nanos) {
         this.hello = new Buckets("Hello/enrollment calls", helloPerSecond, helloBurst, nanos);
-        this.calls = new Buckets("task/update/status calls", callPerSecond, callBurst, nanos);
+        this.calls = new Buckets("calls", callPerSecond, callBurst, nanos);
     }
 
     static String addressOf(SocketAddress address) {
@@ -46,16 +46,16 @@ final class RateLimiter implements ServerInterceptor {
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         String method = call.getMethodDescriptor().getFullMethodName();
-        Buckets tier = BEFORE_AUTHENTICATION.contains(method) ? hello : REPEATED.contains(method) ? calls : null;
-        if (tier != null) {
-            String address = addressOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
-            if (!tier.tryAcquire(address)) {
-                var refused = Statuses.rejected(RejectReason.RATE_LIMITED, "too many " + tier.what + " from " + address
-                        + " (limit " + tier.perSecond + "/s, burst " + tier.burst + ")");
-                call.close(refused.getStatus(), refused.getTrailers());
-                return new ServerCall.Listener<>() {
-                };
-            }
+        // Every method is limited: the unauthenticated ones tightly, all others (the health service included) as
+        // the calls every client repeats.
+        Buckets tier = BEFORE_AUTHENTICATION.contains(method) ? hello : calls;
+        String address = addressOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        if (!tier.tryAcquire(address)) {
+            var refused = Statuses.rejected(RejectReason.RATE_LIMITED, "too many " + tier.what + " from " + address
+                    + " (limit " + tier.perSecond + "/s, burst " + tier.burst + ")");
+            call.close(refused.getStatus(), refused.getTrailers());
+            return new ServerCall.Listener<>() {
+            };
         }
         return next.startCall(call, headers);
     }
@@ -86,11 +86,18 @@ final class RateLimiter implements ServerInterceptor {
             this.nanos = nanos;
         }
 
-        /** Takes a token for {@code address}; false when its bucket is empty. */
+        /** Takes a token for {@code address}; false when its bucket is empty (or the table is full of busy ones). */
         boolean tryAcquire(String address) {
             long now = nanos.getAsLong();
-            if (byAddress.size() > MAX_TRACKED) {
-                byAddress.clear(); // a flood of distinct addresses: forget them rather than grow without bound
+            if (byAddress.size() >= MAX_TRACKED && !byAddress.containsKey(address)) {
+                byAddress.values().removeIf(b -> {
+                    synchronized (b) {
+                        return b.tokens + (now - b.last) / 1e9 * perSecond >= burst;
+                    }
+                });
+                if (byAddress.size() >= MAX_TRACKED) {
+                    return false;
+                }
             }
             Bucket b = byAddress.computeIfAbsent(address, a -> new Bucket(burst, now));
             synchronized (b) {

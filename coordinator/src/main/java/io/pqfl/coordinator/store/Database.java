@@ -1,5 +1,7 @@
 package io.pqfl.coordinator.store;
 
+import io.pqfl.crypto.OwnerOnly;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -78,7 +80,7 @@ public final class Database implements AutoCloseable {
                 + "payload_digest " + blob + ", reason TEXT, detail TEXT, recorded_at TEXT NOT NULL, "
                 + "prev_hash " + blob + " NOT NULL, entry_hash " + blob + " NOT NULL)",
             "CREATE TABLE IF NOT EXISTS enrollment_tokens (token_hash " + blob + " PRIMARY KEY, client_id TEXT NOT NULL, "
-                + "created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT, used_key_id TEXT)",
+                + "created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT, used_key_id TEXT, signature " + blob + ")",
         };
         try (Statement s = connection.createStatement()) {
             for (String sql : ddl) {

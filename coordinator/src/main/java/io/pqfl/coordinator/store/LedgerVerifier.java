@@ -94,6 +94,16 @@ public final class LedgerVerifier {
      * absent) every signed checkpoint there must be a published model of the ledger.
      */
     public static Report verify(Database db, VerifyingKey pinnedCoordinatorKey, Path checkpoints) throws SQLException {
+        return verify(db, pinnedCoordinatorKey, checkpoints, false);
+    }
+
+    /**
+     * As {@link #verify(Database, VerifyingKey, Path)}; {@code allowUnsigned} verifies a run the database marks
+     * as the unsigned research baseline (update signatures not checked). Without it such a run fails: the mark is
+     * in the database, and whoever can write the database could set it to hide forged updates.
+     */
+    public static Report verify(Database db, VerifyingKey pinnedCoordinatorKey, Path checkpoints, boolean allowUnsigned)
+            throws SQLException {
         Ledger ledger = new Ledger(db, Clock.systemUTC());
         RunStore runs = new RunStore(db, ledger, Clock.systemUTC());
         RunStore.RunRecord run = runs.run().orElseThrow(() -> new SQLException("the database holds no federation run"));
@@ -117,6 +127,12 @@ public final class LedgerVerifier {
                     + " (the database's key was replaced, or this is another coordinator's data)",
                     source, recorded.keyId().hex(), 0, null, notes);
         }
+        boolean unsignedRun = run.config().startsWith("unsigned=true");
+        if (unsignedRun && !allowUnsigned) {
+            return new Report(0, 0, 0, 0, null, "the database marks this run as the unsigned research baseline, whose "
+                    + "update signatures are not checked; verify it as such only on purpose (--allow-unsigned)",
+                    source, recorded.keyId().hex(), 0, null, notes);
+        }
         VerifyingKey coordinator = pinnedCoordinatorKey != null ? pinnedCoordinatorKey : recorded;
         byte[] prev = new byte[Ledger.HASH_BYTES];
         long expectedSeq = 1;
@@ -138,7 +154,7 @@ public final class LedgerVerifier {
                 try {
                     switch (e.kind()) {
                         case UPDATE_ACCEPTED -> {
-                            checkUpdate(e, ledger, !run.config().startsWith("unsigned=true"));
+                            checkUpdate(e, ledger, !unsignedRun);
                             accepted++;
                             acceptedDigests.computeIfAbsent(e.round(), r -> new HashSet<>())
                                     .add(e.clientId() + "/" + HexFormat.of().formatHex(e.payloadDigest()));

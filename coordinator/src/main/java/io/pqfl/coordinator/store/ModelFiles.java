@@ -1,5 +1,6 @@
 package io.pqfl.coordinator.store;
 
+import io.pqfl.crypto.OwnerOnly;
 import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.SignedModel;

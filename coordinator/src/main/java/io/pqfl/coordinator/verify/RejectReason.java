@@ -47,7 +47,9 @@ public enum RejectReason {
     /** Too many uploads in progress (the coordinator's upload slots or memory budget are taken): retry later. */
     BUSY(Status.Code.RESOURCE_EXHAUSTED),
     /** Too many calls from one address. */
-    RATE_LIMITED(Status.Code.RESOURCE_EXHAUSTED);
+    RATE_LIMITED(Status.Code.RESOURCE_EXHAUSTED),
+    /** The client had too many updates refused in this round; it may try again in the next. */
+    REJECTION_LIMIT(Status.Code.RESOURCE_EXHAUSTED);
 
     private final Status.Code code;
 

@@ -92,9 +92,14 @@ public final class UpdateVerifier {
             throw new UpdateRejectedException(RejectReason.MANIFEST_MISMATCH, round.manifest().describeMismatch(h.manifest()));
         }
         long expected = round.manifest().totalBytes();
-        if (expected > maxUpdateBytes || h.declaredBytes() > maxUpdateBytes) {
-            throw new UpdateRejectedException(RejectReason.TOO_LARGE,
-                    "update of " + Math.max(expected, h.declaredBytes()) + " bytes exceeds the limit of " + maxUpdateBytes);
+        if (expected > maxUpdateBytes || Long.compareUnsigned(h.declaredBytes(), maxUpdateBytes) > 0) {
+            throw new UpdateRejectedException(RejectReason.TOO_LARGE, "update of " + Long.toUnsignedString(
+                    Long.compareUnsigned(h.declaredBytes(), expected) > 0 ? h.declaredBytes() : expected)
+                    + " bytes exceeds the limit of " + maxUpdateBytes);
+        }
+        if (h.declaredBytes() != 0 && h.declaredBytes() != expected) {
+            throw new UpdateRejectedException(RejectReason.MALFORMED, "the header declares "
+                    + Long.toUnsignedString(h.declaredBytes()) + " update bytes, the manifest describes " + expected);
         }
         if (h.numExamples() <= 0 || h.numExamples() > maxExamples) {
             throw new UpdateRejectedException(RejectReason.BAD_EXAMPLE_COUNT, "example count must be in 1.." + maxExamples

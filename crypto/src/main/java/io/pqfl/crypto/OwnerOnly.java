@@ -1,4 +1,4 @@
-package io.pqfl.coordinator.store;
+package io.pqfl.crypto;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -9,7 +9,8 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * Files and directories of the coordinator's data directory are created readable by their owner only
+ * Files and directories that hold a federation's secrets or records (a coordinator's data directory, trust
+ * directory, token files) are created readable by their owner only
  * (0600 / 0700) — created so, not created and then restricted, so there is no moment in which another local
  * user could open them. On a file system without POSIX permissions the attributes are left to it.
  */
@@ -48,6 +49,16 @@ public final class OwnerOnly {
             }
         }
         return dir;
+    }
+
+    /** True when {@code path} exists and neither its group nor others have any permission on it (or no POSIX). */
+    public static boolean isOwnerOnly(Path path) throws IOException {
+        if (!POSIX) {
+            return true;
+        }
+        return java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                java.nio.file.attribute.PosixFilePermission.OWNER_WRITE,
+                java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE).containsAll(Files.getPosixFilePermissions(path));
     }
 
     /** Creates an empty owner-only file if none exists (for files another library opens, like the SQLite database). */

@@ -1,4 +1,4 @@
-package io.pqfl.coordinator.store;
+package io.pqfl.crypto;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,0 +1,12 @@
+package io.pqfl.coordinator.round;
+
+/** Package-private parts of the round package that tests outside it exercise. */
+public final class FederationEngineTesting {
+    private FederationEngineTesting() {
+    }
+
+    /** The upload budget for a model of {@code modelBytes} in a heap of {@code maxHeap}, described. */
+    public static String budgetFor(long modelBytes, long maxHeap) {
+        return UploadBudget.forModel(1024, 0, modelBytes, maxHeap).describe();
+    }
+}
