@@ -11,7 +11,7 @@ import io.pqfl.coordinator.server.Statuses;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerVerifier;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.PayloadHasher;
 import io.pqfl.crypto.SignatureValue;
 import io.pqfl.protocol.ModelRejectedException;

@@ -12,7 +12,7 @@ import io.netty.handler.ssl.SslContext;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerVerifier;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Keys;
 import io.pqfl.crypto.SignatureScheme;

@@ -11,7 +11,7 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.pqfl.coordinator.server.Statuses;
 import io.pqfl.coordinator.store.LedgerEntry;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.SubmitResponse;
 import io.pqfl.proto.v1.UpdateChunk;

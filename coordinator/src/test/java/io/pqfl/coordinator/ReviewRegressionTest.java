@@ -23,7 +23,7 @@ import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerVerifier;
 import io.pqfl.coordinator.store.ModelFiles;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
 import io.pqfl.crypto.Keys;

@@ -10,7 +10,7 @@ import ch.qos.logback.core.read.ListAppender;
 import com.google.protobuf.ByteString;
 import io.grpc.stub.StreamObserver;
 import io.pqfl.coordinator.store.LedgerEntry;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Keys;
 import io.pqfl.crypto.SignatureScheme;

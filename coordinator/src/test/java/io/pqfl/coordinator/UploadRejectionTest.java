@@ -9,7 +9,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.pqfl.coordinator.server.Statuses;
 import io.pqfl.coordinator.store.LedgerEntry;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Keys;
 import io.pqfl.crypto.SignatureScheme;
@@ -152,7 +152,7 @@ class UploadRejectionTest {
 
             assertThatThrownBy(() -> attack.run(new Ctx(fed, c1, t1)))
                     .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-                        assertThat(e.getStatus().getCode()).isEqualTo(reason.code());
+                        assertThat(e.getStatus().getCode()).isEqualTo(Statuses.code(reason));
                         assertThat(Statuses.reasonOf(e)).isEqualTo(reason);
                         assertThat(e.getStatus().getDescription()).startsWith(reason.name() + ": ");
                     });

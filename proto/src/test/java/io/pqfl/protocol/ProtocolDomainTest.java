@@ -255,4 +255,13 @@ class ProtocolDomainTest {
         assertThat(ModelStatement.decode(m.encode()).encode()).isEqualTo(m.encode());
         assertThatThrownBy(() -> ModelStatement.decode(e)).hasMessageContaining("expected a pqfl.model-statement");
     }
+
+    @Test
+    void rejectReason_readFromATrailerByName_unknownOrMissingNamesAreEmpty() {
+        assertThat(RejectReason.fromTrailer("NONCE_MISMATCH")).contains(RejectReason.NONCE_MISMATCH);
+        assertThat(RejectReason.fromTrailer("A_REASON_FROM_A_NEWER_COORDINATOR")).isEmpty();
+        assertThat(RejectReason.fromTrailer(null)).isEmpty();
+        assertThat(Arrays.stream(RejectReason.values()).filter(RejectReason::retryLater))
+                .containsExactlyInAnyOrder(RejectReason.BUSY, RejectReason.RATE_LIMITED);
+    }
 }

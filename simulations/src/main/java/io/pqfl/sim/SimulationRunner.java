@@ -19,7 +19,7 @@ import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.server.CoordinatorServer;
 import io.pqfl.coordinator.store.ModelFiles;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Keys;
 import io.pqfl.crypto.SignatureScheme;

@@ -1,6 +1,6 @@
 package io.pqfl.coordinator.identity;
 
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

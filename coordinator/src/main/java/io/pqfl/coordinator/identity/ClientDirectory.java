@@ -1,7 +1,7 @@
 package io.pqfl.coordinator.identity;
 
 import io.pqfl.coordinator.verify.ClientKeys;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.TrustStore.TrustedClient;

@@ -22,7 +22,7 @@ import io.pqfl.coordinator.store.ModelFiles;
 import io.pqfl.crypto.OwnerOnly;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.coordinator.verify.RoundContext;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
 import io.pqfl.coordinator.verify.LogSafe;

@@ -9,7 +9,7 @@ import io.pqfl.coordinator.identity.Sessions;
 import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.round.Task;
 import io.pqfl.coordinator.verify.LogSafe;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.crypto.ClientId;

@@ -3,13 +3,13 @@ package io.pqfl.coordinator.server;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
 
 /**
- * The one place where domain failures become gRPC statuses. The status description starts with the
- * reason's name ({@code NONCE_MISMATCH: ...}), and the reason also travels in the trailer
- * {@value #REASON_KEY_NAME} so clients can branch on it without parsing text.
+ * The one place where domain failures become gRPC statuses: each {@link RejectReason} maps to one status code
+ * ({@link #code}). The status description starts with the reason's name ({@code NONCE_MISMATCH: ...}), and the
+ * reason also travels in the trailer {@value #REASON_KEY_NAME} so clients can branch on it without parsing text.
  */
 public final class Statuses {
     public static final String REASON_KEY_NAME = io.pqfl.protocol.Rejections.REASON_TRAILER;
@@ -25,7 +25,22 @@ public final class Statuses {
     public static StatusRuntimeException rejected(RejectReason reason, String message) {
         Metadata trailers = new Metadata();
         trailers.put(REASON_KEY, reason.name());
-        return Status.fromCode(reason.code()).withDescription(reason.name() + ": " + message).asRuntimeException(trailers);
+        return Status.fromCode(code(reason)).withDescription(reason.name() + ": " + message).asRuntimeException(trailers);
+    }
+
+    /** The status code a refusal for {@code reason} carries. */
+    public static Status.Code code(RejectReason reason) {
+        return switch (reason) {
+            case UNKNOWN_CLIENT, KEY_MISMATCH, BAD_SIGNATURE, CERTIFICATE_INVALID, CERTIFICATE_EXPIRED, TOKEN_INVALID,
+                    ENROLLMENT_INVALID, CHALLENGE_INVALID, PROOF_INVALID, SESSION_INVALID -> Status.Code.UNAUTHENTICATED;
+            case REVOKED_KEY, SCHEME_NOT_ACCEPTED, CERTIFICATE_REVOKED, TOKEN_USED, TOKEN_EXPIRED, SESSION_MISMATCH,
+                    CERTIFICATE_SUPERSEDED -> Status.Code.PERMISSION_DENIED;
+            case WRONG_FEDERATION, MANIFEST_MISMATCH, INCOMPLETE, MALFORMED, NON_FINITE, BAD_EXAMPLE_COUNT ->
+                    Status.Code.INVALID_ARGUMENT;
+            case NO_OPEN_ROUND, STALE_ROUND, NOT_SAMPLED, NONCE_MISMATCH, BASE_MODEL_MISMATCH -> Status.Code.FAILED_PRECONDITION;
+            case DUPLICATE, ALREADY_ENROLLED -> Status.Code.ALREADY_EXISTS;
+            case TOO_LARGE, BUSY, RATE_LIMITED, REJECTION_LIMIT -> Status.Code.RESOURCE_EXHAUSTED;
+        };
     }
 
     public static StatusRuntimeException invalid(String message) {

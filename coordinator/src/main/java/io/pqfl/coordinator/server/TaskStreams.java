@@ -5,7 +5,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.round.Task;
-import io.pqfl.coordinator.verify.RejectReason;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.proto.v1.TaskChunk;
 import java.time.Duration;

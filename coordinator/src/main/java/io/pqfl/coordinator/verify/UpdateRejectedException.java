@@ -1,5 +1,6 @@
 package io.pqfl.coordinator.verify;
 
+import io.pqfl.protocol.RejectReason;
 import java.util.Objects;
 
 /**

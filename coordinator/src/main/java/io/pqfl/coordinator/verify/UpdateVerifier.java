@@ -11,6 +11,7 @@ import io.pqfl.crypto.Verifier;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.UpdateStatement;
 import java.util.Objects;
