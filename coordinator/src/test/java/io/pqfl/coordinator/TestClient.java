@@ -184,13 +184,11 @@ public final class TestClient {
     Submission prepare(ReceivedTask task, ModelWeights update, long examples) {
         Submission s = new Submission();
         TaskHeader h = task.header();
-        s.statement = new UpdateStatement(h.getFederationId(), h.getRound(), task.nonce(), task.digest(), id, key.keyId(),
-                key.scheme(), update.digest(), examples);
-        s.header = UpdateHeader.newBuilder().setFederationId(h.getFederationId()).setRound(h.getRound())
-                .setNonce(h.getNonce()).setClientId(id.value()).setKeyId(key.keyId().hex())
-                .setScheme(key.scheme().displayName()).setBaseModelDigest(WireMapping.bytes(task.digest()))
-                .setManifest(WireMapping.toWire(update.manifest())).setNumExamples(examples)
-                .setUpdateBytes(update.manifest().totalBytes());
+        io.pqfl.protocol.UpdateHeader header = new io.pqfl.protocol.UpdateHeader(h.getFederationId(), h.getRound(),
+                task.nonce(), id, key.keyId(), key.scheme(), task.digest(), update.manifest(), examples,
+                update.manifest().totalBytes());
+        s.statement = header.statement(update.digest());
+        s.header = WireMapping.toWire(header).toBuilder();
         update.writeChunks(16, s.chunks::add);
         s.signature = Signer.create(key).sign(s.statement.encode()).bytes();
         return s;

@@ -10,7 +10,6 @@ import io.grpc.StatusRuntimeException;
 import io.pqfl.coordinator.server.Statuses;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.protocol.RejectReason;
-import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Keys;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.Signer;
@@ -49,12 +48,9 @@ class UploadRejectionTest {
             return c1.prepare(task, tiny(1), 10);
         }
 
-        /** Re-signs the submission's (possibly altered) header fields, as a client with c1's key would. */
+        /** Re-signs the submission's (possibly altered) header fields with {@code key}, which the header names. */
         TestClient.Submission resign(TestClient.Submission s, SigningKey key, ModelWeights update) {
-            var h = s.header;
-            UpdateStatement st = new UpdateStatement(h.getFederationId(), h.getRound(), RoundNonce.of(h.getNonce().toByteArray()),
-                    WireMapping.digest(h.getBaseModelDigest(), "base"), new ClientId(h.getClientId()), key.keyId(), key.scheme(),
-                    update.digest(), h.getNumExamples());
+            UpdateStatement st = WireMapping.fromWire(s.header.build()).statement(update.digest());
             s.signature = Signer.create(key).sign(st.encode()).bytes();
             return s;
         }

@@ -68,6 +68,22 @@ public final class WireMapping {
         return PayloadDigest.ofBytes(b.toByteArray());
     }
 
+    /** An update's header from the wire (client, key, scheme and digests validated; nothing checked against a round). */
+    public static UpdateHeader fromWire(io.pqfl.proto.v1.UpdateHeader h) {
+        return new UpdateHeader(h.getFederationId(), h.getRound(), RoundNonce.of(h.getNonce().toByteArray()),
+                new ClientId(h.getClientId()), new KeyId(h.getKeyId()), scheme(h.getScheme()),
+                digest(h.getBaseModelDigest(), "base_model_digest"), fromWire(h.getManifest()), h.getNumExamples(),
+                h.getUpdateBytes());
+    }
+
+    /** The wire form of an update's header, without the client's local metrics (which the signature does not cover). */
+    public static io.pqfl.proto.v1.UpdateHeader toWire(UpdateHeader h) {
+        return io.pqfl.proto.v1.UpdateHeader.newBuilder().setFederationId(h.federationId()).setRound(h.round())
+                .setNonce(ByteString.copyFrom(h.nonce().bytes())).setClientId(h.clientId().value())
+                .setKeyId(h.keyId().hex()).setScheme(h.scheme().displayName()).setBaseModelDigest(bytes(h.baseModelDigest()))
+                .setManifest(toWire(h.manifest())).setNumExamples(h.numExamples()).setUpdateBytes(h.declaredBytes()).build();
+    }
+
     public static SignatureScheme scheme(String name) {
         return SignatureScheme.parse(name);
     }

@@ -111,6 +111,24 @@ class ProtocolDomainTest {
     }
 
     @Test
+    void updateHeader_survivesTheWire_andItsStatementCarriesEveryClaimPlusTheDigest() {
+        SigningKey key = TestKeys.key(SignatureScheme.ML_DSA_44);
+        UpdateHeader h = ProtocolFixtures.updateHeader(key, new ClientId("c1"), 3, NONCE, tiny(0).digest(), TINY, 10);
+        io.pqfl.proto.v1.UpdateHeader wire = WireMapping.toWire(h);
+        assertThat(wire.getScheme()).isEqualTo("ML-DSA-44");
+        assertThat(wire.getUpdateBytes()).isEqualTo(TINY.totalBytes());
+        assertThat(WireMapping.fromWire(wire)).isEqualTo(h);
+
+        PayloadDigest update = tiny(1).digest();
+        assertThat(h.statement(update)).isEqualTo(new UpdateStatement(FEDERATION, 3, NONCE, tiny(0).digest(),
+                new ClientId("c1"), key.keyId(), key.scheme(), update, 10));
+        assertThatThrownBy(() -> WireMapping.fromWire(wire.toBuilder().setBaseModelDigest(ByteString.copyFrom(new byte[3]))
+                .build())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("base_model_digest");
+        assertThatThrownBy(() -> WireMapping.fromWire(wire.toBuilder().setScheme("RSA").build()))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void modelStatement_receiptIsSortedAndUnique() {
         SigningKey key = ProtocolFixtures.coordinatorKey();
         ReceiptEntry b = new ReceiptEntry(new ClientId("b"), tiny(2).digest(), 5);

@@ -30,8 +30,14 @@ public final class ProtocolFixtures {
 
     public static UpdateStatement updateStatement(SigningKey key, ClientId client, long round, RoundNonce nonce,
                                                   PayloadDigest base, ModelWeights update, long examples) {
-        return new UpdateStatement(FEDERATION, round, nonce, base, client, key.keyId(), key.scheme(), update.digest(),
-                examples);
+        return updateHeader(key, client, round, nonce, base, update.manifest(), examples).statement(update.digest());
+    }
+
+    /** The header a client with {@code key} sends for an update of {@code manifest} in {@code round}. */
+    public static UpdateHeader updateHeader(SigningKey key, ClientId client, long round, RoundNonce nonce,
+                                            PayloadDigest base, ModelManifest manifest, long examples) {
+        return new UpdateHeader(FEDERATION, round, nonce, client, key.keyId(), key.scheme(), base, manifest, examples,
+                manifest.totalBytes());
     }
 
     public static SigningKey coordinatorKey() {

@@ -49,6 +49,7 @@ import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.ReceiptEntry;
 import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.UpdateHeader;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WeightsReceiver;
 import io.pqfl.protocol.WireMapping;
@@ -911,7 +912,7 @@ public final class FederationEngine implements AutoCloseable {
      * @param cancelStream ends this upload's stream if a newer upload of the same client supersedes it (called
      *     outside the engine's lock); the superseded upload's slot is freed at once, not when its stream ends
      */
-    public Upload beginUpload(UpdateVerifier.Header header, Sessions.Session session, Runnable cancelStream)
+    public Upload beginUpload(UpdateHeader header, Sessions.Session session, Runnable cancelStream)
             throws UpdateRejectedException {
         VerifyingKey key;
         long reserved;
@@ -971,7 +972,7 @@ public final class FederationEngine implements AutoCloseable {
 
     /** One client's update stream in progress. Not thread-safe (gRPC delivers one message at a time). */
     public final class Upload {
-        private final UpdateVerifier.Header header;
+        private final UpdateHeader header;
         private final VerifyingKey key;
         private final long reserved;
         private final Runnable cancelStream;
@@ -981,7 +982,7 @@ public final class FederationEngine implements AutoCloseable {
         /** Set under the engine's lock when a newer upload of the same client took this one's place. */
         private volatile boolean superseded;
 
-        private Upload(UpdateVerifier.Header header, VerifyingKey key, long reserved, Runnable cancelStream) {
+        private Upload(UpdateHeader header, VerifyingKey key, long reserved, Runnable cancelStream) {
             this.header = header;
             this.key = key;
             this.reserved = reserved;
@@ -1031,9 +1032,7 @@ public final class FederationEngine implements AutoCloseable {
                     }
                 });
             } catch (RejectedWrapper w) {
-                UpdateStatement attempted = weights == null ? null : new UpdateStatement(header.federationId(),
-                        header.round(), header.nonce(), header.baseModelDigest(), header.clientId(), header.keyId(),
-                        header.scheme(), digest, header.numExamples());
+                UpdateStatement attempted = weights == null ? null : header.statement(digest);
                 throw abort(w.rejection, attempted, signatureBytes);
             }
             long verifyNanos = System.nanoTime() - verifyStart;
@@ -1143,7 +1142,7 @@ public final class FederationEngine implements AutoCloseable {
      * Records a refused update of an authenticated client: metrics, a log line and a ledger entry, all under the
      * session's client id; what the header claimed appears only in the (escaped, bounded) message.
      */
-    private void recordRejection(ClientId client, UpdateVerifier.Header h, UpdateRejectedException e,
+    private void recordRejection(ClientId client, UpdateHeader h, UpdateRejectedException e,
                                  UpdateStatement attempted, byte[] signature) {
         metrics.updateRejected(e.reason().name());
         listener.rejected(client.value(), h.round(), e.reason());

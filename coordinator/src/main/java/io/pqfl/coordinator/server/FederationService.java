@@ -11,7 +11,6 @@ import io.pqfl.coordinator.round.Task;
 import io.pqfl.coordinator.verify.LogSafe;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
-import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
 import io.pqfl.crypto.SignatureScheme;
@@ -32,8 +31,6 @@ import io.pqfl.proto.v1.SubmitResponse;
 import io.pqfl.proto.v1.TaskChunk;
 import io.pqfl.proto.v1.TaskRequest;
 import io.pqfl.proto.v1.UpdateChunk;
-import io.pqfl.proto.v1.UpdateHeader;
-import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.WireMapping;
 import java.io.UncheckedIOException;
 import java.security.cert.CertificateEncodingException;
@@ -215,7 +212,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                             throw malformed("a second header");
                         }
                         claimedRound = chunk.getHeader().getRound();
-                        upload = engine.beginUpload(decode(chunk.getHeader()), session, this::superseded);
+                        upload = engine.beginUpload(WireMapping.fromWire(chunk.getHeader()), session, this::superseded);
                     }
                     case TENSOR_CHUNK -> {
                         if (upload == null || signature != null) {
@@ -319,13 +316,6 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                 responses.onError(Statuses.internal("the coordinator could not record the update"));
             }
         }
-    }
-
-    static UpdateVerifier.Header decode(UpdateHeader h) {
-        return new UpdateVerifier.Header(h.getFederationId(), h.getRound(), RoundNonce.of(h.getNonce().toByteArray()),
-                new ClientId(h.getClientId()), new KeyId(h.getKeyId()), SignatureScheme.parse(h.getScheme()),
-                WireMapping.digest(h.getBaseModelDigest(), "base_model_digest"), WireMapping.fromWire(h.getManifest()),
-                h.getNumExamples(), h.getUpdateBytes());
     }
 
     @Override

@@ -9,10 +9,9 @@ import io.pqfl.crypto.SignatureVerificationException;
 import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.Verifier;
 import io.pqfl.crypto.VerifyingKey;
-import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.RejectReason;
-import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.UpdateHeader;
 import io.pqfl.protocol.UpdateStatement;
 import java.util.Objects;
 import java.util.Set;
@@ -23,12 +22,6 @@ import java.util.Set;
  * ({@link #verify}), and only then is a {@link VerifiedUpdate} made.
  */
 public final class UpdateVerifier {
-    /** The claims an update header makes, decoded from the wire. */
-    public record Header(String federationId, long round, RoundNonce nonce, ClientId clientId, KeyId keyId,
-                         SignatureScheme scheme, PayloadDigest baseModelDigest, ModelManifest manifest,
-                         long numExamples, long declaredBytes) {
-    }
-
     private final ClientKeys trustStore;
     private final Set<SignatureScheme> acceptedSchemes;
     private final long maxUpdateBytes;
@@ -64,7 +57,7 @@ public final class UpdateVerifier {
     }
 
     /** Identity, round and shape checks on the header; returns the client's enrolled key. */
-    public VerifyingKey checkHeader(Header h, RoundContext round) throws UpdateRejectedException {
+    public VerifyingKey checkHeader(UpdateHeader h, RoundContext round) throws UpdateRejectedException {
         VerifyingKey key = checkIdentity(h.clientId(), h.keyId(), h.scheme());
         if (round == null) {
             throw new UpdateRejectedException(RejectReason.NO_OPEN_ROUND, "no round is open");
@@ -132,7 +125,7 @@ public final class UpdateVerifier {
      * The checks after the last byte: completeness, finiteness, then the signature over the statement
      * rebuilt from the header and the digest computed over the received bytes.
      */
-    public VerifiedUpdate verify(Header h, VerifyingKey key, PayloadDigest computedDigest, long receivedBytes,
+    public VerifiedUpdate verify(UpdateHeader h, VerifyingKey key, PayloadDigest computedDigest, long receivedBytes,
                                  ModelWeights weights, SignatureValue signature) throws UpdateRejectedException {
         // The client may have been revoked (or re-keyed) while it was uploading.
         checkIdentity(h.clientId(), h.keyId(), h.scheme());
@@ -145,8 +138,7 @@ public final class UpdateVerifier {
             throw new UpdateRejectedException(RejectReason.NON_FINITE,
                     "tensor " + h.manifest().tensors().get(bad).name() + " contains NaN or infinity");
         }
-        UpdateStatement statement = new UpdateStatement(h.federationId(), h.round(), h.nonce(), h.baseModelDigest(),
-                h.clientId(), h.keyId(), h.scheme(), computedDigest, h.numExamples());
+        UpdateStatement statement = h.statement(computedDigest);
         if (!requireSignatures) {
             return new VerifiedUpdate(statement, signature, weights);
         }

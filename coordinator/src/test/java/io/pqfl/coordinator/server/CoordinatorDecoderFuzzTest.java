@@ -2,9 +2,7 @@ package io.pqfl.coordinator.server;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.pqfl.coordinator.store.ModelFiles;
-import io.pqfl.proto.v1.UpdateHeader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,8 +10,8 @@ import java.nio.file.Path;
 
 /**
  * Coverage-guided fuzzing (Jazzer) of the coordinator's own decoders: model files read back from disk
- * (checkpoints, spooled updates) and update headers from the wire. Each may refuse input only with its
- * documented exception.
+ * (checkpoints, spooled updates). Each may refuse input only with its documented exception. Update headers
+ * from the wire are decoded by proto's {@code WireMapping} and fuzzed there ({@code DecoderFuzzTest}).
  */
 class CoordinatorDecoderFuzzTest {
     private static final Path FILE;
@@ -29,27 +27,17 @@ class CoordinatorDecoderFuzzTest {
 
     @FuzzTest(maxDuration = "10s")
     void decoders(FuzzedDataProvider data) throws IOException {
-        boolean modelFile = data.consumeBoolean();
-        byte[] input = data.consumeRemainingAsBytes();
-        if (modelFile) {
-            Files.write(FILE, input);
-            try {
-                ModelFiles.read(FILE);
-            } catch (IOException refused) {
-                // truncated or corrupt file, named in the message
-            }
-            try {
-                // What ledger verify reads of each checkpoint: the signed model statement only.
-                ModelFiles.readSignature(FILE);
-            } catch (IOException refused) {
-                // truncated or corrupt file, or a version 1 statement, named in the message
-            }
-        } else {
-            try {
-                FederationService.decode(UpdateHeader.parseFrom(input));
-            } catch (InvalidProtocolBufferException | IllegalArgumentException refused) {
-                // not a header, or a header with invalid fields (MALFORMED)
-            }
+        Files.write(FILE, data.consumeRemainingAsBytes());
+        try {
+            ModelFiles.read(FILE);
+        } catch (IOException refused) {
+            // truncated or corrupt file, named in the message
+        }
+        try {
+            // What ledger verify reads of each checkpoint: the signed model statement only.
+            ModelFiles.readSignature(FILE);
+        } catch (IOException refused) {
+            // truncated or corrupt file, or a version 1 statement, named in the message
         }
     }
 }

@@ -9,7 +9,6 @@ import io.grpc.ForwardingClientCall;
 import io.grpc.MethodDescriptor;
 import io.pqfl.crypto.Signer;
 import io.pqfl.crypto.SigningKey;
-import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WireMapping;
 import io.pqfl.proto.v1.UpdateChunk;
@@ -153,10 +152,8 @@ public final class ManInTheMiddle implements ClientInterceptor {
                 io.pqfl.crypto.PayloadHasher h = new io.pqfl.crypto.PayloadHasher()
                         .update(WireMapping.fromWire(header.getManifest()).encode());
                 chunks.forEach(c -> h.update(c.toByteArray()));
-                UpdateStatement st = new UpdateStatement(header.getFederationId(), header.getRound(),
-                        RoundNonce.of(header.getNonce().toByteArray()), WireMapping.digest(header.getBaseModelDigest(), "base"),
-                        new io.pqfl.crypto.ClientId(header.getClientId()), outsiderKey.keyId(), outsiderKey.scheme(),
-                        h.finish(), header.getNumExamples());
+                // The header already names the outsider's key (rewritten above).
+                UpdateStatement st = WireMapping.fromWire(header).statement(h.finish());
                 return ByteString.copyFrom(Signer.create(outsiderKey).sign(st.encode()).bytes());
             }
         };

@@ -21,6 +21,7 @@ import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.TensorSpec;
+import io.pqfl.protocol.UpdateHeader;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WeightsReceiver;
 import java.io.PrintWriter;
@@ -114,7 +115,7 @@ public final class CoordinatorBenchCommand implements Callable<Integer> {
         final ModelManifest manifest;
         final int clients;
         final List<SigningKey> keys = new ArrayList<>();
-        final List<UpdateStatement> statements = new ArrayList<>();
+        final List<UpdateHeader> headers = new ArrayList<>();
         final List<SignatureValue> signatures = new ArrayList<>();
         final TrustStore trust;
         final RoundContext round;
@@ -137,8 +138,10 @@ public final class CoordinatorBenchCommand implements Callable<Integer> {
                 keys.add(key);
                 PayloadHasher h = new PayloadHasher().update(manifest.encode());
                 forEachChunk(i, c -> h.update(c.duplicate()));
-                UpdateStatement st = new UpdateStatement("bench", 1, nonce, base, id, key.keyId(), scheme, h.finish(), 100);
-                statements.add(st);
+                UpdateHeader header = new UpdateHeader("bench", 1, nonce, id, key.keyId(), scheme, base, manifest, 100,
+                        manifest.totalBytes());
+                headers.add(header);
+                UpdateStatement st = header.statement(h.finish());
                 signatures.add(Signer.create(key).sign(st.encode()));
             }
             this.round = new RoundContext("bench", 1, nonce, base, manifest, Set.copyOf(ids));
@@ -192,9 +195,7 @@ public final class CoordinatorBenchCommand implements Callable<Integer> {
         }
 
         VerifiedUpdate receive(UpdateVerifier verifier, int client) throws UpdateRejectedException {
-            UpdateStatement st = statements.get(client);
-            UpdateVerifier.Header header = new UpdateVerifier.Header("bench", 1, st.nonce(), st.clientId(), st.keyId(),
-                    scheme, base, manifest, 100, manifest.totalBytes());
+            UpdateHeader header = headers.get(client);
             var key = verifier.checkHeader(header, round);
             WeightsReceiver receiver = new WeightsReceiver(manifest);
             forEachChunk(client, c -> {
