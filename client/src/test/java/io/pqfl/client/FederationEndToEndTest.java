@@ -120,8 +120,8 @@ class FederationEndToEndTest {
             double first;
             double last;
             try (LocalTrainer evaluator = new LocalTrainer(ModelCatalog.MLP, Device.cpu())) {
-                first = evaluator.evaluate(ModelFiles.read(c.config().dataDir().resolve("checkpoints/model-000001.pqfl")).weights(), test)[1];
-                last = evaluator.evaluate(ModelFiles.read(c.config().dataDir().resolve("checkpoints/model-000003.pqfl")).weights(), test)[1];
+                first = evaluator.evaluate(ModelFiles.read(c.config().dataDirectory().checkpoint(1)).weights(), test)[1];
+                last = evaluator.evaluate(ModelFiles.read(c.config().dataDirectory().checkpoint(3)).weights(), test)[1];
             }
             assertThat(first).isGreaterThan(0.4);
             assertThat(last).isGreaterThan(first);

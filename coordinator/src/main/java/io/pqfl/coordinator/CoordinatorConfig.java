@@ -1,5 +1,6 @@
 package io.pqfl.coordinator;
 
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.protocol.FederationIds;
 import io.pqfl.protocol.ModelCatalog;
@@ -103,8 +104,13 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         }
     }
 
+    /** The layout of {@link #dataDir()}: database, checkpoints, spool. */
+    public DataDirectory dataDirectory() {
+        return DataDirectory.of(dataDir);
+    }
+
     public String effectiveJdbcUrl() {
-        return jdbcUrl != null ? jdbcUrl : "jdbc:sqlite:" + dataDir.resolve("pqfl.db");
+        return jdbcUrl != null ? jdbcUrl : dataDirectory().jdbcUrl();
     }
 
     /** All post-quantum schemes: the default policy (classical baselines only when configured). */
@@ -231,7 +237,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder maxCallsPerConnection(int v) { this.maxCallsPerConnection = v; return this; }
 
         public CoordinatorConfig build() {
-            Path trust = trustDir != null ? trustDir : dataDir.resolve("trust");
+            Path trust = trustDir != null ? trustDir : DataDirectory.of(dataDir).trust();
             return new CoordinatorConfig(federationId, dataDir, trust, jdbcUrl, acceptedSchemes, rounds, clientsPerRound,
                     clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, model, initialModel,
                     seed, training, maxUpdateBytes, chunkBytes, requireSignatures, closeOnRejection,

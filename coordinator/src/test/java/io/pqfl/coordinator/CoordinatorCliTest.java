@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pqfl.coordinator.cli.CoordinatorCommand;
 import io.pqfl.coordinator.cli.LedgerCommand;
 import io.pqfl.coordinator.cli.TokenCommand;
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.crypto.KeyPem;
 import io.pqfl.crypto.Keys;
 import io.pqfl.crypto.SignatureScheme;
@@ -57,7 +58,7 @@ class CoordinatorCliTest {
         assertThat(run(new LedgerCommand(), "verify", data.toString())).isEqualTo(Cli.OK);
         assertThat(out.toString()).contains("2 accepted updates").contains("2 published models").contains("OK");
 
-        try (var c = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("pqfl.db"));
+        try (var c = DriverManager.getConnection(DataDirectory.of(data).jdbcUrl());
              var s = c.createStatement()) {
             s.execute("DROP TRIGGER ledger_no_update");
             s.executeUpdate("UPDATE ledger SET signature = zeroblob(2420) WHERE seq = 3");
@@ -93,7 +94,7 @@ class CoordinatorCliTest {
         assertThat(run(new CoordinatorCommand(), "--key", key, "--data-dir", data, "--plaintext",
                 "--client-crl", dir.resolve("ca/ca.crl").toString())).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("a client CRL needs the client CA certificate");
-        assertThat(dir.resolve("d/pqfl.db")).doesNotExist();
+        assertThat(DataDirectory.of(dir.resolve("d")).database()).doesNotExist();
 
         assertThat(run(new TokenCommand(), "create", "--data-dir", data, "--key", key, "--client-id", "no spaces"))
                 .isEqualTo(Cli.FAILED);

@@ -8,6 +8,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.pqfl.coordinator.metrics.MetricsEndpoint;
 import io.pqfl.coordinator.server.Statuses;
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerVerifier;
@@ -80,7 +81,7 @@ class FederationLifecycleTest {
                     e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.OUT_OF_RANGE));
 
             LedgerVerifier.Report report = LedgerVerifier.verify(Database.open(fed.config.effectiveJdbcUrl()),
-                    TestKeysHolder.coordinator(), fed.config.dataDir().resolve("checkpoints"));
+                    TestKeysHolder.coordinator(), fed.config.dataDirectory().checkpoints());
             assertThat(report.ok()).as(report.problem()).isTrue();
             assertThat(report.acceptedUpdates()).isEqualTo(6);
             assertThat(report.publishedModels()).isEqualTo(4); // the initial model and one per round
@@ -161,7 +162,7 @@ class FederationLifecycleTest {
                     .mapToInt(e -> ModelStatement.decode(e.statement()).receipt().size()).sum();
             assertThat(aggregated).isEqualTo(6);
             LedgerVerifier.Report report = LedgerVerifier.verify(Database.open(fed.config.effectiveJdbcUrl()),
-                    TestKeysHolder.coordinator(), fed.config.dataDir().resolve("checkpoints"));
+                    TestKeysHolder.coordinator(), fed.config.dataDirectory().checkpoints());
             assertThat(report.ok()).as(report.problem()).isTrue();
             assertThat(report.notes()).noneMatch(n -> n.contains("not yet in the ledger"));
         } finally {
@@ -221,7 +222,7 @@ class FederationLifecycleTest {
             contribute(c2, 3);
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
         }
-        String url = "jdbc:sqlite:" + dir.resolve("data/pqfl.db");
+        String url = DataDirectory.of(dir.resolve("data")).jdbcUrl();
         try (var c = java.sql.DriverManager.getConnection(url); Statement s = c.createStatement()) {
             assertThatThrownBy(() -> s.executeUpdate("UPDATE ledger SET detail = 'x' WHERE seq = 2"))
                     .hasMessageContaining("append-only");

@@ -3,6 +3,7 @@ package io.pqfl.coordinator;
 import static io.pqfl.protocol.ProtocolFixtures.tiny;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.cli.TokenCommand;
 import io.pqfl.crypto.cli.Cli;
 import java.nio.file.Files;
@@ -30,23 +31,23 @@ class FilePermissionsTest {
             c1.hello();
             c2.hello();
             c1.submit(c1.task(10_000), tiny(1), 10);
-            Path data = fed.config.dataDir();
-            assertThat(mode(data.resolve("spool"))).isEqualTo("rwx------");
-            try (Stream<Path> spooled = Files.list(data.resolve("spool/round-000001"))) {
+            DataDirectory data = fed.config.dataDirectory();
+            assertThat(mode(data.spool())).isEqualTo("rwx------");
+            try (Stream<Path> spooled = Files.list(data.spool(1))) {
                 assertThat(spooled.toList()).isNotEmpty().allSatisfy(f -> assertThat(mode(f)).isEqualTo("rw-------"));
             }
             c2.submit(c2.task(10_000), tiny(3), 10);
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
 
-            assertThat(mode(data)).isEqualTo("rwx------");
-            assertThat(mode(data.resolve("pqfl.db"))).isEqualTo("rw-------");
-            assertThat(mode(data.resolve("checkpoints"))).isEqualTo("rwx------");
-            try (Stream<Path> files = Files.list(data.resolve("checkpoints"))) {
+            assertThat(mode(data.root())).isEqualTo("rwx------");
+            assertThat(mode(data.database())).isEqualTo("rw-------");
+            assertThat(mode(data.checkpoints())).isEqualTo("rwx------");
+            try (Stream<Path> files = Files.list(data.checkpoints())) {
                 assertThat(files.toList()).hasSizeGreaterThanOrEqualTo(2)
                         .allSatisfy(f -> assertThat(mode(f)).isEqualTo("rw-------"));
             }
-            try (Stream<Path> files = Files.list(data)) {
-                assertThat(files.filter(f -> f.getFileName().toString().startsWith("pqfl.db")).toList())
+            try (Stream<Path> files = Files.list(data.root())) {
+                assertThat(files.filter(f -> f.getFileName().toString().startsWith(DataDirectory.DATABASE)).toList())
                         .allSatisfy(f -> assertThat(mode(f)).isEqualTo("rw-------"));
             }
         }

@@ -9,6 +9,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerVerifier;
@@ -43,6 +44,11 @@ import org.junit.jupiter.api.io.TempDir;
 class IdentityTest {
     @TempDir
     Path dir;
+
+    /** Where the coordinator keeps the certificates of the clients it admitted. */
+    private Path certified() {
+        return DataDirectory.of(dir.resolve("data")).certified();
+    }
 
     CertificateAuthority ca;
     X509Certificate coordinatorCert;
@@ -103,7 +109,7 @@ class IdentityTest {
             assertThat(fed.global().tensor(0)).containsExactly(tiny(2).tensor(0));
             assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED)
                     .singleElement().satisfies(e -> assertThat(e.clientId()).isEqualTo("alice"));
-            assertThat(dir.resolve("data/certified/alice.crt")).exists();
+            assertThat(certified().resolve("alice.crt")).exists();
             assertLedgerVerifies(fed);
         }
     }
@@ -130,7 +136,7 @@ class IdentityTest {
             assertRefused(() -> a.hello(encoded(forOtherKey)), Status.Code.UNAUTHENTICATED, "KEY_MISMATCH");
             // Nothing was admitted: a certificate counts only after a proof of possession of its key.
             assertThat(fed.engine.ledger().entries()).noneMatch(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED);
-            assertThat(dir.resolve("data/certified/alice.crt")).doesNotExist();
+            assertThat(certified().resolve("alice.crt")).doesNotExist();
         }
     }
 
@@ -143,7 +149,7 @@ class IdentityTest {
             SigningKey mallory = Keys.generate(SignatureScheme.ML_DSA_44);
             CertificateAuthority other = CertificateAuthority.init(dir.resolve("other"), "identity test CA",
                     SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC());
-            Certificates.writeNew(dir.resolve("data/certified/mallory.crt"), other.issue(Role.CLIENT, "mallory",
+            Certificates.writeNew(certified().resolve("mallory.crt"), other.issue(Role.CLIENT, "mallory",
                     mallory.verifyingKey(), List.of(), List.of(), Duration.ofDays(1)));
             fed.restart();
             fed.client("alice", alice).hello();
@@ -175,7 +181,7 @@ class IdentityTest {
                 new TestClient(mtls, "alice", alice).hello();
                 assertThat(fed.metrics.registry().find("pqfl.tls.handshakes").tag("group", "X25519MLKEM768").counter())
                         .isNotNull().satisfies(c -> assertThat(c.count()).isGreaterThanOrEqualTo(1));
-                assertThat(dir.resolve("data/certified/alice.crt")).exists();
+                assertThat(certified().resolve("alice.crt")).exists();
                 // The TLS certificate names alice: nobody else can say hello over this connection.
                 SigningKey bob = Keys.generate(SignatureScheme.ML_DSA_44);
                 fed.enroll("bob", bob);

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.grpc.StatusRuntimeException;
 import io.pqfl.coordinator.cli.LedgerCommand;
 import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerForgery;
 import io.pqfl.coordinator.store.LedgerVerifier;
@@ -114,19 +115,19 @@ class LedgerTamperTest {
 
     /** The attacker's connection to the coordinator's database, with the append-only triggers dropped. */
     private static Connection attack(Path data) throws SQLException {
-        Connection c = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("pqfl.db"));
+        Connection c = DriverManager.getConnection(DataDirectory.of(data).jdbcUrl());
         LedgerForgery.dropAppendOnlyTriggers(c);
         return c;
     }
 
     private static LedgerVerifier.Report verify(Path data, VerifyingKey pinned) throws SQLException {
-        try (Database db = Database.open("jdbc:sqlite:" + data.resolve("pqfl.db"))) {
-            return LedgerVerifier.verify(db, pinned, data.resolve("checkpoints"));
+        try (Database db = Database.open(DataDirectory.of(data).jdbcUrl())) {
+            return LedgerVerifier.verify(db, pinned, DataDirectory.of(data).checkpoints());
         }
     }
 
     private static LedgerVerifier.Report verifyDatabaseAlone(Path data) throws SQLException {
-        try (Database db = Database.open("jdbc:sqlite:" + data.resolve("pqfl.db"))) {
+        try (Database db = Database.open(DataDirectory.of(data).jdbcUrl())) {
             return LedgerVerifier.verify(db);
         }
     }
@@ -177,7 +178,7 @@ class LedgerTamperTest {
         try (PreparedStatement ps = c.prepareStatement("SELECT round, scheme, statement, signature FROM ledger "
                 + "WHERE kind = 'MODEL_PUBLISHED'"); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                Path file = data.resolve("checkpoints").resolve(String.format("model-%06d.pqfl", rs.getLong(1)));
+                Path file = DataDirectory.of(data).checkpoint(rs.getLong(1));
                 SignedModel forged = new SignedModel(ModelStatement.decode(rs.getBytes(3)),
                         SignatureValue.of(SignatureScheme.parse(rs.getString(2)), rs.getBytes(4)));
                 ModelFiles.write(file, ModelFiles.read(file).weights(), forged);

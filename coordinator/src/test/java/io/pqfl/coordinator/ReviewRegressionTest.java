@@ -20,6 +20,7 @@ import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.metrics.MetricsEndpoint;
 import io.pqfl.coordinator.server.Statuses;
 import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerVerifier;
 import io.pqfl.coordinator.store.ModelFiles;
@@ -233,7 +234,7 @@ class ReviewRegressionTest {
                         assertThat(e.detail()).contains("fedadam's server step overflows");
                     });
             assertThat(fed.global().tensor(0)[0]).isNotEqualTo(initial.tensor(0)[0]);
-            ModelWeights state = ModelFiles.read(fed.config.dataDir().resolve("checkpoints/state-000003.pqfl")).weights();
+            ModelWeights state = ModelFiles.read(fed.config.dataDirectory().strategyState(3)).weights();
             for (int t = 0; t < state.tensorCount(); t++) {
                 for (float v : state.tensor(t)) {
                     assertThat(Float.isFinite(v)).isTrue();
@@ -251,7 +252,7 @@ class ReviewRegressionTest {
             round(fed, Map.of("c1", tiny(2), "c2", tiny(4)));
             Await.until(Duration.ofSeconds(10), "round 1 to close", () -> fed.engine.status().closedRounds() == 1);
             fed.stop();
-            Path stateFile = fed.config.dataDir().resolve("checkpoints/state-000001.pqfl");
+            Path stateFile = fed.config.dataDirectory().strategyState(1);
             ModelWeights state = ModelFiles.read(stateFile).weights();
             java.util.Arrays.fill(state.tensor(0), 1000f);
             ModelFiles.write(stateFile, state, null);
@@ -357,14 +358,14 @@ class ReviewRegressionTest {
             round(fed, Map.of("c1", tiny(1), "c2", tiny(3)));
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
         }
-        try (Database db = Database.open("jdbc:sqlite:" + dir.resolve("data/pqfl.db"))) {
+        try (Database db = Database.open(DataDirectory.of(dir.resolve("data")).jdbcUrl())) {
             try (var s = io.pqfl.coordinator.store.DatabaseTesting.connection(db).createStatement()) {
                 s.executeUpdate("UPDATE runs SET config = 'unsigned=true ' || config");
             }
-            LedgerVerifier.Report refused = LedgerVerifier.verify(db, null, dir.resolve("data/checkpoints"));
+            LedgerVerifier.Report refused = LedgerVerifier.verify(db, null, DataDirectory.of(dir.resolve("data")).checkpoints());
             assertThat(refused.ok()).isFalse();
             assertThat(refused.problem()).contains("unsigned research baseline");
-            assertThat(LedgerVerifier.verify(db, null, dir.resolve("data/checkpoints"), true).ok()).isTrue();
+            assertThat(LedgerVerifier.verify(db, null, DataDirectory.of(dir.resolve("data")).checkpoints(), true).ok()).isTrue();
         }
     }
 
@@ -396,9 +397,9 @@ class ReviewRegressionTest {
     /** Finding 13: the data directory was created with the umask when the trust directory came first. */
     @Test
     void dataDirectoryCreatedThroughItsTrustDirectory_isOwnerOnly() throws Exception {
-        TrustStore.open(dir.resolve("pqfl-data/trust"));
+        TrustStore.open(DataDirectory.of(dir.resolve("pqfl-data")).trust());
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("pqfl-data")))).isEqualTo("rwx------");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("pqfl-data/trust"))))
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(DataDirectory.of(dir.resolve("pqfl-data")).trust())))
                 .isEqualTo("rwx------");
     }
 

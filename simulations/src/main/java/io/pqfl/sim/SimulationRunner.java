@@ -230,12 +230,12 @@ public final class SimulationRunner {
         double initial;
         double last;
         try (LocalTrainer evaluator = new LocalTrainer(spec.model(), Device.cpu())) {
-            ModelWeights current = ModelFiles.read(config.dataDir().resolve("checkpoints/model-000000.pqfl")).weights();
+            ModelWeights current = ModelFiles.read(config.dataDirectory().checkpoint(0)).weights();
             double[] ev = evaluator.evaluate(current, test);
             initial = ev[1];
             for (long r = 1; r <= spec.rounds(); r++) {
                 long[] w = roundWall.getOrDefault(r, new long[] {0, 0, 0, 0});
-                Path checkpoint = config.dataDir().resolve(String.format("checkpoints/model-%06d.pqfl", r));
+                Path checkpoint = config.dataDirectory().checkpoint(r);
                 if (w[1] == 1 && Files.exists(checkpoint)) {
                     ev = evaluator.evaluate(ModelFiles.read(checkpoint).weights(), test);
                 }

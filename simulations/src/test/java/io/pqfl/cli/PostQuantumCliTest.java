@@ -6,6 +6,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.LedgerEntry;
@@ -147,7 +148,7 @@ class PostQuantumCliTest {
         assertThat(a.out()).contains("1 updates accepted");
         assertThat(d.out()).contains("1 updates accepted");
 
-        try (Database db = Database.open("jdbc:sqlite:" + dir.resolve("data/pqfl.db"))) {
+        try (Database db = Database.open(DataDirectory.of(dir.resolve("data")).jdbcUrl())) {
             List<LedgerEntry> entries = new Ledger(db, Clock.systemUTC()).entries();
             assertThat(entries).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED).extracting(LedgerEntry::clientId)
                     .containsExactly("alice");
@@ -161,7 +162,7 @@ class PostQuantumCliTest {
         // The token was one-time: a second enrollment with it is refused with the reason, and nothing is added.
         Run reuse = pqfl("token", "list", "--data-dir", p("data"));
         assertThat(reuse.out()).contains("dave").contains("by key");
-        assertThat(dir.resolve("data/trust/dave.pub")).exists();
+        assertThat(DataDirectory.of(dir.resolve("data")).trust().resolve("dave.pub")).exists();
     }
 
     @Test
@@ -210,7 +211,7 @@ class PostQuantumCliTest {
             assertThat(e.getFormattedMessage()).contains("TLSv1.3").contains("X25519MLKEM768");
         });
 
-        try (Database db = Database.open("jdbc:sqlite:" + dir.resolve("fed/data/pqfl.db"))) {
+        try (Database db = Database.open(DataDirectory.of(dir.resolve("fed/data")).jdbcUrl())) {
             List<LedgerEntry> entries = new Ledger(db, Clock.systemUTC()).entries();
             assertThat(entries).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED).extracting(LedgerEntry::clientId)
                     .containsExactlyInAnyOrder("alice", "bob");

@@ -1,5 +1,6 @@
 package io.pqfl.coordinator.cli;
 
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerVerifier;
 import io.pqfl.crypto.KeyPem;
@@ -56,18 +57,18 @@ public final class LedgerCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            DataDirectory data = DataDirectory.of(dir);
             String url = jdbcUrl;
             if (url == null) {
-                Path db = dir.resolve("pqfl.db");
-                if (!Files.isRegularFile(db)) {
-                    throw new CliException(dir + ": no ledger here (expected " + db + ")");
+                if (!Files.isRegularFile(data.database())) {
+                    throw new CliException(dir + ": no ledger here (expected " + data.database() + ")");
                 }
-                url = "jdbc:sqlite:" + db;
+                url = data.jdbcUrl();
             }
             VerifyingKey pinned = coordinatorKey == null ? null : KeyPem.readVerifyingKey(coordinatorKey);
             LedgerVerifier.Report r;
             try (Database database = Database.open(url)) {
-                r = LedgerVerifier.verify(database, pinned, dir.resolve("checkpoints"), allowUnsigned);
+                r = LedgerVerifier.verify(database, pinned, data.checkpoints(), allowUnsigned);
             }
             PrintWriter w = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();

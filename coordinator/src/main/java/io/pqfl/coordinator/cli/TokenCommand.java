@@ -1,7 +1,7 @@
 package io.pqfl.coordinator.cli;
 
-import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.RunStore;
 import io.pqfl.crypto.KeyPem;
@@ -48,9 +48,8 @@ public final class TokenCommand implements Callable<Integer> {
         String jdbcUrl;
 
         Database open() throws Exception {
-            CoordinatorConfig cfg = CoordinatorConfig.builder().dataDir(dataDir).jdbcUrl(jdbcUrl).build();
             OwnerOnly.createDirectories(dataDir);
-            return Database.open(cfg.effectiveJdbcUrl());
+            return Database.open(jdbcUrl != null ? jdbcUrl : DataDirectory.of(dataDir).jdbcUrl());
         }
     }
 

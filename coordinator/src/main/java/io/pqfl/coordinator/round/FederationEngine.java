@@ -229,7 +229,7 @@ public final class FederationEngine implements AutoCloseable {
         this.secureRandom = Objects.requireNonNull(secureRandom, "secureRandom");
         this.sampler = new Random(config.seed());
         this.directory = ClientDirectory.open(trust, certificateChecker(config, clock),
-                config.dataDir().resolve("certified"), clock);
+                config.dataDirectory().certified(), clock);
         this.verifier = new UpdateVerifier(directory, config.acceptedSchemes(), config.maxUpdateBytes(),
                 config.maxExamplesPerUpdate(), config.requireSignatures());
         if (!config.requireSignatures()) {
@@ -275,15 +275,15 @@ public final class FederationEngine implements AutoCloseable {
     // ---------------------------------------------------------------- start-up and recovery
 
     private Path checkpoint(long round) {
-        return config.dataDir().resolve("checkpoints").resolve(String.format("model-%06d.pqfl", round));
+        return config.dataDirectory().checkpoint(round);
     }
 
     private Path strategyState(long round) {
-        return config.dataDir().resolve("checkpoints").resolve(String.format("state-%06d.pqfl", round));
+        return config.dataDirectory().strategyState(round);
     }
 
     private Path spoolDir(long round) {
-        return config.dataDir().resolve("spool").resolve(String.format("round-%06d", round));
+        return config.dataDirectory().spool(round);
     }
 
     private void recover() throws SQLException, IOException {

@@ -28,8 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -46,8 +44,6 @@ import java.util.stream.Stream;
  * yet ({@link Report#coverage()} says how many); docs/COORDINATOR.md, "Ledger", says what that leaves open.
  */
 public final class LedgerVerifier {
-    private static final Pattern CHECKPOINT = Pattern.compile("model-(\\d+)\\.pqfl");
-
     /** Where the coordinator key that checked the models came from. */
     public enum KeySource {
         /** Given by the operator and equal to the run's recorded key. */
@@ -219,7 +215,7 @@ public final class LedgerVerifier {
         }
         List<Path> files;
         try (Stream<Path> list = Files.list(dir)) {
-            files = list.filter(f -> CHECKPOINT.matcher(f.getFileName().toString()).matches()).sorted().toList();
+            files = list.filter(f -> DataDirectory.checkpointRound(f).isPresent()).sorted().toList();
         } catch (IOException e) {
             return new Checkpoints(0, "cannot list " + dir + ": " + e.getMessage());
         }
@@ -229,9 +225,7 @@ public final class LedgerVerifier {
         int checked = 0;
         for (Path f : files) {
             String name = f.getFileName().toString();
-            Matcher m = CHECKPOINT.matcher(name);
-            m.matches();
-            long fileRound = Long.parseLong(m.group(1));
+            long fileRound = DataDirectory.checkpointRound(f).getAsLong();
             SignedModel signed;
             try {
                 signed = ModelFiles.readSignature(f);

@@ -39,7 +39,7 @@ class LedgerPublicationTest {
 
     @BeforeEach
     void open() throws SQLException {
-        db = Database.open("jdbc:sqlite:" + dir.resolve("pqfl.db"));
+        db = Database.open(DataDirectory.of(dir).jdbcUrl());
         ledger = new Ledger(db, Clock.systemUTC());
         runs = new RunStore(db, ledger, Clock.systemUTC());
     }
@@ -50,7 +50,7 @@ class LedgerPublicationTest {
     }
 
     private Path checkpoints() {
-        return dir.resolve("checkpoints");
+        return DataDirectory.of(dir).checkpoints();
     }
 
     /** What the engine does in a publication: sign over the head, write the checkpoint. */
@@ -58,7 +58,7 @@ class LedgerPublicationTest {
         ModelStatement s = new ModelStatement(FEDERATION, round, tiny(round).digest(), round == 0 ? null : tiny(round - 1).digest(),
                 head, List.of(), key.scheme(), key.keyId());
         SignedModel signed = new SignedModel(s, Signer.create(key).sign(s.encode()));
-        ModelFiles.write(checkpoints().resolve(String.format("model-%06d.pqfl", round)), tiny(round), signed);
+        ModelFiles.write(DataDirectory.of(dir).checkpoint(round), tiny(round), signed);
         return signed;
     }
 
@@ -86,7 +86,7 @@ class LedgerPublicationTest {
         });
         assertThat(ledger.head().matches(entries.get(0).entryHash())).isTrue();
         assertThat(runs.run()).isPresent();
-        assertThat(ModelFiles.readSignature(checkpoints().resolve("model-000000.pqfl")).statement().encode())
+        assertThat(ModelFiles.readSignature(DataDirectory.of(dir).checkpoint(0)).statement().encode())
                 .isEqualTo(initial.statement().encode());
     }
 
@@ -157,7 +157,7 @@ class LedgerPublicationTest {
             throw new IOException("simulated crash after the checkpoint");
         })).hasMessageContaining("simulated crash");
 
-        assertThat(Files.exists(checkpoints().resolve("model-000001.pqfl"))).isTrue();
+        assertThat(Files.exists(DataDirectory.of(dir).checkpoint(1))).isTrue();
         assertThat(runs.openRound()).map(RoundRecord::round).contains(1L);
         assertThat(ledger.entries()).hasSize(2);
         LedgerVerifier.Report report = LedgerVerifier.verify(db, key.verifyingKey(), checkpoints());
@@ -179,7 +179,7 @@ class LedgerPublicationTest {
     @Test
     void readSignature_readsTheCheckpointsStatementWithoutItsTensors() throws Exception {
         SignedModel signed = publish(0, LedgerHead.EMPTY);
-        Path file = checkpoints().resolve("model-000000.pqfl");
+        Path file = DataDirectory.of(dir).checkpoint(0);
         assertThat(ModelFiles.readSignature(file).statement()).isEqualTo(signed.statement());
         ModelFiles.write(dir.resolve("unsigned.pqfl"), tiny(0), null);
         assertThat(ModelFiles.readSignature(dir.resolve("unsigned.pqfl"))).isNull();

@@ -6,6 +6,7 @@ import io.netty.handler.ssl.SslContext;
 import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.TrainResult;
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.LedgerEntry;
@@ -93,7 +94,8 @@ public final class LoadRun {
         Files.createDirectories(dir);
         SigningKey coordinatorKey = Keys.generate(SignatureScheme.ML_DSA_65);
         KeyPem.writeKeyPair(coordinatorKey, dir.resolve("coordinator.key"), dir.resolve("coordinator.pub"), null);
-        Path trust = dir.resolve("data/trust");
+        DataDirectory data = DataDirectory.of(dir.resolve("data"));
+        Path trust = data.trust();
         Files.createDirectories(trust);
         List<SigningKey> keys = new ArrayList<>();
         for (int i = 0; i < s.clients(); i++) {
@@ -106,7 +108,7 @@ public final class LoadRun {
         List<byte[]> certificates = new ArrayList<>();
         int port = CoordinatorProcess.freePort();
         List<String> args = new ArrayList<>(List.of("--key", dir.resolve("coordinator.key").toString(), "--data-dir",
-                dir.resolve("data").toString(), "--host", "127.0.0.1", "--port", Integer.toString(port),
+                data.root().toString(), "--host", "127.0.0.1", "--port", Integer.toString(port),
                 "--rounds", Integer.toString(s.rounds()), "--min-clients", Integer.toString(s.clients()),
                 "--clients-per-round", Integer.toString(s.clients()), "--model", s.model().id(),
                 "--round-timeout", s.roundTimeout().toSeconds() + "s", "--linger", "2s",
@@ -219,13 +221,13 @@ public final class LoadRun {
 
     private static Result check(Settings s, Path dir, SigningKey coordinatorKey, List<long[]> uploads, int clientErrors,
                                 List<Throwable> errors, double[] peaks, String group, long start) throws Exception {
-        Path data = dir.resolve("data");
+        DataDirectory data = DataDirectory.of(dir.resolve("data"));
         int accepted = 0;
         int rejected = 0;
         int certified = 0;
         boolean receiptsExact = true;
         boolean verified;
-        try (Database db = Database.open("jdbc:sqlite:" + data.resolve("pqfl.db"))) {
+        try (Database db = Database.open(data.jdbcUrl())) {
             Map<Long, Set<String>> perRound = new TreeMap<>();
             for (LedgerEntry e : new Ledger(db, Clock.systemUTC()).entries()) {
                 switch (e.kind()) {
@@ -250,10 +252,10 @@ public final class LoadRun {
                 }
             }
             receiptsExact &= perRound.size() == s.rounds();
-            verified = LedgerVerifier.verify(db, coordinatorKey.verifyingKey(), data.resolve("checkpoints")).ok();
+            verified = LedgerVerifier.verify(db, coordinatorKey.verifyingKey(), data.checkpoints()).ok();
         }
-        ModelWeights initial = ModelFiles.read(data.resolve("checkpoints/model-000000.pqfl")).weights();
-        ModelWeights last = ModelFiles.read(data.resolve(String.format("checkpoints/model-%06d.pqfl", s.rounds()))).weights();
+        ModelWeights initial = ModelFiles.read(data.checkpoint(0)).weights();
+        ModelWeights last = ModelFiles.read(data.checkpoint(s.rounds())).weights();
         double meanDelta = 0;
         for (int i = 0; i < s.clients(); i++) {
             meanDelta += delta(i);

@@ -7,6 +7,7 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.TrainResult;
+import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.LedgerEntry;
@@ -50,14 +51,15 @@ class CoordinatorCrashTest {
         int clients = 4;
         SigningKey coordinatorKey = Keys.generate(SignatureScheme.ML_DSA_65);
         KeyPem.writeKeyPair(coordinatorKey, dir.resolve("coordinator.key"), dir.resolve("coordinator.pub"), null);
-        Files.createDirectories(dir.resolve("data/trust"));
+        DataDirectory data = DataDirectory.of(dir.resolve("data"));
+        Files.createDirectories(data.trust());
         List<SigningKey> keys = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
             keys.add(Keys.generate(SignatureScheme.ML_DSA_44));
-            KeyPem.writeVerifyingKey(keys.get(i).verifyingKey(), dir.resolve("data/trust/c" + i + ".pub"));
+            KeyPem.writeVerifyingKey(keys.get(i).verifyingKey(), data.trust().resolve("c" + i + ".pub"));
         }
         int port = CoordinatorProcess.freePort();
-        List<String> args = List.of("--key", dir.resolve("coordinator.key").toString(), "--data-dir", dir.resolve("data").toString(),
+        List<String> args = List.of("--key", dir.resolve("coordinator.key").toString(), "--data-dir", data.root().toString(),
                 "--host", "127.0.0.1", "--port", Integer.toString(port), "--rounds", "2", "--min-clients", "4",
                 "--model", "mlp", "--round-timeout", "2m", "--linger", "3s", "--plaintext");
         CountDownLatch holdBack = new CountDownLatch(1);
@@ -121,7 +123,7 @@ class CoordinatorCrashTest {
             }
         }
 
-        try (Database db = Database.open("jdbc:sqlite:" + dir.resolve("data/pqfl.db"))) {
+        try (Database db = Database.open(data.jdbcUrl())) {
             List<LedgerEntry> entries = new Ledger(db, Clock.systemUTC()).entries();
             assertThat(entries).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED).hasSize(8)
                     .extracting(e -> e.round() + "/" + e.clientId()).doesNotHaveDuplicates();
@@ -138,11 +140,11 @@ class CoordinatorCrashTest {
                     assertThat(ModelStatement.decode(e.statement()).receipt()).hasSize(clients);
                 }
             }
-            LedgerVerifier.Report report = LedgerVerifier.verify(db, coordinatorKey.verifyingKey(), dir.resolve("data/checkpoints"));
+            LedgerVerifier.Report report = LedgerVerifier.verify(db, coordinatorKey.verifyingKey(), data.checkpoints());
             assertThat(report.ok()).as(report.problem()).isTrue();
         }
-        ModelWeights initial = ModelFiles.read(dir.resolve("data/checkpoints/model-000000.pqfl")).weights();
-        ModelWeights last = ModelFiles.read(dir.resolve("data/checkpoints/model-000002.pqfl")).weights();
+        ModelWeights initial = ModelFiles.read(data.checkpoint(0)).weights();
+        ModelWeights last = ModelFiles.read(data.checkpoint(2)).weights();
         float mean = 0;
         for (int i = 0; i < clients; i++) {
             mean += LoadRun.delta(i * 11);
