@@ -20,11 +20,13 @@ import io.pqfl.client.agent.ClientState;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.LocalTrainer;
 import io.pqfl.coordinator.CoordinatorConfig;
-import io.pqfl.coordinator.cli.LedgerCommand;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.server.CoordinatorServer;
+import io.pqfl.coordinator.store.DataDirectory;
+import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerEntry;
+import io.pqfl.coordinator.store.LedgerVerifier;
 import io.pqfl.coordinator.store.ModelFiles;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Keys;
@@ -32,7 +34,6 @@ import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.VerifyingKey;
-import io.pqfl.crypto.cli.Cli;
 import io.pqfl.protocol.ModelCatalog;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.proto.v1.TaskChunk;
@@ -90,7 +91,9 @@ class FederationEndToEndTest {
     void threeClients_threeRounds_accuracyImproves_everyUpdateVerifies_ledgerVerifies() throws Exception {
         Examples train = FashionMnist.train();
         Examples test = FashionMnist.test().range(0, 2000);
+        VerifyingKey coordinatorKey;
         try (Coordinator c = coordinator(3, 3, Duration.ofMinutes(2))) {
+            coordinatorKey = c.key().verifyingKey();
             ExecutorService pool = Executors.newFixedThreadPool(3);
             List<Future<ClientAgent.Summary>> results = new ArrayList<>();
             List<ManagedChannel> channels = new ArrayList<>();
@@ -128,7 +131,13 @@ class FederationEndToEndTest {
             assertThat(c.engine().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED)
                     .hasSize(9).allSatisfy(e -> assertThat(e.scheme()).isEqualTo("ML-DSA-65"));
         }
-        assertThat(Cli.commandLine(new LedgerCommand()).execute("verify", dir.resolve("data").toString())).isEqualTo(Cli.OK);
+        // What `pqfl ledger verify --coordinator-key` checks, after the coordinator stopped.
+        DataDirectory data = DataDirectory.of(dir.resolve("data"));
+        try (Database db = Database.open(data.jdbcUrl())) {
+            LedgerVerifier.Report report = LedgerVerifier.verify(db, coordinatorKey, data.checkpoints());
+            assertThat(report.ok()).as(report.problem()).isTrue();
+            assertThat(report.acceptedUpdates()).isEqualTo(9);
+        }
     }
 
     /** A man in the middle on the client's channel, rewriting task chunks. */

@@ -4,8 +4,6 @@ import static io.pqfl.protocol.ProtocolFixtures.tiny;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pqfl.coordinator.store.DataDirectory;
-import io.pqfl.coordinator.cli.TokenCommand;
-import io.pqfl.crypto.cli.Cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -14,7 +12,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The data directory holds the ledger, the models and tokens: everything in it is its owner's alone. */
+/**
+ * The data directory holds the ledger, the models and tokens: everything in it is its owner's alone. (Token
+ * files that {@code pqfl token create --out} writes: the app's {@code CoordinatorCliTest}.)
+ */
 class FilePermissionsTest {
     @TempDir
     Path dir;
@@ -51,31 +52,5 @@ class FilePermissionsTest {
                         .allSatisfy(f -> assertThat(mode(f)).isEqualTo("rw-------"));
             }
         }
-    }
-
-    @Test
-    void tokenFile_isCreatedOwnerOnly_andAnExistingFileCostsNoToken() throws Exception {
-        Path data = dir.resolve("data");
-        Path token = dir.resolve("alice.token");
-        String key = dir.resolve("coordinator").toString();
-        TestFederation.writeKey(io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_44), dir.resolve("coordinator"));
-        assertThat(Cli.commandLine(new TokenCommand()).execute("create", "--data-dir", data.toString(), "--key", key + ".key",
-                "--client-id", "alice", "--out", token.toString())).isEqualTo(Cli.OK);
-        assertThat(mode(data)).isEqualTo("rwx------");
-        assertThat(mode(token)).isEqualTo("rw-------");
-        assertThat(Files.readString(token)).startsWith("pqfl-enroll-");
-
-        var err = new java.io.StringWriter();
-        var cmd = Cli.commandLine(new TokenCommand());
-        cmd.setErr(new java.io.PrintWriter(err));
-        assertThat(cmd.execute("create", "--data-dir", data.toString(), "--key", key + ".key", "--client-id", "bob",
-                "--out", token.toString()))
-                .isEqualTo(Cli.FAILED);
-        assertThat(err.toString()).contains(token + " already exists");
-        var listing = new java.io.StringWriter();
-        var list = Cli.commandLine(new TokenCommand());
-        list.setOut(new java.io.PrintWriter(listing));
-        assertThat(list.execute("list", "--data-dir", data.toString())).isEqualTo(Cli.OK);
-        assertThat(listing.toString()).contains("alice").doesNotContain("bob");
     }
 }

@@ -1,56 +1,40 @@
 package io.pqfl.coordinator;
 
-import static io.pqfl.protocol.ProtocolFixtures.tiny;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.grpc.StatusRuntimeException;
-import io.pqfl.coordinator.cli.LedgerCommand;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.DataDirectory;
-import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerForgery;
 import io.pqfl.coordinator.store.LedgerVerifier;
 import io.pqfl.coordinator.store.ModelFiles;
-import io.pqfl.crypto.KeyPem;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SignatureValue;
 import io.pqfl.crypto.Signer;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.VerifyingKey;
-import io.pqfl.crypto.cli.Cli;
 import io.pqfl.crypto.testing.TestKeys;
 import io.pqfl.protocol.LedgerHead;
 import io.pqfl.protocol.ModelStatement;
 import io.pqfl.protocol.SignedModel;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
-import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * An operator who can write the coordinator's data directory tries to rewrite a real federation's history
  * after stopping the coordinator, with plain JDBC on its SQLite file: the append-only triggers dropped, the
- * hash chain recomputed with the ledger's own hash function. Each attempt must make {@code ledger verify}
+ * hash chain recomputed with the ledger's own hash function. Each attempt must make the ledger verifier
  * fail and say why; what no signature covers yet (the entries after the newest signed model) is reported.
  *
- * <p>The federation (two clients, two rounds over a real socket) runs once; each test attacks its own copy.
- * Its ledger: 1 initial model, 2 rejected (c1), 3-4 accepted, 5 model of round 1, 6 rejected (c2), 7-8
- * accepted, 9 model of round 2, 10 rejected (a late update, after the last model).
+ * <p>The federation ({@link RecordedRun}) runs once; each test attacks its own copy. What {@code pqfl ledger
+ * verify} prints about such a run is the app's {@code LedgerCommandTest}.
  */
 class LedgerTamperTest {
     @TempDir
@@ -58,66 +42,23 @@ class LedgerTamperTest {
     @TempDir
     Path dir;
 
-    private static Path pristine;
+    private static RecordedRun recorded;
     private static VerifyingKey coordinatorKey;
     private static final SigningKey ATTACKER = TestKeys.otherKey(SignatureScheme.ML_DSA_65);
 
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
-
     @BeforeAll
     static void runAFederationWithRejectedUpdates() throws Exception {
-        try (TestFederation fed = TestFederation.start(run, 2, b -> b.rounds(2))) {
-            coordinatorKey = fed.coordinatorKey.verifyingKey();
-            TestClient c1 = fed.client("c1");
-            TestClient c2 = fed.client("c2");
-            c1.hello();
-            c2.hello();
-            TestClient.ReceivedTask r1 = c1.task(15_000);
-            assertThatThrownBy(() -> c1.submit(r1, tiny(1), 0)).isInstanceOf(StatusRuntimeException.class);
-            c1.submit(r1, tiny(1), 5);
-            c2.submit(c2.task(15_000), tiny(3), 5);
-            // c2 was served in round 1, so its next task is round 2's.
-            TestClient.ReceivedTask r2 = c2.task(15_000);
-            assertThat(r2.header().getRound()).isEqualTo(2);
-            assertThatThrownBy(() -> c2.submit(r2, tiny(3), 0)).isInstanceOf(StatusRuntimeException.class);
-            c2.submit(r2, tiny(3), 5);
-            TestClient.ReceivedTask r2c1 = c1.task(15_000);
-            c1.submit(r2c1, tiny(1), 5);
-            assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
-            assertThatThrownBy(() -> c1.submit(r2c1, tiny(1), 5)).isInstanceOf(StatusRuntimeException.class);
-            assertThat(fed.engine.ledger().entries()).extracting(LedgerEntry::kind).containsExactly(
-                    LedgerEntry.Kind.MODEL_PUBLISHED, LedgerEntry.Kind.UPDATE_REJECTED, LedgerEntry.Kind.UPDATE_ACCEPTED,
-                    LedgerEntry.Kind.UPDATE_ACCEPTED, LedgerEntry.Kind.MODEL_PUBLISHED, LedgerEntry.Kind.UPDATE_REJECTED,
-                    LedgerEntry.Kind.UPDATE_ACCEPTED, LedgerEntry.Kind.UPDATE_ACCEPTED, LedgerEntry.Kind.MODEL_PUBLISHED,
-                    LedgerEntry.Kind.UPDATE_REJECTED);
-        }
-        pristine = run.resolve("data");
-        KeyPem.writeVerifyingKey(coordinatorKey, run.resolve("coordinator.pub"));
-        KeyPem.writeVerifyingKey(ATTACKER.verifyingKey(), run.resolve("attacker.pub"));
+        recorded = RecordedRun.twoRoundsWithRejections(run);
+        coordinatorKey = recorded.coordinatorKey();
     }
 
     /** A copy of the finished federation's data directory for this test to attack. */
     private Path copyOfTheRun() throws IOException {
-        Path copy = dir.resolve("data");
-        try (Stream<Path> walk = Files.walk(pristine)) {
-            for (Path p : walk.toList()) {
-                Path target = copy.resolve(pristine.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
-        return copy;
+        return recorded.copyTo(dir);
     }
 
-    /** The attacker's connection to the coordinator's database, with the append-only triggers dropped. */
     private static Connection attack(Path data) throws SQLException {
-        Connection c = DriverManager.getConnection(DataDirectory.of(data).jdbcUrl());
-        LedgerForgery.dropAppendOnlyTriggers(c);
-        return c;
+        return RecordedRun.attack(data);
     }
 
     private static LedgerVerifier.Report verify(Path data, VerifyingKey pinned) throws SQLException {
@@ -132,24 +73,14 @@ class LedgerTamperTest {
         }
     }
 
-    private int cli(String... args) {
-        CommandLine cmd = Cli.commandLine(new LedgerCommand());
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        return cmd.execute(args);
-    }
-
     private static void execute(Connection c, String sql) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.executeUpdate(sql);
         }
     }
 
-    /** Deletes every rejection and re-chains the rest; with a resigner, re-signs every model statement too. */
     private static void deleteRejections(Connection c, LedgerForgery.Resigner resigner) throws SQLException {
-        execute(c, "DELETE FROM ledger WHERE kind = 'UPDATE_REJECTED'");
-        execute(c, "UPDATE rounds SET rejected = 0");
-        LedgerForgery.rechain(c, resigner);
+        LedgerForgery.deleteRejections(c, resigner);
     }
 
     /** The attacker's own key in the runs table and its public key table. */
@@ -290,51 +221,5 @@ class LedgerTamperTest {
         assertThat(pinned.ok()).isFalse();
         assertThat(pinned.problem()).contains("the run's recorded coordinator key " + ATTACKER.keyId()
                 + " is not the pinned coordinator key " + coordinatorKey.keyId());
-
-        assertThat(cli("verify", data.toString(), "--coordinator-key", run.resolve("coordinator.pub").toString()))
-                .isEqualTo(Cli.FAILED);
-        assertThat(err.toString()).contains("FAILED: the run's recorded coordinator key " + ATTACKER.keyId()
-                + " is not the pinned coordinator key " + coordinatorKey.keyId());
-    }
-
-    @Test
-    void cli_withThePinnedKey_reportsCoverage_withoutIt_warnsWhereTheKeyCameFrom() throws Exception {
-        Path data = copyOfTheRun();
-
-        assertThat(cli("verify", data.toString(), "--coordinator-key", run.resolve("coordinator.pub").toString()))
-                .isEqualTo(Cli.OK);
-        assertThat(out.toString()).contains("10 entries: 4 accepted updates, 3 rejected, 3 published models")
-                .contains("coordinator key " + coordinatorKey.keyId().hex() + ": pinned with --coordinator-key")
-                .contains("3 checkpoints: each is a published model of the ledger")
-                .contains("last signed round: 2, ledger entry 9 (its signature covers entries 1-8 through its ledger head); "
-                        + "1 entry after it covered by no signature yet")
-                .contains("OK:");
-        assertThat(err.toString()).doesNotContain("WARNING");
-
-        assertThat(cli("verify", data.toString())).isEqualTo(Cli.OK);
-        assertThat(err.toString()).contains("WARNING: the coordinator key (" + coordinatorKey.keyId().hex()
-                + ") was taken from the database being verified; pin it with --coordinator-key FILE");
-
-        assertThat(cli("verify", data.toString(), "--coordinator-key", run.resolve("attacker.pub").toString()))
-                .isEqualTo(Cli.FAILED);
-        assertThat(err.toString()).contains("FAILED: the run's recorded coordinator key " + coordinatorKey.keyId()
-                + " is not the pinned coordinator key " + ATTACKER.keyId());
-
-        assertThat(cli("verify", data.toString(), "--coordinator-key", dir.resolve("missing.pub").toString()))
-                .isEqualTo(Cli.FAILED);
-        assertThat(err.toString()).contains("missing.pub: no such file");
-    }
-
-    @Test
-    void cli_rechainedLedger_exitsFailedNamingTheEntry() throws Exception {
-        Path data = copyOfTheRun();
-        try (Connection c = attack(data)) {
-            deleteRejections(c, null);
-        }
-
-        assertThat(cli("verify", data.toString(), "--coordinator-key", run.resolve("coordinator.pub").toString()))
-                .isEqualTo(Cli.FAILED);
-        assertThat(err.toString()).contains("FAILED at entry 4: the model of round 1 was signed over ledger head");
-        assertThat(List.of(out.toString().split("\n"))).noneMatch(l -> l.startsWith("OK"));
     }
 }

@@ -79,7 +79,7 @@ public final class TestClient {
     }
 
     /** The honest Hello: a challenge, the proof of possession over it, and the session it opens. */
-    HelloResponse hello() {
+    public HelloResponse hello() {
         return hello((byte[]) null);
     }
 
@@ -149,13 +149,13 @@ public final class TestClient {
     }
 
     /** A received task: header, decoded model, the digest computed over the received bytes, and the signature. */
-    record ReceivedTask(TaskHeader header, ModelWeights model, PayloadDigest digest, SignedModel signed, List<ByteString> chunks) {
+    public record ReceivedTask(TaskHeader header, ModelWeights model, PayloadDigest digest, SignedModel signed, List<ByteString> chunks) {
         RoundNonce nonce() {
             return RoundNonce.of(header.getNonce().toByteArray());
         }
     }
 
-    ReceivedTask task(long waitMs) throws Exception {
+    public ReceivedTask task(long waitMs) throws Exception {
         Iterator<TaskChunk> it = withSession(blocking).withDeadlineAfter(waitMs + 10_000, TimeUnit.MILLISECONDS)
                 .getTask(TaskRequest.newBuilder().setClientId(id.value()).setWaitMs((int) waitMs).build());
         TaskHeader header = it.next().getHeader();
@@ -194,7 +194,7 @@ public final class TestClient {
         return s;
     }
 
-    SubmitResponse submit(ReceivedTask task, ModelWeights update, long examples) throws Exception {
+    public SubmitResponse submit(ReceivedTask task, ModelWeights update, long examples) throws Exception {
         return send(prepare(task, update, examples));
     }
 

@@ -29,13 +29,13 @@ import java.util.function.Consumer;
 
 /** A coordinator on a real Netty port on 127.0.0.1 with enrolled test clients; restartable on the same data dir. */
 public final class TestFederation implements AutoCloseable {
-    final Path dir;
-    final SigningKey coordinatorKey = TestKeys.key(SignatureScheme.ML_DSA_65);
+    public final Path dir;
+    public final SigningKey coordinatorKey = TestKeys.key(SignatureScheme.ML_DSA_65);
     final Map<String, SigningKey> clientKeys = new LinkedHashMap<>();
     final TrustStore trust;
-    final CoordinatorConfig config;
+    public final CoordinatorConfig config;
     final CoordinatorMetrics metrics = new CoordinatorMetrics();
-    FederationEngine engine;
+    public FederationEngine engine;
     CoordinatorServer server;
     ManagedChannel channel;
     /** TLS for the server and the shared channel; null for plaintext. */
@@ -49,12 +49,12 @@ public final class TestFederation implements AutoCloseable {
     }
 
     /** Clients "c1".."cN" with ML-DSA-44 keys, the tiny model, FedAvg, min 2 clients, 1 round, 20 s rounds. */
-    static TestFederation start(Path dir, int clients, Consumer<CoordinatorConfig.Builder> tweak) throws Exception {
+    public static TestFederation start(Path dir, int clients, Consumer<CoordinatorConfig.Builder> tweak) throws Exception {
         return start(dir, clients, tweak, null, null);
     }
 
     /** The same over TLS: the server with {@code serverTls}, the shared channel with {@code clientTls}. */
-    static TestFederation start(Path dir, int clients, Consumer<CoordinatorConfig.Builder> tweak,
+    public static TestFederation start(Path dir, int clients, Consumer<CoordinatorConfig.Builder> tweak,
                                 SslContext serverTls, SslContext clientTls)
             throws Exception {
         Path initial = dir.resolve("initial.pqfl");
@@ -106,11 +106,11 @@ public final class TestFederation implements AutoCloseable {
     /** Session tokens by client id, shared by every TestClient handle this federation gives out. */
     final Map<String, String> sessions = new java.util.concurrent.ConcurrentHashMap<>();
 
-    TestClient client(String id) {
+    public TestClient client(String id) {
         return new TestClient(channel, id, clientKeys.get(id), sessions);
     }
 
-    TestClient client(String id, SigningKey key) {
+    public TestClient client(String id, SigningKey key) {
         return new TestClient(channel, id, key, sessions);
     }
 
@@ -123,7 +123,7 @@ public final class TestFederation implements AutoCloseable {
         trust.add(new ClientId(id), key.verifyingKey());
     }
 
-    static void writeKey(SigningKey key, Path base) throws Exception {
+    public static void writeKey(SigningKey key, Path base) throws Exception {
         KeyPem.writeKeyPair(key, Path.of(base + ".key"), Path.of(base + ".pub"), null);
     }
 

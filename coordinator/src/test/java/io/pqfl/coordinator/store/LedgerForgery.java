@@ -33,6 +33,15 @@ public final class LedgerForgery {
         }
     }
 
+    /** Deletes every rejection and re-chains the rest; with a resigner, re-signs every model statement too. */
+    public static void deleteRejections(Connection c, Resigner resigner) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.executeUpdate("DELETE FROM ledger WHERE kind = 'UPDATE_REJECTED'");
+            s.executeUpdate("UPDATE rounds SET rejected = 0");
+        }
+        rechain(c, resigner);
+    }
+
     /** Renumbers the entries 1..n and recomputes every {@code prev_hash} and {@code entry_hash}. */
     public static void rechain(Connection c) throws SQLException {
         rechain(c, null);

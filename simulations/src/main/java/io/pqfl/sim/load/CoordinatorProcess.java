@@ -1,6 +1,5 @@
 package io.pqfl.sim.load;
 
-import io.pqfl.cli.Pqfl;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -13,13 +12,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A real {@code pqfl coordinator} in a child JVM (same classpath), so load and fault tests measure its
- * memory on its own and can kill it like an operating system would. Its log goes to a file.
+ * memory on its own and can kill it like an operating system would. Its log goes to a file. The command line
+ * itself is the app module's: the caller names its main class.
  */
 public final class CoordinatorProcess implements AutoCloseable {
+    private final String mainClass;
     private final List<String> args;
     private final String heap;
     private final Path log;
@@ -27,8 +29,13 @@ public final class CoordinatorProcess implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private Process process;
 
-    /** {@code args} are the {@code pqfl coordinator} options; {@code --metrics-port} is added. */
-    public CoordinatorProcess(List<String> args, String heap, Path log) throws IOException {
+    /**
+     * @param mainClass a {@code pqfl} main class on this JVM's classpath, whose {@code main} takes
+     *     {@code coordinator OPTIONS...}
+     * @param args the {@code pqfl coordinator} options; {@code --metrics-port} is added
+     */
+    public CoordinatorProcess(String mainClass, List<String> args, String heap, Path log) throws IOException {
+        this.mainClass = Objects.requireNonNull(mainClass, "mainClass");
         this.args = List.copyOf(args);
         this.heap = heap;
         this.log = log;
@@ -48,7 +55,7 @@ public final class CoordinatorProcess implements AutoCloseable {
         cmd.add("-Xmx" + heap);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
-        cmd.add(Pqfl.class.getName());
+        cmd.add(mainClass);
         cmd.add("coordinator");
         cmd.addAll(args);
         cmd.add("--metrics-port");

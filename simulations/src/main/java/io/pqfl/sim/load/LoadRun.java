@@ -1,5 +1,7 @@
 package io.pqfl.sim.load;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
@@ -25,6 +27,7 @@ import io.pqfl.protocol.ModelStatement;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.transport.KeyExchange;
 import io.pqfl.transport.PqTls;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Files;
@@ -34,6 +37,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -85,11 +89,15 @@ public final class LoadRun {
     }
 
     /** The shift client {@code i} adds to every weight. */
-    static float delta(int i) {
+    public static float delta(int i) {
         return 1e-4f * ((i % 97) - 48);
     }
 
-    public static Result run(Settings s, Path dir, Consumer<String> progress) throws Exception {
+    /**
+     * Runs the load test in {@code dir}. {@code coordinatorMain} is the {@code pqfl} main class that starts the
+     * coordinator process (see {@link CoordinatorProcess}).
+     */
+    public static Result run(Settings s, String coordinatorMain, Path dir, Consumer<String> progress) throws Exception {
         long start = System.nanoTime();
         Files.createDirectories(dir);
         SigningKey coordinatorKey = Keys.generate(SignatureScheme.ML_DSA_65);
@@ -137,7 +145,7 @@ public final class LoadRun {
         double[] peaks = {0, 0, 0};
         String[] lastScrape = {null};
         String group = s.tls() ? "unknown" : "none (plaintext)";
-        try (CoordinatorProcess coordinator = new CoordinatorProcess(args, s.heap(), dir.resolve("coordinator.log")).start()) {
+        try (CoordinatorProcess coordinator = new CoordinatorProcess(coordinatorMain, args, s.heap(), dir.resolve("coordinator.log")).start()) {
             progress.accept("coordinator up on 127.0.0.1:" + port + "; starting " + s.clients() + " clients");
             Thread sampler = new Thread(() -> {
                 while (!Thread.currentThread().isInterrupted()) {
@@ -298,6 +306,39 @@ public final class LoadRun {
                 percentile(latencies, 0.99), latencies.isEmpty() ? Double.NaN : latencies.get(latencies.size() - 1),
                 peaks[0] / (1 << 20), peaks[1] / (1 << 20), peaks[2], accepted, rejected, clientErrors, verified, receiptsExact,
                 maxError, group, certified, (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /** Writes what was measured and checked, with the settings, as JSON ({@code pqfl bench-load}'s load.json). */
+    public static void writeJson(Result r, Path file) throws IOException {
+        Settings s = r.settings();
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("clients", s.clients());
+        json.put("rounds", s.rounds());
+        json.put("model", s.model().id());
+        json.put("updateBytes", r.updateBytes());
+        json.put("scheme", s.scheme().displayName());
+        json.put("transport", s.tls() ? "tls" : "grpc");
+        json.put("coordinatorHeap", s.heap());
+        json.put("roundSeconds", r.roundSeconds());
+        json.put("updatesPerSecond", r.updatesPerSecond());
+        json.put("uploadMillisP50", r.p50UploadMillis());
+        json.put("uploadMillisP99", r.p99UploadMillis());
+        json.put("uploadMillisMax", r.maxUploadMillis());
+        json.put("peakHeapSampledMiB", r.peakHeapSampledMib());
+        json.put("heapPoolPeaksMiB", r.heapPoolPeaksMib());
+        json.put("peakThreads", r.peakThreads());
+        json.put("tlsGroup", r.tlsGroup());
+        json.put("identities", s.certificates() ? "certificates" : "trust-dir");
+        json.put("clientsCertified", r.certified());
+        json.put("accepted", r.accepted());
+        json.put("rejected", r.rejected());
+        json.put("clientErrors", r.clientErrors());
+        json.put("ledgerVerified", r.ledgerVerified());
+        json.put("receiptsExact", r.receiptsExact());
+        json.put("maxModelError", r.maxModelError());
+        json.put("ok", r.ok());
+        json.put("wallMillis", r.wallMillis());
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), json);
     }
 
     /** The coordinator's TLS connections by negotiated group, from its metrics: e.g. "X25519MLKEM768" or "X25519MLKEM768 x500, x25519 x1". */

@@ -1,0 +1,59 @@
+package io.pqfl.app;
+
+import io.pqfl.app.client.ClientCommand;
+import io.pqfl.app.coordinator.CoordinatorCommand;
+import io.pqfl.app.coordinator.LedgerCommand;
+import io.pqfl.app.coordinator.TokenCommand;
+import io.pqfl.app.keys.KeysCommand;
+import io.pqfl.app.keys.PkiCommand;
+import io.pqfl.app.keys.TrustCommand;
+import io.pqfl.app.sim.BenchCommand;
+import io.pqfl.app.sim.CoordinatorBenchCommand;
+import io.pqfl.app.sim.LoadCommand;
+import io.pqfl.app.sim.SimulateCommand;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine;
+
+/** The {@code pqfl} command line. */
+@Command(name = "pqfl", mixinStandardHelpOptions = true, version = "pqfl 0.1.0-SNAPSHOT",
+        description = "Federated learning with post-quantum signed updates and models.",
+        subcommands = {KeysCommand.class, TrustCommand.class, PkiCommand.class, CoordinatorCommand.class, ClientCommand.class,
+            LedgerCommand.class, TokenCommand.class,
+            SimulateCommand.class, BenchCommand.class, CoordinatorBenchCommand.class,
+            LoadCommand.class})
+public final class Pqfl implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return Cli.USAGE;
+    }
+
+    public static CommandLine commandLine() {
+        return Cli.commandLine(new Pqfl());
+    }
+
+    /** The command line with {@code --config FILE} defaults installed from {@code args}. */
+    public static CommandLine commandLine(String[] args) {
+        CommandLine cmd = commandLine();
+        ConfigFileDefaults.install(cmd, args);
+        return cmd;
+    }
+
+    public static void main(String[] args) {
+        CommandLine cmd;
+        try {
+            cmd = commandLine(args);
+        } catch (CliException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(Cli.USAGE);
+            return;
+        }
+        System.exit(cmd.execute(args));
+    }
+}

@@ -1,0 +1,261 @@
+package io.pqfl.app.client;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.pqfl.app.Cli;
+import io.pqfl.app.CliException;
+import io.pqfl.app.PasswordOptions;
+import io.pqfl.app.UsageException;
+import io.pqfl.client.agent.ClientAgent;
+import io.pqfl.client.agent.ClientState;
+import io.pqfl.client.agent.LogProgress;
+import io.pqfl.client.data.CsvFiles;
+import io.pqfl.client.data.DataException;
+import io.pqfl.client.data.Examples;
+import io.pqfl.client.data.IdxFiles;
+import io.pqfl.client.data.Partition;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.transport.KeyExchange;
+import io.pqfl.transport.PqTls;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code pqfl client}: join a federation, train locally, send signed updates. */
+@Command(name = "client", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Join a coordinator as a client: verify each global model against the pinned coordinator key,",
+            "train on local data that never leaves this machine, and send signed updates until the run ends.",
+            "It connects with TLS 1.3 (--tls-ca), or without TLS only when asked with --plaintext."})
+public final class ClientCommand implements Callable<Integer> {
+    static final String NO_TLS = "no TLS configured: give --tls-ca (the federation CA certificate; see `pqfl coordinator init`) "
+            + "or --plaintext to connect with unencrypted gRPC on purpose";
+    private static final Pattern ADDRESS = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)]|([^:\\[\\]]+)):(\\d{1,5})");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Read settings from a properties file.")
+    Path config;
+
+    @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT", description = "The coordinator's address.")
+    String coordinator;
+
+    @Option(names = "--client-id", required = true, description = "This client's id, as enrolled at the coordinator.")
+    String clientId;
+
+    @Option(names = "--key", required = true, paramLabel = "FILE", description = "This client's private key (.key).")
+    Path key;
+
+    @Mixin
+    PasswordOptions password;
+
+    @Option(names = "--coordinator-key", required = true, paramLabel = "FILE",
+            description = "The coordinator's public key (.pub), pinned: models it did not sign are refused.")
+    Path coordinatorKey;
+
+    @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", paramLabel = "DIR|FILE.csv",
+            description = "A directory of IDX files (default: ${DEFAULT-VALUE}) or a CSV file (label, features...).")
+    Path data;
+
+    @Option(names = "--csv-scale", defaultValue = "1", description = "Multiply CSV features by this (e.g. 0.00392 for 0-255 pixels).")
+    float csvScale;
+
+    @Option(names = "--partition", defaultValue = "all", paramLabel = "SPEC",
+            description = "Which training examples are this client's: all, FROM-TO, K/N or @FILE (default: ${DEFAULT-VALUE}).")
+    String partition;
+
+    @Option(names = "--eval-fraction", defaultValue = "0.1",
+            description = "Share of this client's examples held out for local evaluation (default: ${DEFAULT-VALUE}).")
+    double evalFraction;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads; 0 leaves the engine's default.")
+    int threads;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed for shuffling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE",
+            description = "Connect with TLS 1.3, trusting coordinators certified by this federation CA certificate.")
+    Path tlsCa;
+
+    @Option(names = "--tls-crl", paramLabel = "FILE",
+            description = "The federation CA's revocation list: refuse a coordinator whose certificate is on it.")
+    Path tlsCrl;
+
+    @Option(names = "--plaintext",
+            description = "Connect with unencrypted gRPC on purpose (updates and models are still signed, but the channel "
+                    + "is not confidential). Without it, --tls-ca is required.")
+    boolean plaintext;
+
+    @Option(names = "--tls-key-exchange", defaultValue = "hybrid", paramLabel = "MODE",
+            description = "hybrid (X25519MLKEM768 first), pq-only or classical (default: ${DEFAULT-VALUE}).")
+    String keyExchange;
+
+    @Option(names = "--cert", paramLabel = "FILE",
+            description = "This client's certificate from the federation CA (its key must be --key): sent in Hello, "
+                    + "and presented in the TLS handshake when the coordinator asks.")
+    Path cert;
+
+    @Option(names = "--enroll-token-file", paramLabel = "FILE",
+            description = "Enroll this client's key with the one-time token in FILE before joining.")
+    Path enrollTokenFile;
+
+    @Option(names = "--poll", defaultValue = "20", description = "Seconds each task poll may wait (default: ${DEFAULT-VALUE}).")
+    int pollSeconds;
+
+    @Option(names = "--state-file", paramLabel = "FILE",
+            description = "Where the newest task and model round accepted per federation are kept, so an older task or "
+                    + "model is refused across restarts (default: ~/.pqfl/client-state/CLIENT-ID.properties).")
+    Path stateFile;
+
+    @Override
+    public Integer call() throws Exception {
+        checkTransport();
+        if (threads > 0) {
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        }
+        System.setProperty("ai.djl.offline", "true");
+        SigningKey signingKey = KeyPem.readSigningKey(key, password.password());
+        VerifyingKey pinned = KeyPem.readVerifyingKey(coordinatorKey);
+        ClientId id;
+        try {
+            id = new ClientId(clientId);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage());
+        }
+        if (!(evalFraction >= 0 && evalFraction < 1)) {
+            throw new CliException("--eval-fraction must be in [0, 1), got " + evalFraction);
+        }
+        Examples all;
+        try {
+            Examples source = Files.isDirectory(data) ? IdxFiles.load(data, true) : CsvFiles.load(data, csvScale);
+            all = Partition.apply(source, partition);
+        } catch (DataException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        int evalCount = (int) Math.floor(all.size() * evalFraction);
+        Examples train = all.range(0, all.size() - evalCount);
+        Examples eval = evalCount == 0 ? null : all.range(all.size() - evalCount, all.size());
+        Address address = Address.parse(coordinator);
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("pqfl client %s: %d training and %d held-out examples from %s (%s), coordinator %s, pinned key %s%n",
+                id, train.size(), evalCount, data, partition, coordinator, pinned.keyId());
+        out.flush();
+        ClientAgent.Settings settings = ClientAgent.Settings.defaults(id, signingKey, pinned).withDevice(device)
+                .withPollWait(Duration.ofSeconds(pollSeconds)).withSeed(seed);
+        List<X509Certificate> chain = null;
+        if (cert != null) {
+            chain = Certificates.readAll(cert);
+            if (!Arrays.equals(chain.get(0).getPublicKey().getEncoded(), signingKey.verifyingKey().encoded())) {
+                throw new CliException(cert + " is not a certificate for " + key + ": a client's certificate must carry the "
+                        + "key that signs its updates");
+            }
+            settings = settings.withCertificate(chain.get(0).getEncoded());
+        }
+        if (enrollTokenFile != null) {
+            String token = Files.readString(enrollTokenFile).strip();
+            if (token.isEmpty()) {
+                throw new CliException(enrollTokenFile + ": the token file is empty");
+            }
+            settings = settings.withEnrollToken(token);
+        }
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(address.host(), address.port())
+                .maxInboundMessageSize(8 << 20);
+        if (tlsCa != null) {
+            KeyExchange groups;
+            try {
+                groups = KeyExchange.parse(keyExchange);
+            } catch (IllegalArgumentException e) {
+                throw new CliException(e.getMessage(), e);
+            }
+            builder.sslContext(PqTls.client(Certificates.readAll(tlsCa),
+                    tlsCrl == null ? null : Certificates.readCrl(tlsCrl), chain,
+                    chain == null ? null : signingKey.toJca(), groups));
+        } else {
+            builder.usePlaintext();
+            org.slf4j.LoggerFactory.getLogger(ClientCommand.class).warn("Connecting without TLS: updates and models are "
+                    + "signed, but the channel is not confidential; give --tls-ca for TLS 1.3 with X25519MLKEM768");
+        }
+        Path state = stateFile != null ? stateFile
+                : Path.of(System.getProperty("user.home"), ".pqfl", "client-state", id.value() + ".properties");
+        ClientState remembered;
+        try {
+            remembered = ClientState.load(state);
+        } catch (java.io.IOException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        ManagedChannel channel = builder.build();
+        ClientAgent agent = new ClientAgent(channel, settings, train, eval, LogProgress.auto()).rememberIn(remembered);
+        Thread hook = new Thread(agent::stop, "pqfl-client-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            ClientAgent.Summary s = agent.run();
+            out.printf("%s: %d rounds trained, %d updates accepted, %d rejected, %d models refused%n",
+                    s.finished() ? "Federation finished" : "Stopped", s.roundsTrained(), s.updatesAccepted(),
+                    s.updatesRejected(), s.modelsRefused());
+            out.flush();
+            return s.modelsRefused() > 0 && !s.finished() ? Cli.FAILED : Cli.OK;
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The coordinator's address: HOST:PORT, or [IPv6]:PORT. */
+    record Address(String host, int port) {
+        static Address parse(String text) {
+            Matcher m = ADDRESS.matcher(text);
+            int port = m.matches() ? Integer.parseInt(m.group(3)) : 0;
+            if (port < 1 || port > 65535) {
+                throw new CliException("--coordinator must be HOST:PORT or [IPv6]:PORT, got '" + text + "'");
+            }
+            return new Address(m.group(1) != null ? m.group(1) : m.group(2), port);
+        }
+    }
+
+    /**
+     * Plaintext only by name: without --plaintext the client needs the CA to check the coordinator's
+     * certificate, and --plaintext with TLS options is a contradiction. Checked before any file is read.
+     */
+    private void checkTransport() {
+        List<String> tlsOptions = new ArrayList<>();
+        if (tlsCa != null) {
+            tlsOptions.add("--tls-ca");
+        }
+        if (tlsCrl != null) {
+            tlsOptions.add("--tls-crl");
+        }
+        if (!keyExchange.equals("hybrid") || spec.commandLine().getParseResult().hasMatchedOption("--tls-key-exchange")) {
+            tlsOptions.add("--tls-key-exchange");
+        }
+        if (plaintext && !tlsOptions.isEmpty()) {
+            throw new UsageException("--plaintext conflicts with " + String.join(", ", tlsOptions)
+                    + ": give TLS options or --plaintext, not both");
+        }
+        if (!plaintext && tlsCa == null) {
+            throw new UsageException(tlsOptions.isEmpty() ? NO_TLS
+                    : String.join(", ", tlsOptions) + " without --tls-ca: give --tls-ca (see `pqfl coordinator init`)");
+        }
+    }
+}

@@ -1,0 +1,359 @@
+package io.pqfl.app.coordinator;
+
+import io.grpc.netty.NettyServerBuilder;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.pqfl.app.Cli;
+import io.pqfl.app.CliException;
+import io.pqfl.app.DurationConverter;
+import io.pqfl.app.PasswordOptions;
+import io.pqfl.app.UsageException;
+import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.aggregate.Strategies;
+import io.pqfl.coordinator.metrics.CoordinatorMetrics;
+import io.pqfl.coordinator.metrics.MetricsEndpoint;
+import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.server.CoordinatorServer;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.TrustStore;
+import io.pqfl.crypto.pki.CertificateChecker;
+import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.crypto.pki.Role;
+import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.transport.KeyExchange;
+import io.pqfl.transport.PqTls;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import javax.net.ssl.TrustManager;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.MissingParameterException;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code pqfl coordinator}: run a federation's coordinator until its rounds are done or it is stopped. */
+@Command(name = "coordinator", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run a coordinator: enroll clients from a trust directory, run signed rounds over gRPC,",
+            "verify and aggregate updates, sign and publish each global model, keep a ledger and checkpoints.",
+            "Restarting with the same --data-dir resumes the run. Settings may also come from --config FILE",
+            "(properties, keys = option names without dashes). It serves TLS 1.3 (--tls-cert), or plaintext",
+            "only when asked with --plaintext; 'pqfl coordinator init' creates everything TLS needs."},
+        subcommands = CoordinatorInitCommand.class)
+public final class CoordinatorCommand implements Callable<Integer> {
+    static final String NO_TLS = "no TLS configured: give --tls-cert/--tls-key (see `pqfl coordinator init`) or "
+            + "--plaintext to serve unencrypted gRPC on purpose";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Read settings from a properties file.")
+    Path config;
+
+    @Option(names = "--federation-id", defaultValue = "pqfl", description = "Federation id (default: ${DEFAULT-VALUE}).")
+    String federationId;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Listen address (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "50051", description = "gRPC port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    // Not required = true: picocli would then demand it before the 'init' subcommand too; call() checks it.
+    @Option(names = "--key", paramLabel = "FILE", description = "The coordinator's private key (.key); required.")
+    Path key;
+
+    @Mixin
+    PasswordOptions password;
+
+    @Option(names = "--data-dir", defaultValue = "pqfl-data", paramLabel = "DIR",
+            description = "Database, checkpoints and spool (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--trust-dir", paramLabel = "DIR", description = "Client public keys, <client-id>.pub (default: DATA-DIR/trust).")
+    Path trustDir;
+
+    @Option(names = "--jdbc-url", paramLabel = "URL",
+            description = "Database URL, e.g. jdbc:postgresql://db/pqfl (default: an SQLite file in DATA-DIR).")
+    String jdbcUrl;
+
+    @Option(names = "--schemes", split = ",", paramLabel = "SCHEME",
+            description = "Signature schemes accepted from clients (default: all post-quantum schemes).")
+    List<SignatureScheme> schemes;
+
+    @Option(names = "--rounds", defaultValue = "5", description = "Rounds to run (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--clients-per-round", defaultValue = "0",
+            description = "Clients sampled per round; 0 uses --fraction (default: ${DEFAULT-VALUE}).")
+    int clientsPerRound;
+
+    @Option(names = "--fraction", defaultValue = "1.0", description = "Fraction of live clients sampled (default: ${DEFAULT-VALUE}).")
+    double fraction;
+
+    @Option(names = "--min-clients", defaultValue = "2",
+            description = "Clients needed to start a round and updates needed to aggregate it (default: ${DEFAULT-VALUE}).")
+    int minClients;
+
+    @Option(names = "--round-timeout", defaultValue = "10m", converter = DurationConverter.class,
+            description = "Round deadline (default: ${DEFAULT-VALUE}).")
+    Duration roundTimeout;
+
+    @Option(names = "--strategy", defaultValue = "fedavg",
+            description = "fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedmedian, trimmedmean, krum, multikrum (default: ${DEFAULT-VALUE}).")
+    String strategy;
+
+    @Option(names = "--strategy-param", paramLabel = "KEY=VALUE",
+            description = "Strategy parameter, e.g. mu=0.01 (fedprox), eta=0.01 (fedadam), beta=0.1 (trimmedmean), f=1,m=2 (krum).")
+    Map<String, String> strategyParams = Map.of();
+
+    @Option(names = "--model", defaultValue = "mlp", description = "Model architecture: mlp, cnn, mlp-large (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--initial-model", paramLabel = "FILE", description = "Start from this model file instead of a fresh model.")
+    Path initialModel;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed for the initial model and client sampling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--local-epochs", defaultValue = "1", description = "Client epochs per round (default: ${DEFAULT-VALUE}).")
+    int localEpochs;
+
+    @Option(names = "--batch-size", defaultValue = "64", description = "Client batch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--learning-rate", defaultValue = "0.001", description = "Client learning rate (default: ${DEFAULT-VALUE}).")
+    float learningRate;
+
+    @Option(names = "--optimizer", defaultValue = "adam", description = "Client optimiser: adam or sgd (default: ${DEFAULT-VALUE}).")
+    String optimizer;
+
+    @Option(names = "--max-update-mib", defaultValue = "512", description = "Largest accepted update (default: ${DEFAULT-VALUE} MiB).")
+    long maxUpdateMib;
+
+    @Option(names = "--hello-rate", defaultValue = "20", description = "Hello calls per second allowed per remote address (default: ${DEFAULT-VALUE}).")
+    double helloRate;
+
+    @Option(names = "--hello-burst", defaultValue = "40", description = "Burst of Hello calls allowed per remote address (default: ${DEFAULT-VALUE}).")
+    int helloBurst;
+
+    @Option(names = "--upload-timeout", defaultValue = "10m", converter = DurationConverter.class,
+            description = "Longest an update stream may stay open (default: ${DEFAULT-VALUE}).")
+    Duration uploadTimeout;
+
+    @Option(names = "--upload-idle-timeout", defaultValue = "30s", converter = DurationConverter.class,
+            description = "An upload that sends nothing for this long is cut off and its slot freed (default: ${DEFAULT-VALUE}).")
+    Duration uploadIdleTimeout;
+
+    @Option(names = "--max-uploads", defaultValue = "1024",
+            description = "Uploads in progress at once; more are refused BUSY and retried (default: ${DEFAULT-VALUE}).")
+    int maxUploads;
+
+    @Option(names = "--upload-memory-mib", defaultValue = "0",
+            description = "Tensor bytes all uploads in progress may hold together; 0 = half the heap (default: ${DEFAULT-VALUE}).")
+    long uploadMemoryMib;
+
+    @Option(names = "--max-examples", defaultValue = "1000000",
+            description = "Largest example count one update may claim, i.e. its weight in FedAvg (default: ${DEFAULT-VALUE}).")
+    long maxExamples;
+
+    @Option(names = "--session-ttl", defaultValue = "15m", converter = DurationConverter.class,
+            description = "How long a client's session from Hello stays valid (default: ${DEFAULT-VALUE}).")
+    Duration sessionTtl;
+
+    @Option(names = "--call-rate", defaultValue = "50",
+            description = "GetTask/SubmitUpdate/GetStatus calls per second allowed per remote address (default: ${DEFAULT-VALUE}).")
+    double callRate;
+
+    @Option(names = "--call-burst", defaultValue = "200",
+            description = "Burst of those calls allowed per remote address (default: ${DEFAULT-VALUE}).")
+    int callBurst;
+
+    @Option(names = "--max-calls-per-connection", defaultValue = "256",
+            description = "Concurrent calls one connection may hold open (default: ${DEFAULT-VALUE}).")
+    int maxCallsPerConnection;
+
+    @Option(names = "--metrics-port", defaultValue = "9464",
+            description = "Prometheus /metrics port; -1 disables (default: ${DEFAULT-VALUE}).")
+    int metricsPort;
+
+    @Option(names = "--metrics-host", defaultValue = "127.0.0.1",
+            description = "Address the unauthenticated /metrics endpoint listens on (default: ${DEFAULT-VALUE}; 0.0.0.0 "
+                    + "for a Prometheus on another host).")
+    String metricsHost;
+
+    @Option(names = "--server-threads", defaultValue = "-1",
+            description = "Threads serving calls; 0 = gRPC's cached pool (default: max(8, 4 x cores)).")
+    int serverThreads;
+
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "Serve TLS 1.3 with this certificate (PEM chain, e.g. from 'pqfl pki issue --role coordinator').")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "The TLS certificate's private key (default: --key).")
+    Path tlsKey;
+
+    @Option(names = "--plaintext",
+            description = "Serve unencrypted gRPC on purpose (updates and models are still signed, but the channel is not "
+                    + "confidential). Without it, TLS options are required.")
+    boolean plaintext;
+
+    @Option(names = "--tls-key-exchange", defaultValue = "hybrid", paramLabel = "MODE",
+            description = "hybrid (X25519MLKEM768 first, classical fallback), pq-only or classical (default: ${DEFAULT-VALUE}).")
+    String keyExchange;
+
+    @Option(names = "--client-ca", paramLabel = "FILE",
+            description = "Federation CA certificate: admit clients whose certificate it issued (no trust-dir entry needed).")
+    Path clientCa;
+
+    @Option(names = "--client-crl", paramLabel = "FILE", description = "The CA's revocation list (re-read when it changes).")
+    Path clientCrl;
+
+    @Option(names = "--client-auth", defaultValue = "none", paramLabel = "MODE",
+            description = "Client certificates in the TLS handshake: none, optional or require (default: ${DEFAULT-VALUE}).")
+    String clientAuth;
+
+    @Option(names = "--linger", defaultValue = "10s", converter = DurationConverter.class,
+            description = "Keep serving this long after the last round so clients learn the run is over (default: ${DEFAULT-VALUE}).")
+    Duration linger;
+
+    @Override
+    public Integer call() throws Exception {
+        if (key == null) {
+            throw new MissingParameterException(spec.commandLine(), spec.findOption("--key"),
+                    "Missing required option: '--key=FILE'");
+        }
+        checkTransport();
+        SigningKey coordinatorKey = KeyPem.readSigningKey(key, password.password());
+        CoordinatorConfig cfg;
+        try {
+            CoordinatorConfig.Builder cfgBuilder = CoordinatorConfig.builder().federationId(federationId).dataDir(dataDir).trustDir(trustDir).jdbcUrl(jdbcUrl)
+                    .acceptedSchemes(schemes == null ? CoordinatorConfig.postQuantumSchemes() : EnumSet.copyOf(schemes))
+                    .rounds(rounds).clientsPerRound(clientsPerRound).clientFraction(fraction).minClients(minClients)
+                    .roundTimeout(roundTimeout).strategy(strategy).strategyParams(strategyParams)
+                    .model(ModelCatalog.byId(model)).initialModel(initialModel).seed(seed)
+                    .training(new TrainingConfig(localEpochs, batchSize, learningRate, 0f, optimizer))
+                    .maxUpdateBytes(maxUpdateMib << 20).helloRateLimit(helloRate, helloBurst).uploadTimeout(uploadTimeout)
+                    .uploadIdleTimeout(uploadIdleTimeout).maxExamplesPerUpdate(maxExamples).sessionTtl(sessionTtl)
+                    .callRateLimit(callRate, callBurst).maxCallsPerConnection(maxCallsPerConnection)
+                    .uploadLimits(maxUploads, uploadMemoryMib << 20)
+                    .clientCertificates(clientCa, clientCrl);
+            if (serverThreads >= 0) {
+                cfgBuilder.serverThreads(serverThreads);
+            }
+            cfg = cfgBuilder.build();
+            Strategies.create(strategy, strategyParams).checkClients(cfg.minUpdates());
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
+        String transport = "plaintext";
+        if (tlsCert != null) {
+            builder.sslContext(serverTls(coordinatorKey));
+            transport = "TLS 1.3, key exchange " + keyExchange + (clientAuth.equals("none") ? "" : ", client certificates " + clientAuth);
+        } else {
+            org.slf4j.LoggerFactory.getLogger(CoordinatorCommand.class).warn("Serving plaintext gRPC: updates and models "
+                    + "are signed, but the channel is not confidential; give --tls-cert for TLS 1.3 with X25519MLKEM768");
+        }
+        TrustStore trust = TrustStore.open(cfg.trustDir());
+        CoordinatorMetrics metrics = new CoordinatorMetrics();
+        FederationEngine engine;
+        try {
+            engine = new FederationEngine(cfg, coordinatorKey, trust, metrics, Clock.systemUTC(), new SecureRandom());
+        } catch (IllegalStateException | SQLException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (CoordinatorServer server = new CoordinatorServer(builder, engine).start().withShutdownHook();
+             MetricsEndpoint endpoint = metricsPort < 0 ? null : new MetricsEndpoint(metricsHost, metricsPort, metrics)) {
+            out.printf("pqfl coordinator: federation %s, key %s (%s), listening on %s:%d (%s)%s%n", cfg.federationId(),
+                    coordinatorKey.keyId(), coordinatorKey.scheme(), host, server.port(), transport,
+                    endpoint == null ? "" : ", metrics on :" + endpoint.port() + "/metrics");
+            out.printf("  %d clients enrolled in %s; %d rounds of %s; data in %s%n", trust.clients().size(), cfg.trustDir(),
+                    cfg.rounds(), cfg.strategy(), cfg.dataDir());
+            out.flush();
+            if (!engine.awaitFinished(Duration.ofDays(3650))) {
+                out.println("Stopped before the last round; restart with the same --data-dir to resume.");
+                out.flush();
+                return Cli.OK;
+            }
+            var status = engine.status();
+            out.printf("Finished: %d rounds closed; final model %s (round %d)%n", status.closedRounds(), status.modelDigest(),
+                    status.modelRound());
+            out.flush();
+            Thread.sleep(linger.toMillis());
+        }
+        return Cli.OK;
+    }
+
+    /**
+     * Plaintext only by name: without --plaintext the coordinator needs a TLS certificate, and --plaintext
+     * with TLS options is a contradiction. Checked before any file is read.
+     */
+    private void checkTransport() {
+        List<String> tlsOptions = new ArrayList<>();
+        if (tlsCert != null) {
+            tlsOptions.add("--tls-cert");
+        }
+        if (tlsKey != null) {
+            tlsOptions.add("--tls-key");
+        }
+        if (!keyExchange.equals("hybrid") || spec.commandLine().getParseResult().hasMatchedOption("--tls-key-exchange")) {
+            tlsOptions.add("--tls-key-exchange");
+        }
+        if (!clientAuth.equals("none")) {
+            tlsOptions.add("--client-auth " + clientAuth);
+        }
+        if (plaintext && !tlsOptions.isEmpty()) {
+            throw new UsageException("--plaintext conflicts with " + String.join(", ", tlsOptions)
+                    + ": give TLS options or --plaintext, not both");
+        }
+        if (!plaintext && tlsCert == null) {
+            throw new UsageException(tlsOptions.isEmpty() ? NO_TLS
+                    : String.join(", ", tlsOptions) + " without --tls-cert: give --tls-cert (see `pqfl coordinator init`)");
+        }
+    }
+
+    private SslContext serverTls(SigningKey coordinatorKey) throws Exception {
+        KeyExchange groups;
+        ClientAuth auth;
+        try {
+            groups = KeyExchange.parse(keyExchange);
+            auth = switch (clientAuth) {
+                case "none" -> ClientAuth.NONE;
+                case "optional" -> ClientAuth.OPTIONAL;
+                case "require" -> ClientAuth.REQUIRE;
+                default -> throw new IllegalArgumentException("--client-auth must be none, optional or require, not '" + clientAuth + "'");
+            };
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        if (auth != ClientAuth.NONE && clientCa == null) {
+            throw new CliException("--client-auth " + clientAuth + " needs --client-ca (the CA that issues client certificates)");
+        }
+        SigningKey tls = tlsKey == null ? coordinatorKey : KeyPem.readSigningKey(tlsKey, password.password());
+        var chain = Certificates.readAll(tlsCert);
+        if (!Arrays.equals(chain.get(0).getPublicKey().getEncoded(), tls.verifyingKey().encoded())) {
+            throw new CliException(tlsCert + " is not a certificate for the key " + (tlsKey == null ? key : tlsKey)
+                    + " (give the certificate's key with --tls-key)");
+        }
+        TrustManager clientTrust = auth == ClientAuth.NONE ? null
+                : CertificateChecker.load(clientCa, clientCrl, Clock.systemUTC())
+                        .trustManager(Role.CLIENT);
+        return PqTls.server(chain, tls.toJca(), groups, clientTrust, auth);
+    }
+}

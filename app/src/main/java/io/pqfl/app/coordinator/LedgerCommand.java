@@ -1,0 +1,122 @@
+package io.pqfl.app.coordinator;
+
+import io.pqfl.app.Cli;
+import io.pqfl.app.CliException;
+import io.pqfl.coordinator.store.DataDirectory;
+import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.LedgerVerifier;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.VerifyingKey;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code pqfl ledger verify DIR [--coordinator-key FILE]}: re-check a coordinator's ledger offline. */
+@Command(name = "ledger", mixinStandardHelpOptions = true, description = "Inspect a coordinator's audit ledger.",
+        subcommands = LedgerCommand.Verify.class)
+public final class LedgerCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return Cli.USAGE;
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = {"Re-check the hash chain, every signature, the ledger head each signed model binds, and "
+                    + "that every signed checkpoint in DATA-DIR/checkpoints is in the ledger; report the first problem. "
+                    + "Exit 1 if any.",
+                    "Pin the coordinator's public key with --coordinator-key: otherwise it is taken from the database "
+                    + "being verified, and whoever can write that database can replace it."})
+    static final class Verify implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "DATA-DIR", description = "The coordinator's data directory (holding pqfl.db and checkpoints/).")
+        Path dir;
+
+        @Option(names = "--jdbc-url", paramLabel = "URL", description = "Use this database instead of DATA-DIR/pqfl.db.")
+        String jdbcUrl;
+
+        @Option(names = "--coordinator-key", paramLabel = "FILE",
+                description = "The coordinator's public key (PEM), from outside the data directory: the run's recorded "
+                        + "key must be this one.")
+        Path coordinatorKey;
+
+        @Option(names = "--allow-unsigned", description = "Verify a run of the unsigned research baseline (update "
+                + "signatures not checked); without it such a run fails, since the mark could have been set in the database.")
+        boolean allowUnsigned;
+
+        @Override
+        public Integer call() throws Exception {
+            DataDirectory data = DataDirectory.of(dir);
+            String url = jdbcUrl;
+            if (url == null) {
+                if (!Files.isRegularFile(data.database())) {
+                    throw new CliException(dir + ": no ledger here (expected " + data.database() + ")");
+                }
+                url = data.jdbcUrl();
+            }
+            VerifyingKey pinned = coordinatorKey == null ? null : KeyPem.readVerifyingKey(coordinatorKey);
+            LedgerVerifier.Report r;
+            try (Database database = Database.open(url)) {
+                r = LedgerVerifier.verify(database, pinned, data.checkpoints(), allowUnsigned);
+            }
+            PrintWriter w = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            if (r.keySource() == LedgerVerifier.KeySource.FROM_DATABASE) {
+                err.printf("WARNING: the coordinator key (%s) was taken from the database being verified; pin it with "
+                        + "--coordinator-key FILE, or whoever can write the database can replace it%n", r.coordinatorKeyId());
+                err.flush();
+            }
+            if (r.entries() > 0) {
+                // Zero when the check stopped at the run's key, before any entry.
+                w.printf("%d entries: %d accepted updates, %d rejected, %d published models%n", r.entries(),
+                        r.acceptedUpdates(), r.rejectedUpdates(), r.publishedModels());
+            }
+            if (r.ok()) {
+                if (allowUnsigned) {
+                    w.println("UNSIGNED RUN: update signatures were not checked (--allow-unsigned)");
+                }
+                if (r.keySource() == LedgerVerifier.KeySource.PINNED) {
+                    w.printf("coordinator key %s: pinned with --coordinator-key%n", r.coordinatorKeyId());
+                }
+                if (r.checkpoints() > 0) {
+                    w.printf("%d checkpoints: each is a published model of the ledger%n", r.checkpoints());
+                }
+                LedgerVerifier.Coverage c = r.coverage();
+                if (c != null) {
+                    String covers = c.modelSeq() == 1 ? "the first entry"
+                            : "its signature covers entries 1-" + (c.modelSeq() - 1) + " through its ledger head";
+                    w.printf("last signed round: %d, ledger entry %d (%s); %d %s after it covered by no signature yet%n",
+                            c.round(), c.modelSeq(), covers, c.unsignedAfter(), c.unsignedAfter() == 1 ? "entry" : "entries");
+                }
+                for (String note : r.notes()) {
+                    w.println("note: " + note);
+                }
+                w.println("OK: the hash chain is intact and every signature verifies");
+                w.flush();
+                return Cli.OK;
+            }
+            w.flush();
+            for (String note : r.notes()) {
+                err.println("note: " + note);
+            }
+            if (r.firstBadSeq() != null) {
+                err.printf("FAILED at entry %d: %s%n", r.firstBadSeq(), r.problem());
+            } else {
+                err.printf("FAILED: %s%n", r.problem());
+            }
+            err.flush();
+            return Cli.FAILED;
+        }
+    }
+}

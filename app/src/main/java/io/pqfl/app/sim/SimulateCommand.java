@@ -1,0 +1,265 @@
+package io.pqfl.app.sim;
+
+import io.pqfl.app.Cli;
+import io.pqfl.app.CliException;
+import io.pqfl.app.DurationConverter;
+import io.pqfl.client.data.DataException;
+import io.pqfl.client.data.Examples;
+import io.pqfl.client.data.IdxFiles;
+import io.pqfl.coordinator.aggregate.Strategies;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.sim.SimulationRunner;
+import io.pqfl.sim.attack.AttackPlan;
+import io.pqfl.sim.data.Partitioner;
+import io.pqfl.sim.report.ReportWriter;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code pqfl simulate}: whole signed federations, compared across signature schemes and attacks. */
+@Command(name = "simulate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run whole federations - the real coordinator and client agents over loopback gRPC, DJL training on",
+            "Fashion-MNIST - once per signature scheme ('none' is the unsigned baseline), and report what signing costs",
+            "and what it stops: results.csv, results.json, PNG plots and report.html in the run directory."})
+public final class SimulateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Read settings from a properties file.")
+    Path config;
+
+    @Option(names = "--preset", paramLabel = "NAME",
+            description = "paper: the schemes of arXiv:2409.04637 (ML-DSA-44/65/87, Falcon-512/1024, SLH-DSA-SHA2-128f/128s, none) "
+                    + "on the MLP and the CNN, IID and Dirichlet(0.5) data.")
+    String preset;
+
+    @Option(names = "--clients", defaultValue = "8", description = "Virtual clients (default: ${DEFAULT-VALUE}).")
+    int clients;
+
+    @Option(names = "--rounds", defaultValue = "5", description = "Rounds (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--schemes", split = ",", defaultValue = "ML-DSA-65,none", paramLabel = "SCHEME|none",
+            description = "Signature schemes to compare, 'none' for unsigned (default: ${DEFAULT-VALUE}).")
+    List<String> schemes;
+
+    @Option(names = "--model", split = ",", defaultValue = "mlp", description = "mlp, cnn, mlp-large; several compare models (default: ${DEFAULT-VALUE}).")
+    List<String> models;
+
+    @Option(names = "--strategy", defaultValue = "fedavg", description = "Aggregation strategy (default: ${DEFAULT-VALUE}).")
+    String strategy;
+
+    @Option(names = "--strategy-param", paramLabel = "KEY=VALUE", description = "Strategy parameter.")
+    Map<String, String> strategyParams = Map.of();
+
+    @Option(names = "--local-epochs", defaultValue = "1", description = "Client epochs per round (default: ${DEFAULT-VALUE}).")
+    int localEpochs;
+
+    @Option(names = "--batch-size", defaultValue = "32", description = "Client batch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--learning-rate", defaultValue = "0.001", description = "Client learning rate (default: ${DEFAULT-VALUE}).")
+    float learningRate;
+
+    @Option(names = "--partition", split = ",", defaultValue = "iid",
+            description = "iid, dirichlet or shards; several compare data settings (default: ${DEFAULT-VALUE}).")
+    List<String> partitions;
+
+    @Option(names = "--alpha", defaultValue = "0.5", description = "Dirichlet concentration (default: ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(names = "--examples-per-client", defaultValue = "1500",
+            description = "Training examples per client, 0 for all of its partition (default: ${DEFAULT-VALUE}).")
+    int examplesPerClient;
+
+    @Option(names = "--test-examples", defaultValue = "2000", description = "Test examples for the global model (default: ${DEFAULT-VALUE}).")
+    int testExamples;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed for partitions, models, sampling, attacks (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--transport", defaultValue = "tls",
+            description = "tls (loopback sockets, TLS 1.3 with X25519MLKEM768, clients admitted by ML-DSA certificates), "
+                    + "grpc (plaintext loopback, trust directory) or inprocess (default: ${DEFAULT-VALUE}).")
+    String transport;
+
+    @Option(names = "--attack-tamper", defaultValue = "0", description = "Rate of updates altered in transit.")
+    double tamper;
+
+    @Option(names = "--attack-replay", defaultValue = "0", description = "Rate of updates replaced by the client's earlier-round update.")
+    double replay;
+
+    @Option(names = "--attack-forge", defaultValue = "0", description = "Rate of updates replaced by forgeries (made-up signature).")
+    double forge;
+
+    @Option(names = "--attack-unenrolled", defaultValue = "0", description = "Rate of updates submitted with an unenrolled key.")
+    double unenrolled;
+
+    @Option(names = "--attack-poison", defaultValue = "0", description = "Rate of poisoned updates from enrolled clients.")
+    double poison;
+
+    @Option(names = "--poison-mode", defaultValue = "scale", description = "scale or signflip (default: ${DEFAULT-VALUE}).")
+    String poisonMode;
+
+    @Option(names = "--poison-scale", defaultValue = "10", description = "Poisoning factor (default: ${DEFAULT-VALUE}).")
+    float poisonScale;
+
+    @Option(names = "--round-timeout", defaultValue = "5m", converter = DurationConverter.class,
+            description = "Round deadline (default: ${DEFAULT-VALUE}).")
+    Duration roundTimeout;
+
+    @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", paramLabel = "DIR",
+            description = "Fashion-MNIST IDX directory (default: ${DEFAULT-VALUE}).")
+    Path data;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default: runs/simulate-TIMESTAMP).")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if ("paper".equalsIgnoreCase(preset)) {
+            schemes = List.of("ML-DSA-44", "ML-DSA-65", "ML-DSA-87", "Falcon-512", "Falcon-1024", "SLH-DSA-SHA2-128f",
+                    "SLH-DSA-SHA2-128s", "none");
+            models = List.of("mlp", "cnn");
+            partitions = List.of("iid", "dirichlet");
+        } else if (preset != null) {
+            throw new CliException("unknown preset '" + preset + "': the only preset is 'paper'");
+        }
+        List<SignatureScheme> parsed = new ArrayList<>();
+        for (String s : schemes) {
+            if (s.trim().equalsIgnoreCase("none")) {
+                parsed.add(null);
+            } else {
+                try {
+                    parsed.add(SignatureScheme.parse(s));
+                } catch (IllegalArgumentException e) {
+                    throw new CliException(e.getMessage() + ", or none");
+                }
+            }
+        }
+        List<ModelCatalog> modelList = new ArrayList<>();
+        List<Partitioner.Kind> partitionList = new ArrayList<>();
+        AttackPlan attacks;
+        try {
+            for (String m : models) {
+                modelList.add(ModelCatalog.byId(m));
+            }
+            for (String p : partitions) {
+                partitionList.add(Partitioner.kind(p));
+            }
+            attacks = new AttackPlan(tamper, replay, forge, unenrolled, poison, poisonMode, poisonScale, seed);
+            if (clients < 1 || rounds < 1) {
+                throw new IllegalArgumentException("need --clients >= 1 and --rounds >= 1");
+            }
+            // A round aggregates at least half the clients (SimulationRunner): the strategy must work with that many.
+            Strategies.create(strategy, strategyParams).checkClients(Math.max(1, clients / 2));
+            if (partitionList.contains(Partitioner.Kind.DIRICHLET) && !(alpha > 0)) {
+                throw new IllegalArgumentException("dirichlet alpha must be > 0, got " + alpha);
+            }
+            SimulationRunner.Transport.parse(transport);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        Examples train;
+        Examples test;
+        try {
+            train = IdxFiles.load(data, true);
+            test = IdxFiles.load(data, false);
+        } catch (DataException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        test = test.range(0, Math.min(testExamples, test.size()));
+        Path dir = out != null ? out : Path.of("runs", "simulate-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Files.createDirectories(dir);
+        PrintWriter w = spec.commandLine().getOut();
+
+        List<SimulationRunner.Spec> arms = new ArrayList<>();
+        TrainingConfig training = new TrainingConfig(localEpochs, batchSize, learningRate, 0f, "adam");
+        boolean several = modelList.size() > 1 || partitionList.size() > 1;
+        for (ModelCatalog model : modelList) {
+            for (Partitioner.Kind partition : partitionList) {
+                String suffix = several ? "-" + model.id() + "-" + partition.name().toLowerCase(Locale.ROOT) : "";
+                if (attacks.any()) {
+                    SignatureScheme first = parsed.stream().filter(Objects::nonNull).findFirst().orElse(null);
+                    arms.add(arm(name(first) + "-clean" + suffix, first, model, partition, training, AttackPlan.none()));
+                }
+                for (SignatureScheme s : parsed) {
+                    arms.add(arm(name(s) + (attacks.any() ? "-attacked" : "") + suffix, s, model, partition, training, attacks));
+                }
+            }
+        }
+        w.printf("pqfl simulate: %d arms x %d clients x %d rounds (%s, %s transport) -> %s%n", arms.size(), clients, rounds,
+                attacks.any() ? "attacks " + attacks : "no attacks", transport, dir.toAbsolutePath());
+        w.flush();
+        // An unreported one-round warm-up, so that JIT compilation and libtorch's start-up do not land on the first arm.
+        SimulationRunner.Spec first = arms.get(0);
+        SimulationRunner.run(new SimulationRunner.Spec("warmup", first.scheme(), Math.min(2, clients), 1, first.model(),
+                "fedavg", Map.of(), training, Partitioner.Kind.IID, alpha, Math.min(examplesPerClient, 300), seed,
+                first.transport(), AttackPlan.none(), roundTimeout), train, test.range(0, Math.min(200, test.size())),
+                Files.createTempDirectory("pqfl-warmup"), line -> { });
+        List<SimulationRunner.Result> results = new ArrayList<>();
+        int k = 0;
+        for (SimulationRunner.Spec arm : arms) {
+            k++;
+            w.printf("[%d/%d] %s ...%n", k, arms.size(), arm.arm());
+            w.flush();
+            results.add(SimulationRunner.run(arm, train, test, dir, line -> {
+                w.println("    " + line);
+                w.flush();
+            }));
+            SimulationRunner.Result r = results.get(results.size() - 1);
+            w.printf("    accuracy %.3f -> %.3f in %.1f s; %s%n", r.initialAccuracy(), r.finalAccuracy(), r.wallMillis() / 1000.0,
+                    r.channel());
+            w.flush();
+        }
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("clients", clients);
+        settings.put("rounds", rounds);
+        settings.put("schemes", schemes);
+        settings.put("models", models);
+        settings.put("partitions", partitions);
+        settings.put("alpha", alpha);
+        settings.put("strategy", strategy + " " + strategyParams);
+        settings.put("training", training.toString());
+        settings.put("examplesPerClient", examplesPerClient);
+        settings.put("testExamples", test.size());
+        settings.put("transport", transport);
+        settings.put("attacks", attacks.toString());
+        settings.put("seed", seed);
+        settings.put("java", System.getProperty("java.version"));
+        settings.put("cores", Runtime.getRuntime().availableProcessors());
+        List<ReportWriter.ArmSummary> summary = ReportWriter.summarize(results);
+        ReportWriter.write(dir, settings, results, summary);
+        w.println();
+        w.print(ReportWriter.table(summary));
+        w.printf("%nReport: %s%n", dir.resolve("report.html").toAbsolutePath());
+        w.flush();
+        return Cli.OK;
+    }
+
+    private static String name(SignatureScheme s) {
+        return s == null ? "none" : s.displayName();
+    }
+
+    private SimulationRunner.Spec arm(String name, SignatureScheme scheme, ModelCatalog model, Partitioner.Kind partition,
+                                      TrainingConfig training, AttackPlan attacks) {
+        return new SimulationRunner.Spec(name, scheme, clients, rounds, model, strategy, strategyParams, training, partition,
+                alpha, examplesPerClient, seed, SimulationRunner.Transport.parse(transport), attacks, roundTimeout);
+    }
+}

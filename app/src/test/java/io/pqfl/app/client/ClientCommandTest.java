@@ -1,0 +1,65 @@
+package io.pqfl.app.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pqfl.app.Cli;
+import io.pqfl.app.CliException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code pqfl client}'s command line: plaintext only by name. A real client run is in PostQuantumCliTest. */
+class ClientCommandTest {
+    @TempDir
+    Path dir;
+
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... extra) {
+        CommandLine cmd = Cli.commandLine(new ClientCommand());
+        cmd.setOut(new PrintWriter(new StringWriter(), true));
+        cmd.setErr(new PrintWriter(err, true));
+        String[] args = Stream.concat(Stream.of("--coordinator", "localhost:50051", "--client-id", "alice",
+                "--key", dir.resolve("alice.key").toString(), "--coordinator-key", dir.resolve("coordinator.pub").toString()),
+                Stream.of(extra)).toArray(String[]::new);
+        return cmd.execute(args);
+    }
+
+    @Test
+    void withoutTlsCaOrPlaintext_refusesToStart_exit2_sayingWhatToGive() {
+        assertThat(run()).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("no TLS configured: give --tls-ca (the federation CA certificate; see "
+                + "`pqfl coordinator init`) or --plaintext to connect with unencrypted gRPC on purpose");
+        assertThat(run("--tls-crl", "ca.crl")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--tls-crl without --tls-ca: give --tls-ca");
+    }
+
+    @Test
+    void plaintextWithTlsOptions_conflict_exit2_namingThem() {
+        assertThat(run("--plaintext", "--tls-ca", "ca.crt")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--plaintext conflicts with --tls-ca: give TLS options or --plaintext, not both");
+        assertThat(run("--plaintext", "--tls-crl", "ca.crl", "--tls-key-exchange", "hybrid")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--plaintext conflicts with --tls-crl, --tls-key-exchange");
+    }
+
+    @Test
+    void plaintextByName_passesTheCheck_thenFilesAreRead() {
+        assertThat(run("--plaintext")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("alice.key: no such file").doesNotContain("TLS");
+    }
+
+    @Test
+    void address_hostPortOrBracketedIpv6() {
+        assertThat(ClientCommand.Address.parse("coord.example.org:50051")).isEqualTo(new ClientCommand.Address("coord.example.org", 50051));
+        assertThat(ClientCommand.Address.parse("[::1]:50051")).isEqualTo(new ClientCommand.Address("::1", 50051));
+        for (String bad : new String[] {"coord.example.org", "::1:50051", "host:0", "host:70000", "host:port", ":50051"}) {
+            assertThatThrownBy(() -> ClientCommand.Address.parse(bad)).as(bad).isInstanceOf(CliException.class)
+                    .hasMessageContaining("--coordinator must be HOST:PORT");
+        }
+    }
+}

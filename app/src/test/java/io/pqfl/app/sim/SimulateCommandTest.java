@@ -1,0 +1,128 @@
+package io.pqfl.app.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pqfl.app.Cli;
+import io.pqfl.app.Pqfl;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class SimulateCommandTest {
+    @TempDir
+    Path dir;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int simulate(String... args) {
+        List<String> all = new ArrayList<>(List.of("simulate", "--examples-per-client", "400", "--test-examples", "500",
+                "--out", dir.toString()));
+        all.addAll(List.of(args));
+        CommandLine cmd = Pqfl.commandLine();
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        return cmd.execute(all.toArray(String[]::new));
+    }
+
+    private JsonNode arm(JsonNode results, String name) {
+        for (JsonNode a : results.get("arms")) {
+            if (a.get("arm").asText().equals(name)) {
+                return a;
+            }
+        }
+        throw new AssertionError("no arm " + name);
+    }
+
+    @Test
+    void smallSimulation_writesConsistentCsvJsonPlotsAndHtml() throws Exception {
+        assertThat(simulate("--clients", "3", "--rounds", "2", "--schemes", "ML-DSA-44,none")).isEqualTo(Cli.OK);
+        for (String f : List.of("results.csv", "results.json", "accuracy.png", "overhead.png", "latency.png", "bytes.png",
+                "report.html")) {
+            assertThat(dir.resolve(f)).isNotEmptyFile();
+        }
+        JsonNode json = new ObjectMapper().readTree(dir.resolve("results.json").toFile());
+        assertThat(json.get("arms")).hasSize(2);
+        for (JsonNode a : json.get("arms")) {
+            assertThat(a.get("rounds")).hasSize(2);
+            assertThat(a.get("clients")).hasSize(6); // 3 clients x 2 rounds
+        }
+        assertThat(arm(json, "ML-DSA-44").get("clients").get(0).get("signatureBytes").asInt()).isEqualTo(2420);
+        // The default transport: every client connection negotiated the hybrid post-quantum key exchange.
+        for (JsonNode a : json.get("arms")) {
+            assertThat(a.get("channel").asText()).matches("TLS 1\\.3, X25519MLKEM768 \\(\\d+ connections\\)");
+        }
+        assertThat(arm(json, "none").get("clients").get(0).get("signatureBytes").asInt()).isZero();
+        // Signing does not change what is learned: same seeds, same data, same model.
+        assertThat(arm(json, "ML-DSA-44").get("rounds").get(1).get("accuracy").asDouble())
+                .isEqualTo(arm(json, "none").get("rounds").get(1).get("accuracy").asDouble())
+                .isGreaterThan(0.5);
+        List<String> csv = Files.readAllLines(dir.resolve("results.csv"));
+        assertThat(csv).hasSize(1 + 12);
+        assertThat(csv.get(1)).startsWith("ML-DSA-44,ML-DSA-44,none,1,client-000");
+        assertThat(Files.readString(dir.resolve("report.html"))).contains("<img src=\"accuracy.png\"").contains("ML-DSA-44");
+        assertThat(out.toString()).contains("Report: ").contains("ARM");
+    }
+
+    @Test
+    void attacks_areRejectedWithSignatures_andReachTheModelWithout() throws Exception {
+        assertThat(simulate("--clients", "6", "--rounds", "3", "--schemes", "ML-DSA-44,none", "--attack-tamper", "0.12",
+                "--attack-replay", "0.12", "--attack-forge", "0.12", "--attack-unenrolled", "0.08", "--seed", "2")).isEqualTo(Cli.OK);
+        JsonNode json = new ObjectMapper().readTree(dir.resolve("results.json").toFile());
+        JsonNode clean = arm(json, "ML-DSA-44-clean");
+        JsonNode signed = arm(json, "ML-DSA-44-attacked");
+        JsonNode unsigned = arm(json, "none-attacked");
+        int attackedSigned = 0;
+        for (JsonNode c : signed.get("clients")) {
+            String attack = c.get("attack").asText();
+            if (!attack.equals("none")) {
+                attackedSigned++;
+                assertThat(c.get("accepted").asBoolean()).as(attack + " in round " + c.get("round")).isFalse();
+                assertThat(c.get("reason").asText()).isIn("BAD_SIGNATURE", "SESSION_MISMATCH");
+            } else {
+                assertThat(c.get("accepted").asBoolean()).isTrue();
+            }
+        }
+        assertThat(attackedSigned).isGreaterThanOrEqualTo(4);
+        int tamperedAccepted = 0;
+        for (JsonNode c : unsigned.get("clients")) {
+            if (List.of("tamper", "forge").contains(c.get("attack").asText()) && c.get("accepted").asBoolean()) {
+                tamperedAccepted++;
+            }
+        }
+        assertThat(tamperedAccepted).isPositive();
+        double cleanAcc = last(clean);
+        double signedAcc = last(signed);
+        double unsignedAcc = last(unsigned);
+        // Rejected updates are lost to the round, so the signed run learns from fewer updates than the clean one.
+        assertThat(signedAcc).isCloseTo(cleanAcc, org.assertj.core.data.Offset.offset(0.06));
+        assertThat(unsignedAcc).isLessThan(signedAcc - 0.03);
+    }
+
+    private static double last(JsonNode arm) {
+        JsonNode rounds = arm.get("rounds");
+        return rounds.get(rounds.size() - 1).get("accuracy").asDouble();
+    }
+
+    @Test
+    void cliErrors_unknownScheme_badPartition_missingData() {
+        assertThat(simulate("--schemes", "ML-DSA-99")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("unknown signature scheme 'ML-DSA-99'").contains("or none");
+        assertThat(simulate("--partition", "dirichlet", "--alpha", "0")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("alpha must be > 0");
+        assertThat(simulate("--partition", "zipf")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("unknown partition 'zipf'");
+        assertThat(simulate("--attack-tamper", "1.5")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("attack rates must be in [0, 1]");
+        assertThat(simulate("--data", dir.resolve("nowhere").toString())).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("nowhere").contains("no such file");
+    }
+}
