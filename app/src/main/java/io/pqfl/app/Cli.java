@@ -44,6 +44,21 @@ public final class Cli {
         return cmd;
     }
 
+    /**
+     * Runs {@code cmd} on {@code args} as a {@code main} does: {@code --config FILE} defaults first (a bad file is a
+     * usage error), then the command; returns the exit code.
+     */
+    public static int run(CommandLine cmd, String[] args) {
+        try {
+            ConfigFileDefaults.install(cmd, args);
+        } catch (CliException e) {
+            cmd.getErr().println("error: " + e.getMessage());
+            cmd.getErr().flush();
+            return USAGE;
+        }
+        return cmd.execute(args);
+    }
+
     static SignatureScheme parseScheme(String value) {
         try {
             return SignatureScheme.parse(value);

@@ -38,22 +38,7 @@ public final class Pqfl implements Callable<Integer> {
         return Cli.commandLine(new Pqfl());
     }
 
-    /** The command line with {@code --config FILE} defaults installed from {@code args}. */
-    public static CommandLine commandLine(String[] args) {
-        CommandLine cmd = commandLine();
-        ConfigFileDefaults.install(cmd, args);
-        return cmd;
-    }
-
     public static void main(String[] args) {
-        CommandLine cmd;
-        try {
-            cmd = commandLine(args);
-        } catch (CliException e) {
-            System.err.println("error: " + e.getMessage());
-            System.exit(Cli.USAGE);
-            return;
-        }
-        System.exit(cmd.execute(args));
+        System.exit(Cli.run(commandLine(), args));
     }
 }

@@ -34,7 +34,7 @@ import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.VerifyingKey;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.proto.v1.TaskChunk;
 import java.net.InetSocketAddress;
@@ -73,7 +73,7 @@ class FederationEndToEndTest {
     private Coordinator coordinator(int rounds, int minClients, Duration timeout, Path initialModel) throws Exception {
         SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("e2e").dataDir(dir.resolve("data"))
-                .model(ModelCatalog.MLP).initialModel(initialModel).rounds(rounds).minClients(minClients).roundTimeout(timeout)
+                .initialWeights(initialModel == null ? ModelCatalog.MLP.initialWeights(1) : null).initialModel(initialModel).rounds(rounds).minClients(minClients).roundTimeout(timeout)
                 .training(new TrainingConfig(1, 32, 1e-3f, 0f, "adam")).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         FederationEngine engine = new FederationEngine(config, key, trust, new CoordinatorMetrics(), Clock.systemUTC(),

@@ -13,7 +13,7 @@ import io.pqfl.client.train.LocalTrainer;
 import io.pqfl.client.train.ModelFactory;
 import io.pqfl.client.train.TrainResult;
 import io.pqfl.client.train.WeightsCodec;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.TrainingConfig;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -3,7 +3,7 @@ package io.pqfl.coordinator;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.protocol.FederationIds;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.TrainingConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,12 +14,17 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-/** Everything a coordinator is configured with. Build with {@link #builder()}; every field has a default. */
+/**
+ * Everything a coordinator is configured with. Build with {@link #builder()}; every field but the initial model
+ * has a default. The coordinator knows no model architectures: it starts from the initial model it is given, as
+ * weights ({@link Builder#initialWeights}) or as a model file ({@link Builder#initialModel}), and from then on
+ * knows a model only as its manifest and weights.
+ */
 public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir, String jdbcUrl,
                                 Set<SignatureScheme> acceptedSchemes, int rounds, int clientsPerRound,
                                 double clientFraction, int minClients, Duration roundTimeout,
                                 Duration clientLiveness, String strategy, Map<String, String> strategyParams,
-                                ModelCatalog model, Path initialModel, long seed, TrainingConfig training,
+                                ModelWeights initialWeights, Path initialModel, long seed, TrainingConfig training,
                                 long maxUpdateBytes, int chunkBytes, boolean requireSignatures,
                                 boolean closeOnRejection, int minUpdates, double helloPerSecond, int helloBurst,
                                 Duration uploadTimeout, Path clientCaCert, Path clientCrl, int serverThreads,
@@ -35,7 +40,11 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         strategyParams = Map.copyOf(strategyParams);
         Objects.requireNonNull(roundTimeout, "roundTimeout");
         Objects.requireNonNull(clientLiveness, "clientLiveness");
-        Objects.requireNonNull(model, "model");
+        if ((initialWeights == null) == (initialModel == null)) {
+            throw new IllegalArgumentException(initialWeights == null
+                    ? "no initial model: give its weights or a model file"
+                    : "give the initial model as weights or as a file, not both");
+        }
         Objects.requireNonNull(training, "training");
         if (acceptedSchemes.isEmpty()) {
             throw new IllegalArgumentException("at least one signature scheme must be accepted");
@@ -104,6 +113,11 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         }
     }
 
+    /** What the run record says about the initial model: its architecture label, or the file it came from. */
+    public String describeInitialModel() {
+        return initialWeights != null ? initialWeights.manifest().architecture() : "file " + initialModel;
+    }
+
     /** The layout of {@link #dataDir()}: database, checkpoints, spool. */
     public DataDirectory dataDirectory() {
         return DataDirectory.of(dataDir);
@@ -138,7 +152,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private Duration clientLiveness = Duration.ofSeconds(60);
         private String strategy = "fedavg";
         private Map<String, String> strategyParams = Map.of();
-        private ModelCatalog model = ModelCatalog.MLP;
+        private ModelWeights initialWeights;
         private Path initialModel;
         private long seed = 1;
         private TrainingConfig training = TrainingConfig.defaults();
@@ -179,7 +193,9 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder clientLiveness(Duration v) { this.clientLiveness = v; return this; }
         public Builder strategy(String v) { this.strategy = v; return this; }
         public Builder strategyParams(Map<String, String> v) { this.strategyParams = v; return this; }
-        public Builder model(ModelCatalog v) { this.model = v; return this; }
+        /** The model round 1 trains from (required, unless {@link #initialModel} names a file). */
+        public Builder initialWeights(ModelWeights v) { this.initialWeights = v; return this; }
+        /** A model file ({@code ModelFiles}) round 1 trains from, instead of {@link #initialWeights}. */
         public Builder initialModel(Path v) { this.initialModel = v; return this; }
         public Builder seed(long v) { this.seed = v; return this; }
         public Builder training(TrainingConfig v) { this.training = v; return this; }
@@ -239,7 +255,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public CoordinatorConfig build() {
             Path trust = trustDir != null ? trustDir : DataDirectory.of(dataDir).trust();
             return new CoordinatorConfig(federationId, dataDir, trust, jdbcUrl, acceptedSchemes, rounds, clientsPerRound,
-                    clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, model, initialModel,
+                    clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, initialWeights, initialModel,
                     seed, training, maxUpdateBytes, chunkBytes, requireSignatures, closeOnRejection,
                     minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout, clientCaCert, clientCrl,
                     serverThreads, maxExamplesPerUpdate, sessionTtl, uploadIdleTimeout, maxConcurrentUploads,

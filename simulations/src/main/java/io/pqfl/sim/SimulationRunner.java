@@ -27,7 +27,7 @@ import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.pki.CertificateAuthority;
 import io.pqfl.crypto.pki.Role;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.sim.attack.AttackPlan;
@@ -128,7 +128,7 @@ public final class SimulationRunner {
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("sim-" + spec.arm()).dataDir(dir.resolve("data"))
                 .clientCertificates(tls ? ca.directory().resolve(CertificateAuthority.CERT_FILE) : null,
                         tls ? ca.directory().resolve(CertificateAuthority.CRL_FILE) : null)
-                .model(spec.model()).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
+                .initialWeights(spec.model().initialWeights(spec.seed())).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
                 .clientsPerRound(spec.clients()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
                 .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training())
                 .acceptedSchemes(Set.of(clientScheme)).requireSignatures(spec.signed()).closeOnRejection(true).build();

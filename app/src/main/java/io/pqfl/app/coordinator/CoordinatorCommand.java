@@ -21,7 +21,7 @@ import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.pki.CertificateChecker;
 import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.crypto.pki.Role;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.transport.KeyExchange;
 import io.pqfl.transport.PqTls;
@@ -121,7 +121,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Strategy parameter, e.g. mu=0.01 (fedprox), eta=0.01 (fedadam), beta=0.1 (trimmedmean), f=1,m=2 (krum).")
     Map<String, String> strategyParams = Map.of();
 
-    @Option(names = "--model", defaultValue = "mlp", description = "Model architecture: mlp, cnn, mlp-large (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "mlp",
+            description = "Start from a fresh built-in model: mlp, cnn, mlp-large (default: ${DEFAULT-VALUE}); ignored with --initial-model.")
     String model;
 
     @Option(names = "--initial-model", paramLabel = "FILE", description = "Start from this model file instead of a fresh model.")
@@ -245,7 +246,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .acceptedSchemes(schemes == null ? CoordinatorConfig.postQuantumSchemes() : EnumSet.copyOf(schemes))
                     .rounds(rounds).clientsPerRound(clientsPerRound).clientFraction(fraction).minClients(minClients)
                     .roundTimeout(roundTimeout).strategy(strategy).strategyParams(strategyParams)
-                    .model(ModelCatalog.byId(model)).initialModel(initialModel).seed(seed)
+                    .initialWeights(initialModel == null ? ModelCatalog.byId(model).initialWeights(seed) : null)
+                    .initialModel(initialModel).seed(seed)
                     .training(new TrainingConfig(localEpochs, batchSize, learningRate, 0f, optimizer))
                     .maxUpdateBytes(maxUpdateMib << 20).helloRateLimit(helloRate, helloBurst).uploadTimeout(uploadTimeout)
                     .uploadIdleTimeout(uploadIdleTimeout).maxExamplesPerUpdate(maxExamples).sessionTtl(sessionTtl)

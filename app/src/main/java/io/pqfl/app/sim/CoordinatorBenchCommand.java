@@ -2,7 +2,7 @@ package io.pqfl.app.sim;
 
 import io.pqfl.app.Cli;
 import io.pqfl.crypto.SignatureScheme;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.TensorSpec;
 import io.pqfl.sim.bench.CoordinatorBenchmark;

@@ -4,7 +4,7 @@ import io.pqfl.app.Cli;
 import io.pqfl.app.CliException;
 import io.pqfl.app.Pqfl;
 import io.pqfl.crypto.SignatureScheme;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.sim.load.LoadRun;
 import java.io.PrintWriter;
 import java.nio.file.Files;

@@ -8,7 +8,7 @@ import io.pqfl.client.data.Examples;
 import io.pqfl.client.data.IdxFiles;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.crypto.SignatureScheme;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.sim.SimulationRunner;
 import io.pqfl.sim.attack.AttackPlan;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pqfl.app.Pqfl;
 import io.pqfl.crypto.SignatureScheme;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.sim.load.LoadRun;
 import java.nio.file.Path;
 import java.time.Duration;

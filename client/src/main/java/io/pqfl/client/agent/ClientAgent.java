@@ -32,7 +32,7 @@ import io.pqfl.proto.v1.UpdateChunk;
 import io.pqfl.proto.v1.UpdateHeader;
 import io.pqfl.proto.v1.UpdateTrailer;
 import io.pqfl.protocol.EnrollmentStatement;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.ModelRejectedException;
 import io.pqfl.protocol.ModelWeights;

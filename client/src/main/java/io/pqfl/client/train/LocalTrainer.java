@@ -16,7 +16,7 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
 import io.pqfl.client.data.Examples;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.TrainingConfig;
 import java.util.ArrayList;

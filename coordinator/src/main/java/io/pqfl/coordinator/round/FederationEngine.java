@@ -290,7 +290,7 @@ public final class FederationEngine implements AutoCloseable {
         Optional<RunStore.RunRecord> run = runs.run();
         if (run.isEmpty()) {
             ModelWeights initial = config.initialModel() != null
-                    ? ModelFiles.read(config.initialModel()).weights() : config.model().initialWeights(config.seed());
+                    ? ModelFiles.read(config.initialModel()).weights() : config.initialWeights();
             SignedModel signed = runs.createRun(config.federationId(), coordinatorKey.verifyingKey(), config.rounds(),
                     describeConfig(), head -> signAndCheckpoint(0, initial, null, List.of(), null, head));
             setGlobal(initial, signed);
@@ -362,7 +362,7 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     private String describeConfig() {
-        return (config.requireSignatures() ? "" : "unsigned=true ") + "strategy=" + strategy.name() + " params=" + config.strategyParams() + " model=" + config.model().id()
+        return (config.requireSignatures() ? "" : "unsigned=true ") + "strategy=" + strategy.name() + " params=" + config.strategyParams() + " model=" + config.describeInitialModel()
                 + " rounds=" + config.rounds() + " minClients=" + config.minClients() + " clientsPerRound="
                 + config.clientsPerRound() + " fraction=" + config.clientFraction() + " schemes=" + config.acceptedSchemes();
     }

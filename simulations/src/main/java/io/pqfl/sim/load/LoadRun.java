@@ -22,7 +22,7 @@ import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.pki.CertificateAuthority;
 import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.crypto.pki.Role;
-import io.pqfl.protocol.ModelCatalog;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.ModelStatement;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.transport.KeyExchange;

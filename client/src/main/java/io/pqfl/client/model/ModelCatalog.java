@@ -1,13 +1,19 @@
-package io.pqfl.protocol;
+package io.pqfl.client.model;
 
+import io.pqfl.protocol.ModelManifest;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.TensorSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 
 /**
- * The model architectures coordinator and client agree on by name. The coordinator knows only their
- * tensors (it has no DJL); the client builds the matching DJL block and maps its parameters in this order.
+ * The built-in model architectures, by name: their tensors (the manifest a round carries) and seeded initial
+ * weights. The client builds the matching DJL block ({@code ModelFactory}) and maps its parameters in this
+ * order. The coordinator knows none of this: it is given an initial model's weights (the command line builds
+ * them from this catalogue for {@code --model}) and from then on knows a model only as a manifest and weights.
+ * This class is plain Java (no DJL types), so a coordinator host can use it without libtorch.
  */
 public enum ModelCatalog {
     /** 784-128-10 multilayer perceptron for 28x28 images: 101,770 parameters. */
