@@ -35,21 +35,28 @@ import io.pqfl.crypto.pki.Role;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.StatusRequest;
 import io.pqfl.proto.v1.StatusResponse;
-import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.security.cert.CertPathValidatorException;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.bouncycastle.jsse.BCSSLSocket;
+import org.bouncycastle.tls.AlertDescription;
+import org.bouncycastle.tls.TlsException;
+import org.bouncycastle.tls.TlsFatalAlert;
+import org.bouncycastle.tls.TlsFatalAlertReceived;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -147,6 +154,46 @@ class PqTlsTest {
                 .getStatus(StatusRequest.getDefaultInstance());
     }
 
+    /** Every exception in {@code t}'s cause chain, {@code t} first. */
+    private static List<Throwable> causes(Throwable t) {
+        List<Throwable> chain = new ArrayList<>();
+        for (Throwable c = t; c != null && !chain.contains(c); c = c.getCause()) {
+            chain.add(c);
+        }
+        return chain;
+    }
+
+    /**
+     * The call failed because the TLS handshake was refused with {@code alert}: status UNAVAILABLE caused by an
+     * {@link SSLException} over the TLS alert (sent by this end when {@code local}, else received from the peer).
+     * A closed port, a server that answered, or a handshake that failed for another reason does not pass.
+     */
+    private static void assertRefusedInTheHandshake(ThrowingCallable call, short alert, boolean local) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).as(e.getStatus().toString()).isEqualTo(Status.Code.UNAVAILABLE);
+            List<Throwable> chain = causes(e);
+            assertThat(chain).as("cause chain").anyMatch(c -> c instanceof SSLException);
+            Class<? extends TlsException> kind = local ? TlsFatalAlert.class : TlsFatalAlertReceived.class;
+            assertThat(chain).as("cause chain").filteredOn(kind::isInstance).singleElement().satisfies(a ->
+                    assertThat(alertOf((TlsException) a)).as(a.toString()).isEqualTo(AlertDescription.getText(alert)));
+        });
+    }
+
+    private static String alertOf(TlsException e) {
+        short alert = e instanceof TlsFatalAlert f ? f.getAlertDescription() : ((TlsFatalAlertReceived) e).getAlertDescription();
+        return AlertDescription.getText(alert);
+    }
+
+    @Test
+    void aClosedPort_isNotMistakenForAHandshakeRefusal() throws Exception {
+        int closed;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        assertThatThrownBy(() -> assertRefusedInTheHandshake(() -> call(closed, KeyExchange.HYBRID, null, null),
+                AlertDescription.handshake_failure, false)).isInstanceOf(AssertionError.class);
+    }
+
     @Test
     void hybridGroup_isNegotiated_andReadFromTheSessionOnBothEnds() throws Exception {
         int port = start(KeyExchange.HYBRID, ClientAuth.NONE);
@@ -168,8 +215,8 @@ class PqTlsTest {
     @Test
     void pqOnlyServer_refusesAClassicalClient_butServesAHybridOne() throws Exception {
         int port = start(KeyExchange.PQ_ONLY, ClientAuth.NONE);
-        assertThatThrownBy(() -> call(port, KeyExchange.CLASSICAL, null, null)).isInstanceOfSatisfying(
-                StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+        // No group in common: the server ends the handshake.
+        assertRefusedInTheHandshake(() -> call(port, KeyExchange.CLASSICAL, null, null), AlertDescription.handshake_failure, false);
         channel.shutdownNow();
         call(port, KeyExchange.HYBRID, null, null);
         assertThat(PqTls.negotiatedGroup(serverSession.get())).contains("X25519MLKEM768");
@@ -181,7 +228,8 @@ class PqTlsTest {
         var anchors = PqTls.sslContext(null, new TrustManager[] {checker.trustManager(Role.COORDINATOR)},
                 KeyExchange.CLASSICAL);
         try (SSLSocket s = (SSLSocket) anchors.getSocketFactory().createSocket("127.0.0.1", port)) {
-            assertThatThrownBy(s::startHandshake).isInstanceOf(IOException.class);
+            assertThatThrownBy(s::startHandshake).isInstanceOfSatisfying(TlsFatalAlertReceived.class,
+                    a -> assertThat(a.getAlertDescription()).isEqualTo(AlertDescription.handshake_failure));
         }
         var hybrid = PqTls.sslContext(null, new TrustManager[] {checker.trustManager(Role.COORDINATOR)},
                 KeyExchange.HYBRID);
@@ -204,9 +252,11 @@ class PqTlsTest {
         assertThat(callWith(port, PqTls.client(List.of(ca.certificate()), before, null, null, KeyExchange.HYBRID))
                 .getFederationId()).isEqualTo("tls-test");
         X509CRL after = ca.revoke(revoked.getSerialNumber(), "key compromise");
-        assertThatThrownBy(() -> callWith(port, PqTls.client(List.of(ca.certificate()), after, null, null, KeyExchange.HYBRID)))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
-                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+        SslContext withCrl = PqTls.client(List.of(ca.certificate()), after, null, null, KeyExchange.HYBRID);
+        // The client itself refuses the coordinator's certificate, because the CRL revokes it.
+        assertRefusedInTheHandshake(() -> callWith(port, withCrl), AlertDescription.certificate_unknown, true);
+        assertThatThrownBy(() -> callWith(port, withCrl)).satisfies(e -> assertThat(causes(e))
+                .anyMatch(c -> c instanceof CertPathValidatorException && c.getMessage().contains("revocation")));
         // Without the CRL the client cannot know.
         assertThat(callWith(port, PqTls.client(List.of(ca.certificate()), null, null, KeyExchange.HYBRID)).getFederationId())
                 .isEqualTo("tls-test");
@@ -231,14 +281,16 @@ class PqTlsTest {
     @Test
     void mutualTls_refusesNoCertificate_aForeignOne_andARevokedOne() throws Exception {
         int port = start(KeyExchange.HYBRID, ClientAuth.REQUIRE);
-        assertThatThrownBy(() -> call(port, KeyExchange.HYBRID, null, null)).isInstanceOf(StatusRuntimeException.class);
+        // TLS 1.3: the server asks for a certificate and refuses the handshake without one.
+        assertRefusedInTheHandshake(() -> call(port, KeyExchange.HYBRID, null, null), AlertDescription.certificate_required, false);
         channel.shutdownNow();
 
         CertificateAuthority other = CertificateAuthority.init(dir.resolve("other-" + System.nanoTime()), "tls test CA",
                 SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC());
         X509Certificate foreign = other.issue(Role.CLIENT, "alice", aliceKey.verifyingKey(), List.of(), List.of(),
                 Duration.ofDays(1));
-        assertThatThrownBy(() -> call(port, KeyExchange.HYBRID, foreign, aliceKey)).isInstanceOf(StatusRuntimeException.class);
+        assertRefusedInTheHandshake(() -> call(port, KeyExchange.HYBRID, foreign, aliceKey), AlertDescription.certificate_unknown,
+                false);
         channel.shutdownNow();
 
         SigningKey bobKey = Keys.generate(SignatureScheme.ML_DSA_44);
@@ -246,7 +298,6 @@ class PqTlsTest {
         call(port, KeyExchange.HYBRID, bob, bobKey);
         channel.shutdownNow();
         ca.revoke(bob.getSerialNumber(), "test");
-        assertThatThrownBy(() -> call(port, KeyExchange.HYBRID, bob, bobKey)).isInstanceOf(StatusRuntimeException.class);
-        assertThat(SSLHandshakeException.class).isNotNull();
+        assertRefusedInTheHandshake(() -> call(port, KeyExchange.HYBRID, bob, bobKey), AlertDescription.certificate_unknown, false);
     }
 }

@@ -14,12 +14,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.security.SignatureException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +51,12 @@ class CertificateAuthorityTest {
     void caCertificate_isSelfSignedMlDsa_andReopens() throws Exception {
         X509Certificate cert = ca.certificate();
         assertThat(cert.getSigAlgName()).isEqualToIgnoringCase("ML-DSA-65");
-        assertThat(cert.getBasicConstraints()).isGreaterThanOrEqualTo(0);
+        assertThat(cert.getSubjectX500Principal().getName()).isEqualTo("CN=test CA,O=pqfl");
+        assertThat(cert.getIssuerX500Principal()).isEqualTo(cert.getSubjectX500Principal());
+        // A CA that may sign end-entity certificates only (path length 0), and only certificates and CRLs.
+        assertThat(cert.getBasicConstraints()).isZero();
+        assertThat(keyUsages(cert)).containsExactlyInAnyOrder("keyCertSign", "cRLSign");
+        assertThat(cert.getCriticalExtensionOIDs()).contains("2.5.29.19", "2.5.29.15");
         cert.verify(cert.getPublicKey(), BcAlgorithms.bouncyCastle());
         CertificateAuthority reopened = CertificateAuthority.open(dir.resolve("ca"), null, Clock.systemUTC());
         assertThat(reopened.certificate()).isEqualTo(cert);
@@ -112,7 +121,7 @@ class CertificateAuthorityTest {
         checker.check(cert, Role.CLIENT, "alice");
         ca.revoke(cert.getSerialNumber(), "lost laptop");
         assertRejected(() -> checker.check(cert, Role.CLIENT, "alice"), Reason.REVOKED, "was revoked");
-        assertThat(checker.check(bob, Role.CLIENT, "bob")).isNotNull();
+        assertThat(checker.check(bob, Role.CLIENT, "bob")).isEqualTo(Certificates.subjectKey(bob));
         assertThat(ca.find(cert.getSerialNumber()).orElseThrow().revoked()).isTrue();
         assertThat(ca.find(cert.getSerialNumber()).orElseThrow().reason()).isEqualTo("lost laptop");
         assertThatThrownBy(() -> ca.revoke(BigInteger.TEN, "x")).isInstanceOf(PkiException.class)
@@ -131,7 +140,10 @@ class CertificateAuthorityTest {
         assertThat(checker.isRevoked(cert)).as("forged empty CRL must not un-revoke").isTrue();
         assertThatThrownBy(() -> CertificateChecker.load(dir.resolve("ca/ca.crt"), dir.resolve("ca/ca.crl"), Clock.systemUTC()))
                 .isInstanceOf(PkiException.class).hasMessageContaining("does not verify under the federation CA key");
-        assertThat(other).isNotNull();
+        // The forged CRL names our CA as its issuer: only its signature gives it away.
+        assertThat(Certificates.readCrl(dir.resolve("other/ca.crl")).getIssuerX500Principal())
+                .isEqualTo(ca.certificate().getSubjectX500Principal());
+        assertThat(other.certificate().getPublicKey()).isNotEqualTo(ca.certificate().getPublicKey());
     }
 
     @Test
@@ -140,9 +152,58 @@ class CertificateAuthorityTest {
                 Duration.ofDays(1))).isInstanceOf(PkiException.class).hasMessageContaining("--dns");
         X509Certificate cert = ca.issue(Role.COORDINATOR, "coord", alice.verifyingKey(), List.of("localhost"),
                 List.of("127.0.0.1"), Duration.ofDays(1));
-        assertThat(cert.getSubjectAlternativeNames()).hasSize(2);
-        checker.check(cert, Role.COORDINATOR, null);
+        assertThat(cert.getSubjectAlternativeNames()).containsExactlyInAnyOrder(
+                List.of(GeneralName.dNSName, "localhost"), List.of(GeneralName.iPAddress, "127.0.0.1"));
+        assertThat(cert.getExtendedKeyUsage()).containsExactly(KeyPurposeId.id_kp_serverAuth.getId());
+        assertThat(checker.check(cert, Role.COORDINATOR, null)).isEqualTo(alice.verifyingKey());
         assertRejected(() -> checker.check(cert, Role.CLIENT, "coord"), Reason.INVALID, "not a client certificate");
+    }
+
+    @Test
+    void issuedCertificate_containsExactlyWhatWasAsked_andTheCaSignatureVerifies() throws Exception {
+        Instant now = Instant.parse("2026-06-01T12:00:00Z");
+        CertificateAuthority fixed = CertificateAuthority.init(dir.resolve("fixed"), "fed CA", SignatureScheme.ML_DSA_65,
+                Duration.ofDays(30), null, Clock.fixed(now, ZoneOffset.UTC));
+        X509Certificate cert = fixed.issue(Role.CLIENT, "alice", alice.verifyingKey(), List.of(), List.of(), Duration.ofDays(7));
+
+        assertThat(cert.getVersion()).isEqualTo(3);
+        assertThat(cert.getSubjectX500Principal().getName()).isEqualTo("CN=alice,O=pqfl");
+        assertThat(cert.getIssuerX500Principal()).isEqualTo(fixed.certificate().getSubjectX500Principal());
+        assertThat(cert.getIssuerX500Principal().getName()).isEqualTo("CN=fed CA,O=pqfl");
+        assertThat(Certificates.subjectKey(cert)).isEqualTo(alice.verifyingKey());
+        assertThat(cert.getSerialNumber().bitLength()).isEqualTo(127);
+        assertThat(fixed.find(cert.getSerialNumber()).orElseThrow().name()).isEqualTo("alice");
+        // An end entity whose key signs (updates, TLS handshakes), for client authentication only; no names for TLS.
+        assertThat(cert.getBasicConstraints()).isEqualTo(-1);
+        assertThat(keyUsages(cert)).containsExactly("digitalSignature");
+        assertThat(cert.getExtendedKeyUsage()).containsExactly(KeyPurposeId.id_kp_clientAuth.getId());
+        assertThat(cert.getSubjectAlternativeNames()).isNull();
+        // Valid from a minute before it was issued (clock skew) for the seven days asked.
+        assertThat(cert.getNotBefore().toInstant()).isEqualTo(now.minusSeconds(60));
+        assertThat(cert.getNotAfter().toInstant()).isEqualTo(now.plus(Duration.ofDays(7)));
+        // Signed by the CA's ML-DSA key, and by nothing else.
+        assertThat(cert.getSigAlgName()).isEqualToIgnoringCase("ML-DSA-65");
+        cert.verify(fixed.certificate().getPublicKey(), BcAlgorithms.bouncyCastle());
+        assertThatThrownBy(() -> cert.verify(ca.certificate().getPublicKey(), BcAlgorithms.bouncyCastle()))
+                .isInstanceOf(SignatureException.class);
+
+        // Never valid beyond the CA itself.
+        X509Certificate longer = fixed.issue(Role.CLIENT, "bob", alice.verifyingKey(), List.of(), List.of(), Duration.ofDays(365));
+        assertThat(longer.getNotAfter()).isEqualTo(fixed.certificate().getNotAfter());
+    }
+
+    /** The key usages a certificate asserts, by their RFC 5280 names. */
+    private static List<String> keyUsages(X509Certificate cert) {
+        String[] names = {"digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
+            "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly"};
+        boolean[] bits = cert.getKeyUsage();
+        List<String> usages = new ArrayList<>();
+        for (int i = 0; bits != null && i < bits.length && i < names.length; i++) {
+            if (bits[i]) {
+                usages.add(names[i]);
+            }
+        }
+        return usages;
     }
 
     private static void assertRejected(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, Reason reason, String text) {
