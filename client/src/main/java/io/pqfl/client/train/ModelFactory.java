@@ -11,7 +11,7 @@ import ai.djl.nn.pooling.Pool;
 import io.pqfl.client.model.ModelCatalog;
 
 /**
- * Builds the DJL block for each architecture of the shared {@link ModelCatalog}. The block's parameters,
+ * Builds the DJL block for each built-in architecture ({@link ModelCatalog}). The block's parameters,
  * in DJL's order, are exactly the catalogue's tensors in order; {@link WeightsCodec} checks that.
  */
 public final class ModelFactory {
