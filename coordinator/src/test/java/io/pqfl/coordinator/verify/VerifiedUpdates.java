@@ -34,8 +34,8 @@ public final class VerifiedUpdates {
         try {
             SigningKey key = TestKeys.key(SignatureScheme.ML_DSA_44);
             ClientId client = new ClientId("u" + (++counter));
-            UpdateStatement st = new UpdateStatement(ProtocolFixtures.FEDERATION, 1, RoundNonce.of(new byte[32]),
-                    weights.digest(), client, key.keyId(), key.scheme(), weights.digest(), examples);
+            UpdateStatement st = ProtocolFixtures.updateStatement(key, client, 1, RoundNonce.of(new byte[32]),
+                    weights.digest(), weights, examples);
             UpdateVerifier verifier = new UpdateVerifier(TrustStore.open(Files.createTempDirectory("trust")),
                     Set.of(SignatureScheme.ML_DSA_44), 1 << 20);
             return verifier.reverify(st, key.verifyingKey(), Signer.create(key).sign(st.encode()), weights);
