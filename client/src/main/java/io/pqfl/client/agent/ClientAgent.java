@@ -5,8 +5,6 @@ import io.grpc.Channel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.LocalTrainer;
 import io.pqfl.client.train.TrainResult;
@@ -28,9 +26,7 @@ import io.pqfl.proto.v1.SubmitResponse;
 import io.pqfl.proto.v1.TaskChunk;
 import io.pqfl.proto.v1.TaskHeader;
 import io.pqfl.proto.v1.TaskRequest;
-import io.pqfl.proto.v1.UpdateChunk;
 import io.pqfl.proto.v1.UpdateHeader;
-import io.pqfl.proto.v1.UpdateTrailer;
 import io.pqfl.protocol.EnrollmentStatement;
 import io.pqfl.protocol.ModelCatalog;
 import io.pqfl.protocol.ModelManifest;
@@ -46,9 +42,7 @@ import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WeightsReceiver;
 import io.pqfl.protocol.WireMapping;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -640,32 +634,9 @@ public final class ClientAgent {
 
     private SubmitResponse submit(UpdateHeader header, ModelWeights update, byte[] signature, long deadlineUnixMs)
             throws InterruptedException {
-        CompletableFuture<SubmitResponse> result = new CompletableFuture<>();
         long timeout = Math.max(10_000, Math.min(settings.rpcTimeout().toMillis(), deadlineUnixMs - System.currentTimeMillis() + 10_000));
-        withSession(async).withDeadlineAfter(timeout, TimeUnit.MILLISECONDS).submitUpdate(new ClientResponseObserver<UpdateChunk, SubmitResponse>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<UpdateChunk> requests) {
-                UploadPump pump = new UploadPump(requests, header, update, signature, settings.chunkBytes());
-                requests.setOnReadyHandler(pump::drain);
-            }
-
-            @Override
-            public void onNext(SubmitResponse value) {
-                result.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                if (!result.isDone()) {
-                    result.completeExceptionally(Status.INTERNAL.withDescription("no response").asRuntimeException());
-                }
-            }
-        });
+        CompletableFuture<SubmitResponse> result = UploadPump.start(withSession(async).withDeadlineAfter(timeout,
+                TimeUnit.MILLISECONDS), header, new WeightChunks(update, settings.chunkBytes()), signature);
         try {
             return result.get(timeout + 5_000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
@@ -675,41 +646,6 @@ public final class ClientAgent {
             throw Status.fromThrowable(e.getCause()).asRuntimeException();
         } catch (TimeoutException e) {
             throw Status.DEADLINE_EXCEEDED.withDescription("upload timed out").asRuntimeException();
-        }
-    }
-
-    /** Sends header, chunks and trailer only while the transport is ready: memory stays at one chunk in flight. */
-    private static final class UploadPump {
-        private final ClientCallStreamObserver<UpdateChunk> out;
-        private final UpdateHeader header;
-        private final byte[] signature;
-        private final List<byte[]> chunks = new ArrayList<>();
-        private int next = -1;
-        private boolean done;
-
-        UploadPump(ClientCallStreamObserver<UpdateChunk> out, UpdateHeader header, ModelWeights update, byte[] signature,
-                   int chunkBytes) {
-            this.out = out;
-            this.header = header;
-            this.signature = signature;
-            update.writeChunks(chunkBytes, chunks::add);
-        }
-
-        void drain() {
-            while (!done && out.isReady()) {
-                if (next == -1) {
-                    out.onNext(UpdateChunk.newBuilder().setHeader(header).build());
-                } else if (next < chunks.size()) {
-                    out.onNext(UpdateChunk.newBuilder().setTensorChunk(ByteString.copyFrom(chunks.get(next))).build());
-                    chunks.set(next, null);
-                } else {
-                    out.onNext(UpdateChunk.newBuilder().setTrailer(UpdateTrailer.newBuilder()
-                            .setSignature(ByteString.copyFrom(signature))).build());
-                    out.onCompleted();
-                    done = true;
-                }
-                next++;
-            }
         }
     }
 }
