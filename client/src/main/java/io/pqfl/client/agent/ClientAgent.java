@@ -66,47 +66,285 @@ public final class ClientAgent {
     private static final Metadata.Key<String> SESSION = Metadata.Key.of(SessionStatement.METADATA_KEY,
             Metadata.ASCII_STRING_MARSHALLER);
 
-    /** How the agent behaves. */
-    public record Settings(ClientId clientId, SigningKey key, VerifyingKey coordinatorKey, String device, Duration pollWait,
-                           Duration rpcTimeout, Duration maxBackoff, int maxConsecutiveRefusals, int chunkBytes, long seed,
-                           byte[] certificate, String enrollToken) {
-        public Settings {
-            Objects.requireNonNull(clientId, "clientId");
-            Objects.requireNonNull(key, "key");
-            Objects.requireNonNull(coordinatorKey, "coordinatorKey");
+    /** How the agent behaves: built with {@link #builder}. */
+    public static final class Settings {
+        private final ClientId clientId;
+        private final SigningKey key;
+        private final VerifyingKey coordinatorKey;
+        private final String device;
+        private final Duration pollWait;
+        private final Duration rpcTimeout;
+        private final Duration maxBackoff;
+        private final int maxConsecutiveRefusals;
+        private final int chunkBytes;
+        private final long seed;
+        private final byte[] certificate;
+        private final String enrollToken;
+        private final SigningPolicy signing;
+
+        private Settings(Builder b) {
+            this.clientId = b.clientId;
+            this.key = b.key;
+            this.coordinatorKey = b.coordinatorKey;
+            this.device = b.device;
+            this.pollWait = b.pollWait;
+            this.rpcTimeout = b.rpcTimeout;
+            this.maxBackoff = b.maxBackoff;
+            this.maxConsecutiveRefusals = b.maxConsecutiveRefusals;
+            this.chunkBytes = b.chunkBytes;
+            this.seed = b.seed;
+            this.certificate = b.certificate == null ? null : b.certificate.clone();
+            this.enrollToken = b.enrollToken;
+            this.signing = b.signing;
         }
 
-        public static Settings defaults(ClientId id, SigningKey key, VerifyingKey coordinatorKey) {
-            return new Settings(id, key, coordinatorKey, "auto", Duration.ofSeconds(20), Duration.ofMinutes(5),
-                    Duration.ofSeconds(30), 3, 1 << 20, 1, null, null);
+        /** Settings for client {@code clientId}, signing with {@code key}, trusting only {@code coordinatorKey}. */
+        public static Builder builder(ClientId clientId, SigningKey key, VerifyingKey coordinatorKey) {
+            return new Builder(clientId, key, coordinatorKey);
         }
 
-        public Settings withDevice(String d) {
-            return new Settings(clientId, key, coordinatorKey, d, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, seed, certificate, enrollToken);
+        public ClientId clientId() {
+            return clientId;
         }
 
-        public Settings withPollWait(Duration w) {
-            return new Settings(clientId, key, coordinatorKey, device, w, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, seed, certificate, enrollToken);
+        public SigningKey key() {
+            return key;
         }
 
-        public Settings withMaxConsecutiveRefusals(int n) {
-            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, n, chunkBytes, seed, certificate, enrollToken);
+        public VerifyingKey coordinatorKey() {
+            return coordinatorKey;
         }
 
-        /** The client's federation certificate (DER), sent in Hello so a coordinator with the CA admits it. */
-        public Settings withCertificate(byte[] der) {
-            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals,
-                    chunkBytes, seed, der == null ? null : der.clone(), enrollToken);
+        public String device() {
+            return device;
         }
 
-        /** A one-time enrollment token: the agent registers its key with it before joining. */
-        public Settings withEnrollToken(String token) {
-            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals,
-                    chunkBytes, seed, certificate, token);
+        public Duration pollWait() {
+            return pollWait;
         }
 
-        public Settings withSeed(long s) {
-            return new Settings(clientId, key, coordinatorKey, device, pollWait, rpcTimeout, maxBackoff, maxConsecutiveRefusals, chunkBytes, s, certificate, enrollToken);
+        public Duration rpcTimeout() {
+            return rpcTimeout;
+        }
+
+        public Duration maxBackoff() {
+            return maxBackoff;
+        }
+
+        public int maxConsecutiveRefusals() {
+            return maxConsecutiveRefusals;
+        }
+
+        public int chunkBytes() {
+            return chunkBytes;
+        }
+
+        public long seed() {
+            return seed;
+        }
+
+        /** The certificate (DER), or null; a copy. */
+        public byte[] certificate() {
+            return certificate == null ? null : certificate.clone();
+        }
+
+        public String enrollToken() {
+            return enrollToken;
+        }
+
+        public SigningPolicy signing() {
+            return signing;
+        }
+
+        /** Names the keys by id and leaves the enrollment token out: it is a secret until used. */
+        @Override
+        public String toString() {
+            return "Settings[client " + clientId + ", key " + key.keyId() + ", pinned " + coordinatorKey.keyId()
+                    + ", " + signing + ", device " + device + ", poll " + pollWait + ", certificate "
+                    + (certificate != null) + ", enroll token " + (enrollToken != null) + "]";
+        }
+
+        /** Builds {@link Settings}; every option has a default but the identity and the pinned key. */
+        public static final class Builder {
+            private final ClientId clientId;
+            private final SigningKey key;
+            private final VerifyingKey coordinatorKey;
+            private String device = "auto";
+            private Duration pollWait = Duration.ofSeconds(20);
+            private Duration rpcTimeout = Duration.ofMinutes(5);
+            private Duration maxBackoff = Duration.ofSeconds(30);
+            private int maxConsecutiveRefusals = 3;
+            private int chunkBytes = 1 << 20;
+            private long seed = 1;
+            private byte[] certificate;
+            private String enrollToken;
+            private SigningPolicy signing = SigningPolicy.SIGNED;
+
+            private Builder(ClientId clientId, SigningKey key, VerifyingKey coordinatorKey) {
+                this.clientId = Objects.requireNonNull(clientId, "clientId");
+                this.key = Objects.requireNonNull(key, "key");
+                this.coordinatorKey = Objects.requireNonNull(coordinatorKey, "coordinatorKey");
+            }
+
+            /** {@code auto} (a GPU when DJL can use one), {@code cpu} or {@code gpu}; default {@code auto}. */
+            public Builder device(String device) {
+                this.device = Objects.requireNonNull(device, "device");
+                return this;
+            }
+
+            /** How long one task poll may wait at the coordinator; default 20 s. */
+            public Builder pollWait(Duration pollWait) {
+                this.pollWait = Objects.requireNonNull(pollWait, "pollWait");
+                return this;
+            }
+
+            /** The deadline of a task download (on top of the poll wait) and of an upload; default 5 min. */
+            public Builder rpcTimeout(Duration rpcTimeout) {
+                this.rpcTimeout = Objects.requireNonNull(rpcTimeout, "rpcTimeout");
+                return this;
+            }
+
+            /** The longest wait between retries; default 30 s. */
+            public Builder maxBackoff(Duration maxBackoff) {
+                this.maxBackoff = Objects.requireNonNull(maxBackoff, "maxBackoff");
+                return this;
+            }
+
+            /** After this many models in a row fail verification the agent stops; default 3. */
+            public Builder maxConsecutiveRefusals(int n) {
+                this.maxConsecutiveRefusals = n;
+                return this;
+            }
+
+            /** The size of an upload's tensor chunks, a multiple of 4; default 1 MiB. */
+            public Builder chunkBytes(int chunkBytes) {
+                this.chunkBytes = chunkBytes;
+                return this;
+            }
+
+            /** Seeds training and the retry jitter; default 1. */
+            public Builder seed(long seed) {
+                this.seed = seed;
+                return this;
+            }
+
+            /** The client's federation certificate (DER), sent in Hello so a coordinator with the CA admits it. */
+            public Builder certificate(byte[] der) {
+                this.certificate = der == null ? null : der.clone();
+                return this;
+            }
+
+            /** A one-time enrollment token: the agent registers its key with it before joining. */
+            public Builder enrollToken(String token) {
+                this.enrollToken = token;
+                return this;
+            }
+
+            /** Whether updates are signed; default {@link SigningPolicy#SIGNED}. */
+            public Builder signing(SigningPolicy signing) {
+                this.signing = Objects.requireNonNull(signing, "signing");
+                return this;
+            }
+
+            public Settings build() {
+                if (rpcTimeout.isNegative() || rpcTimeout.isZero() || maxBackoff.isNegative() || maxBackoff.isZero()) {
+                    throw new IllegalArgumentException("the call timeout and the longest backoff must be positive: "
+                            + rpcTimeout + ", " + maxBackoff);
+                }
+                if (maxConsecutiveRefusals < 1) {
+                    throw new IllegalArgumentException("at least one refusal must be allowed: " + maxConsecutiveRefusals);
+                }
+                if (chunkBytes < 4 || chunkBytes % 4 != 0) {
+                    throw new IllegalArgumentException("chunk size must be a positive multiple of 4: " + chunkBytes);
+                }
+                return new Settings(this);
+            }
+        }
+    }
+
+    /**
+     * What a harness plugs into the agent, fixed when it is built: a round observer, an update transform, a
+     * computed update in place of training, and where accepted rounds are remembered. Built with {@link #builder}.
+     */
+    public static final class Hooks {
+        private final Observer observer;
+        private final UpdateTransform transform;
+        private final LocalUpdate localUpdate;
+        private final ClientState state;
+
+        private Hooks(Builder b) {
+            this.observer = b.observer;
+            this.transform = b.transform;
+            this.localUpdate = b.localUpdate;
+            this.state = b.state != null ? b.state : ClientState.inMemory();
+        }
+
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** No hooks: DJL training, updates as trained, nothing observed, accepted rounds remembered in memory. */
+        public static Hooks none() {
+            return builder().build();
+        }
+
+        Observer observer() {
+            return observer;
+        }
+
+        UpdateTransform transform() {
+            return transform;
+        }
+
+        /** The update computation, or null to train with DJL. */
+        LocalUpdate localUpdate() {
+            return localUpdate;
+        }
+
+        ClientState state() {
+            return state;
+        }
+
+        /** Builds {@link Hooks}; each hook left out does nothing. */
+        public static final class Builder {
+            private Observer observer = r -> { };
+            private UpdateTransform transform = (round, global, trained) -> trained;
+            private LocalUpdate localUpdate;
+            private ClientState state;
+
+            private Builder() {
+            }
+
+            /** Receives a {@link RoundReport} after each round the agent took part in. */
+            public Builder observe(Observer observer) {
+                this.observer = Objects.requireNonNull(observer, "observer");
+                return this;
+            }
+
+            /** Changes the trained weights before they are signed (simulated model poisoning). */
+            public Builder transformUpdates(UpdateTransform transform) {
+                this.transform = Objects.requireNonNull(transform, "transform");
+                return this;
+            }
+
+            /** Replaces DJL training with {@code update} (load tests); the rest of the agent is unchanged. */
+            public Builder computeUpdates(LocalUpdate update) {
+                this.localUpdate = Objects.requireNonNull(update, "update");
+                return this;
+            }
+
+            /**
+             * Where the agent remembers the newest task and model round it accepted per federation (default: in
+             * memory, for the agent's life); with a file, an older task or model is refused across restarts too.
+             */
+            public Builder rememberIn(ClientState state) {
+                this.state = Objects.requireNonNull(state, "state");
+                return this;
+            }
+
+            public Hooks build() {
+                return new Hooks(this);
+            }
         }
     }
 
@@ -156,44 +394,6 @@ public final class ClientAgent {
         TrainResult compute(long round, ModelWeights global, TrainingConfig config);
     }
 
-    private Observer observer = r -> { };
-    private UpdateTransform transform;
-    private LocalUpdate localUpdate;
-    private boolean sign = true;
-    private ClientState state = ClientState.inMemory();
-    private volatile String sessionToken;
-
-    public ClientAgent observe(Observer o) {
-        this.observer = Objects.requireNonNull(o, "observer");
-        return this;
-    }
-
-    public ClientAgent transformUpdates(UpdateTransform t) {
-        this.transform = t;
-        return this;
-    }
-
-    /** Replaces DJL training with {@code update} (load tests); the rest of the agent is unchanged. */
-    public ClientAgent computeUpdates(LocalUpdate update) {
-        this.localUpdate = update;
-        return this;
-    }
-
-    /**
-     * Where the agent remembers the newest task and model round it accepted per federation (default: in memory,
-     * for the agent's life); with a file, an older task or model is refused across restarts too.
-     */
-    public ClientAgent rememberIn(ClientState state) {
-        this.state = Objects.requireNonNull(state, "state");
-        return this;
-    }
-
-    /** {@code false} sends updates without a signature: only for the unsigned research baseline. */
-    public ClientAgent signUpdates(boolean sign) {
-        this.sign = sign;
-        return this;
-    }
-
     private final FederationGrpc.FederationBlockingStub blocking;
     private final FederationGrpc.FederationStub async;
     private final Settings settings;
@@ -201,6 +401,11 @@ public final class ClientAgent {
     private final Examples eval;
     private final Progress progress;
     private final Random jitter;
+    private final Observer observer;
+    private final UpdateTransform transform;
+    private final LocalUpdate localUpdate;
+    private final ClientState state;
+    private volatile String sessionToken;
     private volatile boolean stopping;
     private LocalTrainer trainer;
     private String federationId;
@@ -209,7 +414,18 @@ public final class ClientAgent {
     private int rejected;
     private int refused;
 
+    /** An agent without hooks: see {@link #ClientAgent(Channel, Settings, Hooks, Examples, Examples, Progress)}. */
     public ClientAgent(Channel channel, Settings settings, Examples train, Examples eval, Progress progress) {
+        this(channel, settings, Hooks.none(), train, eval, progress);
+    }
+
+    /**
+     * @param channel to the coordinator; the agent does not close it
+     * @param train the local training data (unused when {@code hooks} compute updates)
+     * @param eval held-out data for local evaluation, or null
+     */
+    public ClientAgent(Channel channel, Settings settings, Hooks hooks, Examples train, Examples eval, Progress progress) {
+        Objects.requireNonNull(channel, "channel");
         this.blocking = FederationGrpc.newBlockingStub(channel);
         this.async = FederationGrpc.newStub(channel);
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -217,6 +433,11 @@ public final class ClientAgent {
         this.eval = eval;
         this.progress = Objects.requireNonNull(progress, "progress");
         this.jitter = new Random(settings.seed());
+        Objects.requireNonNull(hooks, "hooks");
+        this.observer = hooks.observer();
+        this.transform = hooks.transform();
+        this.localUpdate = hooks.localUpdate();
+        this.state = hooks.state();
     }
 
     /** Asks the loop to end at the next opportunity (e.g. from a SIGTERM hook). */
@@ -473,8 +694,12 @@ public final class ClientAgent {
                 }
                 federationId = r.getFederationId();
                 sessionToken = r.getSessionToken();
-                log.info("Joined federation {} as {} ({} key {})", federationId, settings.clientId(),
-                        settings.key().scheme(), settings.key().keyId());
+                switch (settings.signing()) {
+                    case SIGNED -> log.info("Joined federation {} as {} ({} key {})", federationId, settings.clientId(),
+                            settings.key().scheme(), settings.key().keyId());
+                    case UNSIGNED_BASELINE -> log.info("Joined federation {} as {} (key {}); updates are sent unsigned: "
+                            + "the research baseline", federationId, settings.clientId(), settings.key().keyId());
+                }
                 return;
             } catch (StatusRuntimeException e) {
                 if (!retryable(e) || stopping) {
@@ -565,16 +790,20 @@ public final class ClientAgent {
         progress.roundDone(round);
         trained++;
 
-        ModelWeights update = transform == null ? result.weights() : transform.apply(round, task.model, result.weights());
+        ModelWeights update = transform.apply(round, task.model, result.weights());
         long digestStart = System.nanoTime();
         PayloadDigest updateDigest = update.digest();
         long digestNanos = System.nanoTime() - digestStart;
-        UpdateStatement statement = new UpdateStatement(federationId, round, RoundNonce.of(task.header.getNonce().toByteArray()),
-                task.digest, settings.clientId(), settings.key().keyId(), settings.key().scheme(), updateDigest,
-                result.examples());
         long signStart = System.nanoTime();
-        byte[] signature = sign ? Signer.create(settings.key()).sign(statement.encode()).bytes() : new byte[0];
+        byte[] signature = switch (settings.signing()) {
+            case SIGNED -> Signer.create(settings.key()).sign(new UpdateStatement(federationId, round,
+                    RoundNonce.of(task.header.getNonce().toByteArray()), task.digest, settings.clientId(),
+                    settings.key().keyId(), settings.key().scheme(), updateDigest, result.examples()).encode()).bytes();
+            case UNSIGNED_BASELINE -> new byte[0];
+        };
         long signNanos = System.nanoTime() - signStart;
+        // The unsigned baseline names its key and scheme too: the coordinator admits an update by the key the
+        // client enrolled, and checks both, signed or not.
         UpdateHeader header = UpdateHeader.newBuilder().setFederationId(federationId).setRound(round)
                 .setNonce(task.header.getNonce()).setClientId(settings.clientId().value())
                 .setKeyId(settings.key().keyId().hex()).setScheme(settings.key().scheme().displayName())
