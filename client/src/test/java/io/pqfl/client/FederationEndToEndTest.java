@@ -105,8 +105,8 @@ class FederationEndToEndTest {
                 Examples mine = train.range(i * 1500, (i + 1) * 1500);
                 ManagedChannel ch = channel(c);
                 channels.add(ch);
-                ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.defaults(id, k, c.key().verifyingKey())
-                        .withDevice("cpu").withPollWait(Duration.ofSeconds(5)).withSeed(i), mine.range(0, 1200),
+                ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.builder(id, k, c.key().verifyingKey())
+                        .device("cpu").pollWait(Duration.ofSeconds(5)).seed(i).build(), mine.range(0, 1200),
                         mine.range(1200, 1500), ClientAgent.Progress.NONE);
                 results.add(pool.submit(agent::run));
             }
@@ -171,10 +171,11 @@ class FederationEndToEndTest {
         c.trust().add(new ClientId("victim"), k.verifyingKey());
         ManagedChannel ch = channel(c);
         try {
-            ClientAgent agent = new ClientAgent(tampering(ch, rewrite), ClientAgent.Settings.defaults(new ClientId("victim"), k, pinned)
-                    .withDevice("cpu").withPollWait(Duration.ofSeconds(5)).withMaxConsecutiveRefusals(1),
-                    FashionMnist.train().range(0, 500), null, ClientAgent.Progress.NONE);
-            return agent.rememberIn(state).run();
+            ClientAgent agent = new ClientAgent(tampering(ch, rewrite), ClientAgent.Settings.builder(new ClientId("victim"), k, pinned)
+                    .device("cpu").pollWait(Duration.ofSeconds(5)).maxConsecutiveRefusals(1).build(),
+                    ClientAgent.Hooks.builder().rememberIn(state).build(), FashionMnist.train().range(0, 500), null,
+                    ClientAgent.Progress.NONE);
+            return agent.run();
         } finally {
             ch.shutdownNow();
         }

@@ -12,6 +12,7 @@ import io.grpc.netty.NettyServerBuilder;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.pqfl.client.agent.ClientAgent;
+import io.pqfl.client.agent.SigningPolicy;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.LocalTrainer;
 import io.pqfl.coordinator.CoordinatorConfig;
@@ -200,21 +201,22 @@ public final class SimulationRunner {
                 Channel channel = mitm != null ? ClientInterceptors.intercept(ch, mitm) : ch;
                 Examples mine = train.select(parts.get(i));
                 int evalCount = Math.max(1, mine.size() / 10);
-                ClientAgent agent = new ClientAgent(channel, ClientAgent.Settings.defaults(new ClientId(clientName(i)),
-                        keys.get(i), coordinatorKey.verifyingKey()).withDevice("cpu").withPollWait(Duration.ofSeconds(5))
-                        .withCertificate(certificates.get(i))
-                        .withSeed(spec.seed() + i), mine.range(0, mine.size() - evalCount),
-                        mine.range(mine.size() - evalCount, mine.size()), ClientAgent.Progress.NONE);
-                agent.signUpdates(spec.signed());
+                ClientAgent.Settings settings = ClientAgent.Settings.builder(new ClientId(clientName(i)), keys.get(i),
+                        coordinatorKey.verifyingKey()).device("cpu").pollWait(Duration.ofSeconds(5))
+                        .certificate(certificates.get(i)).seed(spec.seed() + i)
+                        .signing(spec.signed() ? SigningPolicy.SIGNED : SigningPolicy.UNSIGNED_BASELINE).build();
+                ClientAgent.Hooks.Builder hooks = ClientAgent.Hooks.builder();
                 if (spec.attacks().poison() > 0) {
-                    agent.transformUpdates((round, global, trained) ->
+                    hooks.transformUpdates((round, global, trained) ->
                             spec.attacks().decide(index, round) == AttackPlan.Attack.POISON
                                     ? poison(global, trained, spec.attacks()) : trained);
                 }
-                agent.observe(r -> clientRows.add(new ClientRound(spec.arm(), r.round(), r.client().value(),
+                hooks.observe(r -> clientRows.add(new ClientRound(spec.arm(), r.round(), r.client().value(),
                         attackName(spec.attacks(), mitm, index, r.round()), r.trainMillis(), r.digestNanos() / 1e6,
                         r.signNanos() / 1e6, verifyMillis.getOrDefault(r.round() + "/" + r.client(), 0.0), r.updateBytes(),
                         r.signatureBytes(), r.uploadMillis(), r.accepted(), r.reason())));
+                ClientAgent agent = new ClientAgent(channel, settings, hooks.build(), mine.range(0, mine.size() - evalCount),
+                        mine.range(mine.size() - evalCount, mine.size()), ClientAgent.Progress.NONE);
                 futures.add(pool.submit(agent::run));
             }
             for (Future<ClientAgent.Summary> f : futures) {

@@ -163,8 +163,8 @@ public final class ClientCommand implements Callable<Integer> {
         out.printf("pqfl client %s: %d training and %d held-out examples from %s (%s), coordinator %s, pinned key %s%n",
                 id, train.size(), evalCount, data, partition, coordinator, pinned.keyId());
         out.flush();
-        ClientAgent.Settings settings = ClientAgent.Settings.defaults(id, signingKey, pinned).withDevice(device)
-                .withPollWait(Duration.ofSeconds(pollSeconds)).withSeed(seed);
+        ClientAgent.Settings.Builder settings = ClientAgent.Settings.builder(id, signingKey, pinned).device(device)
+                .pollWait(Duration.ofSeconds(pollSeconds)).seed(seed);
         List<X509Certificate> chain = null;
         if (cert != null) {
             chain = Certificates.readAll(cert);
@@ -172,14 +172,14 @@ public final class ClientCommand implements Callable<Integer> {
                 throw new CliException(cert + " is not a certificate for " + key + ": a client's certificate must carry the "
                         + "key that signs its updates");
             }
-            settings = settings.withCertificate(chain.get(0).getEncoded());
+            settings.certificate(chain.get(0).getEncoded());
         }
         if (enrollTokenFile != null) {
             String token = Files.readString(enrollTokenFile).strip();
             if (token.isEmpty()) {
                 throw new CliException(enrollTokenFile + ": the token file is empty");
             }
-            settings = settings.withEnrollToken(token);
+            settings.enrollToken(token);
         }
         NettyChannelBuilder builder = NettyChannelBuilder.forAddress(address.host(), address.port())
                 .maxInboundMessageSize(8 << 20);
@@ -207,7 +207,8 @@ public final class ClientCommand implements Callable<Integer> {
             throw new CliException(e.getMessage(), e);
         }
         ManagedChannel channel = builder.build();
-        ClientAgent agent = new ClientAgent(channel, settings, train, eval, LogProgress.auto()).rememberIn(remembered);
+        ClientAgent agent = new ClientAgent(channel, settings.build(), ClientAgent.Hooks.builder().rememberIn(remembered).build(),
+                train, eval, LogProgress.auto());
         Thread hook = new Thread(agent::stop, "pqfl-client-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {

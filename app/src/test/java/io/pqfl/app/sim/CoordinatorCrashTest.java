@@ -78,9 +78,8 @@ class CoordinatorCrashTest {
                 channels.add(ch);
                 float d = LoadRun.delta(i * 11);
                 boolean late = i >= 2;
-                ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.defaults(new ClientId("c" + i), keys.get(i),
-                        coordinatorKey.verifyingKey()).withPollWait(Duration.ofSeconds(5)).withSeed(i),
-                        new Examples(new float[0], new int[0], 784, 10), null, ClientAgent.Progress.NONE)
+                ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.builder(new ClientId("c" + i), keys.get(i),
+                        coordinatorKey.verifyingKey()).pollWait(Duration.ofSeconds(5)).seed(i).build(), ClientAgent.Hooks.builder()
                         .computeUpdates((round, global, config) -> {
                             if (late && round == 1) {
                                 await(holdBack); // c2 and c3 finish "training" only after the crash
@@ -93,7 +92,7 @@ class CoordinatorCrashTest {
                                 }
                             }
                             return new TrainResult(w, 100, 0, Double.NaN, Double.NaN, 0, 0);
-                        });
+                        }).build(), new Examples(new float[0], new int[0], 784, 10), null, ClientAgent.Progress.NONE);
                 results.add(pool.submit(agent::run));
             }
             // Wait until c0 and c1 are accepted in round 1, then kill the coordinator without warning.

@@ -182,15 +182,15 @@ public final class LoadRun {
                 ManagedChannel ch = (clientTls != null ? b.sslContext(clientTls) : b.usePlaintext()).build();
                 channels.add(ch);
                 float d = delta(i);
-                ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.defaults(new ClientId(name(i)), keys.get(i),
-                        coordinatorKey.verifyingKey()).withPollWait(Duration.ofSeconds(20)).withSeed(i)
-                        .withCertificate(s.certificates() ? certificates.get(i) : null), none, null, ClientAgent.Progress.NONE)
+                ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.builder(new ClientId(name(i)), keys.get(i),
+                        coordinatorKey.verifyingKey()).pollWait(Duration.ofSeconds(20)).seed(i)
+                        .certificate(s.certificates() ? certificates.get(i) : null).build(), ClientAgent.Hooks.builder()
                         .computeUpdates((round, global, config) -> new TrainResult(shift(global, d), 100, 0, Double.NaN,
                                 Double.NaN, 0, 0))
                         .observe(r -> {
                             long end = System.nanoTime();
                             uploads.add(new long[] {r.round(), end - r.uploadMillis() * 1_000_000L, end, r.accepted() ? 1 : 0});
-                        });
+                        }).build(), none, null, ClientAgent.Progress.NONE);
                 futures.add(pool.submit(() -> {
                     try {
                         return agent.run();

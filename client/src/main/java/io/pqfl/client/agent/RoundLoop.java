@@ -1,0 +1,199 @@
+package io.pqfl.client.agent;
+
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.pqfl.client.data.Examples;
+import io.pqfl.client.train.TrainResult;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.Signer;
+import io.pqfl.proto.v1.FederationGrpc;
+import io.pqfl.proto.v1.LocalMetrics;
+import io.pqfl.proto.v1.TaskHeader;
+import io.pqfl.proto.v1.UpdateHeader;
+import io.pqfl.protocol.ModelRejectedException;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.protocol.UpdateStatement;
+import io.pqfl.protocol.WireMapping;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Random;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's life: enroll and say Hello, then per round poll for a task, verify it, train, sign and deliver the
+ * update, until the federation finishes, the agent is stopped, or the coordinator keeps sending models that fail
+ * verification. The parts it calls each own one step; this class owns the order and the counts.
+ */
+final class RoundLoop {
+    private static final Logger log = LoggerFactory.getLogger(ClientAgent.class);
+
+    private final ClientAgent.Settings settings;
+    private final ClientAgent.Hooks hooks;
+    private final Random jitter;
+    private final Session session;
+    private final TaskFetcher fetcher;
+    private final TaskVerifier verifier;
+    private final LocalTraining training;
+    private final Uploader uploader;
+    private volatile boolean stopping;
+    private int trained;
+    private int accepted;
+    private int rejected;
+    private int refused;
+
+    RoundLoop(Channel channel, ClientAgent.Settings settings, ClientAgent.Hooks hooks, Examples train, Examples eval,
+              ClientAgent.Progress progress) {
+        this.settings = settings;
+        this.hooks = hooks;
+        // Not the training seed: every client has the same one by default, and jitter is there to tell them apart.
+        this.jitter = new Random();
+        var blocking = FederationGrpc.newBlockingStub(channel);
+        this.session = new Session(blocking, settings, jitter, this::stopping);
+        this.fetcher = new TaskFetcher(blocking, session, settings);
+        this.training = new LocalTraining(settings, hooks.localUpdate(), train, eval, progress);
+        this.verifier = new TaskVerifier(settings, hooks.state(), training.trainsLocally());
+        this.uploader = new Uploader(FederationGrpc.newStub(channel), session, settings, jitter, this::stopping);
+    }
+
+    void stop() {
+        stopping = true;
+    }
+
+    private boolean stopping() {
+        return stopping;
+    }
+
+    ClientAgent.Summary run() throws InterruptedException {
+        try {
+            return loop();
+        } catch (Session.NotPinnedCoordinator e) {
+            refused++;
+            log.error("Stopping: {}", e.getMessage());
+            return summary(false);
+        } finally {
+            training.close();
+        }
+    }
+
+    private ClientAgent.Summary loop() throws InterruptedException {
+        session.enrollIfAsked();
+        session.hello();
+        // Paces polling after lost connections and refused tasks; a healthy poll starts it again.
+        Backoff polls = new Backoff(Backoff.INITIAL, settings.maxBackoff(), jitter);
+        int consecutiveRefusals = 0;
+        while (!stopping) {
+            Task task;
+            try {
+                task = fetcher.fetch();
+            } catch (StatusRuntimeException e) {
+                Status.Code code = e.getStatus().getCode();
+                if (code == Status.Code.OUT_OF_RANGE) {
+                    log.info("Federation {} finished; {} rounds trained, {} updates accepted", session.federationId(),
+                            trained, accepted);
+                    return summary(true);
+                }
+                if (code == Status.Code.NOT_FOUND) { // the poll waited and no task came: ask again
+                    polls.reset();
+                    continue;
+                }
+                if (Failures.sessionEnded(e)) {
+                    log.info("Session ended ({}); saying Hello again", e.getStatus().getDescription());
+                    session.hello();
+                    continue;
+                }
+                if (Failures.retryable(e)) {
+                    Duration wait = polls.next();
+                    log.warn("Lost the coordinator ({}); reconnecting in {} ms", code, wait.toMillis());
+                    Thread.sleep(wait.toMillis());
+                    session.hello();
+                    continue;
+                }
+                throw e;
+            }
+            try {
+                verifier.check(task, session.federationId());
+            } catch (ModelRejectedException e) {
+                refused++;
+                consecutiveRefusals++;
+                log.error("Refusing the task for round {}: {}. Not training on it.", task.round(), e.getMessage());
+                if (consecutiveRefusals >= settings.maxConsecutiveRefusals()) {
+                    log.error("{} models in a row failed verification against the pinned coordinator key {}; stopping",
+                            consecutiveRefusals, settings.coordinatorKey().keyId());
+                    return summary(false);
+                }
+                Thread.sleep(polls.next().toMillis());
+                continue;
+            }
+            polls.reset();
+            consecutiveRefusals = 0;
+            trainAndSubmit(task);
+        }
+        return summary(false);
+    }
+
+    private ClientAgent.Summary summary(boolean finished) {
+        return new ClientAgent.Summary(trained, accepted, rejected, refused, finished);
+    }
+
+    private void trainAndSubmit(Task task) throws InterruptedException {
+        long round = task.round();
+        TrainResult result = training.run(task, WireMapping.fromWire(task.header().getConfig()));
+        trained++;
+
+        ModelWeights update = hooks.transform().apply(round, task.model(), result.weights());
+        long digestStart = System.nanoTime();
+        PayloadDigest updateDigest = update.digest();
+        long digestNanos = System.nanoTime() - digestStart;
+        long signStart = System.nanoTime();
+        byte[] signature = switch (settings.signing()) {
+            case SIGNED -> Signer.create(settings.key()).sign(statement(task, updateDigest, result.examples()).encode())
+                    .bytes();
+            case UNSIGNED_BASELINE -> new byte[0];
+        };
+        long signNanos = System.nanoTime() - signStart;
+
+        long uploadStart = System.nanoTime();
+        Optional<Uploader.Delivery> delivery = uploader.deliver(round, header(task, update, result), update, signature,
+                task.header().getDeadlineUnixMs());
+        if (delivery.isEmpty()) {
+            return; // stopped while delivering: no outcome to count or report
+        }
+        Uploader.Delivery d = delivery.get();
+        if (d.accepted()) {
+            accepted++;
+            log.info("Round {}: update accepted (ledger entry {}), {} examples", round, d.ledgerSeq(), result.examples());
+        } else {
+            rejected++;
+        }
+        hooks.observer().round(new ClientAgent.RoundReport(settings.clientId(), round, result.trainMillis(), digestNanos,
+                signNanos, update.manifest().totalBytes(), signature.length, (System.nanoTime() - uploadStart) / 1_000_000,
+                d.accepted(), d.reason(), result.evalAccuracy()));
+    }
+
+    /** What the client signs: the round it answers, the model it started from, and the update it sends. */
+    private UpdateStatement statement(Task task, PayloadDigest updateDigest, long examples) {
+        return new UpdateStatement(session.federationId(), task.round(),
+                RoundNonce.of(task.header().getNonce().toByteArray()), task.digest(), settings.clientId(),
+                settings.key().keyId(), settings.key().scheme(), updateDigest, examples);
+    }
+
+    private UpdateHeader header(Task task, ModelWeights update, TrainResult result) {
+        TaskHeader t = task.header();
+        // The unsigned baseline names its key and scheme too: the coordinator admits an update by the key the
+        // client enrolled, and checks both, signed or not.
+        return UpdateHeader.newBuilder().setFederationId(session.federationId()).setRound(t.getRound())
+                .setNonce(t.getNonce()).setClientId(settings.clientId().value())
+                .setKeyId(settings.key().keyId().hex()).setScheme(settings.key().scheme().displayName())
+                .setBaseModelDigest(WireMapping.bytes(task.digest())).setManifest(WireMapping.toWire(update.manifest()))
+                .setNumExamples(result.examples()).setUpdateBytes(update.manifest().totalBytes())
+                .setMetrics(LocalMetrics.newBuilder().setTrainLoss(result.trainLoss())
+                        .setEvalLoss(Double.isNaN(result.evalLoss()) ? 0 : result.evalLoss())
+                        .setEvalAccuracy(Double.isNaN(result.evalAccuracy()) ? 0 : result.evalAccuracy())
+                        .setEvalExamples(result.evalExamples()).setTrainMillis(result.trainMillis()))
+                .build();
+    }
+}
