@@ -22,7 +22,6 @@ import io.pqfl.client.train.LocalTrainer;
 import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.cli.LedgerCommand;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
-import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.server.CoordinatorServer;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.ModelFiles;
@@ -57,7 +56,7 @@ class FederationEndToEndTest {
     Path dir;
 
 
-    private record Coordinator(FederationEngine engine, CoordinatorServer server, CoordinatorConfig config, TrustStore trust,
+    private record Running(io.pqfl.coordinator.Coordinator coordinator, CoordinatorServer server, CoordinatorConfig config, TrustStore trust,
                                SigningKey key) implements AutoCloseable {
         @Override
         public void close() throws Exception {
@@ -65,24 +64,24 @@ class FederationEndToEndTest {
         }
     }
 
-    private Coordinator coordinator(int rounds, int minClients, Duration timeout) throws Exception {
+    private Running coordinator(int rounds, int minClients, Duration timeout) throws Exception {
         return coordinator(rounds, minClients, timeout, null);
     }
 
-    private Coordinator coordinator(int rounds, int minClients, Duration timeout, Path initialModel) throws Exception {
+    private Running coordinator(int rounds, int minClients, Duration timeout, Path initialModel) throws Exception {
         SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("e2e").dataDir(dir.resolve("data"))
                 .model(ModelCatalog.MLP).initialModel(initialModel).rounds(rounds).minClients(minClients).roundTimeout(timeout)
                 .training(new TrainingConfig(1, 32, 1e-3f, 0f, "adam")).build();
         TrustStore trust = TrustStore.open(config.trustDir());
-        FederationEngine engine = new FederationEngine(config, key, trust, new CoordinatorMetrics(), Clock.systemUTC(),
-                new SecureRandom());
+        io.pqfl.coordinator.Coordinator coordinator = io.pqfl.coordinator.Coordinator.open(config, key, trust,
+                new CoordinatorMetrics(), Clock.systemUTC(), new SecureRandom());
         CoordinatorServer server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
-                engine).start();
-        return new Coordinator(engine, server, config, trust, key);
+                coordinator).start();
+        return new Running(coordinator, server, config, trust, key);
     }
 
-    private static ManagedChannel channel(Coordinator c) {
+    private static ManagedChannel channel(Running c) {
         return NettyChannelBuilder.forAddress("127.0.0.1", c.server().port()).usePlaintext().maxInboundMessageSize(8 << 20).build();
     }
 
@@ -90,7 +89,7 @@ class FederationEndToEndTest {
     void threeClients_threeRounds_accuracyImproves_everyUpdateVerifies_ledgerVerifies() throws Exception {
         Examples train = FashionMnist.train();
         Examples test = FashionMnist.test().range(0, 2000);
-        try (Coordinator c = coordinator(3, 3, Duration.ofMinutes(2))) {
+        try (Running c = coordinator(3, 3, Duration.ofMinutes(2))) {
             ExecutorService pool = Executors.newFixedThreadPool(3);
             List<Future<ClientAgent.Summary>> results = new ArrayList<>();
             List<ManagedChannel> channels = new ArrayList<>();
@@ -125,7 +124,7 @@ class FederationEndToEndTest {
             }
             assertThat(first).isGreaterThan(0.4);
             assertThat(last).isGreaterThan(first);
-            assertThat(c.engine().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED)
+            assertThat(c.coordinator().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED)
                     .hasSize(9).allSatisfy(e -> assertThat(e.scheme()).isEqualTo("ML-DSA-65"));
         }
         assertThat(Cli.commandLine(new LedgerCommand()).execute("verify", dir.resolve("data").toString())).isEqualTo(Cli.OK);
@@ -152,11 +151,11 @@ class FederationEndToEndTest {
         });
     }
 
-    private ClientAgent.Summary runAgainst(Coordinator c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned) throws Exception {
+    private ClientAgent.Summary runAgainst(Running c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned) throws Exception {
         return runAgainst(c, rewrite, pinned, ClientState.inMemory());
     }
 
-    private ClientAgent.Summary runAgainst(Coordinator c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned,
+    private ClientAgent.Summary runAgainst(Running c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned,
                                            ClientState state) throws Exception {
         SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
         c.trust().add(new ClientId("victim"), k.verifyingKey());
@@ -171,16 +170,16 @@ class FederationEndToEndTest {
         }
     }
 
-    private void assertRefusedWithoutTraining(Coordinator c, ClientAgent.Summary s) throws Exception {
+    private void assertRefusedWithoutTraining(Running c, ClientAgent.Summary s) throws Exception {
         assertThat(s.modelsRefused()).isEqualTo(1);
         assertThat(s.roundsTrained()).isZero();
         assertThat(s.finished()).isFalse();
-        assertThat(c.engine().ledger().entries()).noneMatch(e -> "victim".equals(e.clientId()));
+        assertThat(c.coordinator().ledger().entries()).noneMatch(e -> "victim".equals(e.clientId()));
     }
 
     @Test
     void refusesAModelWhoseBytesWereAltered() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             ClientAgent.Summary s = runAgainst(c, t -> {
                 if (!t.hasModelChunk()) {
                     return t;
@@ -193,13 +192,13 @@ class FederationEndToEndTest {
         }
     }
 
-    private static VerifyingKey cKey(Coordinator c) {
+    private static VerifyingKey cKey(Running c) {
         return c.key().verifyingKey();
     }
 
     @Test
     void refusesAModelWhoseSignatureWasAltered() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             ClientAgent.Summary s = runAgainst(c, t -> {
                 if (!t.hasModelSignature()) {
                     return t;
@@ -220,7 +219,7 @@ class FederationEndToEndTest {
 
     @Test
     void refusesATaskWhoseTrainingConfigurationWasAltered() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             assertRefusedWithoutTraining(c, runAgainst(c, header(h -> h.toBuilder().setConfig(h.getConfig().toBuilder()
                     .setLocalEpochs(1_000_000).setLearningRate(1000f)).build()), cKey(c)));
         }
@@ -228,14 +227,14 @@ class FederationEndToEndTest {
 
     @Test
     void refusesAnUnsignedTask() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             assertRefusedWithoutTraining(c, runAgainst(c, header(h -> h.toBuilder().clearSignature().build()), cKey(c)));
         }
     }
 
     @Test
     void refusesAModelOlderThanOneItAlreadyTrainedOn_evenAfterARestart() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             // An earlier life of this client accepted round 7's task with the round 5 model; the state file says so.
             Path file = dir.resolve("client-state.properties");
             ClientState.load(file).accepted("e2e", c.key().keyId(), 7, 5);
@@ -248,14 +247,14 @@ class FederationEndToEndTest {
         Path mystery = dir.resolve("mystery.pqfl");
         ModelFiles.write(mystery, io.pqfl.protocol.ModelWeights.zeros(new io.pqfl.protocol.ModelManifest("mystery-net",
                 List.of(io.pqfl.protocol.TensorSpec.of("w", 4, 4)))), null);
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30), mystery)) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30), mystery)) {
             assertRefusedWithoutTraining(c, runAgainst(c, UnaryOperator.identity(), cKey(c)));
         }
     }
 
     @Test
     void refusesAModelFromAnotherSigner() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             VerifyingKey somebodyElse = Keys.generate(SignatureScheme.ML_DSA_65).verifyingKey();
             assertRefusedWithoutTraining(c, runAgainst(c, UnaryOperator.identity(), somebodyElse));
         }

@@ -12,7 +12,6 @@ import io.grpc.stub.StreamObserver;
 import io.pqfl.coordinator.server.Statuses;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.verify.RejectReason;
-import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.SubmitResponse;
 import io.pqfl.proto.v1.UpdateChunk;
 import java.net.InetSocketAddress;
@@ -101,7 +100,7 @@ class LimitsTest {
                 assertThat(Statuses.reasonOf(status)).isEqualTo(RejectReason.INCOMPLETE);
                 assertThat(status.getStatus().getDescription()).contains("stayed open longer than 1 s");
             }
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED)
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED)
                     .singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("INCOMPLETE"));
 
             c1.submit(t1, tiny(1), 10);
