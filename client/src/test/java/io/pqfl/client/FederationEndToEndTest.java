@@ -21,7 +21,6 @@ import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.LocalTrainer;
 import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
-import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.server.CoordinatorServer;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
@@ -58,7 +57,7 @@ class FederationEndToEndTest {
     Path dir;
 
 
-    private record Coordinator(FederationEngine engine, CoordinatorServer server, CoordinatorConfig config, TrustStore trust,
+    private record Running(io.pqfl.coordinator.Coordinator coordinator, CoordinatorServer server, CoordinatorConfig config, TrustStore trust,
                                SigningKey key) implements AutoCloseable {
         @Override
         public void close() throws Exception {
@@ -66,24 +65,24 @@ class FederationEndToEndTest {
         }
     }
 
-    private Coordinator coordinator(int rounds, int minClients, Duration timeout) throws Exception {
+    private Running coordinator(int rounds, int minClients, Duration timeout) throws Exception {
         return coordinator(rounds, minClients, timeout, null);
     }
 
-    private Coordinator coordinator(int rounds, int minClients, Duration timeout, Path initialModel) throws Exception {
+    private Running coordinator(int rounds, int minClients, Duration timeout, Path initialModel) throws Exception {
         SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("e2e").dataDir(dir.resolve("data"))
                 .initialWeights(initialModel == null ? ModelCatalog.MLP.initialWeights(1) : null).initialModel(initialModel).rounds(rounds).minClients(minClients).roundTimeout(timeout)
                 .training(new TrainingConfig(1, 32, 1e-3f, 0f, "adam")).build();
         TrustStore trust = TrustStore.open(config.trustDir());
-        FederationEngine engine = new FederationEngine(config, key, trust, new CoordinatorMetrics(), Clock.systemUTC(),
-                new SecureRandom());
+        io.pqfl.coordinator.Coordinator coordinator = io.pqfl.coordinator.Coordinator.open(config, key, trust,
+                new CoordinatorMetrics(), Clock.systemUTC(), new SecureRandom());
         CoordinatorServer server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
-                engine).start();
-        return new Coordinator(engine, server, config, trust, key);
+                coordinator).start();
+        return new Running(coordinator, server, config, trust, key);
     }
 
-    private static ManagedChannel channel(Coordinator c) {
+    private static ManagedChannel channel(Running c) {
         return NettyChannelBuilder.forAddress("127.0.0.1", c.server().port()).usePlaintext().maxInboundMessageSize(8 << 20).build();
     }
 
@@ -92,7 +91,7 @@ class FederationEndToEndTest {
         Examples train = FashionMnist.train();
         Examples test = FashionMnist.test().range(0, 2000);
         VerifyingKey coordinatorKey;
-        try (Coordinator c = coordinator(3, 3, Duration.ofMinutes(2))) {
+        try (Running c = coordinator(3, 3, Duration.ofMinutes(2))) {
             coordinatorKey = c.key().verifyingKey();
             ExecutorService pool = Executors.newFixedThreadPool(3);
             List<Future<ClientAgent.Summary>> results = new ArrayList<>();
@@ -128,7 +127,7 @@ class FederationEndToEndTest {
             }
             assertThat(first).isGreaterThan(0.4);
             assertThat(last).isGreaterThan(first);
-            assertThat(c.engine().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED)
+            assertThat(c.coordinator().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED)
                     .hasSize(9).allSatisfy(e -> assertThat(e.scheme()).isEqualTo("ML-DSA-65"));
         }
         // What `pqfl ledger verify --coordinator-key` checks, after the coordinator stopped.
@@ -161,11 +160,11 @@ class FederationEndToEndTest {
         });
     }
 
-    private ClientAgent.Summary runAgainst(Coordinator c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned) throws Exception {
+    private ClientAgent.Summary runAgainst(Running c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned) throws Exception {
         return runAgainst(c, rewrite, pinned, ClientState.inMemory());
     }
 
-    private ClientAgent.Summary runAgainst(Coordinator c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned,
+    private ClientAgent.Summary runAgainst(Running c, UnaryOperator<TaskChunk> rewrite, VerifyingKey pinned,
                                            ClientState state) throws Exception {
         SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
         c.trust().add(new ClientId("victim"), k.verifyingKey());
@@ -181,16 +180,16 @@ class FederationEndToEndTest {
         }
     }
 
-    private void assertRefusedWithoutTraining(Coordinator c, ClientAgent.Summary s) throws Exception {
+    private void assertRefusedWithoutTraining(Running c, ClientAgent.Summary s) throws Exception {
         assertThat(s.modelsRefused()).isEqualTo(1);
         assertThat(s.roundsTrained()).isZero();
         assertThat(s.finished()).isFalse();
-        assertThat(c.engine().ledger().entries()).noneMatch(e -> "victim".equals(e.clientId()));
+        assertThat(c.coordinator().ledger().entries()).noneMatch(e -> "victim".equals(e.clientId()));
     }
 
     @Test
     void refusesAModelWhoseBytesWereAltered() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             ClientAgent.Summary s = runAgainst(c, t -> {
                 if (!t.hasModelChunk()) {
                     return t;
@@ -203,13 +202,13 @@ class FederationEndToEndTest {
         }
     }
 
-    private static VerifyingKey cKey(Coordinator c) {
+    private static VerifyingKey cKey(Running c) {
         return c.key().verifyingKey();
     }
 
     @Test
     void refusesAModelWhoseSignatureWasAltered() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             ClientAgent.Summary s = runAgainst(c, t -> {
                 if (!t.hasModelSignature()) {
                     return t;
@@ -230,7 +229,7 @@ class FederationEndToEndTest {
 
     @Test
     void refusesATaskWhoseTrainingConfigurationWasAltered() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             assertRefusedWithoutTraining(c, runAgainst(c, header(h -> h.toBuilder().setConfig(h.getConfig().toBuilder()
                     .setLocalEpochs(1_000_000).setLearningRate(1000f)).build()), cKey(c)));
         }
@@ -238,14 +237,14 @@ class FederationEndToEndTest {
 
     @Test
     void refusesAnUnsignedTask() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             assertRefusedWithoutTraining(c, runAgainst(c, header(h -> h.toBuilder().clearSignature().build()), cKey(c)));
         }
     }
 
     @Test
     void refusesAModelOlderThanOneItAlreadyTrainedOn_evenAfterARestart() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             // An earlier life of this client accepted round 7's task with the round 5 model; the state file says so.
             Path file = dir.resolve("client-state.properties");
             ClientState.load(file).accepted("e2e", c.key().keyId(), 7, 5);
@@ -258,14 +257,14 @@ class FederationEndToEndTest {
         Path mystery = dir.resolve("mystery.pqfl");
         ModelFiles.write(mystery, io.pqfl.protocol.ModelWeights.zeros(new io.pqfl.protocol.ModelManifest("mystery-net",
                 List.of(io.pqfl.protocol.TensorSpec.of("w", 4, 4)))), null);
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30), mystery)) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30), mystery)) {
             assertRefusedWithoutTraining(c, runAgainst(c, UnaryOperator.identity(), cKey(c)));
         }
     }
 
     @Test
     void refusesAModelFromAnotherSigner() throws Exception {
-        try (Coordinator c = coordinator(1, 1, Duration.ofSeconds(30))) {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30))) {
             VerifyingKey somebodyElse = Keys.generate(SignatureScheme.ML_DSA_65).verifyingKey();
             assertRefusedWithoutTraining(c, runAgainst(c, UnaryOperator.identity(), somebodyElse));
         }

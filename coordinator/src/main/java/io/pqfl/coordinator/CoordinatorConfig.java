@@ -123,6 +123,19 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         return DataDirectory.of(dataDir);
     }
 
+    /** How many of {@code live} eligible clients a round samples: the configured count, or the fraction (at least the minimum). */
+    public int sampleSize(int live) {
+        return clientsPerRound > 0 ? Math.min(clientsPerRound, live)
+                : Math.max(minClients, (int) Math.ceil(clientFraction * live));
+    }
+
+    /** The run's settings as the database records them (an "unsigned=true " prefix marks the research baseline). */
+    public String describe(String strategyName) {
+        return (requireSignatures ? "" : "unsigned=true ") + "strategy=" + strategyName + " params=" + strategyParams
+                + " model=" + describeInitialModel() + " rounds=" + rounds + " minClients=" + minClients + " clientsPerRound="
+                + clientsPerRound + " fraction=" + clientFraction + " schemes=" + acceptedSchemes;
+    }
+
     public String effectiveJdbcUrl() {
         return jdbcUrl != null ? jdbcUrl : dataDirectory().jdbcUrl();
     }

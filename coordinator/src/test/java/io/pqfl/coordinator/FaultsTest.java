@@ -10,7 +10,6 @@ import io.grpc.stub.StreamObserver;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerVerifier;
-import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.SubmitResponse;
 import io.pqfl.proto.v1.UpdateChunk;
 import java.nio.file.Path;
@@ -62,7 +61,7 @@ class FaultsTest {
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
 
             assertThat(fed.global().tensor(0)).containsExactly(tiny(2).tensor(0));
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED)
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED)
                     .singleElement().satisfies(e -> {
                         assertThat(e.clientId()).isEqualTo("c3");
                         assertThat(e.reason()).isEqualTo("INCOMPLETE");

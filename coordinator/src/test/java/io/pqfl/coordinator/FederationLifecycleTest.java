@@ -86,7 +86,7 @@ class FederationLifecycleTest {
             assertThat(report.acceptedUpdates()).isEqualTo(6);
             assertThat(report.publishedModels()).isEqualTo(4); // the initial model and one per round
             assertThat(report.checkpoints()).isEqualTo(4);
-            assertThat(model.statement().ledgerHead().matches(fed.engine.ledger().entries().get(report.entries() - 2).entryHash()))
+            assertThat(model.statement().ledgerHead().matches(fed.coordinator.ledger().entries().get(report.entries() - 2).entryHash()))
                     .as("the last model is signed over the entry before its own").isTrue();
 
             assertThat(fed.metrics.count("pqfl.updates", "outcome", "accepted", "reason", "none")).isEqualTo(6.0);
@@ -153,12 +153,12 @@ class FederationLifecycleTest {
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
 
             assertThat(fed.global().tensor(1)).containsExactly(tiny(6).tensor(1));
-            List<LedgerEntry> accepted = fed.engine.ledger().entries().stream()
+            List<LedgerEntry> accepted = fed.coordinator.ledger().entries().stream()
                     .filter(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED).toList();
             assertThat(accepted).hasSize(6);
             assertThat(accepted.stream().map(e -> UpdateStatement.decode(e.statement()).round() + "/" + e.clientId()))
                     .doesNotHaveDuplicates();
-            int aggregated = fed.engine.ledger().entries().stream().filter(e -> e.kind() == LedgerEntry.Kind.MODEL_PUBLISHED)
+            int aggregated = fed.coordinator.ledger().entries().stream().filter(e -> e.kind() == LedgerEntry.Kind.MODEL_PUBLISHED)
                     .mapToInt(e -> ModelStatement.decode(e.statement()).receipt().size()).sum();
             assertThat(aggregated).isEqualTo(6);
             LedgerVerifier.Report report = LedgerVerifier.verify(Database.open(fed.config.effectiveJdbcUrl()),
@@ -206,7 +206,7 @@ class FederationLifecycleTest {
             contribute(c1, 1); // c2 drops out
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
             assertThat(fed.global().tensor(0)).containsExactly(tiny(0).tensor(0));
-            assertThat(fed.engine.ledger().entries()).extracting(LedgerEntry::kind).contains(LedgerEntry.Kind.ROUND_SKIPPED);
+            assertThat(fed.coordinator.ledger().entries()).extracting(LedgerEntry::kind).contains(LedgerEntry.Kind.ROUND_SKIPPED);
             assertThat(fed.metrics.count("pqfl.rounds", "outcome", "skipped")).isEqualTo(1.0);
         }
     }

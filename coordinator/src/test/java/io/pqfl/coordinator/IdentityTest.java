@@ -107,7 +107,7 @@ class IdentityTest {
             a.submit(a.task(10_000), tiny(3), 10);
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
             assertThat(fed.global().tensor(0)).containsExactly(tiny(2).tensor(0));
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED)
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED)
                     .singleElement().satisfies(e -> assertThat(e.clientId()).isEqualTo("alice"));
             assertThat(certified().resolve("alice.crt")).exists();
             assertLedgerVerifies(fed);
@@ -135,7 +135,7 @@ class IdentityTest {
             X509Certificate forOtherKey = clientCert("alice", other2);
             assertRefused(() -> a.hello(encoded(forOtherKey)), Status.Code.UNAUTHENTICATED, "KEY_MISMATCH");
             // Nothing was admitted: a certificate counts only after a proof of possession of its key.
-            assertThat(fed.engine.ledger().entries()).noneMatch(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED);
+            assertThat(fed.coordinator.ledger().entries()).noneMatch(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED);
             assertThat(certified().resolve("alice.crt")).doesNotExist();
         }
     }
@@ -234,7 +234,7 @@ class IdentityTest {
             fed.client("alice", current).hello(rotated.getEncoded()); // key rotation: the newer certificate replaces it
             Refusals.assertRefused(() -> fed.client("alice", retired).hello(old.getEncoded()), RejectReason.CERTIFICATE_SUPERSEDED);
             Refusals.assertRefused(() -> fed.client("alice", retired).hello(), RejectReason.KEY_MISMATCH);
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED)
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_CERTIFIED)
                     .extracting(LedgerEntry::keyId).containsExactly(retired.keyId().hex(), current.keyId().hex());
         }
     }
@@ -242,7 +242,7 @@ class IdentityTest {
     @Test
     void tokenEnrollment_provesPossession_isOneTime_andIsLedgered() throws Exception {
         try (TestFederation fed = federation(0, ClientAuth.NONE)) {
-            String token = fed.engine.tokens().create(new ClientId("dave"), Duration.ofHours(1), fed.coordinatorKey);
+            String token = fed.coordinator.tokens().create(new ClientId("dave"), Duration.ofHours(1), fed.coordinatorKey);
             assertThat(token).startsWith("pqfl-enroll-");
             SigningKey dave = Keys.generate(SignatureScheme.ML_DSA_65);
             TestClient d = fed.client("dave", dave);
@@ -279,13 +279,13 @@ class IdentityTest {
 
             // The token is spent: another client (or the same one with a new key) cannot use it.
             SigningKey eve = Keys.generate(SignatureScheme.ML_DSA_65);
-            String erin = fed.engine.tokens().create(new ClientId("erin"), Duration.ofHours(1), fed.coordinatorKey);
+            String erin = fed.coordinator.tokens().create(new ClientId("erin"), Duration.ofHours(1), fed.coordinatorKey);
             assertRefused(() -> fed.client("dave", eve).enroll(token), Status.Code.ALREADY_EXISTS, "ALREADY_ENROLLED");
             assertRefused(() -> fed.client("eve", eve).enroll(token), Status.Code.PERMISSION_DENIED, "TOKEN_USED");
             assertRefused(() -> fed.client("eve", eve).enroll(erin), Status.Code.UNAUTHENTICATED, "TOKEN_INVALID");
             assertThat(fed.trust.find(new ClientId("eve"))).isEmpty();
 
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_ENROLLED)
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.CLIENT_ENROLLED)
                     .singleElement().satisfies(e -> assertThat(e.keyId()).isEqualTo(dave.keyId().hex()));
             assertLedgerVerifies(fed);
         }
@@ -294,7 +294,7 @@ class IdentityTest {
     @Test
     void expiredToken_isRefused() throws Exception {
         try (TestFederation fed = federation(0, ClientAuth.NONE)) {
-            String token = fed.engine.tokens().create(new ClientId("dave"), Duration.ofMillis(1), fed.coordinatorKey);
+            String token = fed.coordinator.tokens().create(new ClientId("dave"), Duration.ofMillis(1), fed.coordinatorKey);
             Thread.sleep(20);
             assertRefused(() -> fed.client("dave", Keys.generate(SignatureScheme.ML_DSA_44)).enroll(token),
                     Status.Code.PERMISSION_DENIED, "TOKEN_EXPIRED");

@@ -101,7 +101,7 @@ class LimitsTest {
                 assertThat(Statuses.reasonOf(status)).isEqualTo(RejectReason.INCOMPLETE);
                 assertThat(status.getStatus().getDescription()).contains("stayed open longer than 1 s");
             }
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED)
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED)
                     .singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("INCOMPLETE"));
 
             c1.submit(t1, tiny(1), 10);

@@ -55,7 +55,7 @@ class PostgresStoreTest {
             c2.submit(c2.task(10_000), tiny(7), 10);
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
             assertThat(fed.global().tensor(0)).containsExactly(tiny(6).tensor(0));
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED).hasSize(1);
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED).hasSize(1);
         } finally {
             fed.close();
         }

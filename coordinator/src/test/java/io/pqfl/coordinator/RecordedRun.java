@@ -50,7 +50,7 @@ public record RecordedRun(Path data, VerifyingKey coordinatorKey) {
             c1.submit(r2c1, tiny(1), 5);
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
             assertThatThrownBy(() -> c1.submit(r2c1, tiny(1), 5)).isInstanceOf(StatusRuntimeException.class);
-            assertThat(fed.engine.ledger().entries()).extracting(LedgerEntry::kind).containsExactly(
+            assertThat(fed.coordinator.ledger().entries()).extracting(LedgerEntry::kind).containsExactly(
                     LedgerEntry.Kind.MODEL_PUBLISHED, LedgerEntry.Kind.UPDATE_REJECTED, LedgerEntry.Kind.UPDATE_ACCEPTED,
                     LedgerEntry.Kind.UPDATE_ACCEPTED, LedgerEntry.Kind.MODEL_PUBLISHED, LedgerEntry.Kind.UPDATE_REJECTED,
                     LedgerEntry.Kind.UPDATE_ACCEPTED, LedgerEntry.Kind.UPDATE_ACCEPTED, LedgerEntry.Kind.MODEL_PUBLISHED,

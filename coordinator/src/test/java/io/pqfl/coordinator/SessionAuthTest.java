@@ -110,7 +110,7 @@ class SessionAuthTest {
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
             assertThat(fed.global().tensor(0)).containsExactly(tiny(2).tensor(0));
             // Nothing the stranger sent reached the ledger.
-            assertThat(fed.engine.ledger().entries()).noneMatch(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED);
+            assertThat(fed.coordinator.ledger().entries()).noneMatch(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED);
         }
     }
 
@@ -135,7 +135,7 @@ class SessionAuthTest {
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
             assertThat(fed.global().tensor(0)).containsExactly(tiny(2).tensor(0));
             // The refusal is ledgered under the session's client, c2.
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED)
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED)
                     .singleElement().satisfies(e -> {
                         assertThat(e.clientId()).isEqualTo("c2");
                         assertThat(e.reason()).isEqualTo("SESSION_MISMATCH");
@@ -255,7 +255,7 @@ class SessionAuthTest {
             c2.submit(c2.task(10_000), tiny(3), 10);
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
             assertThat(fed.global().tensor(0)).containsExactly(tiny(2).tensor(0));
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED).hasSize(2);
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED).hasSize(2);
         }
     }
 
@@ -303,7 +303,7 @@ class SessionAuthTest {
                     () -> fed.trust.find(new ClientId("c1")).orElseThrow().revoked());
             assertRefused(() -> c1.submit(t1, tiny(1), 10), RejectReason.REVOKED_KEY);
             assertRefused(c1::hello, RejectReason.REVOKED_KEY);
-            assertThat(fed.engine.ledger().entries()).noneMatch(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED);
+            assertThat(fed.coordinator.ledger().entries()).noneMatch(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED);
         }
     }
 
@@ -327,7 +327,7 @@ class SessionAuthTest {
             huge.header.setFederationId("x".repeat(1 << 20));
             assertRefused(() -> c1.send(huge), RejectReason.WRONG_FEDERATION);
 
-            List<LedgerEntry> rejected = fed.engine.ledger().entries().stream()
+            List<LedgerEntry> rejected = fed.coordinator.ledger().entries().stream()
                     .filter(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED).toList();
             assertThat(rejected).hasSize(2).allSatisfy(e -> {
                 assertThat(e.clientId()).isEqualTo("c1");
@@ -415,12 +415,12 @@ class SessionAuthTest {
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
 
             assertThat(fed.global().tensor(0)).containsExactly(before.tensor(0));
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.ROUND_SKIPPED)
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.ROUND_SKIPPED)
                     .singleElement().satisfies(e -> {
                         assertThat(e.reason()).isEqualTo("BAD_AGGREGATE");
                         assertThat(e.detail()).startsWith("NON_FINITE");
                     });
-            assertThat(fed.engine.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.MODEL_PUBLISHED).hasSize(1);
+            assertThat(fed.coordinator.ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.MODEL_PUBLISHED).hasSize(1);
         }
     }
 

@@ -35,6 +35,8 @@ public final class TestFederation implements AutoCloseable {
     final TrustStore trust;
     public final CoordinatorConfig config;
     final CoordinatorMetrics metrics = new CoordinatorMetrics();
+    /** The coordinator's parts; {@link #engine} is its rounds. */
+    public Coordinator coordinator;
     public FederationEngine engine;
     CoordinatorServer server;
     ManagedChannel channel;
@@ -80,9 +82,10 @@ public final class TestFederation implements AutoCloseable {
     }
 
     void startServer() throws Exception {
-        engine = new FederationEngine(config, coordinatorKey, trust, metrics, Clock.systemUTC(), new SecureRandom());
+        coordinator = Coordinator.open(config, coordinatorKey, trust, metrics, Clock.systemUTC(), new SecureRandom());
+        engine = coordinator.rounds();
         NettyServerBuilder sb = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
-        server = new CoordinatorServer(serverTls == null ? sb : sb.sslContext(serverTls), engine).start();
+        server = new CoordinatorServer(serverTls == null ? sb : sb.sslContext(serverTls), coordinator).start();
         channel = channel(clientTls);
     }
 

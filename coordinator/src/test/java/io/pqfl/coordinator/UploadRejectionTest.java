@@ -162,7 +162,7 @@ class UploadRejectionTest {
             ModelWeights global = fed.global();
             assertThat(global.tensor(0)).containsExactly(tiny(2).tensor(0));
             assertThat(global.tensor(1)).containsExactly(tiny(2).tensor(1));
-            List<LedgerEntry> ledger = fed.engine.ledger().entries();
+            List<LedgerEntry> ledger = fed.coordinator.ledger().entries();
             assertThat(ledger).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_REJECTED)
                     .singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo(reason.name()));
             assertThat(ledger).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED).hasSize(2);

@@ -107,6 +107,22 @@ public final class WireMapping {
         return b.build();
     }
 
+    /** The task header that carries a signed task statement (the model's manifest and size ride along). */
+    public static io.pqfl.proto.v1.TaskHeader toWire(TaskStatement s, ModelManifest manifest, byte[] signature) {
+        return io.pqfl.proto.v1.TaskHeader.newBuilder()
+                .setFederationId(s.federationId())
+                .setRound(s.round())
+                .setNonce(ByteString.copyFrom(s.nonce().bytes()))
+                .setClientId(s.clientId().value())
+                .setConfig(toWire(s.config()))
+                .setManifest(toWire(manifest))
+                .setModelRound(s.modelRound())
+                .setModelBytes(manifest.totalBytes())
+                .setDeadlineUnixMs(s.deadlineUnixMs())
+                .setSignature(ByteString.copyFrom(signature))
+                .build();
+    }
+
     /**
      * The task statement a client rebuilds from a task header, the digest it computed over the model bytes
      * it received, and the coordinator key it pinned.

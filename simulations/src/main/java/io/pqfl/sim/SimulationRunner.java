@@ -15,9 +15,11 @@ import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.agent.SigningPolicy;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.LocalTrainer;
+import io.pqfl.coordinator.Coordinator;
 import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.round.UpdateListener;
 import io.pqfl.coordinator.server.CoordinatorServer;
 import io.pqfl.coordinator.store.ModelFiles;
 import io.pqfl.protocol.RejectReason;
@@ -148,12 +150,13 @@ public final class SimulationRunner {
             }
         }
         CoordinatorMetrics metrics = new CoordinatorMetrics();
-        FederationEngine engine = new FederationEngine(config, coordinatorKey, trust, metrics, Clock.systemUTC(),
+        Coordinator coordinator = Coordinator.open(config, coordinatorKey, trust, metrics, Clock.systemUTC(),
                 new SecureRandom());
+        FederationEngine engine = coordinator.rounds();
         Map<String, Double> verifyMillis = new ConcurrentHashMap<>();
         Map<Long, long[]> roundWall = new ConcurrentHashMap<>();
         Map<String, Integer> rejections = Collections.synchronizedMap(new TreeMap<>());
-        engine.setListener(new FederationEngine.UpdateListener() {
+        engine.setListener(new UpdateListener() {
             @Override
             public void accepted(ClientId client, long round, long verifyNanos, long bytes) {
                 verifyMillis.put(round + "/" + client, verifyNanos / 1e6);
@@ -187,7 +190,7 @@ public final class SimulationRunner {
         List<ClientRound> clientRows = Collections.synchronizedList(new ArrayList<>());
         List<int[]> parts = Partitioner.split(train.labels(), spec.clients(), spec.partition(), spec.alpha(),
                 spec.examplesPerClient(), spec.seed());
-        try (CoordinatorServer server = new CoordinatorServer(serverBuilder, engine).start()) {
+        try (CoordinatorServer server = new CoordinatorServer(serverBuilder, coordinator).start()) {
             ExecutorService pool = Executors.newFixedThreadPool(spec.clients());
             List<ManagedChannel> channels = new ArrayList<>();
             List<Future<ClientAgent.Summary>> futures = new ArrayList<>();

@@ -12,7 +12,7 @@ import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.metrics.MetricsEndpoint;
-import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.Coordinator;
 import io.pqfl.coordinator.server.CoordinatorServer;
 import io.pqfl.crypto.KeyPem;
 import io.pqfl.crypto.SignatureScheme;
@@ -273,14 +273,14 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }
         TrustStore trust = TrustStore.open(cfg.trustDir());
         CoordinatorMetrics metrics = new CoordinatorMetrics();
-        FederationEngine engine;
+        Coordinator coordinator;
         try {
-            engine = new FederationEngine(cfg, coordinatorKey, trust, metrics, Clock.systemUTC(), new SecureRandom());
-        } catch (IllegalStateException | SQLException e) {
+            coordinator = Coordinator.open(cfg, coordinatorKey, trust, metrics, Clock.systemUTC(), new SecureRandom());
+        } catch (IllegalStateException | IllegalArgumentException | SQLException e) {
             throw new CliException(e.getMessage(), e);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (CoordinatorServer server = new CoordinatorServer(builder, engine).start().withShutdownHook();
+        try (CoordinatorServer server = new CoordinatorServer(builder, coordinator).start().withShutdownHook();
              MetricsEndpoint endpoint = metricsPort < 0 ? null : new MetricsEndpoint(metricsHost, metricsPort, metrics)) {
             out.printf("pqfl coordinator: federation %s, key %s (%s), listening on %s:%d (%s)%s%n", cfg.federationId(),
                     coordinatorKey.keyId(), coordinatorKey.scheme(), host, server.port(), transport,
@@ -288,12 +288,12 @@ public final class CoordinatorCommand implements Callable<Integer> {
             out.printf("  %d clients enrolled in %s; %d rounds of %s; data in %s%n", trust.clients().size(), cfg.trustDir(),
                     cfg.rounds(), cfg.strategy(), cfg.dataDir());
             out.flush();
-            if (!engine.awaitFinished(Duration.ofDays(3650))) {
+            if (!coordinator.rounds().awaitFinished(Duration.ofDays(3650))) {
                 out.println("Stopped before the last round; restart with the same --data-dir to resume.");
                 out.flush();
                 return Cli.OK;
             }
-            var status = engine.status();
+            var status = coordinator.rounds().status();
             out.printf("Finished: %d rounds closed; final model %s (round %d)%n", status.closedRounds(), status.modelDigest(),
                     status.modelRound());
             out.flush();

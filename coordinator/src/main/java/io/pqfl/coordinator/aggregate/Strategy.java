@@ -2,7 +2,12 @@ package io.pqfl.coordinator.aggregate;
 
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.crypto.ClientId;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 
 /**
  * An aggregation strategy, in Flower's shape: the round loop lives in the coordinator; a strategy only
@@ -16,6 +21,24 @@ public interface Strategy {
     /** The training configuration sent to clients for {@code round} (Flower's {@code configure_fit}). */
     default TrainingConfig configureRound(long round, TrainingConfig base) {
         return base;
+    }
+
+    /**
+     * Chooses {@code count} of the {@code eligible} clients for {@code round} (Flower's {@code configure_fit}
+     * sampling); the default is a uniform random sample drawn with the coordinator's seeded {@code random}.
+     */
+    default List<ClientId> sample(long round, List<ClientId> eligible, int count, Random random) {
+        List<ClientId> pool = new ArrayList<>(eligible);
+        Collections.shuffle(pool, random);
+        return List.copyOf(pool.subList(0, Math.min(count, pool.size())));
+    }
+
+    /**
+     * The training configuration {@code client} is sent in {@code round}: the round's, unless the strategy gives
+     * clients different ones. Must depend only on its arguments (a restarted coordinator asks again).
+     */
+    default TrainingConfig configureClient(long round, ClientId client, TrainingConfig base) {
+        return configureRound(round, base);
     }
 
     /** Starts aggregating round {@code round} on top of the current global model (not modified). */

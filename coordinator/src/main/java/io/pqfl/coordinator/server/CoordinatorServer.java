@@ -6,7 +6,7 @@ import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
-import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.Coordinator;
 import io.pqfl.proto.v1.FederationGrpc;
 import java.io.IOException;
 import java.util.Objects;
@@ -28,14 +28,14 @@ public final class CoordinatorServer implements AutoCloseable {
     public static final int MAX_MESSAGE_BYTES = 8 << 20;
 
     private final Server server;
-    private final FederationEngine engine;
+    private final Coordinator coordinator;
     private final HealthStatusManager health = new HealthStatusManager();
     private final ExecutorService executor;
     private Thread shutdownHook;
 
-    public CoordinatorServer(ServerBuilder<?> builder, FederationEngine engine) {
-        this.engine = Objects.requireNonNull(engine, "engine");
-        int threads = engine.config().serverThreads();
+    public CoordinatorServer(ServerBuilder<?> builder, Coordinator coordinator) {
+        this.coordinator = Objects.requireNonNull(coordinator, "coordinator");
+        int threads = coordinator.config().serverThreads();
         if (threads > 0) {
             // A bounded pool for the service's work (decoding, digesting, verifying chunks as they arrive): with
             // gRPC's default cached pool, hundreds of concurrent uploads mean hundreds of threads.
@@ -53,16 +53,16 @@ public final class CoordinatorServer implements AutoCloseable {
         } else {
             this.executor = null;
         }
-        RateLimiter limiter = new RateLimiter(engine.config().helloPerSecond(), engine.config().helloBurst(),
-                engine.config().callPerSecond(), engine.config().callBurst(), System::nanoTime);
+        RateLimiter limiter = new RateLimiter(coordinator.config().helloPerSecond(), coordinator.config().helloBurst(),
+                coordinator.config().callPerSecond(), coordinator.config().callBurst(), System::nanoTime);
         if (builder instanceof NettyServerBuilder netty) {
-            limitConnections(netty, engine.config().maxCallsPerConnection());
+            limitConnections(netty, coordinator.config().maxCallsPerConnection());
         }
         // Interceptors run last-listed first: the rate limit, then TLS identity, then the session check.
-        RequestTimeoutInterceptor requestTimeout = new RequestTimeoutInterceptor(engine.config().requestTimeout(),
+        RequestTimeoutInterceptor requestTimeout = new RequestTimeoutInterceptor(coordinator.config().requestTimeout(),
                 FederationService.TIMER);
-        this.server = builder.addService(ServerInterceptors.intercept(new FederationService(engine),
-                        new SessionInterceptor(engine), new TlsInterceptor(engine.metrics()), requestTimeout, limiter))
+        this.server = builder.addService(ServerInterceptors.intercept(new FederationService(coordinator),
+                        new SessionInterceptor(coordinator.identity()), new TlsInterceptor(coordinator.metrics()), requestTimeout, limiter))
                 .addService(ServerInterceptors.intercept(health.getHealthService(), requestTimeout, limiter)).maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 .maxInboundMetadataSize(MAX_METADATA_BYTES).build();
     }
@@ -92,8 +92,8 @@ public final class CoordinatorServer implements AutoCloseable {
         server.start();
         health.setStatus(FederationGrpc.SERVICE_NAME, ServingStatus.SERVING);
         health.setStatus("", ServingStatus.SERVING);
-        engine.start();
-        log.info("Coordinator for federation {} listening on port {}", engine.federationId(), port());
+        coordinator.start();
+        log.info("Coordinator for federation {} listening on port {}", coordinator.config().federationId(), port());
         return this;
     }
 
@@ -128,7 +128,7 @@ public final class CoordinatorServer implements AutoCloseable {
             server.shutdownNow();
             server.awaitTermination(5, TimeUnit.SECONDS);
         }
-        engine.close();
+        coordinator.close();
         if (executor != null) {
             executor.shutdownNow();
         }

@@ -4,10 +4,13 @@ import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.pqfl.coordinator.Coordinator;
 import io.pqfl.coordinator.identity.Authenticator;
 import io.pqfl.coordinator.identity.Sessions;
 import io.pqfl.coordinator.round.FederationEngine;
-import io.pqfl.coordinator.round.Task;
+import io.pqfl.coordinator.round.FederationStatus;
+import io.pqfl.coordinator.round.TaskWaits;
+import io.pqfl.coordinator.round.Upload;
 import io.pqfl.coordinator.verify.LogSafe;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
@@ -36,7 +39,6 @@ import java.io.UncheckedIOException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -58,15 +60,15 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                 return t;
             });
 
-    private final FederationEngine engine;
+    private final Coordinator coordinator;
     private final TaskStreams taskStreams;
 
-    FederationService(FederationEngine engine) {
-        this.engine = engine;
-        this.taskStreams = new TaskStreams(engine.config().maxTaskStreams(), engine.config().uploadIdleTimeout(), TIMER);
+    FederationService(Coordinator coordinator) {
+        this.coordinator = coordinator;
+        this.taskStreams = new TaskStreams(coordinator.config().maxTaskStreams(), coordinator.config().uploadIdleTimeout(), TIMER);
         io.micrometer.core.instrument.Gauge.builder("pqfl.task.streams", taskStreams, TaskStreams::held)
                 .description("Task streams holding a slot (sending, or ended and not yet closed by the transport)")
-                .register(engine.metrics().registry());
+                .register(coordinator.metrics().registry());
     }
 
     @Override
@@ -78,10 +80,10 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             responses.onError(Statuses.invalid("malformed challenge request: " + LogSafe.text(e.getMessage())));
             return;
         }
-        byte[] challenge = engine.challenge(id);
-        responses.onNext(Challenge.newBuilder().setFederationId(engine.federationId())
-                .setChallenge(ByteString.copyFrom(challenge)).setExpiresUnixMs(engine.challengeExpiry(challenge))
-                .setCoordinatorKeyId(engine.coordinatorKey().keyId().hex()).build());
+        byte[] challenge = coordinator.identity().challenge(id);
+        responses.onNext(Challenge.newBuilder().setFederationId(coordinator.config().federationId())
+                .setChallenge(ByteString.copyFrom(challenge)).setExpiresUnixMs(coordinator.identity().challengeExpiry(challenge))
+                .setCoordinatorKeyId(coordinator.coordinatorKey().keyId().hex()).build());
         responses.onCompleted();
     }
 
@@ -103,7 +105,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                     certificate = tlsPeer.getEncoded();
                 }
             }
-            session = engine.hello(new Authenticator.Claim(id, new KeyId(request.getKeyId()),
+            session = coordinator.identity().hello(new Authenticator.Claim(id, new KeyId(request.getKeyId()),
                     SignatureScheme.parse(request.getScheme()), certificate, request.getChallenge().toByteArray(),
                     request.getSignature().toByteArray()));
         } catch (IllegalArgumentException e) {
@@ -116,10 +118,10 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             responses.onError(Statuses.invalid("cannot encode the TLS client certificate"));
             return;
         }
-        FederationEngine.Status s = engine.status();
+        FederationStatus s = coordinator.rounds().status();
         responses.onNext(HelloResponse.newBuilder().setFederationId(s.federationId())
-                .setCoordinatorKeyId(engine.coordinatorKey().keyId().hex())
-                .setCoordinatorScheme(engine.coordinatorKey().scheme().displayName())
+                .setCoordinatorKeyId(coordinator.coordinatorKey().keyId().hex())
+                .setCoordinatorScheme(coordinator.coordinatorKey().scheme().displayName())
                 .setState(wireState(s)).setSessionToken(session.token())
                 .setSessionExpiresUnixMs(session.expires().toEpochMilli()).build());
         responses.onCompleted();
@@ -139,7 +141,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         // gRPC takes the call's handlers only now, before this method returns; the task itself comes later.
         TaskStreams.Pump pump = taskStreams.open(call, client);
         // No thread waits: the engine answers when the task is ready, the run ends, or the wait runs out.
-        FederationEngine.TaskWait pending = engine.awaitTaskAsync(client, wait, pump::answer);
+        TaskWaits.TaskWait pending = coordinator.rounds().awaitTaskAsync(client, wait, pump::answer);
         pump.onCancel(pending::cancel);
     }
 
@@ -161,9 +163,9 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         private final Sessions.Session session;
         private final ServerCallStreamObserver<SubmitResponse> responses;
         private final long startNanos = System.nanoTime();
-        private final Duration limit = engine.config().uploadTimeout();
-        private final Duration idleLimit = engine.config().uploadIdleTimeout();
-        private FederationEngine.Upload upload;
+        private final Duration limit = coordinator.config().uploadTimeout();
+        private final Duration idleLimit = coordinator.config().uploadIdleTimeout();
+        private Upload upload;
         private byte[] signature;
         private boolean finished;
         private long claimedRound;
@@ -212,7 +214,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                             throw malformed("a second header");
                         }
                         claimedRound = chunk.getHeader().getRound();
-                        upload = engine.beginUpload(WireMapping.fromWire(chunk.getHeader()), session, this::superseded);
+                        upload = coordinator.rounds().beginUpload(WireMapping.fromWire(chunk.getHeader()), session, this::superseded);
                     }
                     case TENSOR_CHUNK -> {
                         if (upload == null || signature != null) {
@@ -266,7 +268,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                 if (upload != null) {
                     upload.abort(e);
                 } else if (e.reason() == RejectReason.MALFORMED) {
-                    engine.recordMalformed(session.clientId(), claimedRound, e.reason(), e.getMessage());
+                    coordinator.rounds().recordMalformed(session.clientId(), claimedRound, e.reason(), e.getMessage());
                 }
             } finally {
                 try {
@@ -322,8 +324,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     public void beginEnrollment(EnrollmentRequest request,
                                 StreamObserver<EnrollmentChallenge> responses) {
         try {
-            byte[] challenge = engine.beginEnrollment(new ClientId(request.getClientId()), request.getPublicKey().toByteArray());
-            responses.onNext(EnrollmentChallenge.newBuilder().setFederationId(engine.federationId())
+            byte[] challenge = coordinator.identity().beginEnrollment(new ClientId(request.getClientId()), request.getPublicKey().toByteArray());
+            responses.onNext(EnrollmentChallenge.newBuilder().setFederationId(coordinator.config().federationId())
                     .setChallenge(ByteString.copyFrom(challenge)).build());
             responses.onCompleted();
         } catch (IllegalArgumentException e) {
@@ -337,10 +339,10 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     public void completeEnrollment(EnrollmentProof request,
                                    StreamObserver<EnrollmentResult> responses) {
         try {
-            var key = engine.completeEnrollment(new ClientId(request.getClientId()), request.getPublicKey().toByteArray(),
+            var key = coordinator.identity().completeEnrollment(new ClientId(request.getClientId()), request.getPublicKey().toByteArray(),
                     request.getToken(), request.getChallenge().toByteArray(), request.getSignature().toByteArray());
-            responses.onNext(EnrollmentResult.newBuilder().setFederationId(engine.federationId())
-                    .setKeyId(key.keyId().hex()).setCoordinatorKeyId(engine.coordinatorKey().keyId().hex()).build());
+            responses.onNext(EnrollmentResult.newBuilder().setFederationId(coordinator.config().federationId())
+                    .setKeyId(key.keyId().hex()).setCoordinatorKeyId(coordinator.coordinatorKey().keyId().hex()).build());
             responses.onCompleted();
         } catch (IllegalArgumentException e) {
             responses.onError(Statuses.invalid("malformed enrollment proof: " + LogSafe.text(e.getMessage())));
@@ -353,16 +355,16 @@ final class FederationService extends FederationGrpc.FederationImplBase {
 
     @Override
     public void getStatus(StatusRequest request, StreamObserver<StatusResponse> responses) {
-        FederationEngine.Status s = engine.status();
+        FederationStatus s = coordinator.rounds().status();
         responses.onNext(StatusResponse.newBuilder().setFederationId(s.federationId()).setState(wireState(s))
                 .setCurrentRound(s.currentRound()).setCompletedRounds(s.closedRounds()).setTotalRounds(s.totalRounds())
                 .setConnectedClients(s.connectedClients()).setModelDigest(WireMapping.bytes(s.modelDigest())).build());
         responses.onCompleted();
     }
 
-    private static FederationState wireState(FederationEngine.Status s) {
-        return switch (s.state()) {
-            case STARTING, WAITING_FOR_CLIENTS -> FederationState.WAITING_FOR_CLIENTS;
+    private static FederationState wireState(FederationStatus s) {
+        return switch (s.stage()) {
+            case WAITING_FOR_CLIENTS -> FederationState.WAITING_FOR_CLIENTS;
             case ROUND_OPEN, AGGREGATING -> FederationState.ROUND_OPEN;
             case FINISHED -> FederationState.FINISHED;
         };

@@ -7,7 +7,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.pqfl.coordinator.identity.Sessions;
-import io.pqfl.coordinator.round.FederationEngine;
+import io.pqfl.coordinator.identity.IdentityService;
 import io.pqfl.coordinator.verify.UpdateRejectedException;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.protocol.SessionStatement;
@@ -26,10 +26,10 @@ final class SessionInterceptor implements ServerInterceptor {
     private static final Set<String> NEEDS_SESSION = Set.of(FederationGrpc.getGetTaskMethod().getFullMethodName(),
             FederationGrpc.getSubmitUpdateMethod().getFullMethodName());
 
-    private final FederationEngine engine;
+    private final IdentityService identity;
 
-    SessionInterceptor(FederationEngine engine) {
-        this.engine = engine;
+    SessionInterceptor(IdentityService identity) {
+        this.identity = identity;
     }
 
     @Override
@@ -39,7 +39,7 @@ final class SessionInterceptor implements ServerInterceptor {
         }
         Sessions.Session session;
         try {
-            session = engine.authenticate(headers.get(TOKEN), TlsInterceptor.PEER_CERTIFICATE.get());
+            session = identity.authenticate(headers.get(TOKEN), TlsInterceptor.PEER_CERTIFICATE.get());
         } catch (UpdateRejectedException e) {
             var status = Statuses.rejected(e);
             call.close(status.getStatus(), status.getTrailers());

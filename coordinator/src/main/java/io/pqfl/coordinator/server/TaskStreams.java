@@ -1,10 +1,12 @@
 package io.pqfl.coordinator.server;
 
-import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
-import io.pqfl.coordinator.round.FederationEngine;
-import io.pqfl.coordinator.round.Task;
+import io.pqfl.coordinator.round.TaskOutcome;
+import io.pqfl.coordinator.round.RoundTask;
+import io.pqfl.protocol.WireMapping;
+import java.nio.ByteBuffer;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.proto.v1.TaskChunk;
@@ -126,7 +128,7 @@ final class TaskStreams {
         private final ClientId client;
         /** Guarded by TaskStreams.this. */
         private boolean holding;
-        private Task task;
+        private RoundTask task;
         private int next = -1;
         private volatile boolean done;
         private long lastProgressNanos;
@@ -159,8 +161,8 @@ final class TaskStreams {
         }
 
         /** The engine's answer: a task to stream, or why there is none. */
-        void answer(FederationEngine.TaskOutcome outcome) {
-            if (outcome instanceof FederationEngine.TaskReady ready) {
+        void answer(TaskOutcome outcome) {
+            if (outcome instanceof TaskOutcome.TaskReady ready) {
                 synchronized (this) {
                     if (done) {
                         return;
@@ -168,9 +170,9 @@ final class TaskStreams {
                     task = ready.task();
                 }
                 requestSlot(this);
-            } else if (outcome instanceof FederationEngine.Finished) {
+            } else if (outcome instanceof TaskOutcome.Finished) {
                 end(Status.OUT_OF_RANGE.withDescription("FINISHED: the federation has finished its rounds"));
-            } else if (outcome instanceof FederationEngine.NoTask none) {
+            } else if (outcome instanceof TaskOutcome.NoTask none) {
                 end(Status.NOT_FOUND.withDescription("NO_TASK: " + none.why()));
             }
         }
@@ -187,14 +189,17 @@ final class TaskStreams {
             if (task == null || done) {
                 return;
             }
-            List<ByteString> chunks = task.modelChunks();
+            List<ByteBuffer> chunks = task.modelChunks();
             while (!done && out.isReady()) {
                 if (next == -1) {
-                    out.onNext(TaskChunk.newBuilder().setHeader(task.headerFor(client)).build());
+                    RoundTask.Signed signed = task.statementFor(client);
+                    out.onNext(TaskChunk.newBuilder().setHeader(WireMapping.toWire(signed.statement(), task.manifest(),
+                            signed.signature())).build());
                 } else if (next < chunks.size()) {
-                    out.onNext(TaskChunk.newBuilder().setModelChunk(chunks.get(next)).build());
+                    // The chunks are the global model's own bytes: wrapped, not copied, for every client.
+                    out.onNext(TaskChunk.newBuilder().setModelChunk(UnsafeByteOperations.unsafeWrap(chunks.get(next))).build());
                 } else {
-                    out.onNext(TaskChunk.newBuilder().setModelSignature(task.signature()).build());
+                    out.onNext(TaskChunk.newBuilder().setModelSignature(WireMapping.toWire(task.model())).build());
                     out.onCompleted();
                     done = true;
                 }

@@ -1,0 +1,95 @@
+package io.pqfl.coordinator.round;
+
+import io.pqfl.protocol.RejectReason;
+import io.pqfl.protocol.UpdateHeader;
+import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.verify.UpdateVerifier;
+import io.pqfl.coordinator.verify.VerifiedUpdate;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.SignatureValue;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.UpdateStatement;
+import io.pqfl.protocol.WeightsReceiver;
+import java.nio.ByteBuffer;
+
+/**
+ * One client's update stream in progress: its bytes are digested and decoded as they arrive; at the end the
+ * signature is verified outside every lock, and the engine records the update if the round still wants it.
+ * Not thread-safe (gRPC delivers one message at a time). Every way out ({@link #finish}, {@link #abort}, being
+ * superseded) frees its slot of the upload budget, once.
+ */
+public final class Upload {
+    final long id;
+    final UpdateHeader header;
+    final VerifyingKey key;
+    final long reserved;
+    final Runnable cancelStream;
+    private final Uploads engine;
+    /** Dropped when the upload ends, so a stream the client keeps open holds no tensor memory. */
+    private WeightsReceiver receiver;
+    private boolean done;
+    /** Guarded by the engine's lock: the slot is released once. */
+    boolean slotHeld = true;
+
+    Upload(Uploads engine, long id, UpdateHeader header, VerifyingKey key, long reserved,
+           Runnable cancelStream) {
+        this.engine = engine;
+        this.id = id;
+        this.header = header;
+        this.key = key;
+        this.reserved = reserved;
+        this.cancelStream = cancelStream;
+        this.receiver = new WeightsReceiver(header.manifest());
+    }
+
+    public void chunk(ByteBuffer bytes) throws UpdateRejectedException {
+        if (done) {
+            throw new UpdateRejectedException(RejectReason.INCOMPLETE, "the upload has ended");
+        }
+        int n = bytes.remaining();
+        try {
+            receiver.accept(bytes);
+        } catch (WeightsReceiver.OverflowException e) {
+            throw abort(new UpdateRejectedException(RejectReason.TOO_LARGE, e.getMessage()));
+        }
+        engine.bytesReceived(n);
+    }
+
+    /** Ends the upload with the client's signature: verifies and, if all is well, the engine records it. */
+    public long finish(byte[] signatureBytes) throws UpdateRejectedException {
+        if (done) {
+            throw new UpdateRejectedException(RejectReason.INCOMPLETE, "the upload has ended");
+        }
+        PayloadDigest digest = receiver.digest();
+        ModelWeights weights = receiver.isComplete() ? receiver.weights() : null;
+        long received = receiver.receivedBytes();
+        SignatureValue signature = SignatureValue.of(header.scheme(), signatureBytes);
+        VerifiedUpdate update;
+        long verifyStart = System.nanoTime();
+        try {
+            update = engine.verify(header, key, digest, received, weights, signature);
+        } catch (UpdateRejectedException e) {
+            UpdateStatement attempted = weights == null ? null : header.statement(digest);
+            throw end(e, attempted, signatureBytes);
+        }
+        long verifyNanos = System.nanoTime() - verifyStart;
+        done = true;
+        receiver = null;
+        return engine.record(this, update, verifyNanos, received + signatureBytes.length);
+    }
+
+    /** Abandons the upload (the client went away, broke the stream, stalled, or was superseded). */
+    public UpdateRejectedException abort(UpdateRejectedException e) {
+        return end(e, null, null);
+    }
+
+    private UpdateRejectedException end(UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
+        if (!done) {
+            done = true;
+            receiver = null;
+            engine.ended(this, e, attempted, signature);
+        }
+        return e;
+    }
+}

@@ -1,0 +1,254 @@
+package io.pqfl.coordinator.round;
+
+import io.pqfl.coordinator.identity.Sessions;
+import io.pqfl.coordinator.metrics.CoordinatorMetrics;
+import io.pqfl.protocol.RejectReason;
+import io.pqfl.protocol.UpdateHeader;
+import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.verify.UpdateVerifier;
+import io.pqfl.coordinator.verify.VerifiedUpdate;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.SignatureValue;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.UpdateStatement;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The upload path around the state machine: an upload begins only when the session, the header, the budget and
+ * the machine all allow it; its update is verified outside every lock and recorded (spooled, ledgered, folded)
+ * only if the machine still wants it; every way out frees its budget slot and tells the machine.
+ */
+final class Uploads {
+    private static final Logger log = LoggerFactory.getLogger(Uploads.class);
+
+    private final FederationEngine engine;
+    private final UpdateVerifier verifier;
+    private final UploadBudget budget;
+    private final UpdateRecorder recorder;
+    private final CoordinatorMetrics metrics;
+    private final Clock clock;
+    private final Executor later;
+    private final Supplier<UpdateListener> listener;
+    private final Map<Long, Upload> inProgress = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+
+    Uploads(FederationEngine engine, UpdateVerifier verifier, UploadBudget budget, UpdateRecorder recorder,
+            CoordinatorMetrics metrics, Clock clock, Executor later, Supplier<UpdateListener> listener) {
+        this.engine = engine;
+        this.verifier = verifier;
+        this.budget = budget;
+        this.recorder = recorder;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.later = later;
+        this.listener = listener;
+    }
+
+    /** The upload with this id, if it is still in progress (to end its stream when superseded). */
+    Upload get(long id) {
+        return inProgress.get(id);
+    }
+
+    /**
+     * Starts an upload for an authenticated session: the header must name the session's client and key and pass
+     * the round's checks; the machine must want an update from this client now (a newer upload of the same client
+     * supersedes an older one, whose slot is freed at once and whose stream {@code cancelStream} ends); a slot of
+     * the upload budget is reserved, or the upload is refused BUSY.
+     */
+    Upload begin(UpdateHeader header, Sessions.Session session, Runnable cancelStream)
+            throws UpdateRejectedException {
+        long id = ids.incrementAndGet();
+        Upload upload;
+        Upload superseded = null;
+        ReentrantLock lock = engine.lock();
+        lock.lock();
+        try {
+            RoundMachine machine = engine.machine();
+            if (!header.clientId().equals(session.clientId()) || !header.keyId().equals(session.keyId())) {
+                throw new UpdateRejectedException(RejectReason.SESSION_MISMATCH, "the update names client " + header.clientId()
+                        + " and key " + header.keyId() + ", the session is " + session.clientId() + "'s with key " + session.keyId());
+            }
+            if (machine.overRejectionLimit(header.clientId())) {
+                throw new UpdateRejectedException(RejectReason.REJECTION_LIMIT, "client " + header.clientId() + " had "
+                        + FederationEngine.MAX_REJECTIONS_PER_ROUND + " updates refused in this round; it may not try again "
+                        + "before the next");
+            }
+            RoundWork w = machine.stage() == Stage.ROUND_OPEN ? engine.work() : null;
+            VerifyingKey key = verifier.checkHeader(header, w == null ? null : w.context);
+            if (!budget.tryReserve(budget.perUpload())) {
+                throw new UpdateRejectedException(RejectReason.BUSY, "the coordinator has " + budget.uploads()
+                        + " uploads in progress (limit " + budget.describe() + "); retry shortly");
+            }
+            RoundMachine.Admission a = machine.uploadBegun(id, header.clientId(), header.round());
+            if (!a.allowed()) {
+                budget.release(budget.perUpload());
+                throw new UpdateRejectedException(a.refusal(), a.why());
+            }
+            upload = new Upload(this, id, header, key, budget.perUpload(), cancelStream);
+            inProgress.put(id, upload);
+            for (Effect e : a.effects()) {
+                if (e instanceof Effect.Supersede s && inProgress.get(s.uploadId()) != null) {
+                    superseded = inProgress.get(s.uploadId());
+                    releaseSlot(superseded);
+                }
+            }
+        } catch (UpdateRejectedException e) {
+            refused(session.clientId(), header, e);
+            throw e;
+        } finally {
+            lock.unlock();
+        }
+        if (superseded != null) {
+            superseded.cancelStream.run();
+        }
+        return upload;
+    }
+
+    void bytesReceived(int n) {
+        metrics.bytesReceived(n);
+    }
+
+    VerifiedUpdate verify(UpdateHeader h, VerifyingKey key, PayloadDigest digest, long received,
+                          ModelWeights weights, SignatureValue signature) throws UpdateRejectedException {
+        try {
+            return metrics.timeVerification(() -> {
+                try {
+                    return verifier.verify(h, key, digest, received, weights, signature);
+                } catch (UpdateRejectedException e) {
+                    throw new Rejected(e);
+                }
+            });
+        } catch (Rejected r) {
+            throw r.rejection;
+        }
+    }
+
+    private static final class Rejected extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final transient UpdateRejectedException rejection;
+
+        Rejected(UpdateRejectedException rejection) {
+            super(rejection.getMessage(), null, false, false);
+            this.rejection = rejection;
+        }
+    }
+
+    /** Records a verified update if the machine still wants it: spooled, ledgered, folded; returns its ledger entry. */
+    long record(Upload u, VerifiedUpdate update, long verifyNanos, long bytes) throws UpdateRejectedException {
+        ClientId client = u.header.clientId();
+        long round = u.header.round();
+        ReentrantLock lock = engine.lock();
+        RoundMachine.Admission admission;
+        lock.lock();
+        try {
+            admission = engine.machine().updateVerified(u.id, client, round);
+        } finally {
+            lock.unlock();
+        }
+        if (!admission.allowed()) {
+            UpdateRejectedException e = new UpdateRejectedException(admission.refusal(), admission.why());
+            ended(u, e, update.statement(), update.signature().bytes());
+            throw e;
+        }
+        Path part;
+        try {
+            part = recorder.spool(update, round); // written and fsynced outside the lock
+        } catch (UncheckedIOException e) {
+            ended(u, null, null, null);
+            throw e;
+        }
+        long seq;
+        List<Effect> effects;
+        lock.lock();
+        try {
+            seq = recorder.commit(part, update, u.key, round);
+            engine.work().fold(update);
+            effects = engine.machine().updateRecorded(client, round, clock.instant());
+            releaseSlot(u);
+            inProgress.remove(u.id);
+        } catch (UncheckedIOException e) {
+            UpdateRecorder.discard(part);
+            lock.unlock();
+            ended(u, null, null, null);
+            throw e;
+        } finally {
+            if (lock.isHeldByCurrentThread()) {
+                lock.unlock();
+            }
+        }
+        engine.carryOut(effects);
+        listener.get().accepted(client, round, verifyNanos, bytes);
+        return seq;
+    }
+
+    /** An upload ended without an accepted update ({@code e} null: its own stream or disk failed). */
+    void ended(Upload u, UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
+        RoundMachine.Ended end;
+        ReentrantLock lock = engine.lock();
+        lock.lock();
+        try {
+            end = engine.machine().uploadEnded(u.id, u.header.clientId(), u.header.round(), e == null ? null : e.reason(),
+                    clock.instant());
+            releaseSlot(u);
+            inProgress.remove(u.id);
+        } finally {
+            lock.unlock();
+        }
+        if (e != null) {
+            recorder.rejected(u.header.clientId(), u.header, e, attempted, signature, end.record());
+            listener.get().rejected(u.header.clientId().value(), u.header.round(), e.reason());
+        }
+        engine.carryOut(end.effects());
+    }
+
+    /** Under the lock. */
+    private void releaseSlot(Upload u) {
+        if (u.slotHeld) {
+            u.slotHeld = false;
+            budget.release(u.reserved);
+        }
+    }
+
+    /** A refusal before the upload began (under the lock: header checks, budget, the machine's admission). */
+    private void refused(ClientId client, UpdateHeader h, UpdateRejectedException e) {
+        if (e.reason() == RejectReason.BUSY || e.reason() == RejectReason.REJECTION_LIMIT) {
+            metrics.updateRejected(e.reason().name());
+            log.debug("Upload of {} for round {} refused: {}", client, h.round(), e.getMessage());
+            return;
+        }
+        RoundMachine.Ended end = engine.machine().uploadEnded(-1, client, h.round(), e.reason(), clock.instant());
+        recorder.rejected(client, h, e, null, null, end.record());
+        listener.get().rejected(client.value(), h.round(), e.reason());
+        later.execute(() -> engine.carryOut(end.effects())); // not under the lock
+    }
+
+    /** A stream whose header could not be decoded, from an authenticated client. */
+    void malformed(ClientId client, long round, RejectReason reason, String detail) {
+        RoundMachine.Ended end;
+        ReentrantLock lock = engine.lock();
+        lock.lock();
+        try {
+            end = engine.machine().uploadEnded(-1, client, round, reason, clock.instant());
+        } finally {
+            lock.unlock();
+        }
+        if (end.record()) {
+            recorder.malformed(client, round, reason, detail);
+        }
+        listener.get().rejected(client.value(), round, reason);
+        engine.carryOut(end.effects());
+    }
+}
