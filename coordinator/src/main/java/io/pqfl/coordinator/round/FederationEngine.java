@@ -19,6 +19,7 @@ import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Signer;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SignedModel;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.sql.SQLException;
@@ -36,7 +37,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,8 +75,8 @@ public final class FederationEngine implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final TaskWaits waits;
-    private final Set<Instant> wakeUps = new java.util.HashSet<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pqfl-rounds"));
+    private final WakeUps wakeUps;
     private final ExecutorService closing = Executors.newSingleThreadExecutor(r -> daemon(r, "pqfl-round-close"));
     private List<Effect> restored;
     private GlobalModel global;
@@ -93,6 +96,7 @@ public final class FederationEngine implements AutoCloseable {
         this.eligible = Objects.requireNonNull(eligible, "eligible");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.wakeUps = new WakeUps(clock, timer);
         this.strategy = Strategies.create(config.strategy(), config.strategyParams());
         strategy.checkClients(config.minUpdates());
         this.checkpoints = new Checkpoints(config.federationId(), signer, config.dataDirectory());
@@ -149,19 +153,15 @@ public final class FederationEngine implements AutoCloseable {
 
     /** Starts the rounds: the effects of the restart are carried out, then events drive everything. */
     public void start() {
-        List<Effect> effects;
-        lock.lock();
-        try {
-            effects = restored;
+        carryOut(locked(() -> {
+            List<Effect> effects = restored;
             restored = List.of();
-        } finally {
-            lock.unlock();
-        }
-        carryOut(effects);
+            return effects;
+        }));
     }
 
     /** Feeds the machine one event under the lock, does the effects that must happen under it, then the rest. */
-    List<Effect> feed(java.util.function.Function<RoundMachine, List<Effect>> event) {
+    List<Effect> feed(Function<RoundMachine, List<Effect>> event) {
         List<Effect> effects;
         lock.lock();
         try {
@@ -209,7 +209,7 @@ public final class FederationEngine implements AutoCloseable {
                     older.cancelStream.run();
                 }
             } else if (e instanceof Effect.WakeAt w) {
-                wakeAt(w.at());
+                wakeUps.at(w.at(), () -> feed(m -> m.tick(clock.instant())));
             } else if (e instanceof Effect.CloseRound c) {
                 closing.execute(() -> close(c));
             } else if (e instanceof Effect.Finished f) {
@@ -225,33 +225,9 @@ public final class FederationEngine implements AutoCloseable {
         }
     }
 
-    private void wakeAt(Instant at) {
-        synchronized (wakeUps) {
-            if (stopping || !wakeUps.add(at)) {
-                return;
-            }
-        }
-        long delay = Math.max(0, at.toEpochMilli() - clock.millis());
-        timer.schedule(() -> {
-            synchronized (wakeUps) {
-                wakeUps.remove(at);
-            }
-            if (!stopping) {
-                feed(m -> m.tick(clock.instant()));
-            }
-        }, delay, TimeUnit.MILLISECONDS);
-    }
-
     private void close(Effect.CloseRound c) {
-        RoundWork w;
-        GlobalModel before;
-        lock.lock();
-        try {
-            w = work;
-            before = global;
-        } finally {
-            lock.unlock();
-        }
+        RoundWork w = currentWork();
+        GlobalModel before = locked(() -> global);
         RoundCloser.Closed closed;
         try {
             closed = closer.close(w, c, before);
@@ -327,12 +303,7 @@ public final class FederationEngine implements AutoCloseable {
 
     /** The open round's working parts, or null. */
     RoundWork currentWork() {
-        lock.lock();
-        try {
-            return work;
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> work);
     }
 
     // ---------------------------------------------------------------- uploads
@@ -388,31 +359,26 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     public FederationStatus status() {
-        lock.lock();
-        try {
-            Instant now = clock.instant();
-            int live = (int) machine.live(now).stream().filter(eligible).count();
+        return locked(() -> {
+            int live = (int) machine.live(clock.instant()).stream().filter(eligible).count();
             return new FederationStatus(config.federationId(), machine.stage(), machine.currentRound(), machine.lastClosed(),
                     config.rounds(), live, global.signed().statement().modelDigest(), global.round());
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /** The current global model and its signature. */
-    public io.pqfl.protocol.SignedModel globalModel() {
-        lock.lock();
-        try {
-            return global.signed();
-        } finally {
-            lock.unlock();
-        }
+    public SignedModel globalModel() {
+        return locked(() -> global.signed());
     }
 
     public ModelWeights globalWeights() {
+        return locked(() -> global.weights());
+    }
+
+    private <T> T locked(Supplier<T> read) {
         lock.lock();
         try {
-            return global.weights();
+            return read.get();
         } finally {
             lock.unlock();
         }
@@ -421,6 +387,7 @@ public final class FederationEngine implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         stopping = true;
+        wakeUps.stop();
         List<Effect> effects;
         lock.lock();
         try {

@@ -116,10 +116,6 @@ public final class CoordinatorServer implements AutoCloseable {
         return this;
     }
 
-    public void blockUntilShutdown() throws InterruptedException {
-        server.awaitTermination();
-    }
-
     @Override
     public void close() throws Exception {
         health.enterTerminalState();
