@@ -7,7 +7,7 @@ import io.pqfl.coordinator.store.ModelFiles;
 import io.pqfl.coordinator.verify.LogSafe;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.UpdateHeader;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
@@ -90,7 +90,7 @@ final class UpdateRecorder {
     }
 
     /** Records a refused update of an authenticated client: metrics always; log and ledger when {@code ledgered}. */
-    void rejected(ClientId client, UpdateHeader h, UpdateRejectedException e, UpdateStatement attempted,
+    void rejected(ClientId client, UpdateHeader h, RefusedException e, UpdateStatement attempted,
                   byte[] signature, boolean ledgered) {
         metrics.updateRejected(e.reason().name());
         if (!ledgered) {
