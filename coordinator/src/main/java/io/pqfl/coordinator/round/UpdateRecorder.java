@@ -97,10 +97,13 @@ final class UpdateRecorder {
             log.debug("Rejected update from {} for round {} (not ledgered: over the per-round limit): {}", client, h.round(), e);
             return;
         }
-        log.warn("Rejected update from {} (key {}) for round {}: {}", client, h.keyId(), h.round(), e.toString());
+        // A header refused before the signing policy attributed it may announce no key (the unsigned baseline's).
+        log.warn("Rejected update from {} (key {}) for round {}: {}", client, h.announcesKey() ? h.keyId() : "none announced",
+                h.round(), e.toString());
         try {
-            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, h.round(), client.value(), h.keyId().hex(),
-                    h.scheme().displayName(), attempted == null ? null : attempted.encode(), signature,
+            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, h.round(), client.value(),
+                    h.announcesKey() ? h.keyId().hex() : null, h.announcesKey() ? h.scheme().displayName() : null,
+                    attempted == null ? null : attempted.encode(), signature,
                     attempted == null ? null : attempted.updateDigest().bytes(), e.reason().name(), e.getMessage()));
         } catch (SQLException ex) {
             log.error("Cannot record rejection of {} in the ledger", client, ex);

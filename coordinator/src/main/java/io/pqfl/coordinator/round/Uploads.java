@@ -63,29 +63,34 @@ final class Uploads {
     }
 
     /**
-     * Starts an upload for an authenticated session: the header must name the session's client and key and pass
-     * the round's checks; the machine must want an update from this client now (a newer upload of the same client
-     * supersedes an older one, whose slot is freed at once and whose stream {@code cancelStream} ends); a slot of
-     * the upload budget is reserved, or the upload is refused BUSY.
+     * Starts an upload for an authenticated session: the header must name the session's client and key (or, in the
+     * unsigned baseline, no key: it is the session's), and pass the signing policy's and the round's checks; the
+     * machine must want an update from this client now (a newer upload of the same client supersedes an older one,
+     * whose slot is freed at once and whose stream {@code cancelStream} ends); a slot of the upload budget is
+     * reserved, or the upload is refused BUSY.
      */
-    Upload begin(UpdateHeader header, Sessions.Session session, Runnable cancelStream)
+    Upload begin(UpdateHeader claimed, Sessions.Session session, Runnable cancelStream)
             throws RefusedException {
         long id = ids.incrementAndGet();
         Upload upload;
         Upload superseded = null;
+        UpdateHeader header = claimed;
         ReentrantLock lock = engine.lock();
         lock.lock();
         try {
             RoundMachine machine = engine.machine();
-            if (!header.clientId().equals(session.clientId()) || !header.keyId().equals(session.keyId())) {
+            if (!header.clientId().equals(session.clientId())
+                    || header.announcesKey() && !header.keyId().equals(session.keyId())) {
                 throw new RefusedException(RejectReason.SESSION_MISMATCH, "the update names client " + header.clientId()
-                        + " and key " + header.keyId() + ", the session is " + session.clientId() + "'s with key " + session.keyId());
+                        + (header.announcesKey() ? " and key " + header.keyId() : "") + ", the session is "
+                        + session.clientId() + "'s with key " + session.keyId());
             }
             if (machine.overRejectionLimit(header.clientId())) {
                 throw new RefusedException(RejectReason.REJECTION_LIMIT, "client " + header.clientId() + " had "
                         + FederationEngine.MAX_REJECTIONS_PER_ROUND + " updates refused in this round; it may not try again "
                         + "before the next");
             }
+            header = verifier.checkSigning(header, session.keyId());
             RoundWork w = machine.stage() == Stage.ROUND_OPEN ? engine.work() : null;
             VerifyingKey key = verifier.checkHeader(header, w == null ? null : w.context);
             if (!budget.tryReserve(budget.perUpload())) {

@@ -12,6 +12,7 @@ import io.pqfl.crypto.Verifier;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.RejectReason;
+import io.pqfl.protocol.SigningPolicy;
 import io.pqfl.protocol.UpdateHeader;
 import io.pqfl.protocol.UpdateStatement;
 import java.util.Objects;
@@ -19,19 +20,22 @@ import java.util.Set;
 
 /**
  * The coordinator's checks on an incoming update, in the order the upload path meets them. The header
- * checks run before any tensor byte is accepted ({@link #checkHeader}); the rest run when the stream ends
- * ({@link #verify}), and only then is a {@link VerifiedUpdate} made.
+ * checks run before any tensor byte is accepted ({@link #checkSigning}, then {@link #checkHeader}); the rest run
+ * when the stream ends ({@link #verify}), and only then is a {@link VerifiedUpdate} made.
+ *
+ * <p>Under {@link SigningPolicy#UNSIGNED_BASELINE} every check runs but the signature's: a header must then announce
+ * no key, and the update is attributed to the key its session proved at Hello.
  */
 public final class UpdateVerifier {
     private final EnrolledKeys enrolled;
     private final Set<SignatureScheme> acceptedSchemes;
     private final long maxUpdateBytes;
     private final long maxExamples;
-    private final boolean requireSignatures;
+    private final SigningPolicy signing;
 
     public UpdateVerifier(TrustStore trustStore, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes) {
         this((EnrolledKeys) Objects.requireNonNull(trustStore, "trustStore")::find, acceptedSchemes, maxUpdateBytes,
-                DEFAULT_MAX_EXAMPLES, true);
+                DEFAULT_MAX_EXAMPLES, SigningPolicy.SIGNED);
     }
 
     /** The default bound on the example count one update may claim. */
@@ -42,11 +46,11 @@ public final class UpdateVerifier {
      *
      * @param maxExamples the largest example count one update may claim: a client's weight in aggregation is
      *     its claim, so the bound is what limits one client's say
-     * @param requireSignatures {@code false} only for the unsigned research baseline: every other check still
-     *     runs, the signature is not checked
+     * @param signing {@link SigningPolicy#UNSIGNED_BASELINE} only for the research baseline: every other check
+     *     still runs, no signature is checked, and a signed update is refused
      */
     public UpdateVerifier(EnrolledKeys clients, Set<SignatureScheme> acceptedSchemes, long maxUpdateBytes, long maxExamples,
-                          boolean requireSignatures) {
+                          SigningPolicy signing) {
         this.enrolled = Objects.requireNonNull(clients, "clients");
         this.acceptedSchemes = Set.copyOf(acceptedSchemes);
         this.maxUpdateBytes = maxUpdateBytes;
@@ -54,11 +58,49 @@ public final class UpdateVerifier {
             throw new IllegalArgumentException("the example bound must be >= 1, got " + maxExamples);
         }
         this.maxExamples = maxExamples;
-        this.requireSignatures = requireSignatures;
+        this.signing = Objects.requireNonNull(signing, "signing");
     }
 
-    /** Identity, round and shape checks on the header; returns the client's enrolled key. */
+    /**
+     * The signing policy's check on a header from a session with key {@code sessionKey}, before any other: under
+     * SIGNED the header must announce the key and scheme its update is signed with (else BAD_SIGNATURE, as for a
+     * missing signature); under UNSIGNED_BASELINE it must announce neither (a signed update is refused with
+     * SCHEME_NOT_ACCEPTED: this federation accepts no update signature, and a signature nobody checks would
+     * only look like assurance), and it is attributed to the session's key.
+     *
+     * @return the header naming the key the update is admitted by: the one it announces, or the session's
+     */
+    public UpdateHeader checkSigning(UpdateHeader h, KeyId sessionKey) throws RefusedException {
+        return switch (signing) {
+            case SIGNED -> {
+                if (!h.announcesKey()) {
+                    throw new RefusedException(RejectReason.BAD_SIGNATURE, "the update announces no key or scheme: it "
+                            + "is unsigned, and this federation requires signed updates");
+                }
+                yield h;
+            }
+            case UNSIGNED_BASELINE -> {
+                if (h.announcesKey()) {
+                    throw new RefusedException(RejectReason.SCHEME_NOT_ACCEPTED, "the update announces " + h.scheme()
+                            + " key " + h.keyId() + ", but this federation runs the unsigned baseline and accepts no "
+                            + "update signatures: the client must run unsigned too");
+                }
+                var client = enrolled.find(h.clientId()).orElseThrow(() -> new RefusedException(
+                        RejectReason.UNKNOWN_CLIENT, "client " + h.clientId() + " is not enrolled"));
+                // The scheme of the enrolled key: if it is not the session's key any more, checkIdentity says so.
+                yield h.attributedTo(sessionKey, client.key().scheme());
+            }
+        };
+    }
+
+    /**
+     * Identity, round and shape checks on a header that names its key ({@link #checkSigning} first); returns the
+     * client's enrolled key.
+     */
     public VerifyingKey checkHeader(UpdateHeader h, RoundContext round) throws RefusedException {
+        if (!h.announcesKey()) {
+            throw new IllegalStateException("an unsigned header is checked once attributed to its session's key");
+        }
         VerifyingKey key = checkIdentity(h.clientId(), h.keyId(), h.scheme());
         if (round == null) {
             throw new RefusedException(RejectReason.NO_OPEN_ROUND, "no round is open");
@@ -140,10 +182,22 @@ public final class UpdateVerifier {
                     "tensor " + h.manifest().tensors().get(bad).name() + " contains NaN or infinity");
         }
         UpdateStatement statement = h.statement(computedDigest);
-        if (!requireSignatures) {
-            return new VerifiedUpdate(statement, signature, weights);
-        }
-        return checkSignature(statement, key, signature, weights);
+        return switch (signing) {
+            case SIGNED -> {
+                if (signature.length() == 0) {
+                    throw new RefusedException(RejectReason.BAD_SIGNATURE, "the update carries no signature, and this "
+                            + "federation requires signed updates");
+                }
+                yield checkSignature(statement, key, signature, weights);
+            }
+            case UNSIGNED_BASELINE -> {
+                if (signature.length() != 0) {
+                    throw new RefusedException(RejectReason.MALFORMED, "the update announces no scheme but carries "
+                            + signature.length() + " signature bytes");
+                }
+                yield new VerifiedUpdate(statement, signature, weights);
+            }
+        };
     }
 
     /**
@@ -155,10 +209,10 @@ public final class UpdateVerifier {
         if (!statement.updateDigest().matches(weights.digest())) {
             throw new RefusedException(RejectReason.MALFORMED, "stored tensors do not match the statement's digest");
         }
-        if (!requireSignatures) {
-            return new VerifiedUpdate(statement, signature, weights);
-        }
-        return checkSignature(statement, key, signature, weights);
+        return switch (signing) {
+            case SIGNED -> checkSignature(statement, key, signature, weights);
+            case UNSIGNED_BASELINE -> new VerifiedUpdate(statement, signature, weights);
+        };
     }
 
     private static VerifiedUpdate checkSignature(UpdateStatement statement, VerifyingKey key, SignatureValue signature,
