@@ -2,11 +2,13 @@ package io.pqfl.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pqfl.coordinator.Await;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -65,10 +67,11 @@ class CoordinatorHostClasspathTest {
                 "--model", "mlp", "--rounds", "1", "--min-clients", "1"));
         try {
             Path log = dir.resolve("coordinator.log");
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < end && coordinator.isAlive() && !Files.readString(log).contains("listening on")) {
-                Thread.sleep(100);
-            }
+            // Until the command says where it listens (the server's own "listening on port" line comes first), or the
+            // process dies (the assertion below then shows why).
+            Await.until(Duration.ofSeconds(60), "the coordinator to say it listens on 127.0.0.1",
+                    () -> !coordinator.isAlive() || Files.readString(log).contains("listening on 127.0.0.1:"),
+                    () -> readQuietly(log));
             assertThat(Files.readString(log)).as("the coordinator's output").contains("listening on 127.0.0.1:");
             assertThat(dir.resolve("data/checkpoints/model-000000.pqfl")).exists();
         } finally {
@@ -90,6 +93,14 @@ class CoordinatorHostClasspathTest {
     }
 
     private record Run(int exit, String output) {
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return "(cannot read " + file + ": " + e.getMessage() + ")";
+        }
     }
 
     private Run pqfl(String... args) throws Exception {

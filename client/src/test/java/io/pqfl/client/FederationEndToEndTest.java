@@ -34,8 +34,10 @@ import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.client.model.ModelCatalog;
+import io.pqfl.protocol.SigningPolicy;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.proto.v1.TaskChunk;
+import io.pqfl.proto.v1.UpdateChunk;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -43,10 +45,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,10 +74,15 @@ class FederationEndToEndTest {
     }
 
     private Running coordinator(int rounds, int minClients, Duration timeout, Path initialModel) throws Exception {
+        return coordinator(rounds, minClients, timeout, initialModel, SigningPolicy.SIGNED);
+    }
+
+    private Running coordinator(int rounds, int minClients, Duration timeout, Path initialModel, SigningPolicy signing)
+            throws Exception {
         SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("e2e").dataDir(dir.resolve("data"))
                 .initialWeights(initialModel == null ? ModelCatalog.MLP.initialWeights(1) : null).initialModel(initialModel).rounds(rounds).minClients(minClients).roundTimeout(timeout)
-                .training(new TrainingConfig(1, 32, 1e-3f, 0f, "adam")).build();
+                .training(new TrainingConfig(1, 32, 1e-3f, 0f, "adam")).signingPolicy(signing).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         io.pqfl.coordinator.Coordinator coordinator = io.pqfl.coordinator.Coordinator.open(config, key, trust,
                 new CoordinatorMetrics(), Clock.systemUTC(), new SecureRandom());
@@ -259,6 +268,92 @@ class FederationEndToEndTest {
                 List.of(io.pqfl.protocol.TensorSpec.of("w", 4, 4)))), null);
         try (Running c = coordinator(1, 1, Duration.ofSeconds(30), mystery)) {
             assertRefusedWithoutTraining(c, runAgainst(c, UnaryOperator.identity(), cKey(c)));
+        }
+    }
+
+    /** What an agent put on the wire in its update streams: the headers and the trailers' signatures. */
+    private record Sent(List<io.pqfl.proto.v1.UpdateHeader> headers, List<com.google.protobuf.ByteString> signatures) {
+        Sent() {
+            this(new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>());
+        }
+
+        Channel watching(ManagedChannel channel) {
+            return ClientInterceptors.intercept(channel, new ClientInterceptor() {
+                @Override
+                public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+                    return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+                        @Override
+                        public void sendMessage(Q message) {
+                            if (message instanceof UpdateChunk u && u.hasHeader()) {
+                                headers.add(u.getHeader());
+                            } else if (message instanceof UpdateChunk u && u.hasTrailer()) {
+                                signatures.add(u.getTrailer().getSignature());
+                            }
+                            super.sendMessage(message);
+                        }
+                    };
+                }
+            });
+        }
+    }
+
+    /** One agent with {@code signing} delivers one update to {@code c} (1 round, 1 client); stops after it. */
+    private ClientAgent.RoundReport deliverOne(Running c, SigningPolicy signing, Sent sent) throws Exception {
+        SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
+        c.trust().add(new ClientId("solo"), k.verifyingKey());
+        ManagedChannel ch = channel(c);
+        List<ClientAgent.RoundReport> reports = new CopyOnWriteArrayList<>();
+        AtomicReference<ClientAgent> agent = new AtomicReference<>();
+        try {
+            agent.set(new ClientAgent(sent.watching(ch), ClientAgent.Settings.builder(new ClientId("solo"), k, cKey(c))
+                    .device("cpu").pollWait(Duration.ofSeconds(5)).signing(signing).build(),
+                    ClientAgent.Hooks.builder().observe(r -> {
+                        reports.add(r);
+                        agent.get().stop(); // one delivery is the test: a refused update would wait out the round
+                    }).build(), FashionMnist.train().range(0, 300), null, ClientAgent.Progress.NONE));
+            agent.get().run();
+        } finally {
+            ch.shutdownNow();
+        }
+        assertThat(reports).hasSize(1);
+        assertThat(sent.headers()).hasSize(1);
+        assertThat(sent.signatures()).hasSize(1);
+        return reports.get(0);
+    }
+
+    @Test
+    void unsignedBaseline_announcesNoKeyOrScheme_sendsNoSignature_andItsCoordinatorAcceptsTheUpdate() throws Exception {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30), null, SigningPolicy.UNSIGNED_BASELINE)) {
+            Sent sent = new Sent();
+            ClientAgent.RoundReport r = deliverOne(c, SigningPolicy.UNSIGNED_BASELINE, sent);
+            assertThat(r.accepted()).as(r.reason()).isTrue();
+            assertThat(r.signatureBytes()).isZero();
+            assertThat(sent.headers().get(0).getKeyId()).isEmpty();
+            assertThat(sent.headers().get(0).getScheme()).isEmpty();
+            assertThat(sent.signatures().get(0).isEmpty()).isTrue();
+            // The coordinator knows whose key it was from the session.
+            assertThat(c.coordinator().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED)
+                    .singleElement().satisfies(e -> assertThat(e.scheme()).isEqualTo("ML-DSA-44"));
+        }
+    }
+
+    @Test
+    void unsignedClient_isRefusedByASigningCoordinator() throws Exception {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30), null, SigningPolicy.SIGNED)) {
+            ClientAgent.RoundReport r = deliverOne(c, SigningPolicy.UNSIGNED_BASELINE, new Sent());
+            assertThat(r.accepted()).isFalse();
+            assertThat(r.reason()).isEqualTo("BAD_SIGNATURE");
+        }
+    }
+
+    @Test
+    void signingClient_isRefusedByTheUnsignedBaselinesCoordinator() throws Exception {
+        try (Running c = coordinator(1, 1, Duration.ofSeconds(30), null, SigningPolicy.UNSIGNED_BASELINE)) {
+            Sent sent = new Sent();
+            ClientAgent.RoundReport r = deliverOne(c, SigningPolicy.SIGNED, sent);
+            assertThat(sent.headers().get(0).getScheme()).isEqualTo("ML-DSA-44");
+            assertThat(r.accepted()).isFalse();
+            assertThat(r.reason()).isEqualTo("SCHEME_NOT_ACCEPTED");
         }
     }
 

@@ -67,13 +67,15 @@ public final class Coordinator implements AutoCloseable {
             log.warn("{} is readable by others than its owner: it holds the ledger, models and tokens; chmod 700 it",
                     config.dataDir());
         }
-        if (!config.requireSignatures()) {
-            log.warn("Signatures are NOT checked in federation {}: research baseline only", config.federationId());
+        switch (config.signingPolicy()) {
+            case SIGNED -> { }
+            case UNSIGNED_BASELINE -> log.warn("Federation {} runs the unsigned baseline: updates come without signatures, "
+                    + "and none are checked. Research only", config.federationId());
         }
         ClientDirectory directory = ClientDirectory.open(trust, certificateChecker(config, clock),
                 config.dataDirectory().certified(), clock);
         UpdateVerifier verifier = new UpdateVerifier(directory, config.acceptedSchemes(), config.maxUpdateBytes(),
-                config.maxExamplesPerUpdate(), config.requireSignatures());
+                config.maxExamplesPerUpdate(), config.signingPolicy());
         this.db = Database.open(config.effectiveJdbcUrl());
         try {
             this.ledger = new Ledger(db, clock);

@@ -4,6 +4,7 @@ import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.protocol.FederationIds;
 import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.SigningPolicy;
 import io.pqfl.protocol.TrainingConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +26,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 double clientFraction, int minClients, Duration roundTimeout,
                                 Duration clientLiveness, String strategy, Map<String, String> strategyParams,
                                 ModelWeights initialWeights, Path initialModel, long seed, TrainingConfig training,
-                                long maxUpdateBytes, int chunkBytes, boolean requireSignatures,
+                                long maxUpdateBytes, int chunkBytes, SigningPolicy signingPolicy,
                                 boolean closeOnRejection, int minUpdates, double helloPerSecond, int helloBurst,
                                 Duration uploadTimeout, Path clientCaCert, Path clientCrl, int serverThreads,
                                 long maxExamplesPerUpdate, Duration sessionTtl, Duration uploadIdleTimeout,
@@ -46,6 +47,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     : "give the initial model as weights or as a file, not both");
         }
         Objects.requireNonNull(training, "training");
+        Objects.requireNonNull(signingPolicy, "signingPolicy");
         if (acceptedSchemes.isEmpty()) {
             throw new IllegalArgumentException("at least one signature scheme must be accepted");
         }
@@ -129,9 +131,16 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                 : Math.max(minClients, (int) Math.ceil(clientFraction * live));
     }
 
-    /** The run's settings as the database records them (an "unsigned=true " prefix marks the research baseline). */
+    /**
+     * The run's settings as the database records them. An "unsigned=true " prefix marks the research baseline: the
+     * ledger verifier reads it (and refuses such a run unless asked on purpose).
+     */
     public String describe(String strategyName) {
-        return (requireSignatures ? "" : "unsigned=true ") + "strategy=" + strategyName + " params=" + strategyParams
+        String signing = switch (signingPolicy) {
+            case SIGNED -> "";
+            case UNSIGNED_BASELINE -> "unsigned=true ";
+        };
+        return signing + "strategy=" + strategyName + " params=" + strategyParams
                 + " model=" + describeInitialModel() + " rounds=" + rounds + " minClients=" + minClients + " clientsPerRound="
                 + clientsPerRound + " fraction=" + clientFraction + " schemes=" + acceptedSchemes;
     }
@@ -172,7 +181,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private long maxUpdateBytes = 512L << 20;
         // A task stream whose client does not read holds one serialised chunk: keep chunks small.
         private int chunkBytes = 256 << 10;
-        private boolean requireSignatures = true;
+        private SigningPolicy signingPolicy = SigningPolicy.SIGNED;
         private boolean closeOnRejection = false;
         private int minUpdates = 0;
         private double helloPerSecond = 20;
@@ -215,10 +224,11 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder maxUpdateBytes(long v) { this.maxUpdateBytes = v; return this; }
         public Builder chunkBytes(int v) { this.chunkBytes = v; return this; }
         /**
-         * {@code false} only for the research baseline ("none" in simulations): updates are accepted without
-         * checking their signature. Never for a real federation.
+         * {@link SigningPolicy#SIGNED} (the default), or {@link SigningPolicy#UNSIGNED_BASELINE} only for the research
+         * baseline ("none" in simulations): updates come without a signature or a key, and are accepted after every
+         * other check. Never for a real federation.
          */
-        public Builder requireSignatures(boolean v) { this.requireSignatures = v; return this; }
+        public Builder signingPolicy(SigningPolicy v) { this.signingPolicy = v; return this; }
         /**
          * {@code true} lets a round close as soon as every sampled client was accepted <em>or rejected</em>
          * (simulations, where rejections are the point). The default waits for an accepted update or the
@@ -269,7 +279,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
             Path trust = trustDir != null ? trustDir : DataDirectory.of(dataDir).trust();
             return new CoordinatorConfig(federationId, dataDir, trust, jdbcUrl, acceptedSchemes, rounds, clientsPerRound,
                     clientFraction, minClients, roundTimeout, clientLiveness, strategy, strategyParams, initialWeights, initialModel,
-                    seed, training, maxUpdateBytes, chunkBytes, requireSignatures, closeOnRejection,
+                    seed, training, maxUpdateBytes, chunkBytes, signingPolicy, closeOnRejection,
                     minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout, clientCaCert, clientCrl,
                     serverThreads, maxExamplesPerUpdate, sessionTtl, uploadIdleTimeout, maxConcurrentUploads,
                     uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection, maxTaskStreams,

@@ -53,7 +53,11 @@ class FaultsTest {
             });
             stream.onNext(UpdateChunk.newBuilder().setHeader(doomed.header).build());
             stream.onNext(UpdateChunk.newBuilder().setTensorChunk(ByteString.copyFrom(doomed.chunks.get(0))).build());
-            Thread.sleep(300);
+            // It dies mid-upload: once the coordinator holds its upload and has taken its first chunk.
+            Await.until(Duration.ofSeconds(5), "c3's upload to begin and its first chunk to arrive",
+                    () -> fed.metrics.registry().get("pqfl.uploads.in.progress").gauge().value() == 1.0
+                            && fed.metrics.registry().get("pqfl.bytes.received").counter().count()
+                            == doomed.chunks.get(0).length);
             dying.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
 
             c1.submit(c1.task(10_000), tiny(1), 10);

@@ -94,12 +94,8 @@ class FederationLifecycleTest {
         }
     }
 
-    private static void waitForRound(TestFederation fed, long round) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (fed.engine.status().closedRounds() < round && System.nanoTime() < end) {
-            Thread.sleep(20);
-        }
-        assertThat(fed.engine.status().closedRounds()).isGreaterThanOrEqualTo(round);
+    private static void waitForRound(TestFederation fed, long round) {
+        Await.until(Duration.ofSeconds(20), "round " + round + " to close", () -> fed.engine.status().closedRounds() >= round);
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
+import io.pqfl.coordinator.store.EnrollmentTokens;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.LedgerVerifier;
 import io.pqfl.protocol.RejectReason;
@@ -295,7 +296,8 @@ class IdentityTest {
     void expiredToken_isRefused() throws Exception {
         try (TestFederation fed = federation(0, ClientAuth.NONE)) {
             String token = fed.coordinator.tokens().create(new ClientId("dave"), Duration.ofMillis(1), fed.coordinatorKey);
-            Thread.sleep(20);
+            Await.until(Duration.ofSeconds(5), "the token to expire", () -> fed.coordinator.tokens()
+                    .check(token, new ClientId("dave")) == EnrollmentTokens.Outcome.EXPIRED);
             assertRefused(() -> fed.client("dave", Keys.generate(SignatureScheme.ML_DSA_44)).enroll(token),
                     Status.Code.PERMISSION_DENIED, "TOKEN_EXPIRED");
         }

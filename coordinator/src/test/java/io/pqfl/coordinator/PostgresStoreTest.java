@@ -42,10 +42,7 @@ class PostgresStoreTest {
             assertThatThrownBy(() -> first.submit(t1, tiny(1), 0)).isInstanceOf(StatusRuntimeException.class);
             first.submit(t1, tiny(1), 10);
             second.submit(second.task(10_000), tiny(3), 10);
-            long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (fed.engine.status().closedRounds() < 1 && System.nanoTime() < end) {
-                Thread.sleep(20);
-            }
+            Await.until(Duration.ofSeconds(20), "round 1 to close", () -> fed.engine.status().closedRounds() >= 1);
             fed.restart();
             TestClient c1 = fed.client("c1");
             TestClient c2 = fed.client("c2");

@@ -9,6 +9,7 @@ import io.pqfl.proto.v1.TaskChunk;
 import io.pqfl.proto.v1.TaskRequest;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -56,10 +57,8 @@ class TaskWaitTest {
                             }
                         }));
             }
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (fed.engine.pendingTaskWaits() < 200 && System.nanoTime() < end) {
-                Thread.sleep(20);
-            }
+            Await.until(Duration.ofSeconds(10), "200 task requests to wait at the coordinator",
+                    () -> fed.engine.pendingTaskWaits() >= 200);
             assertThat(fed.engine.pendingTaskWaits()).isEqualTo(200);
             // 200 calls are open at the coordinator; its threads did not grow with them.
             assertThat(ManagementFactory.getThreadMXBean().getThreadCount() - before).isLessThan(40);
@@ -68,11 +67,8 @@ class TaskWaitTest {
                 ctx.cancel(null);
             }
             assertThat(ended.await(10, TimeUnit.SECONDS)).isTrue();
-            end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (fed.engine.pendingTaskWaits() > 0 && System.nanoTime() < end) {
-                Thread.sleep(20);
-            }
-            assertThat(fed.engine.pendingTaskWaits()).isZero();
+            Await.until(Duration.ofSeconds(10), "the cancelled task requests to stop waiting",
+                    () -> fed.engine.pendingTaskWaits() == 0);
         }
     }
 }

@@ -194,6 +194,17 @@ public final class TestClient {
         return s;
     }
 
+    /**
+     * The unsigned baseline's submission, as its client sends it: a header that announces no key or scheme, and a
+     * trailer without a signature ({@link Submission#statement} is what the coordinator attributes it to).
+     */
+    Submission prepareUnsigned(ReceivedTask task, ModelWeights update, long examples) {
+        Submission s = prepare(task, update, examples);
+        s.header.clearKeyId().clearScheme();
+        s.signature = new byte[0];
+        return s;
+    }
+
     public SubmitResponse submit(ReceivedTask task, ModelWeights update, long examples) throws Exception {
         return send(prepare(task, update, examples));
     }

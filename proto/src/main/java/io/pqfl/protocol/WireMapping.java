@@ -68,20 +68,36 @@ public final class WireMapping {
         return PayloadDigest.ofBytes(b.toByteArray());
     }
 
-    /** An update's header from the wire (client, key, scheme and digests validated; nothing checked against a round). */
+    /**
+     * An update's header from the wire (client, key, scheme and digests validated; nothing checked against a round).
+     * Empty {@code key_id} and {@code scheme} are a header that announces no key (the unsigned baseline); one without
+     * the other is malformed.
+     */
     public static UpdateHeader fromWire(io.pqfl.proto.v1.UpdateHeader h) {
+        boolean unannounced = h.getKeyId().isEmpty();
+        if (unannounced != h.getScheme().isEmpty()) {
+            throw new IllegalArgumentException("an update header announces key_id and scheme together, or neither "
+                    + "(unsigned); this one has " + (unannounced ? "a scheme without a key_id" : "a key_id without a scheme"));
+        }
         return new UpdateHeader(h.getFederationId(), h.getRound(), RoundNonce.of(h.getNonce().toByteArray()),
-                new ClientId(h.getClientId()), new KeyId(h.getKeyId()), scheme(h.getScheme()),
-                digest(h.getBaseModelDigest(), "base_model_digest"), fromWire(h.getManifest()), h.getNumExamples(),
-                h.getUpdateBytes());
+                new ClientId(h.getClientId()), unannounced ? null : new KeyId(h.getKeyId()),
+                unannounced ? null : scheme(h.getScheme()), digest(h.getBaseModelDigest(), "base_model_digest"),
+                fromWire(h.getManifest()), h.getNumExamples(), h.getUpdateBytes());
     }
 
-    /** The wire form of an update's header, without the client's local metrics (which the signature does not cover). */
+    /**
+     * The wire form of an update's header, without the client's local metrics (which the signature does not cover);
+     * a header that announces no key leaves {@code key_id} and {@code scheme} unset.
+     */
     public static io.pqfl.proto.v1.UpdateHeader toWire(UpdateHeader h) {
-        return io.pqfl.proto.v1.UpdateHeader.newBuilder().setFederationId(h.federationId()).setRound(h.round())
+        var b = io.pqfl.proto.v1.UpdateHeader.newBuilder().setFederationId(h.federationId()).setRound(h.round())
                 .setNonce(ByteString.copyFrom(h.nonce().bytes())).setClientId(h.clientId().value())
-                .setKeyId(h.keyId().hex()).setScheme(h.scheme().displayName()).setBaseModelDigest(bytes(h.baseModelDigest()))
-                .setManifest(toWire(h.manifest())).setNumExamples(h.numExamples()).setUpdateBytes(h.declaredBytes()).build();
+                .setBaseModelDigest(bytes(h.baseModelDigest())).setManifest(toWire(h.manifest()))
+                .setNumExamples(h.numExamples()).setUpdateBytes(h.declaredBytes());
+        if (h.announcesKey()) {
+            b.setKeyId(h.keyId().hex()).setScheme(h.scheme().displayName());
+        }
+        return b.build();
     }
 
     public static SignatureScheme scheme(String name) {

@@ -127,6 +127,32 @@ class ProtocolDomainTest {
     }
 
     @Test
+    void unsignedUpdateHeader_announcesNoKeyOrScheme_onTheWireOrOff_untilTheCoordinatorAttributesIt() {
+        SigningKey key = TestKeys.key(SignatureScheme.ML_DSA_44);
+        UpdateHeader signed = ProtocolFixtures.updateHeader(key, new ClientId("c1"), 3, NONCE, tiny(0).digest(), TINY, 10);
+        UpdateHeader unsigned = new UpdateHeader(FEDERATION, 3, NONCE, new ClientId("c1"), null, null, tiny(0).digest(),
+                TINY, 10, TINY.totalBytes());
+        assertThat(unsigned.announcesKey()).isFalse();
+        io.pqfl.proto.v1.UpdateHeader wire = WireMapping.toWire(unsigned);
+        assertThat(wire.getKeyId()).isEmpty();
+        assertThat(wire.getScheme()).isEmpty();
+        assertThat(WireMapping.fromWire(wire)).isEqualTo(unsigned);
+        assertThatThrownBy(() -> unsigned.statement(tiny(1).digest())).isInstanceOf(IllegalStateException.class);
+
+        // Attributed to the key the client proved at Hello, it makes the statement a signed header would.
+        UpdateHeader attributed = unsigned.attributedTo(key.keyId(), key.scheme());
+        assertThat(attributed).isEqualTo(signed);
+        assertThat(attributed.statement(tiny(1).digest())).isEqualTo(signed.statement(tiny(1).digest()));
+        assertThatThrownBy(() -> signed.attributedTo(key.keyId(), key.scheme())).isInstanceOf(IllegalStateException.class);
+
+        // A key id without a scheme, or a scheme without a key id, is neither signed nor unsigned.
+        assertThatThrownBy(() -> WireMapping.fromWire(wire.toBuilder().setScheme("ML-DSA-44").build()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("together");
+        assertThatThrownBy(() -> WireMapping.fromWire(wire.toBuilder().setKeyId(key.keyId().hex()).build()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("together");
+    }
+
+    @Test
     void modelStatement_receiptIsSortedAndUnique() {
         SigningKey key = ProtocolFixtures.coordinatorKey();
         ReceiptEntry b = new ReceiptEntry(new ClientId("b"), tiny(2).digest(), 5);

@@ -12,7 +12,6 @@ import io.grpc.netty.NettyServerBuilder;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.pqfl.client.agent.ClientAgent;
-import io.pqfl.client.agent.SigningPolicy;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.LocalTrainer;
 import io.pqfl.coordinator.Coordinator;
@@ -32,6 +31,7 @@ import io.pqfl.crypto.pki.CertificateAuthority;
 import io.pqfl.crypto.pki.Role;
 import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.SigningPolicy;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.sim.attack.AttackPlan;
 import io.pqfl.sim.attack.ManInTheMiddle;
@@ -49,6 +49,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -65,12 +66,31 @@ import java.util.stream.Collectors;
  * Fashion-MNIST partitions, and measures it.
  */
 public final class SimulationRunner {
-    /** What to run. {@code scheme} null means the unsigned baseline. */
-    public record Spec(String arm, SignatureScheme scheme, int clients, int rounds, ModelCatalog model, String strategy,
-                       Map<String, String> strategyParams, TrainingConfig training, Partitioner.Kind partition, double alpha,
-                       int examplesPerClient, long seed, Transport transport, AttackPlan attacks, Duration roundTimeout) {
-        public boolean signed() {
-            return scheme != null;
+    /**
+     * What to run. {@code signing} is the arm's one signing policy, the coordinator's and every client's;
+     * {@code scheme} is the scheme of every key in the arm: the clients' (what they sign updates with when signing,
+     * and prove their identity with at Hello either way) and the coordinator's (models are signed in every arm).
+     */
+    public record Spec(String arm, SigningPolicy signing, SignatureScheme scheme, int clients, int rounds, ModelCatalog model,
+                       String strategy, Map<String, String> strategyParams, TrainingConfig training,
+                       Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
+                       AttackPlan attacks, Duration roundTimeout) {
+        public Spec {
+            Objects.requireNonNull(signing, "signing");
+            Objects.requireNonNull(scheme, "scheme");
+        }
+
+        /** The update signature scheme the arm compares: its scheme when signed, "none" for the unsigned baseline. */
+        public String schemeLabel() {
+            return schemeLabel(signing, scheme);
+        }
+
+        /** An arm's label in reports and arm names, and its value for {@code --schemes}. */
+        public static String schemeLabel(SigningPolicy signing, SignatureScheme scheme) {
+            return switch (signing) {
+                case SIGNED -> scheme.displayName();
+                case UNSIGNED_BASELINE -> "none";
+            };
         }
 
         public boolean inProcess() {
@@ -123,8 +143,8 @@ public final class SimulationRunner {
             throws Exception {
         long start = System.nanoTime();
         Path dir = workDir.resolve("arm-" + spec.arm());
-        SignatureScheme clientScheme = spec.signed() ? spec.scheme() : SignatureScheme.ML_DSA_44;
-        SigningKey coordinatorKey = Keys.generate(spec.signed() ? spec.scheme() : SignatureScheme.ML_DSA_65);
+        SignatureScheme clientScheme = spec.scheme();
+        SigningKey coordinatorKey = Keys.generate(spec.scheme());
         boolean tls = spec.transport() == Transport.TLS;
         CertificateAuthority ca = tls ? CertificateAuthority.init(dir.resolve("pki"),
                 "pqfl simulation CA", SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC()) : null;
@@ -134,7 +154,7 @@ public final class SimulationRunner {
                 .initialWeights(spec.model().initialWeights(spec.seed())).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
                 .clientsPerRound(spec.clients()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
                 .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training())
-                .acceptedSchemes(Set.of(clientScheme)).requireSignatures(spec.signed()).closeOnRejection(true).build();
+                .acceptedSchemes(Set.of(clientScheme)).signingPolicy(spec.signing()).closeOnRejection(true).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         List<SigningKey> keys = new ArrayList<>();
         List<byte[]> certificates = new ArrayList<>();
@@ -207,7 +227,7 @@ public final class SimulationRunner {
                 ClientAgent.Settings settings = ClientAgent.Settings.builder(new ClientId(clientName(i)), keys.get(i),
                         coordinatorKey.verifyingKey()).device("cpu").pollWait(Duration.ofSeconds(5))
                         .certificate(certificates.get(i)).seed(spec.seed() + i)
-                        .signing(spec.signed() ? SigningPolicy.SIGNED : SigningPolicy.UNSIGNED_BASELINE).build();
+                        .signing(spec.signing()).build();
                 ClientAgent.Hooks.Builder hooks = ClientAgent.Hooks.builder();
                 if (spec.attacks().poison() > 0) {
                     hooks.transformUpdates((round, global, trained) ->

@@ -9,6 +9,7 @@ import io.pqfl.client.data.IdxFiles;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.client.model.ModelCatalog;
+import io.pqfl.protocol.SigningPolicy;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.sim.SimulationRunner;
 import io.pqfl.sim.attack.AttackPlan;
@@ -25,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -141,13 +141,13 @@ public final class SimulateCommand implements Callable<Integer> {
         } else if (preset != null) {
             throw new CliException("unknown preset '" + preset + "': the only preset is 'paper'");
         }
-        List<SignatureScheme> parsed = new ArrayList<>();
+        List<Signing> parsed = new ArrayList<>();
         for (String s : schemes) {
             if (s.trim().equalsIgnoreCase("none")) {
-                parsed.add(null);
+                parsed.add(Signing.NONE);
             } else {
                 try {
-                    parsed.add(SignatureScheme.parse(s));
+                    parsed.add(new Signing(SigningPolicy.SIGNED, SignatureScheme.parse(s)));
                 } catch (IllegalArgumentException e) {
                     throw new CliException(e.getMessage() + ", or none");
                 }
@@ -196,11 +196,12 @@ public final class SimulateCommand implements Callable<Integer> {
             for (Partitioner.Kind partition : partitionList) {
                 String suffix = several ? "-" + model.id() + "-" + partition.name().toLowerCase(Locale.ROOT) : "";
                 if (attacks.any()) {
-                    SignatureScheme first = parsed.stream().filter(Objects::nonNull).findFirst().orElse(null);
-                    arms.add(arm(name(first) + "-clean" + suffix, first, model, partition, training, AttackPlan.none()));
+                    Signing first = parsed.stream().filter(s -> s.policy() == SigningPolicy.SIGNED).findFirst()
+                            .orElse(Signing.NONE);
+                    arms.add(arm(first.name() + "-clean" + suffix, first, model, partition, training, AttackPlan.none()));
                 }
-                for (SignatureScheme s : parsed) {
-                    arms.add(arm(name(s) + (attacks.any() ? "-attacked" : "") + suffix, s, model, partition, training, attacks));
+                for (Signing s : parsed) {
+                    arms.add(arm(s.name() + (attacks.any() ? "-attacked" : "") + suffix, s, model, partition, training, attacks));
                 }
             }
         }
@@ -209,7 +210,8 @@ public final class SimulateCommand implements Callable<Integer> {
         w.flush();
         // An unreported one-round warm-up, so that JIT compilation and libtorch's start-up do not land on the first arm.
         SimulationRunner.Spec first = arms.get(0);
-        SimulationRunner.run(new SimulationRunner.Spec("warmup", first.scheme(), Math.min(2, clients), 1, first.model(),
+        SimulationRunner.run(new SimulationRunner.Spec("warmup", first.signing(), first.scheme(), Math.min(2, clients), 1,
+                first.model(),
                 "fedavg", Map.of(), training, Partitioner.Kind.IID, alpha, Math.min(examplesPerClient, 300), seed,
                 first.transport(), AttackPlan.none(), roundTimeout), train, test.range(0, Math.min(200, test.size())),
                 Files.createTempDirectory("pqfl-warmup"), line -> { });
@@ -253,13 +255,24 @@ public final class SimulateCommand implements Callable<Integer> {
         return Cli.OK;
     }
 
-    private static String name(SignatureScheme s) {
-        return s == null ? "none" : s.displayName();
+    /** One entry of {@code --schemes}: a signature scheme, or {@code none}. */
+    private record Signing(SigningPolicy policy, SignatureScheme scheme) {
+        /**
+         * The unsigned baseline. Its clients still prove their keys at Hello and its coordinator still signs models,
+         * with ML-DSA-65 keys: those of the default signed arm, so that by default the two arms differ only in whether
+         * updates are signed.
+         */
+        static final Signing NONE = new Signing(SigningPolicy.UNSIGNED_BASELINE, SignatureScheme.ML_DSA_65);
+
+        String name() {
+            return SimulationRunner.Spec.schemeLabel(policy, scheme);
+        }
     }
 
-    private SimulationRunner.Spec arm(String name, SignatureScheme scheme, ModelCatalog model, Partitioner.Kind partition,
+    private SimulationRunner.Spec arm(String name, Signing signing, ModelCatalog model, Partitioner.Kind partition,
                                       TrainingConfig training, AttackPlan attacks) {
-        return new SimulationRunner.Spec(name, scheme, clients, rounds, model, strategy, strategyParams, training, partition,
-                alpha, examplesPerClient, seed, SimulationRunner.Transport.parse(transport), attacks, roundTimeout);
+        return new SimulationRunner.Spec(name, signing.policy(), signing.scheme(), clients, rounds, model, strategy,
+                strategyParams, training, partition, alpha, examplesPerClient, seed,
+                SimulationRunner.Transport.parse(transport), attacks, roundTimeout);
     }
 }

@@ -8,6 +8,7 @@ import io.pqfl.app.Pqfl;
 import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.train.TrainResult;
+import io.pqfl.coordinator.Await;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.Ledger;
@@ -96,10 +97,8 @@ class CoordinatorCrashTest {
                 results.add(pool.submit(agent::run));
             }
             // Wait until c0 and c1 are accepted in round 1, then kill the coordinator without warning.
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (accepted(first) < 2 && System.nanoTime() < end) {
-                Thread.sleep(100);
-            }
+            Await.until(Duration.ofSeconds(60), "the first coordinator to accept c0's and c1's round-1 updates",
+                    () -> accepted(first) >= 2, first::tail);
             assertThat(accepted(first)).as(first.tail()).isEqualTo(2);
             first.kill();
             assertThat(first.isAlive()).isFalse();

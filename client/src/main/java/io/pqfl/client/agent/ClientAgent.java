@@ -7,6 +7,7 @@ import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.SigningPolicy;
 import io.pqfl.protocol.TrainingConfig;
 import java.time.Duration;
 import java.util.Objects;
@@ -195,7 +196,10 @@ public final class ClientAgent {
                 return this;
             }
 
-            /** Whether updates are signed; default {@link SigningPolicy#SIGNED}. */
+            /**
+             * Whether updates are signed; default {@link SigningPolicy#SIGNED}. It must be the coordinator's policy too,
+             * which refuses updates made under the other.
+             */
             public Builder signing(SigningPolicy signing) {
                 this.signing = Objects.requireNonNull(signing, "signing");
                 return this;

@@ -183,17 +183,20 @@ final class RoundLoop {
 
     private UpdateHeader header(Task task, ModelWeights update, TrainResult result) {
         TaskHeader t = task.header();
-        // The unsigned baseline names its key and scheme too: the coordinator admits an update by the key the
-        // client enrolled, and checks both, signed or not.
-        return UpdateHeader.newBuilder().setFederationId(session.federationId()).setRound(t.getRound())
+        UpdateHeader.Builder h = UpdateHeader.newBuilder().setFederationId(session.federationId()).setRound(t.getRound())
                 .setNonce(t.getNonce()).setClientId(settings.clientId().value())
-                .setKeyId(settings.key().keyId().hex()).setScheme(settings.key().scheme().displayName())
                 .setBaseModelDigest(WireMapping.bytes(task.digest())).setManifest(WireMapping.toWire(update.manifest()))
                 .setNumExamples(result.examples()).setUpdateBytes(update.manifest().totalBytes())
                 .setMetrics(LocalMetrics.newBuilder().setTrainLoss(result.trainLoss())
                         .setEvalLoss(Double.isNaN(result.evalLoss()) ? 0 : result.evalLoss())
                         .setEvalAccuracy(Double.isNaN(result.evalAccuracy()) ? 0 : result.evalAccuracy())
-                        .setEvalExamples(result.evalExamples()).setTrainMillis(result.trainMillis()))
-                .build();
+                        .setEvalExamples(result.evalExamples()).setTrainMillis(result.trainMillis()));
+        // An unsigned update announces no key or scheme: it is signed with none. The coordinator knows whose key
+        // it is from the session, whose Hello proved it.
+        switch (settings.signing()) {
+            case SIGNED -> h.setKeyId(settings.key().keyId().hex()).setScheme(settings.key().scheme().displayName());
+            case UNSIGNED_BASELINE -> { }
+        }
+        return h.build();
     }
 }

@@ -2,7 +2,7 @@ package io.pqfl.coordinator.identity;
 
 import io.pqfl.coordinator.identity.Sessions.Session;
 import io.pqfl.protocol.RejectReason;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
@@ -65,7 +65,7 @@ public final class Authenticator {
         return challenges.expiresAt(challenge);
     }
 
-    public Admission hello(Claim claim) throws UpdateRejectedException {
+    public Admission hello(Claim claim) throws RefusedException {
         challenges.check(Challenges.Purpose.SESSION, claim.clientId().value(), claim.challenge());
         boolean hasCertificate = claim.certificate() != null && claim.certificate().length > 0;
         ClientDirectory.Candidate candidate = null;
@@ -74,11 +74,11 @@ public final class Authenticator {
             candidate = directory.examine(claim.clientId(), claim.certificate());
             key = candidate.key();
         } else {
-            key = directory.find(claim.clientId()).orElseThrow(() -> new UpdateRejectedException(RejectReason.UNKNOWN_CLIENT,
+            key = directory.find(claim.clientId()).orElseThrow(() -> new RefusedException(RejectReason.UNKNOWN_CLIENT,
                     "client " + claim.clientId() + " is not enrolled")).key();
         }
         if (!key.keyId().equals(claim.keyId()) || key.scheme() != claim.scheme()) {
-            throw new UpdateRejectedException(RejectReason.KEY_MISMATCH, "client " + claim.clientId() + " presented key "
+            throw new RefusedException(RejectReason.KEY_MISMATCH, "client " + claim.clientId() + " presented key "
                     + claim.keyId() + " (" + claim.scheme() + "), its " + (hasCertificate ? "certificate's" : "enrolled")
                     + " key is " + key.keyId() + " (" + key.scheme() + ")");
         }
@@ -88,12 +88,12 @@ public final class Authenticator {
             Verifier.create(key).verify(statement.encode(), SignatureValue.of(key.scheme(),
                     claim.signature() == null ? new byte[0] : claim.signature()));
         } catch (SignatureVerificationException | IllegalArgumentException e) {
-            throw new UpdateRejectedException(RejectReason.PROOF_INVALID,
+            throw new RefusedException(RejectReason.PROOF_INVALID,
                     "the signature over the session statement does not verify with " + (hasCertificate
                             ? "the certificate's key" : "the client's enrolled key") + " " + key.keyId());
         }
         if (!challenges.markUsed(claim.clientId().value(), claim.challenge())) {
-            throw new UpdateRejectedException(RejectReason.CHALLENGE_INVALID, "the challenge was used before, or is older than "
+            throw new RefusedException(RejectReason.CHALLENGE_INVALID, "the challenge was used before, or is older than "
                     + "one this client already used (a replayed Hello?); ask for a fresh one");
         }
         Optional<X509Certificate> admitted = hasCertificate ? directory.admit(candidate) : Optional.empty();
@@ -105,21 +105,21 @@ public final class Authenticator {
      * The session a call carries, checked again against the directory (a revoked or re-keyed client's session
      * ends) and, under mutual TLS, against the certificate of the connection.
      */
-    public Session authenticate(String token, X509Certificate tlsPeer) throws UpdateRejectedException {
-        Session s = sessions.find(token).orElseThrow(() -> new UpdateRejectedException(RejectReason.SESSION_INVALID,
+    public Session authenticate(String token, X509Certificate tlsPeer) throws RefusedException {
+        Session s = sessions.find(token).orElseThrow(() -> new RefusedException(RejectReason.SESSION_INVALID,
                 token == null || token.isEmpty() ? "this call needs a session: say Hello (with proof of possession) first"
                         : "unknown or expired session: say Hello again"));
         if (tlsPeer != null) {
             String cn = Certificates.commonName(tlsPeer);
             if (!cn.equals(s.clientId().value())) {
-                throw new UpdateRejectedException(RejectReason.SESSION_MISMATCH, "the TLS client certificate is for '" + cn
+                throw new RefusedException(RejectReason.SESSION_MISMATCH, "the TLS client certificate is for '" + cn
                         + "', the session for '" + s.clientId() + "'");
             }
         }
         var client = directory.find(s.clientId());
         if (client.isEmpty() || client.get().revoked() || !client.get().key().keyId().equals(s.keyId())) {
             sessions.end(s);
-            throw new UpdateRejectedException(client.isPresent() && client.get().revoked() ? RejectReason.REVOKED_KEY
+            throw new RefusedException(client.isPresent() && client.get().revoked() ? RejectReason.REVOKED_KEY
                     : RejectReason.SESSION_INVALID, "client " + s.clientId() + "'s key " + s.keyId()
                     + (client.isPresent() && client.get().revoked() ? " has been revoked" : " is no longer enrolled"));
         }

@@ -1,7 +1,7 @@
 package io.pqfl.coordinator.identity;
 
 import io.pqfl.protocol.RejectReason;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -68,20 +68,20 @@ public final class Challenges {
      * Checks that {@code challenge} was issued by this process for {@code purpose} and {@code subject} and has
      * not expired.
      */
-    public void check(Purpose purpose, String subject, byte[] challenge) throws UpdateRejectedException {
+    public void check(Purpose purpose, String subject, byte[] challenge) throws RefusedException {
         if (challenge == null || challenge.length != BYTES) {
-            throw new UpdateRejectedException(RejectReason.CHALLENGE_INVALID, "a challenge has " + BYTES + " bytes, got "
+            throw new RefusedException(RejectReason.CHALLENGE_INVALID, "a challenge has " + BYTES + " bytes, got "
                     + (challenge == null ? 0 : challenge.length) + " (ask for one first)");
         }
         byte[] expected = mac(purpose, subject, Arrays.copyOf(challenge, 16));
         if (!MessageDigest.isEqual(expected, Arrays.copyOfRange(challenge, 16, BYTES))) {
-            throw new UpdateRejectedException(RejectReason.CHALLENGE_INVALID,
+            throw new RefusedException(RejectReason.CHALLENGE_INVALID,
                     "the challenge was not issued by this coordinator for this client (or the coordinator restarted)");
         }
         long issued = ByteBuffer.wrap(challenge).getLong();
         long now = clock.millis();
         if (issued > now + 1_000 || now - issued > TTL.toMillis()) {
-            throw new UpdateRejectedException(RejectReason.CHALLENGE_INVALID,
+            throw new RefusedException(RejectReason.CHALLENGE_INVALID,
                     "the challenge has expired (challenges are valid for " + TTL.toSeconds() + " s)");
         }
     }

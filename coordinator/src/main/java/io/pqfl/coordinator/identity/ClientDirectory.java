@@ -1,8 +1,8 @@
 package io.pqfl.coordinator.identity;
 
-import io.pqfl.coordinator.verify.ClientKeys;
+import io.pqfl.coordinator.verify.EnrolledKeys;
 import io.pqfl.protocol.RejectReason;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.TrustStore.TrustedClient;
 import io.pqfl.crypto.TrustStore;
@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * coordinator still knows the clients of an open round. Every lookup re-checks the certificate's validity
  * period and the CRL, so a revocation reaches clients already admitted.
  */
-public final class ClientDirectory implements ClientKeys {
+public final class ClientDirectory implements EnrolledKeys {
     private static final Logger log = LoggerFactory.getLogger(ClientDirectory.class);
 
     private record Certified(X509Certificate certificate, VerifyingKey key) {
@@ -121,9 +121,9 @@ public final class ClientDirectory implements ClientKeys {
      * the trust directory; admits nothing. The caller admits with {@link #admit(Candidate)} once the client
      * has proved possession of the certificate's key.
      */
-    public Candidate examine(ClientId clientId, byte[] der) throws UpdateRejectedException {
+    public Candidate examine(ClientId clientId, byte[] der) throws RefusedException {
         if (checker == null) {
-            throw new UpdateRejectedException(RejectReason.CERTIFICATE_INVALID,
+            throw new RefusedException(RejectReason.CERTIFICATE_INVALID,
                     "this coordinator accepts no client certificates (it has no federation CA configured)");
         }
         VerifyingKey key;
@@ -132,7 +132,7 @@ public final class ClientDirectory implements ClientKeys {
             cert = Certificates.parse(der);
             key = checker.check(cert, Role.CLIENT, clientId.value());
         } catch (CertificateRejectedException e) {
-            throw new UpdateRejectedException(switch (e.reason()) {
+            throw new RefusedException(switch (e.reason()) {
                 case INVALID -> RejectReason.CERTIFICATE_INVALID;
                 case EXPIRED -> RejectReason.CERTIFICATE_EXPIRED;
                 case REVOKED -> RejectReason.CERTIFICATE_REVOKED;
@@ -140,7 +140,7 @@ public final class ClientDirectory implements ClientKeys {
         }
         Optional<TrustedClient> listed = trust.find(clientId);
         if (listed.isPresent() && !listed.get().key().equals(key)) {
-            throw new UpdateRejectedException(RejectReason.KEY_MISMATCH, "client " + clientId
+            throw new RefusedException(RejectReason.KEY_MISMATCH, "client " + clientId
                     + " is in the trust directory with key " + listed.get().key().keyId() + "; its certificate carries "
                     + key.keyId());
         }
@@ -156,7 +156,7 @@ public final class ClientDirectory implements ClientKeys {
      * valid and with its private key at hand, is refused (CERTIFICATE_SUPERSEDED), so a retired key cannot be
      * brought back. The trust directory wins over any certificate.
      */
-    public synchronized Optional<X509Certificate> admit(Candidate candidate) throws UpdateRejectedException {
+    public synchronized Optional<X509Certificate> admit(Candidate candidate) throws RefusedException {
         ClientId clientId = candidate.clientId();
         X509Certificate cert = candidate.certificate();
         VerifyingKey key = candidate.key();
@@ -168,7 +168,7 @@ public final class ClientDirectory implements ClientKeys {
             return Optional.empty();
         }
         if (before != null && !cert.getNotBefore().after(before.certificate().getNotBefore())) {
-            throw new UpdateRejectedException(RejectReason.CERTIFICATE_SUPERSEDED, "client " + clientId
+            throw new RefusedException(RejectReason.CERTIFICATE_SUPERSEDED, "client " + clientId
                     + " was admitted with certificate " + Certificates.serialHex(before.certificate().getSerialNumber())
                     + " (issued " + before.certificate().getNotBefore().toInstant() + "); certificate "
                     + Certificates.serialHex(cert.getSerialNumber()) + " (issued " + cert.getNotBefore().toInstant()

@@ -2,7 +2,7 @@ package io.pqfl.coordinator.identity;
 
 import io.pqfl.coordinator.store.EnrollmentTokens;
 import io.pqfl.protocol.RejectReason;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyFormatException;
 import io.pqfl.crypto.SignatureScheme;
@@ -49,7 +49,7 @@ public final class Enrollment {
      * challenge is bound to the client id and key id by a MAC and stored nowhere, so nobody, asking for any
      * client id, can overwrite or use up another caller's challenge.
      */
-    public byte[] begin(ClientId clientId, byte[] publicKey) throws UpdateRejectedException {
+    public byte[] begin(ClientId clientId, byte[] publicKey) throws RefusedException {
         VerifyingKey key = parseKey(publicKey);
         refuseIfKnown(clientId, key);
         return challenges.issue(Challenges.Purpose.ENROLLMENT, subject(clientId, key));
@@ -65,16 +65,16 @@ public final class Enrollment {
      * completion finds its token used.
      */
     public Enrolled complete(ClientId clientId, byte[] publicKey, String token, byte[] challenge, byte[] signature)
-            throws UpdateRejectedException, SQLException, IOException {
+            throws RefusedException, SQLException, IOException {
         VerifyingKey key = parseKey(publicKey);
         try {
             challenges.check(Challenges.Purpose.ENROLLMENT, subject(clientId, key), challenge);
-        } catch (UpdateRejectedException e) {
-            throw new UpdateRejectedException(RejectReason.ENROLLMENT_INVALID, "no valid enrollment challenge for client "
+        } catch (RefusedException e) {
+            throw new RefusedException(RejectReason.ENROLLMENT_INVALID, "no valid enrollment challenge for client "
                     + clientId + " and this key: " + e.getMessage());
         }
         if (token == null || token.isEmpty()) {
-            throw new UpdateRejectedException(RejectReason.TOKEN_INVALID, "an enrollment needs the token the operator issued");
+            throw new RefusedException(RejectReason.TOKEN_INVALID, "an enrollment needs the token the operator issued");
         }
         EnrollmentStatement statement = new EnrollmentStatement(federationId, clientId, challenge, key.keyId(),
                 EnrollmentStatement.tokenDigest(token));
@@ -82,53 +82,53 @@ public final class Enrollment {
         try {
             Verifier.create(key).verify(encoded, SignatureValue.of(key.scheme(), signature));
         } catch (SignatureVerificationException | IllegalArgumentException e) {
-            throw new UpdateRejectedException(RejectReason.ENROLLMENT_INVALID,
+            throw new RefusedException(RejectReason.ENROLLMENT_INVALID,
                     "the proof of possession does not verify under the key being enrolled: " + e.getMessage());
         }
         synchronized (this) {
             refuseIfKnown(clientId, key);
             switch (tokens.consume(token, clientId, key.keyId())) {
                 case VALID -> { }
-                case UNKNOWN -> throw new UpdateRejectedException(RejectReason.TOKEN_INVALID,
+                case UNKNOWN -> throw new RefusedException(RejectReason.TOKEN_INVALID,
                         "this coordinator issued no such enrollment token");
-                case OTHER_CLIENT -> throw new UpdateRejectedException(RejectReason.TOKEN_INVALID,
+                case OTHER_CLIENT -> throw new RefusedException(RejectReason.TOKEN_INVALID,
                         "the enrollment token was issued for another client id");
-                case USED -> throw new UpdateRejectedException(RejectReason.TOKEN_USED,
+                case USED -> throw new RefusedException(RejectReason.TOKEN_USED,
                         "the enrollment token was already used; ask the operator for a new one");
-                case EXPIRED -> throw new UpdateRejectedException(RejectReason.TOKEN_EXPIRED, "the enrollment token has expired");
-                case NOT_SIGNED -> throw new UpdateRejectedException(RejectReason.TOKEN_INVALID, "the enrollment token's "
+                case EXPIRED -> throw new RefusedException(RejectReason.TOKEN_EXPIRED, "the enrollment token has expired");
+                case NOT_SIGNED -> throw new RefusedException(RejectReason.TOKEN_INVALID, "the enrollment token's "
                         + "record is not signed by this coordinator's key (was it put into the database by hand?)");
             }
             try {
                 directory.trustStore().add(clientId, key);
             } catch (TrustStoreException e) {
-                throw new UpdateRejectedException(RejectReason.ALREADY_ENROLLED, e.getMessage());
+                throw new RefusedException(RejectReason.ALREADY_ENROLLED, e.getMessage());
             }
         }
         return new Enrolled(key, encoded, signature.clone());
     }
 
-    private VerifyingKey parseKey(byte[] publicKey) throws UpdateRejectedException {
+    private VerifyingKey parseKey(byte[] publicKey) throws RefusedException {
         VerifyingKey key;
         try {
             key = VerifyingKey.fromEncoded(publicKey);
         } catch (KeyFormatException e) {
-            throw new UpdateRejectedException(RejectReason.MALFORMED, "the public key to enroll: " + e.getMessage());
+            throw new RefusedException(RejectReason.MALFORMED, "the public key to enroll: " + e.getMessage());
         }
         if (!accepted.contains(key.scheme())) {
-            throw new UpdateRejectedException(RejectReason.SCHEME_NOT_ACCEPTED,
+            throw new RefusedException(RejectReason.SCHEME_NOT_ACCEPTED,
                     "signature scheme " + key.scheme() + " is not accepted by this federation's policy");
         }
         return key;
     }
 
-    private void refuseIfKnown(ClientId clientId, VerifyingKey key) throws UpdateRejectedException {
+    private void refuseIfKnown(ClientId clientId, VerifyingKey key) throws RefusedException {
         if (directory.find(clientId).isPresent()) {
-            throw new UpdateRejectedException(RejectReason.ALREADY_ENROLLED, "client " + clientId + " is already enrolled");
+            throw new RefusedException(RejectReason.ALREADY_ENROLLED, "client " + clientId + " is already enrolled");
         }
         var holder = directory.trustStore().findByKeyId(key.keyId());
         if (holder.isPresent()) {
-            throw new UpdateRejectedException(RejectReason.ALREADY_ENROLLED,
+            throw new RefusedException(RejectReason.ALREADY_ENROLLED,
                     "key " + key.keyId() + " already belongs to client " + holder.get().clientId());
         }
     }

@@ -3,7 +3,7 @@ package io.pqfl.coordinator.identity;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.LedgerEntry;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.pki.Certificates;
@@ -61,11 +61,11 @@ public final class IdentityService {
      * A client proves possession of its key (and, optionally, presents its federation certificate, which admits
      * it when it is not in the trust directory) and gets a session. See {@link Authenticator#hello}.
      */
-    public Sessions.Session hello(Authenticator.Claim claim) throws UpdateRejectedException {
+    public Sessions.Session hello(Authenticator.Claim claim) throws RefusedException {
         Authenticator.Admission admission;
         try {
             admission = authenticator.hello(claim);
-        } catch (UpdateRejectedException e) {
+        } catch (RefusedException e) {
             metrics.updateRejected(e.reason().name());
             log.warn("Refused Hello from {}: {}", claim.clientId(), e.toString());
             throw e;
@@ -83,20 +83,20 @@ public final class IdentityService {
      * The session a GetTask or SubmitUpdate call carries, re-checked against the directory and, under mutual
      * TLS, the connection's certificate ({@code tlsPeer}, null without one).
      */
-    public Sessions.Session authenticate(String token, X509Certificate tlsPeer) throws UpdateRejectedException {
+    public Sessions.Session authenticate(String token, X509Certificate tlsPeer) throws RefusedException {
         Sessions.Session s = authenticator.authenticate(token, tlsPeer);
         seen.accept(s.clientId());
         return s;
     }
 
     /** First step of a token enrollment: a fresh challenge for this client and key. */
-    public byte[] beginEnrollment(ClientId clientId, byte[] publicKey) throws UpdateRejectedException {
+    public byte[] beginEnrollment(ClientId clientId, byte[] publicKey) throws RefusedException {
         return enrollment.begin(clientId, publicKey);
     }
 
     /** Second step: checks the proof of possession and the token, enrolls the key, and records it in the ledger. */
     public VerifyingKey completeEnrollment(ClientId clientId, byte[] publicKey, String token, byte[] challenge,
-                                           byte[] signature) throws UpdateRejectedException {
+                                           byte[] signature) throws RefusedException {
         try {
             var enrolled = enrollment.complete(clientId, publicKey, token, challenge, signature);
             record(LedgerEntry.Kind.CLIENT_ENROLLED, clientId, enrolled.key(), enrolled.statement(), enrolled.signature(),
@@ -104,7 +104,7 @@ public final class IdentityService {
             log.info("Enrolled client {} with {} key {} (one-time token)", clientId, enrolled.key().scheme(),
                     enrolled.key().keyId());
             return enrolled.key();
-        } catch (UpdateRejectedException e) {
+        } catch (RefusedException e) {
             metrics.updateRejected(e.reason().name());
             log.warn("Refused enrollment of {}: {}: {}", clientId, e.reason(), e.getMessage());
             throw e;

@@ -12,7 +12,7 @@ import io.pqfl.coordinator.store.RunStore;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.UpdateHeader;
 import io.pqfl.coordinator.verify.RoundContext;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
@@ -313,7 +313,7 @@ public final class FederationEngine implements AutoCloseable {
      * chunks into the returned upload and ends it with {@link Upload#finish} or {@link Upload#abort}.
      */
     public Upload beginUpload(UpdateHeader header, Sessions.Session session, Runnable cancelStream)
-            throws UpdateRejectedException {
+            throws RefusedException {
         return uploads.begin(header, session, cancelStream);
     }
 

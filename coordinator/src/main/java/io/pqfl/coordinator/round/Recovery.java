@@ -7,7 +7,7 @@ import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.ModelFiles;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.KeyFormatException;
@@ -122,7 +122,7 @@ final class Recovery {
                     .weights();
             try {
                 accepted.add(verifier.reverify(statement, key, SignatureValue.of(statement.scheme(), e.signature()), weights));
-            } catch (UpdateRejectedException ex) {
+            } catch (RefusedException ex) {
                 throw new IOException("spooled update of " + statement.clientId() + " in round " + record.round()
                         + " no longer verifies: " + ex.getMessage(), ex);
             }

@@ -7,7 +7,7 @@ import io.pqfl.coordinator.store.ModelFiles;
 import io.pqfl.coordinator.verify.LogSafe;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.UpdateHeader;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
@@ -90,17 +90,20 @@ final class UpdateRecorder {
     }
 
     /** Records a refused update of an authenticated client: metrics always; log and ledger when {@code ledgered}. */
-    void rejected(ClientId client, UpdateHeader h, UpdateRejectedException e, UpdateStatement attempted,
+    void rejected(ClientId client, UpdateHeader h, RefusedException e, UpdateStatement attempted,
                   byte[] signature, boolean ledgered) {
         metrics.updateRejected(e.reason().name());
         if (!ledgered) {
             log.debug("Rejected update from {} for round {} (not ledgered: over the per-round limit): {}", client, h.round(), e);
             return;
         }
-        log.warn("Rejected update from {} (key {}) for round {}: {}", client, h.keyId(), h.round(), e.toString());
+        // A header refused before the signing policy attributed it may announce no key (the unsigned baseline's).
+        log.warn("Rejected update from {} (key {}) for round {}: {}", client, h.announcesKey() ? h.keyId() : "none announced",
+                h.round(), e.toString());
         try {
-            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, h.round(), client.value(), h.keyId().hex(),
-                    h.scheme().displayName(), attempted == null ? null : attempted.encode(), signature,
+            ledger.append(new Ledger.Draft(LedgerEntry.Kind.UPDATE_REJECTED, h.round(), client.value(),
+                    h.announcesKey() ? h.keyId().hex() : null, h.announcesKey() ? h.scheme().displayName() : null,
+                    attempted == null ? null : attempted.encode(), signature,
                     attempted == null ? null : attempted.updateDigest().bytes(), e.reason().name(), e.getMessage()));
         } catch (SQLException ex) {
             log.error("Cannot record rejection of {} in the ledger", client, ex);

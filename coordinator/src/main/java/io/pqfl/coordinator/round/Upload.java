@@ -2,7 +2,7 @@ package io.pqfl.coordinator.round;
 
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.UpdateHeader;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.PayloadDigest;
@@ -43,23 +43,23 @@ public final class Upload {
         this.receiver = new WeightsReceiver(header.manifest());
     }
 
-    public void chunk(ByteBuffer bytes) throws UpdateRejectedException {
+    public void chunk(ByteBuffer bytes) throws RefusedException {
         if (done) {
-            throw new UpdateRejectedException(RejectReason.INCOMPLETE, "the upload has ended");
+            throw new RefusedException(RejectReason.INCOMPLETE, "the upload has ended");
         }
         int n = bytes.remaining();
         try {
             receiver.accept(bytes);
         } catch (WeightsReceiver.OverflowException e) {
-            throw abort(new UpdateRejectedException(RejectReason.TOO_LARGE, e.getMessage()));
+            throw abort(new RefusedException(RejectReason.TOO_LARGE, e.getMessage()));
         }
         engine.bytesReceived(n);
     }
 
     /** Ends the upload with the client's signature: verifies and, if all is well, the engine records it. */
-    public long finish(byte[] signatureBytes) throws UpdateRejectedException {
+    public long finish(byte[] signatureBytes) throws RefusedException {
         if (done) {
-            throw new UpdateRejectedException(RejectReason.INCOMPLETE, "the upload has ended");
+            throw new RefusedException(RejectReason.INCOMPLETE, "the upload has ended");
         }
         PayloadDigest digest = receiver.digest();
         ModelWeights weights = receiver.isComplete() ? receiver.weights() : null;
@@ -69,7 +69,7 @@ public final class Upload {
         long verifyStart = System.nanoTime();
         try {
             update = engine.verify(header, key, digest, received, weights, signature);
-        } catch (UpdateRejectedException e) {
+        } catch (RefusedException e) {
             UpdateStatement attempted = weights == null ? null : header.statement(digest);
             throw end(e, attempted, signatureBytes);
         }
@@ -80,11 +80,11 @@ public final class Upload {
     }
 
     /** Abandons the upload (the client went away, broke the stream, stalled, or was superseded). */
-    public UpdateRejectedException abort(UpdateRejectedException e) {
+    public RefusedException abort(RefusedException e) {
         return end(e, null, null);
     }
 
-    private UpdateRejectedException end(UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
+    private RefusedException end(RefusedException e, UpdateStatement attempted, byte[] signature) {
         if (!done) {
             done = true;
             receiver = null;

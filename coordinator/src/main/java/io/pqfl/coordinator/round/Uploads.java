@@ -4,7 +4,7 @@ import io.pqfl.coordinator.identity.Sessions;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.UpdateHeader;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
@@ -63,39 +63,44 @@ final class Uploads {
     }
 
     /**
-     * Starts an upload for an authenticated session: the header must name the session's client and key and pass
-     * the round's checks; the machine must want an update from this client now (a newer upload of the same client
-     * supersedes an older one, whose slot is freed at once and whose stream {@code cancelStream} ends); a slot of
-     * the upload budget is reserved, or the upload is refused BUSY.
+     * Starts an upload for an authenticated session: the header must name the session's client and key (or, in the
+     * unsigned baseline, no key: it is the session's), and pass the signing policy's and the round's checks; the
+     * machine must want an update from this client now (a newer upload of the same client supersedes an older one,
+     * whose slot is freed at once and whose stream {@code cancelStream} ends); a slot of the upload budget is
+     * reserved, or the upload is refused BUSY.
      */
-    Upload begin(UpdateHeader header, Sessions.Session session, Runnable cancelStream)
-            throws UpdateRejectedException {
+    Upload begin(UpdateHeader claimed, Sessions.Session session, Runnable cancelStream)
+            throws RefusedException {
         long id = ids.incrementAndGet();
         Upload upload;
         Upload superseded = null;
+        UpdateHeader header = claimed;
         ReentrantLock lock = engine.lock();
         lock.lock();
         try {
             RoundMachine machine = engine.machine();
-            if (!header.clientId().equals(session.clientId()) || !header.keyId().equals(session.keyId())) {
-                throw new UpdateRejectedException(RejectReason.SESSION_MISMATCH, "the update names client " + header.clientId()
-                        + " and key " + header.keyId() + ", the session is " + session.clientId() + "'s with key " + session.keyId());
+            if (!header.clientId().equals(session.clientId())
+                    || header.announcesKey() && !header.keyId().equals(session.keyId())) {
+                throw new RefusedException(RejectReason.SESSION_MISMATCH, "the update names client " + header.clientId()
+                        + (header.announcesKey() ? " and key " + header.keyId() : "") + ", the session is "
+                        + session.clientId() + "'s with key " + session.keyId());
             }
             if (machine.overRejectionLimit(header.clientId())) {
-                throw new UpdateRejectedException(RejectReason.REJECTION_LIMIT, "client " + header.clientId() + " had "
+                throw new RefusedException(RejectReason.REJECTION_LIMIT, "client " + header.clientId() + " had "
                         + FederationEngine.MAX_REJECTIONS_PER_ROUND + " updates refused in this round; it may not try again "
                         + "before the next");
             }
+            header = verifier.checkSigning(header, session.keyId());
             RoundWork w = machine.stage() == Stage.ROUND_OPEN ? engine.work() : null;
             VerifyingKey key = verifier.checkHeader(header, w == null ? null : w.context);
             if (!budget.tryReserve(budget.perUpload())) {
-                throw new UpdateRejectedException(RejectReason.BUSY, "the coordinator has " + budget.uploads()
+                throw new RefusedException(RejectReason.BUSY, "the coordinator has " + budget.uploads()
                         + " uploads in progress (limit " + budget.describe() + "); retry shortly");
             }
             RoundMachine.Admission a = machine.uploadBegun(id, header.clientId(), header.round());
             if (!a.allowed()) {
                 budget.release(budget.perUpload());
-                throw new UpdateRejectedException(a.refusal(), a.why());
+                throw new RefusedException(a.refusal(), a.why());
             }
             upload = new Upload(this, id, header, key, budget.perUpload(), cancelStream);
             inProgress.put(id, upload);
@@ -105,7 +110,7 @@ final class Uploads {
                     releaseSlot(superseded);
                 }
             }
-        } catch (UpdateRejectedException e) {
+        } catch (RefusedException e) {
             refused(session.clientId(), header, e);
             throw e;
         } finally {
@@ -122,12 +127,12 @@ final class Uploads {
     }
 
     VerifiedUpdate verify(UpdateHeader h, VerifyingKey key, PayloadDigest digest, long received,
-                          ModelWeights weights, SignatureValue signature) throws UpdateRejectedException {
+                          ModelWeights weights, SignatureValue signature) throws RefusedException {
         try {
             return metrics.timeVerification(() -> {
                 try {
                     return verifier.verify(h, key, digest, received, weights, signature);
-                } catch (UpdateRejectedException e) {
+                } catch (RefusedException e) {
                     throw new Rejected(e);
                 }
             });
@@ -138,16 +143,16 @@ final class Uploads {
 
     private static final class Rejected extends RuntimeException {
         private static final long serialVersionUID = 1L;
-        final transient UpdateRejectedException rejection;
+        final transient RefusedException rejection;
 
-        Rejected(UpdateRejectedException rejection) {
+        Rejected(RefusedException rejection) {
             super(rejection.getMessage(), null, false, false);
             this.rejection = rejection;
         }
     }
 
     /** Records a verified update if the machine still wants it: spooled, ledgered, folded; returns its ledger entry. */
-    long record(Upload u, VerifiedUpdate update, long verifyNanos, long bytes) throws UpdateRejectedException {
+    long record(Upload u, VerifiedUpdate update, long verifyNanos, long bytes) throws RefusedException {
         ClientId client = u.header.clientId();
         long round = u.header.round();
         ReentrantLock lock = engine.lock();
@@ -159,7 +164,7 @@ final class Uploads {
             lock.unlock();
         }
         if (!admission.allowed()) {
-            UpdateRejectedException e = new UpdateRejectedException(admission.refusal(), admission.why());
+            RefusedException e = new RefusedException(admission.refusal(), admission.why());
             ended(u, e, update.statement(), update.signature().bytes());
             throw e;
         }
@@ -195,7 +200,7 @@ final class Uploads {
     }
 
     /** An upload ended without an accepted update ({@code e} null: its own stream or disk failed). */
-    void ended(Upload u, UpdateRejectedException e, UpdateStatement attempted, byte[] signature) {
+    void ended(Upload u, RefusedException e, UpdateStatement attempted, byte[] signature) {
         RoundMachine.Ended end;
         ReentrantLock lock = engine.lock();
         lock.lock();
@@ -223,7 +228,7 @@ final class Uploads {
     }
 
     /** A refusal before the upload began (under the lock: header checks, budget, the machine's admission). */
-    private void refused(ClientId client, UpdateHeader h, UpdateRejectedException e) {
+    private void refused(ClientId client, UpdateHeader h, RefusedException e) {
         if (e.reason() == RejectReason.BUSY || e.reason() == RejectReason.REJECTION_LIMIT) {
             metrics.updateRejected(e.reason().name());
             log.debug("Upload of {} for round {} refused: {}", client, h.round(), e.getMessage());

@@ -13,7 +13,7 @@ import io.pqfl.coordinator.round.TaskWaits;
 import io.pqfl.coordinator.round.Upload;
 import io.pqfl.coordinator.verify.LogSafe;
 import io.pqfl.protocol.RejectReason;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
 import io.pqfl.crypto.SignatureScheme;
@@ -98,7 +98,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                 // Mutual TLS: the handshake already checked the certificate; it must name this client.
                 String cn = Certificates.commonName(tlsPeer);
                 if (!cn.equals(id.value())) {
-                    throw new UpdateRejectedException(RejectReason.CERTIFICATE_INVALID, "the TLS client certificate is for '"
+                    throw new RefusedException(RejectReason.CERTIFICATE_INVALID, "the TLS client certificate is for '"
                             + cn + "', not '" + id + "'");
                 }
                 if (certificate.length == 0) {
@@ -111,7 +111,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         } catch (IllegalArgumentException e) {
             responses.onError(Statuses.invalid("malformed hello: " + LogSafe.text(e.getMessage())));
             return;
-        } catch (UpdateRejectedException e) {
+        } catch (RefusedException e) {
             responses.onError(Statuses.rejected(e));
             return;
         } catch (CertificateEncodingException e) {
@@ -191,10 +191,10 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             long idleLeft = idleLimit.toNanos() - (now - lastMessageNanos);
             long totalLeft = limit.toNanos() - (now - startNanos);
             if (totalLeft <= 0) {
-                fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream stayed open longer than "
+                fail(new RefusedException(RejectReason.INCOMPLETE, "the update stream stayed open longer than "
                         + limit.toSeconds() + " s (endless upload)"));
             } else if (idleLeft <= 0) {
-                fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream sent nothing for "
+                fail(new RefusedException(RejectReason.INCOMPLETE, "the update stream sent nothing for "
                         + idleLimit.toSeconds() + " s (stalled upload); its slot is free, the client may retry"));
             } else {
                 schedule(Math.min(idleLeft, totalLeft));
@@ -231,31 +231,31 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                     case PART_NOT_SET -> throw malformed("an empty message");
                 }
                 responses.request(1);
-            } catch (UpdateRejectedException e) {
+            } catch (RefusedException e) {
                 fail(e);
             } catch (IllegalArgumentException e) {
-                fail(new UpdateRejectedException(RejectReason.MALFORMED, "malformed update header: " + e.getMessage()));
+                fail(new RefusedException(RejectReason.MALFORMED, "malformed update header: " + e.getMessage()));
             } catch (RuntimeException | Error e) {
                 // Whatever went wrong (out of memory included), the upload's slot is freed and the client told.
-                fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the coordinator could not process the update"),
+                fail(new RefusedException(RejectReason.INCOMPLETE, "the coordinator could not process the update"),
                         e);
             }
         }
 
         /** A newer upload of the same client took this one's place: end this stream now. */
         private synchronized void superseded() {
-            fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "superseded by a newer upload of the same client"));
+            fail(new RefusedException(RejectReason.INCOMPLETE, "superseded by a newer upload of the same client"));
         }
 
-        private UpdateRejectedException malformed(String what) {
-            return new UpdateRejectedException(RejectReason.MALFORMED, "unexpected " + what + " in the update stream");
+        private RefusedException malformed(String what) {
+            return new RefusedException(RejectReason.MALFORMED, "unexpected " + what + " in the update stream");
         }
 
-        private void fail(UpdateRejectedException e) {
+        private void fail(RefusedException e) {
             fail(e, null);
         }
 
-        private void fail(UpdateRejectedException e, Throwable cause) {
+        private void fail(RefusedException e, Throwable cause) {
             if (finished) {
                 return;
             }
@@ -287,7 +287,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             finished = true;
             timer.cancel(false);
             if (upload != null) {
-                upload.abort(new UpdateRejectedException(RejectReason.INCOMPLETE,
+                upload.abort(new RefusedException(RejectReason.INCOMPLETE,
                         "the client ended the stream early: " + Status.fromThrowable(t).getCode()));
             }
         }
@@ -298,11 +298,11 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                 return;
             }
             if (upload == null) {
-                fail(new UpdateRejectedException(RejectReason.MALFORMED, "the update stream had no header"));
+                fail(new RefusedException(RejectReason.MALFORMED, "the update stream had no header"));
                 return;
             }
             if (signature == null) {
-                fail(new UpdateRejectedException(RejectReason.INCOMPLETE, "the update stream ended without its signature"));
+                fail(new RefusedException(RejectReason.INCOMPLETE, "the update stream ended without its signature"));
                 return;
             }
             finished = true;
@@ -311,7 +311,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                 long seq = upload.finish(signature);
                 responses.onNext(SubmitResponse.newBuilder().setAccepted(true).setLedgerSeq(seq).build());
                 responses.onCompleted();
-            } catch (UpdateRejectedException e) {
+            } catch (RefusedException e) {
                 responses.onError(Statuses.rejected(e));
             } catch (RuntimeException | Error e) {
                 log.error("Could not record the update of {}", session.clientId(), e);
@@ -330,7 +330,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             responses.onCompleted();
         } catch (IllegalArgumentException e) {
             responses.onError(Statuses.invalid("malformed enrollment request: " + LogSafe.text(e.getMessage())));
-        } catch (UpdateRejectedException e) {
+        } catch (RefusedException e) {
             responses.onError(Statuses.rejected(e));
         }
     }
@@ -346,7 +346,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             responses.onCompleted();
         } catch (IllegalArgumentException e) {
             responses.onError(Statuses.invalid("malformed enrollment proof: " + LogSafe.text(e.getMessage())));
-        } catch (UpdateRejectedException e) {
+        } catch (RefusedException e) {
             responses.onError(Statuses.rejected(e));
         } catch (UncheckedIOException e) {
             responses.onError(Statuses.internal("the coordinator could not record the enrollment"));

@@ -8,7 +8,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.pqfl.coordinator.identity.Sessions;
 import io.pqfl.coordinator.identity.IdentityService;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.protocol.SessionStatement;
 import java.util.Set;
@@ -40,7 +40,7 @@ final class SessionInterceptor implements ServerInterceptor {
         Sessions.Session session;
         try {
             session = identity.authenticate(headers.get(TOKEN), TlsInterceptor.PEER_CERTIFICATE.get());
-        } catch (UpdateRejectedException e) {
+        } catch (RefusedException e) {
             var status = Statuses.rejected(e);
             call.close(status.getStatus(), status.getTrailers());
             return new ServerCall.Listener<>() {

@@ -4,7 +4,7 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.pqfl.protocol.RejectReason;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 
 /**
  * The one place where domain failures become gRPC statuses: each {@link RejectReason} maps to one status code
@@ -18,7 +18,7 @@ public final class Statuses {
     private Statuses() {
     }
 
-    public static StatusRuntimeException rejected(UpdateRejectedException e) {
+    public static StatusRuntimeException rejected(RefusedException e) {
         return rejected(e.reason(), e.getMessage());
     }
 

@@ -8,9 +8,10 @@ import io.pqfl.protocol.ReceiptEntry;
 import io.pqfl.protocol.UpdateStatement;
 
 /**
- * An update whose every check passed and whose signature verified. Only {@link UpdateVerifier} can create
- * one (the constructor is package-private), and aggregation strategies accept nothing else, so an
- * unverified update cannot reach a model by construction.
+ * An update whose every check passed and whose signature verified (in the unsigned research baseline, whose
+ * every check but the signature's passed). Only {@link UpdateVerifier} can create one (the constructor is
+ * package-private), and aggregation strategies accept nothing else, so an unverified update cannot reach a
+ * model by construction.
  */
 public final class VerifiedUpdate {
     private final UpdateStatement statement;

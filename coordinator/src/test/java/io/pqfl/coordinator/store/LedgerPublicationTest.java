@@ -5,6 +5,7 @@ import static io.pqfl.protocol.ProtocolFixtures.tiny;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pqfl.coordinator.Await;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.Signer;
@@ -106,11 +107,8 @@ class LedgerPublicationTest {
         SignedModel model = runs.completeRound(1, 1, 2, head -> {
             rejecter.start();
             // The other append is now waiting for the database lock that this publication runs under.
-            long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (rejecter.getState() != Thread.State.BLOCKED) {
-                assertThat(System.nanoTime()).as("the concurrent append reaches the database lock").isLessThan(end);
-                Thread.onSpinWait();
-            }
+            Await.until(Duration.ofSeconds(10), "the concurrent append to block on the database lock",
+                    () -> rejecter.getState() == Thread.State.BLOCKED);
             return publish(1, head);
         });
         rejecter.join();

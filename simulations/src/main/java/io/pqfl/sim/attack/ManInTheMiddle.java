@@ -103,7 +103,8 @@ public final class ManInTheMiddle implements ClientInterceptor {
                         }
                         applied.put(header.getRound(), attack);
                         if (attack == AttackPlan.Attack.UNENROLLED) {
-                            // The outsider takes the sampled client's slot with a key the coordinator never enrolled.
+                            // The outsider takes the sampled client's slot with a key the coordinator never enrolled
+                            // (in an unsigned arm too, whose header announced no key until now).
                             header = header.toBuilder().setKeyId(outsiderKey.keyId().hex())
                                     .setScheme(outsiderKey.scheme().displayName()).build();
                             return UpdateChunk.newBuilder().setHeader(header).build();

@@ -3,7 +3,7 @@ package io.pqfl.sim.bench;
 import io.pqfl.coordinator.aggregate.RoundAggregator;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.verify.RoundContext;
-import io.pqfl.coordinator.verify.UpdateRejectedException;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
@@ -143,7 +143,7 @@ public final class CoordinatorBenchmark {
             return new Result(clients / seconds, clients * manifest.totalBytes() / 1e6 / seconds, peak.get() >> 20);
         }
 
-        VerifiedUpdate receive(UpdateVerifier verifier, int client) throws UpdateRejectedException {
+        VerifiedUpdate receive(UpdateVerifier verifier, int client) throws RefusedException {
             UpdateHeader header = headers.get(client);
             var key = verifier.checkHeader(header, round);
             WeightsReceiver receiver = new WeightsReceiver(manifest);

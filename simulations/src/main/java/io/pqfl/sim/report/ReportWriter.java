@@ -2,6 +2,7 @@ package io.pqfl.sim.report;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.pqfl.protocol.SigningPolicy;
 import io.pqfl.sim.SimulationRunner;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,7 +37,8 @@ public final class ReportWriter {
         List<ArmSummary> out = new ArrayList<>();
         for (SimulationRunner.Result r : results) {
             // The unsigned, unattacked arm on the same model and data is the baseline for this arm's overhead.
-            Double unsignedRound = results.stream().filter(u -> !u.spec().signed() && !u.spec().attacks().any()
+            Double unsignedRound = results.stream().filter(u -> u.spec().signing() == SigningPolicy.UNSIGNED_BASELINE
+                            && !u.spec().attacks().any()
                             && u.spec().model() == r.spec().model() && u.spec().partition() == r.spec().partition())
                     .map(u -> mean(u.rounds(), x -> x.wallMillis())).findFirst().orElse(null);
             double round = mean(r.rounds(), x -> x.wallMillis());
@@ -46,9 +48,10 @@ public final class ReportWriter {
                     SimulationRunner.ClientRound::verifyMillis);
             int accepted = (int) r.clients().stream().filter(SimulationRunner.ClientRound::accepted).count();
             int rejected = r.rejections().values().stream().mapToInt(Integer::intValue).sum();
-            Double overhead = unsignedRound == null || !r.spec().signed() || r.spec().attacks().any() || unsignedRound == 0
+            Double overhead = unsignedRound == null || r.spec().signing() != SigningPolicy.SIGNED || r.spec().attacks().any()
+                    || unsignedRound == 0
                     ? null : 100 * (round - unsignedRound) / unsignedRound;
-            out.add(new ArmSummary(r.spec().arm(), r.spec().signed() ? r.spec().scheme().displayName() : "none",
+            out.add(new ArmSummary(r.spec().arm(), r.spec().schemeLabel(),
                     r.spec().attacks().toString(), r.initialAccuracy(), r.finalAccuracy(),
                     (int) r.rounds().stream().filter(SimulationRunner.Round::completed).count(), r.rounds().size(), round,
                     mean(r.clients(), x -> x.trainMillis()), digest, sign, verify,
@@ -70,7 +73,7 @@ public final class ReportWriter {
         for (SimulationRunner.Result r : results) {
             for (SimulationRunner.ClientRound c : r.clients()) {
                 SimulationRunner.Round round = r.rounds().stream().filter(x -> x.round() == c.round()).findFirst().orElse(null);
-                csv.append(String.join(",", c.arm(), r.spec().signed() ? r.spec().scheme().displayName() : "none",
+                csv.append(String.join(",", c.arm(), r.spec().schemeLabel(),
                         quote(r.spec().attacks().toString()), Long.toString(c.round()), c.client(), c.attack(),
                         Long.toString(c.trainMillis()), num(c.digestMillis()), num(c.signMillis()), num(c.verifyMillis()),
                         Long.toString(c.updateBytes()), Integer.toString(c.signatureBytes()), Long.toString(c.uploadMillis()),
@@ -89,7 +92,7 @@ public final class ReportWriter {
         for (SimulationRunner.Result r : results) {
             Map<String, Object> a = new LinkedHashMap<>();
             a.put("arm", r.spec().arm());
-            a.put("scheme", r.spec().signed() ? r.spec().scheme().displayName() : "none");
+            a.put("scheme", r.spec().schemeLabel());
             a.put("attacks", r.spec().attacks().toString());
             a.put("channel", r.channel());
             a.put("initialAccuracy", r.initialAccuracy());
