@@ -9,10 +9,10 @@ import io.pqfl.app.UsageException;
 import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.agent.ClientState;
 import io.pqfl.client.agent.LogProgress;
-import io.pqfl.client.data.CsvFiles;
+import io.pqfl.client.data.DataSpec;
+import io.pqfl.client.data.Datasets;
 import io.pqfl.client.data.DataException;
 import io.pqfl.client.data.Examples;
-import io.pqfl.client.data.IdxFiles;
 import io.pqfl.client.data.Partition;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyPem;
@@ -150,7 +150,7 @@ public final class ClientCommand implements Callable<Integer> {
         }
         Examples all;
         try {
-            Examples source = Files.isDirectory(data) ? IdxFiles.load(data, true) : CsvFiles.load(data, csvScale);
+            Examples source = Datasets.load(new DataSpec(data, "auto", csvScale));
             all = Partition.apply(source, partition);
         } catch (DataException e) {
             throw new CliException(e.getMessage(), e);

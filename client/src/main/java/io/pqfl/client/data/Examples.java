@@ -1,38 +1,89 @@
 package io.pqfl.client.data;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * Labelled examples held in memory: {@code features} is row-major, {@code count x featureCount} floats in
- * [0, 1] for images; {@code labels} are class indices.
+ * Examples held in memory. {@code features} is row-major, {@code size() x featureCount()} floats; each
+ * example's features have the {@code shape} given (e.g. {@code [1, 28, 28]} for a grey 28x28 image,
+ * {@code [30]} for a row of a table). A classification dataset has class indices in {@code labels} and
+ * {@code targets == null}; a regression dataset has its real-valued targets in {@code targets} (and
+ * {@code labels} all zero, {@code classes == 0}).
  */
-public record Examples(float[] features, int[] labels, int featureCount, int classes) {
+public record Examples(float[] features, int[] labels, float[] targets, int[] shape, int classes) {
     public Examples {
         Objects.requireNonNull(features, "features");
         Objects.requireNonNull(labels, "labels");
-        if (featureCount <= 0 || features.length != (long) labels.length * featureCount) {
-            throw new IllegalArgumentException("features (" + features.length + ") do not match " + labels.length
-                    + " labels x " + featureCount + " features");
+        shape = Objects.requireNonNull(shape, "shape").clone();
+        if (shape.length == 0 || Arrays.stream(shape).anyMatch(d -> d <= 0)) {
+            throw new IllegalArgumentException("example shape must have positive dimensions, got " + Arrays.toString(shape));
         }
+        long width = Arrays.stream(shape).asLongStream().reduce(1, (a, b) -> a * b);
+        if (features.length != labels.length * width) {
+            throw new IllegalArgumentException("features (" + features.length + ") do not match " + labels.length
+                    + " examples x " + width + " features (shape " + Arrays.toString(shape) + ")");
+        }
+        if (targets != null && targets.length != labels.length) {
+            throw new IllegalArgumentException(targets.length + " targets for " + labels.length + " examples");
+        }
+    }
+
+    /** Classification examples whose features are flat vectors of {@code featureCount} values. */
+    public Examples(float[] features, int[] labels, int featureCount, int classes) {
+        this(features, labels, null, new int[] {featureCount}, classes);
+    }
+
+    /** Regression examples: flat feature vectors and real-valued targets. */
+    public static Examples regression(float[] features, float[] targets, int[] shape) {
+        return new Examples(features, new int[targets.length], targets, shape, 0);
+    }
+
+    /** Values per example (the product of the shape). */
+    public int featureCount() {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /** The per-example shape (a copy). */
+    @Override
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    public boolean isRegression() {
+        return targets != null;
     }
 
     public int size() {
         return labels.length;
     }
 
+    /** The same examples seen with another per-example shape of the same size (e.g. 784 as 1x28x28). */
+    public Examples reshaped(int... newShape) {
+        return new Examples(features, labels, targets, newShape, classes);
+    }
+
     /** The examples at the given indices, in that order. */
     public Examples select(int[] indices) {
-        float[] f = new float[indices.length * featureCount];
+        int width = featureCount();
+        float[] f = new float[indices.length * width];
         int[] l = new int[indices.length];
+        float[] t = targets == null ? null : new float[indices.length];
         for (int i = 0; i < indices.length; i++) {
             int src = indices[i];
             if (src < 0 || src >= labels.length) {
                 throw new IllegalArgumentException("index " + src + " outside 0.." + (labels.length - 1));
             }
-            System.arraycopy(features, src * featureCount, f, i * featureCount, featureCount);
+            System.arraycopy(features, src * width, f, i * width, width);
             l[i] = labels[src];
+            if (t != null) {
+                t[i] = targets[src];
+            }
         }
-        return new Examples(f, l, featureCount, classes);
+        return new Examples(f, l, t, shape, classes);
     }
 
     /** Examples {@code from} (inclusive) to {@code to} (exclusive). */
@@ -45,5 +96,22 @@ public record Examples(float[] features, int[] labels, int featureCount, int cla
             idx[i] = from + i;
         }
         return select(idx);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Examples e && classes == e.classes && Arrays.equals(shape, e.shape)
+                && Arrays.equals(labels, e.labels) && Arrays.equals(targets, e.targets) && Arrays.equals(features, e.features);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(classes, Arrays.hashCode(shape), Arrays.hashCode(labels), Arrays.hashCode(targets),
+                Arrays.hashCode(features));
+    }
+
+    @Override
+    public String toString() {
+        return "Examples[" + size() + " x " + Arrays.toString(shape) + (targets != null ? ", regression" : ", " + classes + " classes") + "]";
     }
 }

@@ -36,7 +36,7 @@ public final class IdxFiles {
         for (int l : labelData) {
             classes = Math.max(classes, l + 1);
         }
-        return new Examples(imageData[0], labelData, shape[1] * shape[2], Math.max(classes, 10));
+        return new Examples(imageData[0], labelData, null, new int[] {1, shape[1], shape[2]}, Math.max(classes, 10));
     }
 
     private static Path find(Path dir, String base) throws DataException {
