@@ -31,7 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * on (and PyPI is not reachable from them), so the "written by PyTorch" files below are assembled by hand exactly
  * as the format's specification and the reference implementation lay them out: {@code __metadata__ {"format":
  * "pt"}} first, tensors sorted by name in the JSON, data in the same order, the header padded with spaces to a
- * multiple of 8 bytes.
+ * multiple of 8 bytes. An independent implementation is checked in the app's {@code SafeTensorsDjlInteropTest}
+ * (DJL's safetensors codec writes files this reader reads, and reads files this writer writes).
  */
 class SafeTensorsTest {
     @TempDir
