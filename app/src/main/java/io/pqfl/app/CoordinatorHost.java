@@ -6,6 +6,7 @@ import io.pqfl.app.coordinator.TokenCommand;
 import io.pqfl.app.keys.KeysCommand;
 import io.pqfl.app.keys.PkiCommand;
 import io.pqfl.app.keys.TrustCommand;
+import io.pqfl.app.model.ModelCommand;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -14,14 +15,14 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code pqfl} on a coordinator host: only the commands a coordinator operator runs (keys, trust, pki,
- * coordinator, ledger, token), none of which loads a class that needs DJL, libtorch or the chart library. It is
+ * coordinator, ledger, token, model), none of which loads a class that needs DJL, libtorch or the chart library. It is
  * the main class of {@code app/target/pqfl-coordinator.jar}, whose manifest classpath leaves those jars out
  * (see the app's pom); the {@code pqfl} launcher uses it for these sub-commands.
  */
 @Command(name = "pqfl", mixinStandardHelpOptions = true, version = "pqfl 0.1.0-SNAPSHOT",
         description = "Federated learning with post-quantum signed updates and models: the coordinator host's commands.",
         subcommands = {KeysCommand.class, TrustCommand.class, PkiCommand.class, CoordinatorCommand.class,
-            LedgerCommand.class, TokenCommand.class})
+            LedgerCommand.class, TokenCommand.class, ModelCommand.class})
 public final class CoordinatorHost implements Callable<Integer> {
 
     @Spec

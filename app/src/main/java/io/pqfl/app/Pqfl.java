@@ -7,6 +7,7 @@ import io.pqfl.app.coordinator.TokenCommand;
 import io.pqfl.app.keys.KeysCommand;
 import io.pqfl.app.keys.PkiCommand;
 import io.pqfl.app.keys.TrustCommand;
+import io.pqfl.app.model.ModelCommand;
 import io.pqfl.app.sim.BenchCommand;
 import io.pqfl.app.sim.CoordinatorBenchCommand;
 import io.pqfl.app.sim.LoadCommand;
@@ -21,7 +22,7 @@ import picocli.CommandLine;
 @Command(name = "pqfl", mixinStandardHelpOptions = true, version = "pqfl 0.1.0-SNAPSHOT",
         description = "Federated learning with post-quantum signed updates and models.",
         subcommands = {KeysCommand.class, TrustCommand.class, PkiCommand.class, CoordinatorCommand.class, ClientCommand.class,
-            LedgerCommand.class, TokenCommand.class,
+            LedgerCommand.class, TokenCommand.class, ModelCommand.class,
             SimulateCommand.class, BenchCommand.class, CoordinatorBenchCommand.class,
             LoadCommand.class})
 public final class Pqfl implements Callable<Integer> {

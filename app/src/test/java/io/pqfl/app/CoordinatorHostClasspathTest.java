@@ -78,6 +78,14 @@ class CoordinatorHostClasspathTest {
             coordinator.destroy();
             coordinator.waitFor(20, TimeUnit.SECONDS);
         }
+
+        // The model commands run there too (the safetensors and statement JSON need only Jackson).
+        Path exported = dir.resolve("initial.safetensors");
+        Run export = pqfl("model", "export", "--data-dir", dir.resolve("data").toString(), "--out", exported.toString());
+        assertThat(export.exit()).as(export.output()).isZero();
+        Run verify = pqfl("model", "verify", exported.toString(), "--coordinator-key", dir.resolve("coordinator.pub").toString());
+        assertThat(verify.exit()).as(verify.output()).isZero();
+        assertThat(verify.output()).contains("OK: " + exported + " is the round 0 global model");
     }
 
     @Test
@@ -89,7 +97,7 @@ class CoordinatorHostClasspathTest {
         assertThat(m.group(1).split("\\|")).containsExactlyInAnyOrderElementsOf(
                 CoordinatorHost.commandLine().getSubcommands().keySet());
         assertThat(CoordinatorHost.commandLine().getSubcommands().keySet())
-                .containsExactlyInAnyOrder("keys", "trust", "pki", "coordinator", "ledger", "token");
+                .containsExactlyInAnyOrder("keys", "trust", "pki", "coordinator", "ledger", "token", "model");
     }
 
     private record Run(int exit, String output) {

@@ -217,7 +217,10 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder strategyParams(Map<String, String> v) { this.strategyParams = v; return this; }
         /** The model round 1 trains from (required, unless {@link #initialModel} names a file). */
         public Builder initialWeights(ModelWeights v) { this.initialWeights = v; return this; }
-        /** A model file ({@code ModelFiles}) round 1 trains from, instead of {@link #initialWeights}. */
+        /**
+         * A model file round 1 trains from, instead of {@link #initialWeights}: a pqfl model file ({@code ModelFiles})
+         * or a safetensors file ({@code SafeTensors}), told apart by content. Its tensors are the federation's manifest.
+         */
         public Builder initialModel(Path v) { this.initialModel = v; return this; }
         public Builder seed(long v) { this.seed = v; return this; }
         public Builder training(TrainingConfig v) { this.training = v; return this; }

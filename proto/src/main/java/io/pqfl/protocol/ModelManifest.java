@@ -31,16 +31,16 @@ public record ModelManifest(String architecture, List<TensorSpec> tensors) {
         return tensors.stream().mapToLong(TensorSpec::elementCount).sum();
     }
 
-    /** Size of the model's tensor data on the wire: 4 bytes per element. */
+    /** Size of the model's tensor data on the wire (4 bytes per float32 element). */
     public long totalBytes() {
-        return 4 * totalElements();
+        return tensors.stream().mapToLong(TensorSpec::byteCount).sum();
     }
 
     /** The canonical encoding (docs/PROTOCOL.md, "Manifest"). */
     public byte[] encode() {
         CanonicalWriter w = new CanonicalWriter().string(TAG).u16(VERSION).string(architecture).u32(tensors.size());
         for (TensorSpec t : tensors) {
-            w.string(t.name()).string(TensorSpec.DTYPE).u32(t.shape().size());
+            w.string(t.name()).string(t.dtype().wireName()).u32(t.shape().size());
             for (int d : t.shape()) {
                 w.u32(d);
             }
@@ -48,7 +48,7 @@ public record ModelManifest(String architecture, List<TensorSpec> tensors) {
         return w.toByteArray();
     }
 
-    /** Whether {@code other} has the same tensors (names, shapes, order); the architecture label is not compared. */
+    /** Whether {@code other} has the same tensors (names, shapes, dtypes, order); the architecture label is not compared. */
     public boolean sameTensors(ModelManifest other) {
         return other != null && tensors.equals(other.tensors);
     }
@@ -62,7 +62,8 @@ public record ModelManifest(String architecture, List<TensorSpec> tensors) {
             TensorSpec a = tensors.get(i);
             TensorSpec b = other.tensors.get(i);
             if (!a.equals(b)) {
-                return "tensor " + i + ": expected " + a.name() + a.shape() + ", got " + b.name() + b.shape();
+                return "tensor " + i + ": expected " + a.name() + a.shape() + " " + a.dtype().wireName() + ", got "
+                        + b.name() + b.shape() + " " + b.dtype().wireName();
             }
         }
         if (!architecture.equals(other.architecture)) {

@@ -3,12 +3,17 @@ package io.pqfl.protocol;
 import java.util.List;
 import java.util.Objects;
 
-/** A named float32 tensor's shape. Names are 1-128 printable ASCII characters; every dimension is positive. */
-public record TensorSpec(String name, List<Integer> shape) {
+/**
+ * A named tensor's shape and element type. Names are 1-128 printable ASCII characters; the rank is 1 to 8 and every
+ * dimension is positive; the type is {@link DType#FLOAT32} (the only one pqfl federates).
+ */
+public record TensorSpec(String name, List<Integer> shape, DType dtype) {
+    /** The wire name of the only element type pqfl federates: {@code DType.FLOAT32.wireName()}. */
     public static final String DTYPE = "float32";
 
     public TensorSpec {
         Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(dtype, "dtype");
         if (name.isEmpty() || name.length() > 128 || !name.chars().allMatch(c -> c > 32 && c < 127)) {
             throw new IllegalArgumentException("tensor name must be 1-128 printable ASCII characters: '" + name + "'");
         }
@@ -28,6 +33,12 @@ public record TensorSpec(String name, List<Integer> shape) {
         }
     }
 
+    /** A float32 tensor. */
+    public TensorSpec(String name, List<Integer> shape) {
+        this(name, shape, DType.FLOAT32);
+    }
+
+    /** A float32 tensor. */
     public static TensorSpec of(String name, int... shape) {
         return new TensorSpec(name, java.util.Arrays.stream(shape).boxed().toList());
     }
@@ -41,6 +52,6 @@ public record TensorSpec(String name, List<Integer> shape) {
     }
 
     public long byteCount() {
-        return 4L * elementCount();
+        return (long) dtype.byteSize() * elementCount();
     }
 }

@@ -21,7 +21,7 @@ public final class WireMapping {
     public static io.pqfl.proto.v1.ModelManifest toWire(ModelManifest m) {
         var b = io.pqfl.proto.v1.ModelManifest.newBuilder().setArchitecture(m.architecture());
         for (TensorSpec t : m.tensors()) {
-            var tb = io.pqfl.proto.v1.TensorSpec.newBuilder().setName(t.name()).setDtype(TensorSpec.DTYPE);
+            var tb = io.pqfl.proto.v1.TensorSpec.newBuilder().setName(t.name()).setDtype(t.dtype().wireName());
             t.shape().forEach(d -> tb.addShape(d));
             b.addTensors(tb);
         }
@@ -31,10 +31,7 @@ public final class WireMapping {
     public static ModelManifest fromWire(io.pqfl.proto.v1.ModelManifest m) {
         List<TensorSpec> tensors = new ArrayList<>();
         for (var t : m.getTensorsList()) {
-            if (!TensorSpec.DTYPE.equals(t.getDtype())) {
-                throw new IllegalArgumentException("tensor " + t.getName() + ": dtype '" + t.getDtype()
-                        + "' is not supported (only float32)");
-            }
+            DType dtype = DType.fromWireName(t.getName(), t.getDtype());
             List<Integer> shape = new ArrayList<>();
             for (long d : t.getShapeList()) {
                 if (d <= 0 || d > Integer.MAX_VALUE) {
@@ -42,7 +39,7 @@ public final class WireMapping {
                 }
                 shape.add((int) d);
             }
-            tensors.add(new TensorSpec(t.getName(), shape));
+            tensors.add(new TensorSpec(t.getName(), shape, dtype));
         }
         return new ModelManifest(m.getArchitecture(), tensors);
     }

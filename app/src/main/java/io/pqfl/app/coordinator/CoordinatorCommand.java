@@ -125,7 +125,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Start from a fresh built-in model: mlp, cnn, mlp-large (default: ${DEFAULT-VALUE}); ignored with --initial-model.")
     String model;
 
-    @Option(names = "--initial-model", paramLabel = "FILE", description = "Start from this model file instead of a fresh model.")
+    @Option(names = "--initial-model", paramLabel = "FILE", description = "Start from this model file instead of a fresh model: safetensors (e.g. from PyTorch or "
+                    + "`pqfl model init`) or a pqfl model file; its tensors are the federation's manifest.")
     Path initialModel;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed for the initial model and client sampling (default: ${DEFAULT-VALUE}).")

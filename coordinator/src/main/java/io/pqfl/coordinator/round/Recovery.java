@@ -4,6 +4,7 @@ import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.aggregate.Strategy;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.LedgerEntry;
+import io.pqfl.coordinator.store.ModelFileFormat;
 import io.pqfl.coordinator.store.ModelFiles;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
@@ -62,7 +63,7 @@ final class Recovery {
         Optional<RunStore.RunRecord> run = runs.run();
         if (run.isEmpty()) {
             ModelWeights initial = config.initialModel() != null
-                    ? ModelFiles.read(config.initialModel()).weights() : config.initialWeights();
+                    ? ModelFileFormat.readWeights(config.initialModel()) : config.initialWeights();
             SignedModel signed = runs.createRun(config.federationId(), coordinatorKey, config.rounds(), describedConfig,
                     head -> checkpoints.signAndWrite(0, initial, null, List.of(), null, head));
             log.info("Federation {} created: model {} ({} parameters), digest {}", config.federationId(),

@@ -2,7 +2,11 @@ package io.pqfl.coordinator.server;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.pqfl.coordinator.store.ModelFileFormat;
 import io.pqfl.coordinator.store.ModelFiles;
+import io.pqfl.coordinator.store.SafeTensors;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -10,7 +14,7 @@ import java.nio.file.Path;
 
 /**
  * Coverage-guided fuzzing (Jazzer) of the coordinator's own decoders: model files read back from disk
- * (checkpoints, spooled updates). Each may refuse input only with its documented exception. Update headers
+ * (checkpoints, spooled updates) and safetensors files (initial models, exported models). Each may refuse input only with its documented exception. Update headers
  * from the wire are decoded by proto's {@code WireMapping} and fuzzed there ({@code DecoderFuzzTest}).
  */
 class CoordinatorDecoderFuzzTest {
@@ -27,6 +31,20 @@ class CoordinatorDecoderFuzzTest {
 
     @FuzzTest(maxDuration = "10s")
     void decoders(FuzzedDataProvider data) throws IOException {
+        // One fuzz test per JVM is fuzzed, so one method covers both shapes of input: half the time a safetensors
+        // file with a consistent header length, so the fuzzer spends its time in the header's JSON and checks.
+        if (data.consumeBoolean()) {
+            byte[] header = data.consumeBytes(data.consumeInt(0, 4096));
+            byte[] rest = data.consumeRemainingAsBytes();
+            Files.write(FILE, ByteBuffer.allocate(8 + header.length + rest.length).order(ByteOrder.LITTLE_ENDIAN)
+                    .putLong(header.length).put(header).put(rest).array());
+            try {
+                SafeTensors.read(FILE);
+            } catch (IOException refused) {
+                // a malformed or unsupported file, named in the message
+            }
+            return;
+        }
         Files.write(FILE, data.consumeRemainingAsBytes());
         try {
             ModelFiles.read(FILE);
@@ -38,6 +56,11 @@ class CoordinatorDecoderFuzzTest {
             ModelFiles.readSignature(FILE);
         } catch (IOException refused) {
             // truncated or corrupt file, or a version 1 statement, named in the message
+        }
+        try {
+            ModelFileFormat.readWeights(FILE);
+        } catch (IOException refused) {
+            // neither format, or refused by its reader, named in the message
         }
     }
 }
