@@ -208,7 +208,7 @@ public final class SimulationRunner {
             clientTls = PqTls.client(List.of(ca.certificate()), null, null, KeyExchange.HYBRID);
         }
         List<ClientRound> clientRows = Collections.synchronizedList(new ArrayList<>());
-        List<int[]> parts = Partitioner.split(train.labels(), spec.clients(), spec.partition(), spec.alpha(),
+        List<int[]> parts = Partitioner.split(train, spec.clients(), spec.partition(), spec.alpha(),
                 spec.examplesPerClient(), spec.seed());
         try (CoordinatorServer server = new CoordinatorServer(serverBuilder, coordinator).start()) {
             ExecutorService pool = Executors.newFixedThreadPool(spec.clients());

@@ -3,6 +3,7 @@ package io.pqfl.app.client;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.pqfl.app.Cli;
+import io.pqfl.app.DataOptions;
 import io.pqfl.app.CliException;
 import io.pqfl.app.PasswordOptions;
 import io.pqfl.app.UsageException;
@@ -13,7 +14,6 @@ import io.pqfl.client.data.DataSpec;
 import io.pqfl.client.data.Datasets;
 import io.pqfl.client.data.DataException;
 import io.pqfl.client.data.Examples;
-import io.pqfl.client.data.Partition;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyPem;
 import io.pqfl.crypto.SigningKey;
@@ -71,19 +71,16 @@ public final class ClientCommand implements Callable<Integer> {
             description = "The coordinator's public key (.pub), pinned: models it did not sign are refused.")
     Path coordinatorKey;
 
-    @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", paramLabel = "DIR|FILE.csv",
-            description = "A directory of IDX files (default: ${DEFAULT-VALUE}) or a CSV file (label, features...).")
-    Path data;
-
-    @Option(names = "--csv-scale", defaultValue = "1", description = "Multiply CSV features by this (e.g. 0.00392 for 0-255 pixels).")
-    float csvScale;
+    @Mixin
+    DataOptions data;
 
     @Option(names = "--partition", defaultValue = "all", paramLabel = "SPEC",
             description = "Which training examples are this client's: all, FROM-TO, K/N or @FILE (default: ${DEFAULT-VALUE}).")
     String partition;
 
     @Option(names = "--eval-fraction", defaultValue = "0.1",
-            description = "Share of this client's examples held out for local evaluation (default: ${DEFAULT-VALUE}).")
+            description = "Share of this client's examples (the last ones of its partition) held out for local evaluation, "
+                    + "never trained on (default: ${DEFAULT-VALUE}).")
     double evalFraction;
 
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
@@ -148,20 +145,20 @@ public final class ClientCommand implements Callable<Integer> {
         if (!(evalFraction >= 0 && evalFraction < 1)) {
             throw new CliException("--eval-fraction must be in [0, 1), got " + evalFraction);
         }
-        Examples all;
+        DataSpec dataSpec = data.spec().partition(partition).heldOutFraction(evalFraction).build();
+        Datasets.Split split;
         try {
-            Examples source = Datasets.load(new DataSpec(data, "auto", csvScale));
-            all = Partition.apply(source, partition);
+            split = Datasets.loadSplit(dataSpec);
         } catch (DataException e) {
             throw new CliException(e.getMessage(), e);
         }
-        int evalCount = (int) Math.floor(all.size() * evalFraction);
-        Examples train = all.range(0, all.size() - evalCount);
-        Examples eval = evalCount == 0 ? null : all.range(all.size() - evalCount, all.size());
+        Examples train = split.train();
+        int evalCount = split.heldOut().size();
+        Examples eval = evalCount == 0 ? null : split.heldOut();
         Address address = Address.parse(coordinator);
         PrintWriter out = spec.commandLine().getOut();
         out.printf("pqfl client %s: %d training and %d held-out examples from %s (%s), coordinator %s, pinned key %s%n",
-                id, train.size(), evalCount, data, partition, coordinator, pinned.keyId());
+                id, train.size(), evalCount, data.path(), partition, coordinator, pinned.keyId());
         out.flush();
         ClientAgent.Settings.Builder settings = ClientAgent.Settings.builder(id, signingKey, pinned).device(device)
                 .pollWait(Duration.ofSeconds(pollSeconds)).seed(seed);

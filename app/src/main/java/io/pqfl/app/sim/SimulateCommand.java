@@ -2,10 +2,13 @@ package io.pqfl.app.sim;
 
 import io.pqfl.app.Cli;
 import io.pqfl.app.CliException;
+import io.pqfl.app.DataOptions;
+import io.pqfl.app.UsageException;
 import io.pqfl.app.DurationConverter;
 import io.pqfl.client.data.DataException;
 import io.pqfl.client.data.Examples;
-import io.pqfl.client.data.IdxFiles;
+import io.pqfl.client.data.DataSpec;
+import io.pqfl.client.data.Datasets;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.client.model.ModelCatalog;
@@ -28,6 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -35,7 +39,7 @@ import picocli.CommandLine.Spec;
 /** {@code pqfl simulate}: whole signed federations, compared across signature schemes and attacks. */
 @Command(name = "simulate", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run whole federations - the real coordinator and client agents over loopback gRPC, DJL training on",
-            "Fashion-MNIST - once per signature scheme ('none' is the unsigned baseline), and report what signing costs",
+            "Fashion-MNIST or the --data given - once per signature scheme ('none' is the unsigned baseline), and report what signing costs",
             "and what it stops: results.csv, results.json, PNG plots and report.html in the run directory."})
 public final class SimulateCommand implements Callable<Integer> {
     @Spec
@@ -124,9 +128,13 @@ public final class SimulateCommand implements Callable<Integer> {
             description = "Round deadline (default: ${DEFAULT-VALUE}).")
     Duration roundTimeout;
 
-    @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", paramLabel = "DIR",
-            description = "Fashion-MNIST IDX directory (default: ${DEFAULT-VALUE}).")
-    Path data;
+    @Mixin
+    DataOptions data;
+
+    @Option(names = "--test-fraction", defaultValue = "0.2",
+            description = "For CSV and image data: the seeded random share of the examples kept apart as the test set of "
+                    + "the global model (IDX data has its own test files) (default: ${DEFAULT-VALUE}).")
+    double testFraction;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default: runs/simulate-TIMESTAMP).")
     Path out;
@@ -176,11 +184,22 @@ public final class SimulateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);
         }
+        if (!(testFraction > 0 && testFraction < 1)) {
+            throw new UsageException("--test-fraction must be in (0, 1), got " + testFraction);
+        }
+        DataSpec dataSpec = data.spec().build();
         Examples train;
         Examples test;
         try {
-            train = IdxFiles.load(data, true);
-            test = IdxFiles.load(data, false);
+            Datasets.Split split = Datasets.trainTest(dataSpec, testFraction, seed);
+            train = split.train();
+            test = split.heldOut();
+            // The built-in models take 28x28 grey images (784 values, as IDX gives them) and classify.
+            if (train.isRegression() || train.featureCount() != 784) {
+                throw new DataException("the built-in models (" + String.join(", ", models) + ") take 28x28 grey images "
+                        + "(784 values) and classify; " + dataSpec.path() + " has examples of shape "
+                        + java.util.Arrays.toString(train.shape()) + (train.isRegression() ? " with regression targets" : ""));
+            }
         } catch (DataException e) {
             throw new CliException(e.getMessage(), e);
         }

@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pqfl.app.Cli;
 import io.pqfl.app.CliException;
+import io.pqfl.crypto.KeyPem;
+import io.pqfl.crypto.Keys;
+import io.pqfl.crypto.SignatureScheme;
+import java.nio.file.Files;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -51,6 +55,23 @@ class ClientCommandTest {
     void plaintextByName_passesTheCheck_thenFilesAreRead() {
         assertThat(run("--plaintext")).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("alice.key: no such file").doesNotContain("TLS");
+    }
+
+    @Test
+    void badData_isRefusedBeforeJoining_namingFileLineAndColumn() throws Exception {
+        KeyPem.writeKeyPair(Keys.generate(SignatureScheme.ML_DSA_44), dir.resolve("alice.key"), dir.resolve("alice.pub"), null);
+        KeyPem.writeKeyPair(Keys.generate(SignatureScheme.ML_DSA_44), dir.resolve("coordinator.key"),
+                dir.resolve("coordinator.pub"), null);
+        Path csv = dir.resolve("mine.csv");
+        Files.writeString(csv, "age,bmi,outcome\n50,31.2,1\n61,,0\n");
+        assertThat(run("--plaintext", "--data", csv.toString(), "--label-column", "outcome")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains(csv + " line 3, column 'bmi': missing value");
+        assertThat(run("--plaintext", "--data", csv.toString(), "--label-column", "target")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains(csv + ": no label column 'target'; the columns are: age, bmi, outcome");
+        assertThat(run("--plaintext", "--data", csv.toString(), "--task", "clustering")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("unknown task 'clustering': use classification or regression");
+        assertThat(run("--plaintext", "--data", dir.toString(), "--image-size", "64")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--image-size must be HxW (e.g. 64x64), got '64'");
     }
 
     @Test

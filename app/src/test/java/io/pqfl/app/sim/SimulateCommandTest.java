@@ -125,4 +125,18 @@ class SimulateCommandTest {
         assertThat(simulate("--data", dir.resolve("nowhere").toString())).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("nowhere").contains("no such file");
     }
+
+    @Test
+    void csvData_isCheckedBeforeAnyArmRuns() throws Exception {
+        java.nio.file.Path csv = dir.resolve("t.csv");
+        java.nio.file.Files.writeString(csv, "a,b,label\n1,2,0\n3,x,1\n");
+        assertThat(simulate("--data", csv.toString(), "--label-column", "label")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains(csv + " line 3, column 'b': not a number: 'x'");
+        java.nio.file.Files.writeString(csv, "a,b,label\n1,2,0\n3,4,1\n5,6,1\n");
+        assertThat(simulate("--data", csv.toString(), "--label-column", "label")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("take 28x28 grey images (784 values) and classify; " + csv
+                + " has examples of shape [2]");
+        assertThat(simulate("--data", csv.toString(), "--test-fraction", "1")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--test-fraction must be in (0, 1), got 1.0");
+    }
 }

@@ -53,6 +53,22 @@ public record Examples(float[] features, int[] labels, float[] targets, int[] sh
         return shape.clone();
     }
 
+    /**
+     * Checks that each example has the shape a model expects, e.g. {@code requireShape(new int[] {1, 28, 28},
+     * "model cnn")}.
+     *
+     * @throws DataException naming {@code what} and both shapes when they differ
+     */
+    public void requireShape(int[] expected, String what) throws DataException {
+        Objects.requireNonNull(expected, "expected");
+        if (!Arrays.equals(expected, shape)) {
+            long want = Arrays.stream(expected).asLongStream().reduce(1, (a, b) -> a * b);
+            throw new DataException(what + " expects examples of shape " + Arrays.toString(expected) + ", but the data's "
+                    + "examples have shape " + Arrays.toString(shape)
+                    + (want == featureCount() ? " (the same number of values, laid out differently)" : ""));
+        }
+    }
+
     public boolean isRegression() {
         return targets != null;
     }

@@ -1,5 +1,6 @@
 package io.pqfl.sim.data;
 
+import io.pqfl.client.data.Examples;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -7,13 +8,18 @@ import java.util.Locale;
 import java.util.Random;
 
 /**
- * Splits a labelled dataset among clients, reproducibly from a seed: {@code iid} (a shuffled equal split),
+ * Splits a dataset among clients, reproducibly from a seed: {@code iid} (a shuffled equal split),
  * {@code dirichlet} (per class, shares drawn from Dirichlet(alpha): small alpha gives each client few
  * classes) and {@code shards} (sorted by label, cut into 2 shards per client, shards dealt at random, as in
- * McMahan et al.).
+ * McMahan et al.). Examples of any shape are split alike: only their labels or targets matter. Regression
+ * examples have no classes: {@code shards} sorts them by target (each client gets two ranges of the target),
+ * and {@code dirichlet} deals out {@value #REGRESSION_BINS} quantile bins of the target as if they were classes.
  */
 public final class Partitioner {
     public enum Kind { IID, DIRICHLET, SHARDS }
+
+    /** How many equal-count target ranges stand for classes when regression data is split by Dirichlet. */
+    public static final int REGRESSION_BINS = 10;
 
     private Partitioner() {
     }
@@ -24,6 +30,31 @@ public final class Partitioner {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("unknown partition '" + name + "': use iid, dirichlet or shards");
         }
+    }
+
+    /**
+     * Client index lists over {@code data}'s examples (by label, or for regression by target); {@code perClient}
+     * caps each client's examples (0 = no cap).
+     */
+    public static List<int[]> split(Examples data, int clients, Kind kind, double alpha, int perClient, long seed) {
+        if (!data.isRegression()) {
+            return split(data.labels(), clients, kind, alpha, perClient, seed);
+        }
+        float[] targets = data.targets();
+        Integer[] byTarget = new Integer[targets.length];
+        for (int i = 0; i < byTarget.length; i++) {
+            byTarget[i] = i;
+        }
+        Arrays.sort(byTarget, (a, b) -> Float.compare(targets[a], targets[b]));
+        int[] groups = new int[targets.length];
+        for (int rank = 0; rank < byTarget.length; rank++) {
+            groups[byTarget[rank]] = switch (kind) {
+                case IID -> 0;
+                case SHARDS -> rank;
+                case DIRICHLET -> (int) ((long) rank * REGRESSION_BINS / targets.length);
+            };
+        }
+        return split(groups, clients, kind, alpha, perClient, seed);
     }
 
     /** Client index lists over {@code labels}; {@code perClient} caps each client's examples (0 = no cap). */
