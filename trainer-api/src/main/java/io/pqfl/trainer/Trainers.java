@@ -48,7 +48,15 @@ public final class Trainers {
         if (nameOrClass == null && jarOrNull == null) {
             throw new TrainerException("name a trainer (--trainer NAME|CLASS) or give a trainer jar (--trainer-jar JAR)");
         }
-        ClassLoader loader = jarOrNull == null ? parent : jarLoader(jarOrNull, parent);
+        if (jarOrNull == null) {
+            return find(nameOrClass, null, parent, parent);
+        }
+        ClassLoader loader = jarLoader(jarOrNull, parent);
+        return withContextLoader(find(nameOrClass, jarOrNull, parent, loader), loader);
+    }
+
+    private static TrainerFactory find(String nameOrClass, Path jarOrNull, ClassLoader parent, ClassLoader loader)
+            throws TrainerException {
         List<TrainerFactory> registered = registered(loader);
         if (nameOrClass == null) {
             List<TrainerFactory> inJar = registered.stream().filter(f -> f.getClass().getClassLoader() == loader).toList();
@@ -85,6 +93,42 @@ public final class Trainers {
         }
         throw new TrainerException(nameOrClass + " implements neither " + TrainerFactory.class.getName() + " nor "
                 + Trainer.class.getName());
+    }
+
+    /**
+     * {@code factory}, creating its trainers with the jar's loader as the thread's context class loader: what a
+     * factory loads by name (the DJL trainer's {@code block-factory}, a library's own ServiceLoader) is found in the
+     * jar even when the factory itself is one of pqfl's.
+     */
+    private static TrainerFactory withContextLoader(TrainerFactory factory, ClassLoader loader) {
+        return new TrainerFactory() {
+            @Override
+            public String name() {
+                return factory.name();
+            }
+
+            @Override
+            public String description() {
+                return factory.description();
+            }
+
+            @Override
+            public Trainer create(TrainerOptions options) throws TrainerException {
+                Thread thread = Thread.currentThread();
+                ClassLoader before = thread.getContextClassLoader();
+                thread.setContextClassLoader(loader);
+                try {
+                    return factory.create(options);
+                } finally {
+                    thread.setContextClassLoader(before);
+                }
+            }
+
+            @Override
+            public String toString() {
+                return factory + " (with its trainer jar)";
+            }
+        };
     }
 
     /** The factories registered for {@link ServiceLoader} on the class path, for listings. */

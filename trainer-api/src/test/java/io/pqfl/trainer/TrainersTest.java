@@ -48,6 +48,7 @@ class TrainersTest {
     /** A trainer built from options: adds {@code scale} to every weight. */
     public static final class OptionsTrainer implements Trainer {
         final double scale;
+        final ClassLoader contextLoader = Thread.currentThread().getContextClassLoader();
 
         public OptionsTrainer(TrainerOptions options) throws TrainerException {
             this.scale = options.getDouble("scale", 1);
@@ -162,7 +163,10 @@ class TrainersTest {
         Path jar = jar(dir, true);
         TrainerFactory only = Trainers.find(null, jar);
         assertThat(only.name()).isEqualTo("from-jar");
-        assertThat(only.getClass().getClassLoader()).isNotSameAs(getClass().getClassLoader());
+        try (Trainer t = only.create(TrainerOptions.of(Map.of()))) {
+            assertThat(t.getClass().getName()).isEqualTo("com.example.jar.JarTrainer");
+            assertThat(t.getClass().getClassLoader()).isNotSameAs(getClass().getClassLoader());
+        }
         assertThat(Trainers.find("from-jar", jar).name()).isEqualTo("from-jar");
         // A trainer class in the jar, wrapped; it trains through the API.
         try (Trainer t = Trainers.find("com.example.jar.JarTrainer", jar).create(TrainerOptions.of(Map.of("step", "0.5")))) {
@@ -172,8 +176,16 @@ class TrainersTest {
             assertThat(r.examples()).isEqualTo(3);
             assertThat(global.tensor(0)).containsExactly(1, 2, 3);
         }
-        // The class path's factories are still found through the jar's loader.
-        assertThat(Trainers.find("fixture", jar)).isInstanceOf(FixtureFactory.class);
+        // The class path's factories are still found through the jar's loader, and create with the jar as the context
+        // loader (so what they load by name may come from the jar).
+        ClassLoader before = Thread.currentThread().getContextClassLoader();
+        TrainerFactory fixture = Trainers.find("fixture", jar);
+        assertThat(fixture.description()).isEqualTo("a test fixture");
+        try (Trainer t = fixture.create(TrainerOptions.of(Map.of()))) {
+            assertThat(t).isInstanceOf(OptionsTrainer.class);
+            assertThat(((OptionsTrainer) t).contextLoader.loadClass("com.example.jar.JarTrainer")).isNotNull();
+        }
+        assertThat(Thread.currentThread().getContextClassLoader()).isSameAs(before);
     }
 
     @Test
