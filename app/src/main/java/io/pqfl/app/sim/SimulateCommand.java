@@ -3,6 +3,7 @@ package io.pqfl.app.sim;
 import io.pqfl.app.Cli;
 import io.pqfl.app.CliException;
 import io.pqfl.app.DurationConverter;
+import io.pqfl.app.TrainerChoice;
 import io.pqfl.client.data.DataException;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.data.IdxFiles;
@@ -28,6 +29,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -131,6 +133,13 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default: runs/simulate-TIMESTAMP).")
     Path out;
 
+    /**
+     * A user's trainer for every virtual client (see {@link SimulationRunner.TrainerSetup} for the options each one is
+     * given); without these options, the built-in --model on Fashion-MNIST partitions.
+     */
+    @Mixin
+    TrainerChoice trainerChoice;
+
     @Override
     public Integer call() throws Exception {
         if ("paper".equalsIgnoreCase(preset)) {
@@ -176,15 +185,18 @@ public final class SimulateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);
         }
-        Examples train;
-        Examples test;
-        try {
-            train = IdxFiles.load(data, true);
-            test = IdxFiles.load(data, false);
-        } catch (DataException e) {
-            throw new CliException(e.getMessage(), e);
+        Examples train = null;
+        Examples test = null;
+        if (!trainerChoice.custom()) {
+            try {
+                train = IdxFiles.load(data, true);
+                test = IdxFiles.load(data, false);
+            } catch (DataException e) {
+                throw new CliException(e.getMessage(), e);
+            }
+            test = test.range(0, Math.min(testExamples, test.size()));
         }
-        test = test.range(0, Math.min(testExamples, test.size()));
+        io.pqfl.trainer.TrainerFactory factory = trainerChoice.custom() ? trainerChoice.factory() : null;
         Path dir = out != null ? out : Path.of("runs", "simulate-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
         PrintWriter w = spec.commandLine().getOut();
@@ -198,10 +210,12 @@ public final class SimulateCommand implements Callable<Integer> {
                 if (attacks.any()) {
                     Signing first = parsed.stream().filter(s -> s.policy() == SigningPolicy.SIGNED).findFirst()
                             .orElse(Signing.NONE);
-                    arms.add(arm(first.name() + "-clean" + suffix, first, model, partition, training, AttackPlan.none()));
+                    arms.add(arm(first.name() + "-clean" + suffix, first, model, partition, training, AttackPlan.none(),
+                            setup(factory, model)));
                 }
                 for (Signing s : parsed) {
-                    arms.add(arm(s.name() + (attacks.any() ? "-attacked" : "") + suffix, s, model, partition, training, attacks));
+                    arms.add(arm(s.name() + (attacks.any() ? "-attacked" : "") + suffix, s, model, partition, training, attacks,
+                            setup(factory, model)));
                 }
             }
         }
@@ -213,7 +227,8 @@ public final class SimulateCommand implements Callable<Integer> {
         SimulationRunner.run(new SimulationRunner.Spec("warmup", first.signing(), first.scheme(), Math.min(2, clients), 1,
                 first.model(),
                 "fedavg", Map.of(), training, Partitioner.Kind.IID, alpha, Math.min(examplesPerClient, 300), seed,
-                first.transport(), AttackPlan.none(), roundTimeout), train, test.range(0, Math.min(200, test.size())),
+                first.transport(), AttackPlan.none(), roundTimeout, first.trainer()), train,
+                test == null ? null : test.range(0, Math.min(200, test.size())),
                 Files.createTempDirectory("pqfl-warmup"), line -> { });
         List<SimulationRunner.Result> results = new ArrayList<>();
         int k = 0;
@@ -240,7 +255,10 @@ public final class SimulateCommand implements Callable<Integer> {
         settings.put("strategy", strategy + " " + strategyParams);
         settings.put("training", training.toString());
         settings.put("examplesPerClient", examplesPerClient);
-        settings.put("testExamples", test.size());
+        settings.put("testExamples", test == null ? 0 : test.size());
+        if (factory != null) {
+            settings.put("trainer", factory.name() + " " + trainerChoice.options(Map.of()));
+        }
         settings.put("transport", transport);
         settings.put("attacks", attacks.toString());
         settings.put("seed", seed);
@@ -270,9 +288,24 @@ public final class SimulateCommand implements Callable<Integer> {
     }
 
     private SimulationRunner.Spec arm(String name, Signing signing, ModelCatalog model, Partitioner.Kind partition,
-                                      TrainingConfig training, AttackPlan attacks) {
+                                      TrainingConfig training, AttackPlan attacks, SimulationRunner.TrainerSetup setup) {
         return new SimulationRunner.Spec(name, signing.policy(), signing.scheme(), clients, rounds, model, strategy,
                 strategyParams, training, partition, alpha, examplesPerClient, seed,
-                SimulationRunner.Transport.parse(transport), attacks, roundTimeout);
+                SimulationRunner.Transport.parse(transport), attacks, roundTimeout, setup);
+    }
+
+    /**
+     * The arm's trainer: null for the built-in model; else the chosen factory with the trainer options (for the djl
+     * trainer, {@code model} is the arm's --model unless the options name a model of their own).
+     */
+    private SimulationRunner.TrainerSetup setup(io.pqfl.trainer.TrainerFactory factory, ModelCatalog model) {
+        if (factory == null) {
+            return null;
+        }
+        Map<String, String> options = trainerChoice.options(Map.of());
+        if (trainerChoice.djl() && !options.containsKey("block-factory") && !options.containsKey("torchscript")) {
+            options.putIfAbsent("model", model.id());
+        }
+        return new SimulationRunner.TrainerSetup(factory, options);
     }
 }
