@@ -92,7 +92,7 @@ class UserTrainerSimulationTest {
                 Map.of("flavour", "x", "partition", "0/2", "client-index", "0", "clients", "2"),
                 Map.of("flavour", "x", "partition", "1/2", "client-index", "1", "clients", "2"),
                 Map.of("flavour", "x", "partition", "all", "client-index", "-1", "clients", "2"));
-        assertThat(factory.created).extracting(TrainerOptions::seed).containsExactly(2L, 3L, 1L);
+        assertThat(factory.created).extracting(TrainerOptions::seed).containsExactly(1L, 2L, 1L);
         // FedAvg of +1 and +2 with equal example counts: +1.5 a round, from 0.5.
         assertThat(r.initialAccuracy()).isEqualTo(0.5);
         assertThat(r.rounds()).extracting(SimulationRunner.Round::accuracy).containsExactly(2.0, 3.5);
