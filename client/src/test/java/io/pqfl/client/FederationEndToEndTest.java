@@ -330,7 +330,7 @@ class FederationEndToEndTest {
         }
         assertThat(reports).hasSize(1);
         assertThat(sent.headers()).hasSize(1);
-        assertThat(sent.signatures()).hasSize(1);
+        // No trailer count here: an update refused on its header may be cut off before its trailer is sent.
         return reports.get(0);
     }
 
@@ -343,7 +343,7 @@ class FederationEndToEndTest {
             assertThat(r.signatureBytes()).isZero();
             assertThat(sent.headers().get(0).getKeyId()).isEmpty();
             assertThat(sent.headers().get(0).getScheme()).isEmpty();
-            assertThat(sent.signatures().get(0).isEmpty()).isTrue();
+            assertThat(sent.signatures()).singleElement().satisfies(sig -> assertThat(sig.isEmpty()).isTrue());
             // The trainer's metrics travel in full, and the well-known ones in their fixed fields too.
             var metrics = sent.headers().get(0).getMetrics();
             assertThat(metrics.getMetricsMap()).containsKeys("loss", "eval_loss", "eval_accuracy", "train_millis")
