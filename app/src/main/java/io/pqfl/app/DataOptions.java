@@ -24,11 +24,6 @@ public final class DataOptions {
                     + "images (default: ${DEFAULT-VALUE}: decided by what --data is).")
     String format;
 
-    @Option(names = "--task", paramLabel = "TASK",
-            description = "classification or regression: whether the label column holds classes or real-valued targets "
-                    + "(default: classification; for the sklearn layout, regression when its first line names no classes).")
-    String task;
-
     @Option(names = "--label-column", paramLabel = "NAME",
             description = "CSV column of the label or target, by header name or position (1 = first) "
                     + "(default: the first column; the last for the sklearn layout).")
@@ -65,16 +60,28 @@ public final class DataOptions {
             description = "Multiply CSV features by this, before any standardisation (e.g. 0.00392 for 0-255 pixels).")
     float csvScale;
 
+    /**
+     * These options as trainer options ({@link DataSpec#toOptions}): every one for the DJL trainer ({@code all}),
+     * for another trainer only those given on the command line (the data path only when {@code --data} was).
+     */
+    public java.util.Map<String, String> toOptions(picocli.CommandLine.ParseResult parsed, boolean all) {
+        java.util.Map<String, String> o = spec(null).build().toOptions();
+        if (!all && !parsed.hasMatchedOption("--data")) {
+            o.remove("data");
+        }
+        return o;
+    }
+
     /** The path given with {@code --data}. */
     public Path path() {
         return data;
     }
 
     /** The spec these options describe; a {@link UsageException} (exit 2) for a value that makes no sense. */
-    public DataSpec.Builder spec() {
+    public DataSpec.Builder spec(DataSpec.Task task) {
         try {
             DataSpec.Builder b = DataSpec.builder(data).format(DataSpec.Format.parse(format))
-                    .task(task == null ? null : DataSpec.Task.parse(task)).labelColumn(labelColumn)
+                    .task(task).labelColumn(labelColumn)
                     .featureColumns(featureColumns).classes(classes).standardize(standardize)
                     .standardizeStats(standardizeStats).channels(channels).csvScale(csvScale);
             if (imageSize != null) {

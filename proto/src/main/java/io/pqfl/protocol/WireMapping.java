@@ -66,7 +66,8 @@ public final class WireMapping {
     }
 
     /**
-     * An update's header from the wire (client, key, scheme and digests validated; nothing checked against a round).
+     * An update's header from the wire (client, key, scheme, digests and the bounds of its local metrics
+     * ({@link ClientMetrics}) validated; nothing checked against a round).
      * Empty {@code key_id} and {@code scheme} are a header that announces no key (the unsigned baseline); one without
      * the other is malformed.
      */
@@ -75,6 +76,11 @@ public final class WireMapping {
         if (unannounced != h.getScheme().isEmpty()) {
             throw new IllegalArgumentException("an update header announces key_id and scheme together, or neither "
                     + "(unsigned); this one has " + (unannounced ? "a scheme without a key_id" : "a key_id without a scheme"));
+        }
+        try {
+            ClientMetrics.check(h.getMetrics().getMetricsMap());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("local metrics: " + e.getMessage(), e);
         }
         return new UpdateHeader(h.getFederationId(), h.getRound(), RoundNonce.of(h.getNonce().toByteArray()),
                 new ClientId(h.getClientId()), unannounced ? null : new KeyId(h.getKeyId()),

@@ -13,7 +13,10 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.data.Examples;
-import io.pqfl.client.train.LocalTrainer;
+import io.pqfl.client.train.DjlModel;
+import io.pqfl.client.train.DjlTrainer;
+import io.pqfl.client.train.DjlTrainerFactory;
+import io.pqfl.client.train.TaskKind;
 import io.pqfl.coordinator.Coordinator;
 import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
@@ -36,6 +39,13 @@ import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.sim.attack.AttackPlan;
 import io.pqfl.sim.attack.ManInTheMiddle;
 import io.pqfl.sim.data.Partitioner;
+import io.pqfl.trainer.EvaluateResult;
+import io.pqfl.trainer.Metrics;
+import io.pqfl.trainer.TrainContext;
+import io.pqfl.trainer.Trainer;
+import io.pqfl.trainer.TrainerException;
+import io.pqfl.trainer.TrainerFactory;
+import io.pqfl.trainer.TrainerOptions;
 import io.pqfl.transport.KeyExchange;
 import io.pqfl.transport.PqTls;
 import java.net.InetSocketAddress;
@@ -67,14 +77,38 @@ import java.util.stream.Collectors;
  */
 public final class SimulationRunner {
     /**
-     * What to run. {@code signing} is the arm's one signing policy, the coordinator's and every client's;
+     * A user's trainer for every virtual client, instead of the built-in model on Fashion-MNIST: each client's trainer
+     * is {@code factory.create} with {@code options} plus {@code partition=i/N} (client {@code i} of {@code N}, 0-based:
+     * every N-th example of the trainer's data), {@code client-index=i} and {@code clients=N}, seed {@code seed + i},
+     * on the CPU. The coordinator starts from client 0's {@link Trainer#initialWeights}; the global model of each round
+     * is evaluated by one more trainer made with {@code partition=all} and {@code client-index=-1}, on its held-out
+     * examples ({@link Trainer#evaluate}).
+     */
+    public record TrainerSetup(TrainerFactory factory, Map<String, String> options) {
+        public TrainerSetup {
+            Objects.requireNonNull(factory, "factory");
+            options = Map.copyOf(options);
+        }
+
+        Trainer create(int index, int clients, String partition, long seed) throws TrainerException {
+            Map<String, String> o = new java.util.HashMap<>(options);
+            o.put("partition", partition);
+            o.put("client-index", Integer.toString(index));
+            o.put("clients", Integer.toString(clients));
+            return factory.create(new TrainerOptions(o, seed, "cpu"));
+        }
+    }
+
+    /**
+     * What to run. {@code trainer} is null for the built-in {@code model} trained by DJL on Fashion-MNIST partitions,
+     * or a user's {@link TrainerSetup}. {@code signing} is the arm's one signing policy, the coordinator's and every client's;
      * {@code scheme} is the scheme of every key in the arm: the clients' (what they sign updates with when signing,
      * and prove their identity with at Hello either way) and the coordinator's (models are signed in every arm).
      */
     public record Spec(String arm, SigningPolicy signing, SignatureScheme scheme, int clients, int rounds, ModelCatalog model,
                        String strategy, Map<String, String> strategyParams, TrainingConfig training,
                        Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
-                       AttackPlan attacks, Duration roundTimeout) {
+                       AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer) {
         public Spec {
             Objects.requireNonNull(signing, "signing");
             Objects.requireNonNull(scheme, "scheme");
@@ -139,9 +173,56 @@ public final class SimulationRunner {
     private SimulationRunner() {
     }
 
+    /** The DJL trainer's options of an arm that names them (model, task, ...), with the arm's seed. */
+    private static TrainerOptions djlOptions(Spec spec) {
+        return new TrainerOptions(spec.trainer().options(), spec.seed(), "cpu");
+    }
+
+    /**
+     * A fresh DJL model for one trainer of the arm: the built-in {@code model}, or what the arm's DJL trainer options
+     * name (a block factory, TorchScript, or a dense model sized from {@code data}).
+     */
+    private static DjlModel djlModel(Spec spec, Examples data) throws TrainerException {
+        return spec.trainer() == null ? DjlModel.builtIn(spec.model()) : DjlTrainerFactory.model(djlOptions(spec), data);
+    }
+
+    /**
+     * Runs one arm. {@code train} and {@code test} are the Fashion-MNIST examples for the built-in model; a
+     * {@link TrainerSetup}'s trainers read their own data, and both may be null.
+     */
     public static Result run(Spec spec, Examples train, Examples test, Path workDir, Consumer<String> progress)
             throws Exception {
+        List<Trainer> trainers = new ArrayList<>();
+        try {
+            return run(spec, train, test, workDir, progress, trainers);
+        } finally {
+            trainers.forEach(Trainer::close);
+        }
+    }
+
+    private static Result run(Spec spec, Examples train, Examples test, Path workDir, Consumer<String> progress,
+                              List<Trainer> trainers) throws Exception {
         long start = System.nanoTime();
+        boolean userTrainer = spec.trainer() != null && !(spec.trainer().factory() instanceof DjlTrainerFactory);
+        List<int[]> parts = userTrainer ? null : Partitioner.split(train, spec.clients(),
+                spec.partition(), spec.alpha(), spec.examplesPerClient(), spec.seed());
+        TaskKind task = spec.trainer() == null ? TaskKind.CLASSIFICATION
+                : DjlTrainerFactory.task(djlOptions(spec));
+        for (int i = 0; i < spec.clients(); i++) {
+            if (userTrainer) {
+                trainers.add(spec.trainer().create(i, spec.clients(), i + "/" + spec.clients(), spec.seed() + i));
+            } else {
+                Examples mine = train.select(parts.get(i));
+                int evalCount = Math.max(1, mine.size() / 10);
+                trainers.add(new DjlTrainer(djlModel(spec, mine), task, mine.range(0, mine.size() - evalCount),
+                        mine.range(mine.size() - evalCount, mine.size()), Device.cpu()));
+            }
+        }
+        Trainer evaluator = userTrainer ? spec.trainer().create(-1, spec.clients(), "all", spec.seed())
+                : DjlTrainer.evaluator(djlModel(spec, test), task, test, Device.cpu());
+        trainers.add(evaluator);
+        ModelWeights initialWeights = spec.trainer() != null ? trainers.get(0).initialWeights(spec.seed())
+                : spec.model().initialWeights(spec.seed());
         Path dir = workDir.resolve("arm-" + spec.arm());
         SignatureScheme clientScheme = spec.scheme();
         SigningKey coordinatorKey = Keys.generate(spec.scheme());
@@ -151,7 +232,7 @@ public final class SimulationRunner {
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("sim-" + spec.arm()).dataDir(dir.resolve("data"))
                 .clientCertificates(tls ? ca.directory().resolve(CertificateAuthority.CERT_FILE) : null,
                         tls ? ca.directory().resolve(CertificateAuthority.CRL_FILE) : null)
-                .initialWeights(spec.model().initialWeights(spec.seed())).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
+                .initialWeights(initialWeights).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
                 .clientsPerRound(spec.clients()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
                 .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training())
                 .acceptedSchemes(Set.of(clientScheme)).signingPolicy(spec.signing()).closeOnRejection(true).build();
@@ -208,8 +289,6 @@ public final class SimulationRunner {
             clientTls = PqTls.client(List.of(ca.certificate()), null, null, KeyExchange.HYBRID);
         }
         List<ClientRound> clientRows = Collections.synchronizedList(new ArrayList<>());
-        List<int[]> parts = Partitioner.split(train, spec.clients(), spec.partition(), spec.alpha(),
-                spec.examplesPerClient(), spec.seed());
         try (CoordinatorServer server = new CoordinatorServer(serverBuilder, coordinator).start()) {
             ExecutorService pool = Executors.newFixedThreadPool(spec.clients());
             List<ManagedChannel> channels = new ArrayList<>();
@@ -222,8 +301,6 @@ public final class SimulationRunner {
                 channels.add(ch);
                 ManInTheMiddle mitm = spec.attacks().any() ? new ManInTheMiddle(spec.attacks(), i, Keys.generate(clientScheme)) : null;
                 Channel channel = mitm != null ? ClientInterceptors.intercept(ch, mitm) : ch;
-                Examples mine = train.select(parts.get(i));
-                int evalCount = Math.max(1, mine.size() / 10);
                 ClientAgent.Settings settings = ClientAgent.Settings.builder(new ClientId(clientName(i)), keys.get(i),
                         coordinatorKey.verifyingKey()).device("cpu").pollWait(Duration.ofSeconds(5))
                         .certificate(certificates.get(i)).seed(spec.seed() + i)
@@ -238,8 +315,7 @@ public final class SimulationRunner {
                         attackName(spec.attacks(), mitm, index, r.round()), r.trainMillis(), r.digestNanos() / 1e6,
                         r.signNanos() / 1e6, verifyMillis.getOrDefault(r.round() + "/" + r.client(), 0.0), r.updateBytes(),
                         r.signatureBytes(), r.uploadMillis(), r.accepted(), r.reason())));
-                ClientAgent agent = new ClientAgent(channel, settings, hooks.build(), mine.range(0, mine.size() - evalCount),
-                        mine.range(mine.size() - evalCount, mine.size()), ClientAgent.Progress.NONE);
+                ClientAgent agent = new ClientAgent(channel, settings, hooks.build(), trainers.get(i), ClientAgent.Progress.NONE);
                 futures.add(pool.submit(agent::run));
             }
             for (Future<ClientAgent.Summary> f : futures) {
@@ -254,20 +330,20 @@ public final class SimulationRunner {
         List<Round> rounds = new ArrayList<>();
         double initial;
         double last;
-        try (LocalTrainer evaluator = new LocalTrainer(spec.model(), Device.cpu())) {
-            ModelWeights current = ModelFiles.read(config.dataDirectory().checkpoint(0)).weights();
-            double[] ev = evaluator.evaluate(current, test);
-            initial = ev[1];
-            for (long r = 1; r <= spec.rounds(); r++) {
-                long[] w = roundWall.getOrDefault(r, new long[] {0, 0, 0, 0});
-                Path checkpoint = config.dataDirectory().checkpoint(r);
-                if (w[1] == 1 && Files.exists(checkpoint)) {
-                    ev = evaluator.evaluate(ModelFiles.read(checkpoint).weights(), test);
-                }
-                rounds.add(new Round(spec.arm(), r, w[1] == 1, w[0], (int) w[2], (int) w[3], ev[1], ev[0]));
+        TrainContext context = TrainContext.of(0, spec.training(), spec.seed());
+        ModelWeights current = ModelFiles.read(config.dataDirectory().checkpoint(0)).weights();
+        EvaluateResult ev = evaluator.evaluate(current, context);
+        initial = ev.metric(Metrics.ACCURACY, Double.NaN);
+        for (long r = 1; r <= spec.rounds(); r++) {
+            long[] w = roundWall.getOrDefault(r, new long[] {0, 0, 0, 0});
+            Path checkpoint = config.dataDirectory().checkpoint(r);
+            if (w[1] == 1 && Files.exists(checkpoint)) {
+                ev = evaluator.evaluate(ModelFiles.read(checkpoint).weights(), context);
             }
-            last = ev[1];
+            rounds.add(new Round(spec.arm(), r, w[1] == 1, w[0], (int) w[2], (int) w[3], ev.metric(Metrics.ACCURACY,
+                    Double.NaN), ev.loss()));
         }
+        last = ev.metric(Metrics.ACCURACY, Double.NaN);
         List<ClientRound> sorted = new ArrayList<>(clientRows);
         sorted.sort((a, b) -> a.round() != b.round() ? Long.compare(a.round(), b.round()) : a.client().compareTo(b.client()));
         return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000,

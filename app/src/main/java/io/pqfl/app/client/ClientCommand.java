@@ -10,15 +10,16 @@ import io.pqfl.app.UsageException;
 import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.agent.ClientState;
 import io.pqfl.client.agent.LogProgress;
-import io.pqfl.client.data.DataSpec;
-import io.pqfl.client.data.Datasets;
-import io.pqfl.client.data.DataException;
-import io.pqfl.client.data.Examples;
+import io.pqfl.app.TrainerChoice;
+import io.pqfl.client.train.DjlTrainer;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyPem;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.pki.Certificates;
+import io.pqfl.trainer.Trainer;
+import io.pqfl.trainer.TrainerException;
+import io.pqfl.trainer.TrainerOptions;
 import io.pqfl.transport.KeyExchange;
 import io.pqfl.transport.PqTls;
 import java.io.PrintWriter;
@@ -28,7 +29,9 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -73,6 +76,9 @@ public final class ClientCommand implements Callable<Integer> {
 
     @Mixin
     DataOptions data;
+
+    @Mixin
+    TrainerChoice trainerChoice;
 
     @Option(names = "--partition", defaultValue = "all", paramLabel = "SPEC",
             description = "Which training examples are this client's: all, FROM-TO, K/N or @FILE (default: ${DEFAULT-VALUE}).")
@@ -145,20 +151,49 @@ public final class ClientCommand implements Callable<Integer> {
         if (!(evalFraction >= 0 && evalFraction < 1)) {
             throw new CliException("--eval-fraction must be in [0, 1), got " + evalFraction);
         }
-        DataSpec dataSpec = data.spec().partition(partition).heldOutFraction(evalFraction).build();
-        Datasets.Split split;
-        try {
-            split = Datasets.loadSplit(dataSpec);
-        } catch (DataException e) {
-            throw new CliException(e.getMessage(), e);
-        }
-        Examples train = split.train();
-        int evalCount = split.heldOut().size();
-        Examples eval = evalCount == 0 ? null : split.heldOut();
         Address address = Address.parse(coordinator);
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("pqfl client %s: %d training and %d held-out examples from %s (%s), coordinator %s, pinned key %s%n",
-                id, train.size(), evalCount, data.path(), partition, coordinator, pinned.keyId());
+        Map<String, String> trainerOptions = trainerChoice.options(dataOptions());
+        Trainer trainer;
+        try {
+            trainer = trainerChoice.factory().create(new TrainerOptions(trainerOptions, seed, device));
+        } catch (TrainerException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        try {
+            return run(id, signingKey, pinned, address, out, trainer, trainerOptions);
+        } finally {
+            trainer.close();
+        }
+    }
+
+    /**
+     * The data options as trainer options: always for the djl trainer (with their defaults), for another trainer only
+     * those given on the command line.
+     */
+    private Map<String, String> dataOptions() {
+        var parsed = spec.commandLine().getParseResult();
+        boolean all = trainerChoice.djl();
+        Map<String, String> o = new LinkedHashMap<>(data.toOptions(parsed, all));
+        if (all || parsed.hasMatchedOption("--partition")) {
+            o.put("partition", partition);
+        }
+        if (all || parsed.hasMatchedOption("--eval-fraction")) {
+            o.put("eval-fraction", Double.toString(evalFraction));
+        }
+        return o;
+    }
+
+    private Integer run(ClientId id, SigningKey signingKey, VerifyingKey pinned, Address address, PrintWriter out,
+                        Trainer trainer, Map<String, String> trainerOptions) throws Exception {
+        if (trainer instanceof DjlTrainer djl) {
+            out.printf("pqfl client %s: %d training and %d held-out examples from %s (%s), coordinator %s, pinned key %s%n",
+                    id, djl.trainExamples(), djl.evalExamples(), trainerOptions.get("data"), trainerOptions.get("partition"),
+                    coordinator, pinned.keyId());
+        } else {
+            out.printf("pqfl client %s: trainer %s (model %s), coordinator %s, pinned key %s%n", id,
+                    trainer.getClass().getName(), trainer.manifest().architecture(), coordinator, pinned.keyId());
+        }
         out.flush();
         ClientAgent.Settings.Builder settings = ClientAgent.Settings.builder(id, signingKey, pinned).device(device)
                 .pollWait(Duration.ofSeconds(pollSeconds)).seed(seed);
@@ -205,16 +240,17 @@ public final class ClientCommand implements Callable<Integer> {
         }
         ManagedChannel channel = builder.build();
         ClientAgent agent = new ClientAgent(channel, settings.build(), ClientAgent.Hooks.builder().rememberIn(remembered).build(),
-                train, eval, LogProgress.auto());
+                trainer, LogProgress.auto());
         Thread hook = new Thread(agent::stop, "pqfl-client-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             ClientAgent.Summary s = agent.run();
-            out.printf("%s: %d rounds trained, %d updates accepted, %d rejected, %d models refused%n",
+            out.printf("%s: %d rounds trained, %d updates accepted, %d rejected, %d models refused%s%n",
                     s.finished() ? "Federation finished" : "Stopped", s.roundsTrained(), s.updatesAccepted(),
-                    s.updatesRejected(), s.modelsRefused());
+                    s.updatesRejected(), s.modelsRefused(),
+                    s.trainingFailures() > 0 ? ", training failed in " + s.trainingFailures() + " rounds" : "");
             out.flush();
-            return s.modelsRefused() > 0 && !s.finished() ? Cli.FAILED : Cli.OK;
+            return (s.modelsRefused() > 0 || s.trainingFailures() > 0) && !s.finished() ? Cli.FAILED : Cli.OK;
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

@@ -5,6 +5,7 @@ import io.pqfl.app.CliException;
 import io.pqfl.app.DataOptions;
 import io.pqfl.app.UsageException;
 import io.pqfl.app.DurationConverter;
+import io.pqfl.app.TrainerChoice;
 import io.pqfl.client.data.DataException;
 import io.pqfl.client.data.Examples;
 import io.pqfl.client.data.DataSpec;
@@ -139,6 +140,13 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default: runs/simulate-TIMESTAMP).")
     Path out;
 
+    /**
+     * A user's trainer for every virtual client (see {@link SimulationRunner.TrainerSetup} for the options each one is
+     * given); without these options, the built-in --model on Fashion-MNIST partitions.
+     */
+    @Mixin
+    TrainerChoice trainerChoice;
+
     @Override
     public Integer call() throws Exception {
         if ("paper".equalsIgnoreCase(preset)) {
@@ -184,26 +192,34 @@ public final class SimulateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage(), e);
         }
-        if (!(testFraction > 0 && testFraction < 1)) {
-            throw new UsageException("--test-fraction must be in (0, 1), got " + testFraction);
-        }
-        DataSpec dataSpec = data.spec().build();
-        Examples train;
-        Examples test;
-        try {
-            Datasets.Split split = Datasets.trainTest(dataSpec, testFraction, seed);
-            train = split.train();
-            test = split.heldOut();
-            // The built-in models take 28x28 grey images (784 values, as IDX gives them) and classify.
-            if (train.isRegression() || train.featureCount() != 784) {
-                throw new DataException("the built-in models (" + String.join(", ", models) + ") take 28x28 grey images "
-                        + "(784 values) and classify; " + dataSpec.path() + " has examples of shape "
-                        + java.util.Arrays.toString(train.shape()) + (train.isRegression() ? " with regression targets" : ""));
+        // The built-in models and the DJL trainer's options train on data the simulation reads and partitions itself
+        // (--data and its options); a user's trainer reads its own.
+        boolean userTrainer = trainerChoice.custom() && !trainerChoice.djl();
+        Examples train = null;
+        Examples test = null;
+        if (!userTrainer) {
+            if (!(testFraction > 0 && testFraction < 1)) {
+                throw new UsageException("--test-fraction must be in (0, 1), got " + testFraction);
             }
-        } catch (DataException e) {
-            throw new CliException(e.getMessage(), e);
+            DataSpec dataSpec = data.spec(trainerChoice.dataTask()).build();
+            try {
+                Datasets.Split split = Datasets.trainTest(dataSpec, testFraction, seed);
+                train = split.train();
+                test = split.heldOut();
+                // The built-in models take 28x28 grey images (784 values, as IDX gives them) and classify.
+                if (!trainerChoice.custom() && (train.isRegression() || train.featureCount() != 784)) {
+                    throw new DataException("the built-in models (" + String.join(", ", models) + ") take 28x28 grey "
+                            + "images (784 values) and classify; " + dataSpec.path() + " has examples of shape "
+                            + java.util.Arrays.toString(train.shape()) + (train.isRegression() ? " with regression targets" : "")
+                            + "; choose a model for it with --trainer-option model=dense (or linear, block-factory=, "
+                            + "torchscript=)");
+                }
+            } catch (DataException e) {
+                throw new CliException(e.getMessage(), e);
+            }
+            test = test.range(0, Math.min(testExamples, test.size()));
         }
-        test = test.range(0, Math.min(testExamples, test.size()));
+        io.pqfl.trainer.TrainerFactory factory = trainerChoice.custom() ? trainerChoice.factory() : null;
         Path dir = out != null ? out : Path.of("runs", "simulate-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
         PrintWriter w = spec.commandLine().getOut();
@@ -217,10 +233,12 @@ public final class SimulateCommand implements Callable<Integer> {
                 if (attacks.any()) {
                     Signing first = parsed.stream().filter(s -> s.policy() == SigningPolicy.SIGNED).findFirst()
                             .orElse(Signing.NONE);
-                    arms.add(arm(first.name() + "-clean" + suffix, first, model, partition, training, AttackPlan.none()));
+                    arms.add(arm(first.name() + "-clean" + suffix, first, model, partition, training, AttackPlan.none(),
+                            setup(factory, model)));
                 }
                 for (Signing s : parsed) {
-                    arms.add(arm(s.name() + (attacks.any() ? "-attacked" : "") + suffix, s, model, partition, training, attacks));
+                    arms.add(arm(s.name() + (attacks.any() ? "-attacked" : "") + suffix, s, model, partition, training, attacks,
+                            setup(factory, model)));
                 }
             }
         }
@@ -232,7 +250,8 @@ public final class SimulateCommand implements Callable<Integer> {
         SimulationRunner.run(new SimulationRunner.Spec("warmup", first.signing(), first.scheme(), Math.min(2, clients), 1,
                 first.model(),
                 "fedavg", Map.of(), training, Partitioner.Kind.IID, alpha, Math.min(examplesPerClient, 300), seed,
-                first.transport(), AttackPlan.none(), roundTimeout), train, test.range(0, Math.min(200, test.size())),
+                first.transport(), AttackPlan.none(), roundTimeout, first.trainer()), train,
+                test == null ? null : test.range(0, Math.min(200, test.size())),
                 Files.createTempDirectory("pqfl-warmup"), line -> { });
         List<SimulationRunner.Result> results = new ArrayList<>();
         int k = 0;
@@ -259,7 +278,10 @@ public final class SimulateCommand implements Callable<Integer> {
         settings.put("strategy", strategy + " " + strategyParams);
         settings.put("training", training.toString());
         settings.put("examplesPerClient", examplesPerClient);
-        settings.put("testExamples", test.size());
+        settings.put("testExamples", test == null ? 0 : test.size());
+        if (factory != null) {
+            settings.put("trainer", factory.name() + " " + trainerChoice.options(Map.of()));
+        }
         settings.put("transport", transport);
         settings.put("attacks", attacks.toString());
         settings.put("seed", seed);
@@ -289,9 +311,25 @@ public final class SimulateCommand implements Callable<Integer> {
     }
 
     private SimulationRunner.Spec arm(String name, Signing signing, ModelCatalog model, Partitioner.Kind partition,
-                                      TrainingConfig training, AttackPlan attacks) {
+                                      TrainingConfig training, AttackPlan attacks, SimulationRunner.TrainerSetup setup) {
         return new SimulationRunner.Spec(name, signing.policy(), signing.scheme(), clients, rounds, model, strategy,
                 strategyParams, training, partition, alpha, examplesPerClient, seed,
-                SimulationRunner.Transport.parse(transport), attacks, roundTimeout);
+                SimulationRunner.Transport.parse(transport), attacks, roundTimeout, setup);
+    }
+
+    /**
+     * The arm's trainer: null for the built-in model; else the chosen factory with the trainer options (for the djl
+     * trainer, {@code model} is the arm's --model unless the options name a model of their own).
+     */
+    private SimulationRunner.TrainerSetup setup(io.pqfl.trainer.TrainerFactory factory, ModelCatalog model) {
+        if (factory == null) {
+            return null;
+        }
+        Map<String, String> options = trainerChoice.options(trainerChoice.djl() ? Map.of()
+                : data.toOptions(spec.commandLine().getParseResult(), false));
+        if (trainerChoice.djl() && !options.containsKey("block-factory") && !options.containsKey("torchscript")) {
+            options.putIfAbsent("model", model.id());
+        }
+        return new SimulationRunner.TrainerSetup(factory, options);
     }
 }

@@ -57,6 +57,35 @@ class ClientCommandTest {
         assertThat(err.toString()).contains("alice.key: no such file").doesNotContain("TLS");
     }
 
+    /** Unencrypted key files for alice and the coordinator, so that a run gets as far as choosing its trainer. */
+    private void keys() throws Exception {
+        io.pqfl.crypto.KeyPem.writeKeyPair(io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_44),
+                dir.resolve("alice.key"), dir.resolve("alice.pub"), null);
+        io.pqfl.crypto.KeyPem.writeKeyPair(io.pqfl.crypto.Keys.generate(io.pqfl.crypto.SignatureScheme.ML_DSA_44),
+                dir.resolve("coordinator.key"), dir.resolve("coordinator.pub"), null);
+    }
+
+    @Test
+    void unknownTrainer_failsBeforeConnecting_listingTheKnownOnes() throws Exception {
+        keys();
+        assertThat(run("--plaintext", "--trainer", "nosuch")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("no trainer named 'nosuch' on the class path; known trainers: djl (");
+        assertThat(run("--plaintext", "--trainer", "com.example.Missing", "--trainer-jar", dir.resolve("none.jar").toString()))
+                .isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("none.jar does not exist");
+    }
+
+    @Test
+    void djlTrainerOptions_areChecked_andTheTaskIsGivenOnce() throws Exception {
+        keys();
+        assertThat(run("--plaintext", "--trainer-option", "modle=cnn")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("unknown trainer option 'modle'; known options: block-factory");
+        assertThat(run("--plaintext", "--task", "binary", "--trainer-option", "task=regression")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--task and --trainer-option task=... both given");
+        assertThat(run("--plaintext", "--task", "ranking")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("unknown task 'ranking'");
+    }
+
     @Test
     void badData_isRefusedBeforeJoining_namingFileLineAndColumn() throws Exception {
         KeyPem.writeKeyPair(Keys.generate(SignatureScheme.ML_DSA_44), dir.resolve("alice.key"), dir.resolve("alice.pub"), null);
@@ -69,7 +98,7 @@ class ClientCommandTest {
         assertThat(run("--plaintext", "--data", csv.toString(), "--label-column", "target")).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains(csv + ": no label column 'target'; the columns are: age, bmi, outcome");
         assertThat(run("--plaintext", "--data", csv.toString(), "--task", "clustering")).isEqualTo(Cli.USAGE);
-        assertThat(err.toString()).contains("unknown task 'clustering': use classification or regression");
+        assertThat(err.toString()).contains("--task: unknown task 'clustering': use classification, binary, regression, regression-l1");
         assertThat(run("--plaintext", "--data", dir.toString(), "--image-size", "64")).isEqualTo(Cli.USAGE);
         assertThat(err.toString()).contains("--image-size must be HxW (e.g. 64x64), got '64'");
     }

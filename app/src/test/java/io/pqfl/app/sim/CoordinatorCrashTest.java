@@ -6,8 +6,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.pqfl.app.Pqfl;
 import io.pqfl.client.agent.ClientAgent;
-import io.pqfl.client.data.Examples;
-import io.pqfl.client.train.TrainResult;
+import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.coordinator.Await;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
@@ -25,6 +24,11 @@ import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.sim.load.CoordinatorProcess;
 import io.pqfl.sim.load.LoadRun;
+import io.pqfl.sim.load.SyntheticTrainer;
+import io.pqfl.trainer.EvaluateResult;
+import io.pqfl.trainer.FitResult;
+import io.pqfl.trainer.TrainContext;
+import io.pqfl.trainer.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -80,20 +84,9 @@ class CoordinatorCrashTest {
                 float d = LoadRun.delta(i * 11);
                 boolean late = i >= 2;
                 ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.builder(new ClientId("c" + i), keys.get(i),
-                        coordinatorKey.verifyingKey()).pollWait(Duration.ofSeconds(5)).seed(i).build(), ClientAgent.Hooks.builder()
-                        .computeUpdates((round, global, config) -> {
-                            if (late && round == 1) {
-                                await(holdBack); // c2 and c3 finish "training" only after the crash
-                            }
-                            ModelWeights w = global.copy();
-                            for (int t = 0; t < w.tensorCount(); t++) {
-                                float[] v = w.tensor(t);
-                                for (int j = 0; j < v.length; j++) {
-                                    v[j] += d;
-                                }
-                            }
-                            return new TrainResult(w, 100, 0, Double.NaN, Double.NaN, 0, 0);
-                        }).build(), new Examples(new float[0], new int[0], 784, 10), null, ClientAgent.Progress.NONE);
+                        coordinatorKey.verifyingKey()).pollWait(Duration.ofSeconds(5)).seed(i).build(),
+                        heldBack(new SyntheticTrainer(ModelCatalog.MLP.manifest(), d), late ? holdBack : null),
+                        ClientAgent.Progress.NONE);
                 results.add(pool.submit(agent::run));
             }
             // Wait until c0 and c1 are accepted in round 1, then kill the coordinator without warning.
@@ -170,4 +163,27 @@ class CoordinatorCrashTest {
         }
     }
 
+
+    /** {@code trainer}, whose round-1 fit finishes only once {@code latch} opens (when it is not null). */
+    private static Trainer heldBack(SyntheticTrainer trainer, CountDownLatch latch) {
+        return new Trainer() {
+            @Override
+            public io.pqfl.protocol.ModelManifest manifest() {
+                return trainer.manifest();
+            }
+
+            @Override
+            public FitResult fit(ModelWeights global, TrainContext context) {
+                if (latch != null && context.round() == 1) {
+                    await(latch); // c2 and c3 finish "training" only after the crash
+                }
+                return trainer.fit(global, context);
+            }
+
+            @Override
+            public EvaluateResult evaluate(ModelWeights model, TrainContext context) {
+                return trainer.evaluate(model, context);
+            }
+        };
+    }
 }

@@ -1,21 +1,20 @@
 package io.pqfl.client.agent;
 
 import io.grpc.Channel;
-import io.pqfl.client.data.Examples;
-import io.pqfl.client.train.TrainResult;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.SigningPolicy;
-import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.trainer.Trainer;
 import java.time.Duration;
 import java.util.Objects;
 
 /**
  * The client's protocol loop: say hello, poll for a task, verify the global model against the pinned
- * coordinator key <em>before</em> loading it, train locally, sign the update statement, stream the update
- * with flow control, and repeat until the federation finishes. Retries with exponential backoff and jitter while
+ * coordinator key <em>before</em> loading it, check that its model is the {@link Trainer}'s, train locally through
+ * the trainer, sign the update statement, stream the update with flow control, and repeat until the federation
+ * finishes. Retries with exponential backoff and jitter while
  * the coordinator is unavailable; logs the coordinator's reason when an update is refused.
  *
  * <p>Everything about an agent is fixed when it is built: {@link Settings} say how it behaves, {@link Hooks}
@@ -222,19 +221,17 @@ public final class ClientAgent {
     }
 
     /**
-     * What a harness plugs into the agent, fixed when it is built: a round observer, an update transform, a
-     * computed update in place of training, and where accepted rounds are remembered. Built with {@link #builder}.
+     * What a harness plugs into the agent, fixed when it is built: a round observer, an update transform, and where
+     * accepted rounds are remembered. Built with {@link #builder}.
      */
     public static final class Hooks {
         private final Observer observer;
         private final UpdateTransform transform;
-        private final LocalUpdate localUpdate;
         private final ClientState state;
 
         private Hooks(Builder b) {
             this.observer = b.observer;
             this.transform = b.transform;
-            this.localUpdate = b.localUpdate;
             this.state = b.state != null ? b.state : ClientState.inMemory();
         }
 
@@ -242,7 +239,7 @@ public final class ClientAgent {
             return new Builder();
         }
 
-        /** No hooks: DJL training, updates as trained, nothing observed, accepted rounds remembered in memory. */
+        /** No hooks: updates as trained, nothing observed, accepted rounds remembered in memory. */
         public static Hooks none() {
             return builder().build();
         }
@@ -255,11 +252,6 @@ public final class ClientAgent {
             return transform;
         }
 
-        /** The update computation, or null to train with DJL. */
-        LocalUpdate localUpdate() {
-            return localUpdate;
-        }
-
         ClientState state() {
             return state;
         }
@@ -268,7 +260,6 @@ public final class ClientAgent {
         public static final class Builder {
             private Observer observer = r -> { };
             private UpdateTransform transform = (round, global, trained) -> trained;
-            private LocalUpdate localUpdate;
             private ClientState state;
 
             private Builder() {
@@ -283,12 +274,6 @@ public final class ClientAgent {
             /** Changes the trained weights before they are signed (simulated model poisoning). */
             public Builder transformUpdates(UpdateTransform transform) {
                 this.transform = Objects.requireNonNull(transform, "transform");
-                return this;
-            }
-
-            /** Replaces DJL training with {@code update} (load tests); the rest of the agent is unchanged. */
-            public Builder computeUpdates(LocalUpdate update) {
-                this.localUpdate = Objects.requireNonNull(update, "update");
                 return this;
             }
 
@@ -307,8 +292,12 @@ public final class ClientAgent {
         }
     }
 
-    /** What happened over the agent's life. */
-    public record Summary(int roundsTrained, int updatesAccepted, int updatesRejected, int modelsRefused, boolean finished) {
+    /**
+     * What happened over the agent's life. {@code trainingFailures}: rounds whose fit failed (nothing was sent for
+     * them); the agent stops after {@link Settings#maxConsecutiveRefusals()} in a row.
+     */
+    public record Summary(int roundsTrained, int updatesAccepted, int updatesRejected, int modelsRefused,
+                          int trainingFailures, boolean finished) {
     }
 
     /** Receives progress: the round, examples done so far, and examples in the round. */
@@ -345,29 +334,21 @@ public final class ClientAgent {
         ModelWeights apply(long round, ModelWeights global, ModelWeights trained);
     }
 
-    /**
-     * Computes a round's update instead of DJL training: for load tests, whose clients send real signed
-     * updates of a real model's size without spending the machine on training.
-     */
-    public interface LocalUpdate {
-        TrainResult compute(long round, ModelWeights global, TrainingConfig config);
-    }
-
     private final RoundLoop loop;
 
-    /** An agent without hooks: see {@link #ClientAgent(Channel, Settings, Hooks, Examples, Examples, Progress)}. */
-    public ClientAgent(Channel channel, Settings settings, Examples train, Examples eval, Progress progress) {
-        this(channel, settings, Hooks.none(), train, eval, progress);
+    /** An agent without hooks: see {@link #ClientAgent(Channel, Settings, Hooks, Trainer, Progress)}. */
+    public ClientAgent(Channel channel, Settings settings, Trainer trainer, Progress progress) {
+        this(channel, settings, Hooks.none(), trainer, progress);
     }
 
     /**
      * @param channel to the coordinator; the agent does not close it
-     * @param train the local training data (unused when {@code hooks} compute updates)
-     * @param eval held-out data for local evaluation, or null
+     * @param trainer trains each round's update; the agent refuses tasks whose model is not
+     *     {@link Trainer#manifest()}, uses it from its own thread only, and does not close it
      */
-    public ClientAgent(Channel channel, Settings settings, Hooks hooks, Examples train, Examples eval, Progress progress) {
+    public ClientAgent(Channel channel, Settings settings, Hooks hooks, Trainer trainer, Progress progress) {
         this.loop = new RoundLoop(Objects.requireNonNull(channel, "channel"), Objects.requireNonNull(settings, "settings"),
-                Objects.requireNonNull(hooks, "hooks"), Objects.requireNonNull(train, "train"), eval,
+                Objects.requireNonNull(hooks, "hooks"), Objects.requireNonNull(trainer, "trainer"),
                 Objects.requireNonNull(progress, "progress"));
     }
 

@@ -3,8 +3,6 @@ package io.pqfl.client.agent;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.pqfl.client.data.Examples;
-import io.pqfl.client.train.TrainResult;
 import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.Signer;
 import io.pqfl.proto.v1.FederationGrpc;
@@ -17,6 +15,9 @@ import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WireMapping;
+import io.pqfl.trainer.FitResult;
+import io.pqfl.trainer.Metrics;
+import io.pqfl.trainer.Trainer;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Random;
@@ -44,8 +45,10 @@ final class RoundLoop {
     private int accepted;
     private int rejected;
     private int refused;
+    private int trainingFailures;
+    private int consecutiveFailures;
 
-    RoundLoop(Channel channel, ClientAgent.Settings settings, ClientAgent.Hooks hooks, Examples train, Examples eval,
+    RoundLoop(Channel channel, ClientAgent.Settings settings, ClientAgent.Hooks hooks, Trainer trainer,
               ClientAgent.Progress progress) {
         this.settings = settings;
         this.hooks = hooks;
@@ -54,8 +57,8 @@ final class RoundLoop {
         var blocking = FederationGrpc.newBlockingStub(channel);
         this.session = new Session(blocking, settings, jitter, this::stopping);
         this.fetcher = new TaskFetcher(blocking, session, settings);
-        this.training = new LocalTraining(settings, hooks.localUpdate(), train, eval, progress);
-        this.verifier = new TaskVerifier(settings, hooks.state(), training.trainsLocally());
+        this.training = new LocalTraining(settings, trainer, progress);
+        this.verifier = new TaskVerifier(settings, hooks.state(), trainer.manifest());
         this.uploader = new Uploader(FederationGrpc.newStub(channel), session, settings, jitter, this::stopping);
     }
 
@@ -74,8 +77,6 @@ final class RoundLoop {
             refused++;
             log.error("Stopping: {}", e.getMessage());
             return summary(false);
-        } finally {
-            training.close();
         }
     }
 
@@ -130,18 +131,38 @@ final class RoundLoop {
             }
             polls.reset();
             consecutiveRefusals = 0;
-            trainAndSubmit(task);
+            LocalTraining.Outcome outcome;
+            try {
+                outcome = training.run(task, WireMapping.fromWire(task.header().getConfig()));
+            } catch (LocalTraining.Failed e) {
+                trainingFailures++;
+                consecutiveFailures++;
+                log.error("Round {}: training failed, no update sent: {}", task.round(), e.getMessage(), e.getCause());
+                hooks.observer().round(new ClientAgent.RoundReport(settings.clientId(), task.round(), 0, 0, 0, 0, 0, 0,
+                        false, TRAINING_FAILED, Double.NaN));
+                if (consecutiveFailures >= settings.maxConsecutiveRefusals()) {
+                    log.error("Training failed {} rounds in a row; stopping", consecutiveFailures);
+                    return summary(false);
+                }
+                Thread.sleep(polls.next().toMillis());
+                continue;
+            }
+            consecutiveFailures = 0;
+            submit(task, outcome);
         }
         return summary(false);
     }
 
+    /** The reason a {@link ClientAgent.RoundReport} gives for a round whose training failed. */
+    static final String TRAINING_FAILED = "TRAINING_FAILED";
+
     private ClientAgent.Summary summary(boolean finished) {
-        return new ClientAgent.Summary(trained, accepted, rejected, refused, finished);
+        return new ClientAgent.Summary(trained, accepted, rejected, refused, trainingFailures, finished);
     }
 
-    private void trainAndSubmit(Task task) throws InterruptedException {
+    private void submit(Task task, LocalTraining.Outcome outcome) throws InterruptedException {
         long round = task.round();
-        TrainResult result = training.run(task, WireMapping.fromWire(task.header().getConfig()));
+        FitResult result = outcome.result();
         trained++;
 
         ModelWeights update = hooks.transform().apply(round, task.model(), result.weights());
@@ -157,7 +178,7 @@ final class RoundLoop {
         long signNanos = System.nanoTime() - signStart;
 
         long uploadStart = System.nanoTime();
-        Optional<Uploader.Delivery> delivery = uploader.deliver(round, header(task, update, result), update, signature,
+        Optional<Uploader.Delivery> delivery = uploader.deliver(round, header(task, update, result, outcome.millis()), update, signature,
                 task.header().getDeadlineUnixMs());
         if (delivery.isEmpty()) {
             return; // stopped while delivering: no outcome to count or report
@@ -169,9 +190,20 @@ final class RoundLoop {
         } else {
             rejected++;
         }
-        hooks.observer().round(new ClientAgent.RoundReport(settings.clientId(), round, result.trainMillis(), digestNanos,
+        hooks.observer().round(new ClientAgent.RoundReport(settings.clientId(), round, outcome.millis(), digestNanos,
                 signNanos, update.manifest().totalBytes(), signature.length, (System.nanoTime() - uploadStart) / 1_000_000,
-                d.accepted(), d.reason(), result.evalAccuracy()));
+                d.accepted(), d.reason(), result.metric(Metrics.EVAL_ACCURACY, Double.NaN)));
+    }
+
+    /**
+     * The update's local metrics: every metric the trainer reported, and the well-known ones in their fixed fields
+     * (0 where the trainer did not report them). Not signed: they are the client's say-so.
+     */
+    static LocalMetrics localMetrics(FitResult result, long trainMillis) {
+        return LocalMetrics.newBuilder().setTrainLoss(result.metric(Metrics.LOSS, 0))
+                .setEvalLoss(result.metric(Metrics.EVAL_LOSS, 0)).setEvalAccuracy(result.metric(Metrics.EVAL_ACCURACY, 0))
+                .setEvalExamples((long) result.metric(Metrics.EVAL_EXAMPLES, 0)).setTrainMillis(trainMillis)
+                .putAllMetrics(result.metrics()).build();
     }
 
     /** What the client signs: the round it answers, the model it started from, and the update it sends. */
@@ -181,16 +213,13 @@ final class RoundLoop {
                 settings.key().keyId(), settings.key().scheme(), updateDigest, examples);
     }
 
-    private UpdateHeader header(Task task, ModelWeights update, TrainResult result) {
+    private UpdateHeader header(Task task, ModelWeights update, FitResult result, long trainMillis) {
         TaskHeader t = task.header();
         UpdateHeader.Builder h = UpdateHeader.newBuilder().setFederationId(session.federationId()).setRound(t.getRound())
                 .setNonce(t.getNonce()).setClientId(settings.clientId().value())
                 .setBaseModelDigest(WireMapping.bytes(task.digest())).setManifest(WireMapping.toWire(update.manifest()))
                 .setNumExamples(result.examples()).setUpdateBytes(update.manifest().totalBytes())
-                .setMetrics(LocalMetrics.newBuilder().setTrainLoss(result.trainLoss())
-                        .setEvalLoss(Double.isNaN(result.evalLoss()) ? 0 : result.evalLoss())
-                        .setEvalAccuracy(Double.isNaN(result.evalAccuracy()) ? 0 : result.evalAccuracy())
-                        .setEvalExamples(result.evalExamples()).setTrainMillis(result.trainMillis()));
+                .setMetrics(localMetrics(result, trainMillis));
         // An unsigned update announces no key or scheme: it is signed with none. The coordinator knows whose key
         // it is from the session, whose Hello proved it.
         switch (settings.signing()) {

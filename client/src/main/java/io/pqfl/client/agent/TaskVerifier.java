@@ -2,7 +2,6 @@ package io.pqfl.client.agent;
 
 import io.pqfl.crypto.KeyId;
 import io.pqfl.proto.v1.TaskHeader;
-import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.ModelRejectedException;
 import io.pqfl.protocol.TaskStatement;
@@ -17,23 +16,20 @@ import java.io.IOException;
 final class TaskVerifier {
     private final ClientAgent.Settings settings;
     private final ClientState state;
-    private final boolean trainsLocally;
+    private final ModelManifest trains;
 
-    /**
-     * @param trainsLocally whether this agent trains with its built-in models (then the task's model must be one
-     *     of them), rather than computing updates through a {@link ClientAgent.LocalUpdate} hook
-     */
-    TaskVerifier(ClientAgent.Settings settings, ClientState state, boolean trainsLocally) {
+    /** @param trains the model this client's trainer trains: a task for any other is refused */
+    TaskVerifier(ClientAgent.Settings settings, ClientState state, ModelManifest trains) {
         this.settings = settings;
         this.state = state;
-        this.trainsLocally = trainsLocally;
+        this.trains = trains;
     }
 
     /**
      * Every check before training, in order: the task is for this client and federation, its header is signed by
      * the pinned coordinator key over the model actually received, the model's own statement verifies, both name
      * the same model round, neither the task nor the model is older than what this client already accepted, and
-     * the model is one this client can train. Then the task is remembered (on disk, when configured).
+     * the model is the one this client's trainer trains. Then the task is remembered (on disk, when configured).
      */
     void check(Task task, String federationId) throws ModelRejectedException {
         TaskHeader h = task.header();
@@ -67,9 +63,7 @@ final class TaskVerifier {
             throw new ModelRejectedException("the model is from round " + h.getModelRound() + ", older than the round "
                     + newestModel + " model this client already trained on (an old model replayed?)");
         }
-        if (trainsLocally) {
-            trainable(task.model().manifest());
-        }
+        trainable(trains, task.model().manifest());
         try {
             state.accepted(federationId, pinned, h.getRound(), h.getModelRound());
         } catch (IOException e) {
@@ -77,19 +71,14 @@ final class TaskVerifier {
         }
     }
 
-    /** The built-in model this client trains for {@code manifest}; refused (not thrown) when there is none. */
-    static ModelCatalog trainable(ModelManifest manifest) throws ModelRejectedException {
-        ModelCatalog architecture;
-        try {
-            architecture = ModelCatalog.byId(manifest.architecture());
-        } catch (IllegalArgumentException e) {
-            throw new ModelRejectedException("the coordinator's model '" + manifest.architecture()
-                    + "' is not one this client can train (" + e.getMessage() + ")", e);
+    /**
+     * Refuses (rather than throws) a task whose model is not exactly {@code trains}: the same tensors, names, shapes
+     * and architecture label. The message names the first difference.
+     */
+    static void trainable(ModelManifest trains, ModelManifest offered) throws ModelRejectedException {
+        if (!trains.equals(offered)) {
+            throw new ModelRejectedException("the coordinator's model '" + offered.architecture() + "' is not the one this "
+                    + "client's trainer trains ('" + trains.architecture() + "'): " + trains.describeMismatch(offered));
         }
-        if (!architecture.manifest().equals(manifest)) {
-            throw new ModelRejectedException("the coordinator's " + architecture.id() + " does not match this client's: "
-                    + architecture.manifest().describeMismatch(manifest));
-        }
-        return architecture;
     }
 }

@@ -125,6 +125,109 @@ public record DataSpec(Path path, Format format, Task task, float csvScale, Stri
                 .partition(partition).heldOutFraction(heldOutFraction);
     }
 
+    /** The option keys {@link #fromOptions} reads (the DJL trainer's data options). */
+    public static final java.util.Set<String> OPTION_KEYS = java.util.Set.of("data", "data-format", "label-column",
+            "feature-columns", "classes", "standardize", "standardize-stats", "image-size", "channels", "csv-scale",
+            "partition", "eval-fraction");
+
+    /**
+     * A spec from string options (a trainer's {@code --trainer-option}s, or the CLI's data options turned into them):
+     * {@code data}, {@code data-format}, {@code label-column}, {@code feature-columns} and {@code classes}
+     * (comma-separated), {@code standardize} (true/false), {@code standardize-stats}, {@code image-size} (HxW),
+     * {@code channels}, {@code csv-scale}, {@code partition}, {@code eval-fraction}; {@code task} is the data's task
+     * (classification or regression). Keys not given keep their defaults; {@code defaultPath} is the data when
+     * {@code data} is not given.
+     *
+     * @throws IllegalArgumentException naming the option whose value makes no sense
+     */
+    public static DataSpec fromOptions(java.util.Map<String, String> o, Path defaultPath, Task task) {
+        Builder b = builder(o.containsKey("data") ? Path.of(o.get("data")) : defaultPath).task(task);
+        if (o.containsKey("data-format")) {
+            b.format(Format.parse(o.get("data-format")));
+        }
+        b.labelColumn(o.get("label-column"));
+        b.featureColumns(list(o.get("feature-columns")));
+        b.classes(list(o.get("classes")));
+        String standardize = o.getOrDefault("standardize", "false").trim();
+        if (!standardize.equals("true") && !standardize.equals("false")) {
+            throw new IllegalArgumentException("option standardize must be true or false, got '" + standardize + "'");
+        }
+        b.standardize(standardize.equals("true"));
+        if (o.containsKey("standardize-stats")) {
+            b.standardizeStats(Path.of(o.get("standardize-stats")));
+        }
+        if (o.containsKey("image-size")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})[xX](\\d{1,9})")
+                    .matcher(o.get("image-size").trim());
+            if (!m.matches()) {
+                throw new IllegalArgumentException("image size must be HxW (e.g. 64x64), got '" + o.get("image-size") + "'");
+            }
+            b.imageSize(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+        }
+        b.channels(number(o, "channels", 0).intValue());
+        b.csvScale(number(o, "csv-scale", 1).floatValue());
+        b.partition(o.getOrDefault("partition", "all"));
+        b.heldOutFraction(number(o, "eval-fraction", 0).doubleValue());
+        return b.build();
+    }
+
+    /** This spec as the options {@link #fromOptions} reads back (defaults left out). */
+    public java.util.Map<String, String> toOptions() {
+        java.util.Map<String, String> o = new java.util.LinkedHashMap<>();
+        o.put("data", path.toString());
+        if (format != Format.AUTO) {
+            o.put("data-format", format.name().toLowerCase(Locale.ROOT));
+        }
+        if (labelColumn != null) {
+            o.put("label-column", labelColumn);
+        }
+        if (!featureColumns.isEmpty()) {
+            o.put("feature-columns", String.join(",", featureColumns));
+        }
+        if (!classes.isEmpty()) {
+            o.put("classes", String.join(",", classes));
+        }
+        if (standardize) {
+            o.put("standardize", "true");
+        }
+        if (standardizeStats != null) {
+            o.put("standardize-stats", standardizeStats.toString());
+        }
+        if (imageHeight > 0) {
+            o.put("image-size", imageHeight + "x" + imageWidth);
+        }
+        if (channels != 0) {
+            o.put("channels", Integer.toString(channels));
+        }
+        if (csvScale != 1f) {
+            o.put("csv-scale", Float.toString(csvScale));
+        }
+        if (!partition.equals("all")) {
+            o.put("partition", partition);
+        }
+        if (heldOutFraction != 0) {
+            o.put("eval-fraction", Double.toString(heldOutFraction));
+        }
+        return o;
+    }
+
+    private static List<String> list(String value) {
+        return value == null || value.isBlank() ? List.of()
+                : java.util.Arrays.stream(value.split(",")).map(String::trim).filter(v -> !v.isEmpty()).toList();
+    }
+
+    private static Double number(java.util.Map<String, String> o, String key, double otherwise) {
+        String v = o.get(key);
+        if (v == null) {
+            return otherwise;
+        }
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + key + " must be a number, got '" + v + "'");
+        }
+    }
+
     /** Whether features are standardised, with own or shared statistics. */
     public boolean standardizes() {
         return standardize || standardizeStats != null;

@@ -6,8 +6,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
 import io.pqfl.client.agent.ClientAgent;
-import io.pqfl.client.data.Examples;
-import io.pqfl.client.train.TrainResult;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.Ledger;
@@ -169,7 +167,6 @@ public final class LoadRun {
             ExecutorService pool = Executors.newFixedThreadPool(s.clients());
             List<ManagedChannel> channels = new ArrayList<>();
             List<Future<ClientAgent.Summary>> futures = new ArrayList<>();
-            Examples none = new Examples(new float[0], new int[0], 784, 10); // no data: updates are computed, not trained
             for (int i = 0; i < s.clients(); i++) {
                 InetSocketAddress local = new InetSocketAddress("127.1." + (i / 250) + "." + (i % 250 + 1), 0);
                 NettyChannelBuilder b = NettyChannelBuilder.forAddress("127.0.0.1", port).maxInboundMessageSize(8 << 20)
@@ -185,12 +182,10 @@ public final class LoadRun {
                 ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.builder(new ClientId(name(i)), keys.get(i),
                         coordinatorKey.verifyingKey()).pollWait(Duration.ofSeconds(20)).seed(i)
                         .certificate(s.certificates() ? certificates.get(i) : null).build(), ClientAgent.Hooks.builder()
-                        .computeUpdates((round, global, config) -> new TrainResult(shift(global, d), 100, 0, Double.NaN,
-                                Double.NaN, 0, 0))
                         .observe(r -> {
                             long end = System.nanoTime();
                             uploads.add(new long[] {r.round(), end - r.uploadMillis() * 1_000_000L, end, r.accepted() ? 1 : 0});
-                        }).build(), none, null, ClientAgent.Progress.NONE);
+                        }).build(), new SyntheticTrainer(s.model().manifest(), d), ClientAgent.Progress.NONE);
                 futures.add(pool.submit(() -> {
                     try {
                         return agent.run();
@@ -367,17 +362,6 @@ public final class LoadRun {
 
     static String name(int i) {
         return String.format("load-%04d", i);
-    }
-
-    private static ModelWeights shift(ModelWeights global, float d) {
-        ModelWeights w = global.copy();
-        for (int t = 0; t < w.tensorCount(); t++) {
-            float[] v = w.tensor(t);
-            for (int j = 0; j < v.length; j++) {
-                v[j] += d;
-            }
-        }
-        return w;
     }
 
 }
