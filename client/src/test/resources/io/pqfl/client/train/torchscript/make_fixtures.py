@@ -7,6 +7,7 @@
   float64.pt        a scripted Linear(4, 2) whose parameters are float64
   dropout_eval.pt   a scripted Flatten, Dropout(0.5), Linear(784, 2), saved after eval(): pqfl must train it in
                     training mode all the same
+  traced.pt         torch.jit.trace of Flatten, Linear(784, 4), ReLU, Linear(4, 10)
   state_dict.pt     torch.save of a state_dict: a pickle, not a TorchScript archive
   sgd_step.bin      PyTorch's own answer to one training step of the example CNN, for comparison with DJL:
                     a batch of 8 fixed inputs [8, 1, 28, 28] and labels, then every parameter after one SGD
@@ -40,6 +41,8 @@ def main() -> None:
     torch.jit.save(torch.jit.script(WithBatchNorm()), "batchnorm.pt")
     torch.jit.save(torch.jit.script(nn.Linear(4, 2).double()), "float64.pt")
     torch.save(nn.Linear(4, 2).state_dict(), "state_dict.pt")
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 4), nn.ReLU(), nn.Linear(4, 10))
+    torch.jit.save(torch.jit.trace(mlp, torch.zeros(1, 1, 28, 28)), "traced.pt")
     dropout = nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(784, 2)).eval()
     torch.jit.save(torch.jit.script(dropout), "dropout_eval.pt")
 
