@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Enumeration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Matcher;
@@ -156,7 +157,7 @@ public final class TorchScriptModel implements AutoCloseable {
             NDArray array = p.getValue().getArray();
             if (array.getDataType() != DataType.FLOAT32) {
                 throw new TorchScriptException(pt + ": parameter " + p.getKey() + " is "
-                        + array.getDataType().toString().toLowerCase(java.util.Locale.ROOT)
+                        + array.getDataType().toString().toLowerCase(Locale.ROOT)
                         + "; pqfl federates float32 parameters only (call .float() on the module before exporting)");
             }
             long[] shape = array.getShape().getShape();

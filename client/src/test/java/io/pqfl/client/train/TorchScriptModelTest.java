@@ -2,6 +2,7 @@ package io.pqfl.client.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.Device;
 import ai.djl.Model;
@@ -12,6 +13,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
@@ -28,6 +30,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.IntStream;
 import java.util.zip.ZipFile;
 import org.junit.jupiter.api.Test;
 
@@ -126,14 +129,14 @@ class TorchScriptModelTest {
                     gc.backward(l);
                 }
                 trainer.step();
-                assertThat(loss).isCloseTo(pytorchLoss, org.assertj.core.data.Offset.offset(1e-5f));
+                assertThat(loss).isCloseTo(pytorchLoss, within(1e-5f));
             }
             ModelWeights stepped = WeightsCodec.read(ts.block(), ts.manifest());
             ModelWeights initial = ts.initialWeights();
             for (int i = 0; i < stepped.tensorCount(); i++) {
                 float[] expected = floats(golden, stepped.tensor(i).length);
                 assertThat(stepped.tensor(i)).as(CNN_TENSORS.get(i).name())
-                        .containsExactly(expected, org.assertj.core.data.Offset.offset(2e-6f))
+                        .containsExactly(expected, within(2e-6f))
                         .isNotEqualTo(initial.tensor(i));
             }
             assertThat(golden.hasRemaining()).isFalse();
@@ -219,8 +222,8 @@ class TorchScriptModelTest {
                     trainer.step();
                 }
                 // PyTorch 1.13.1, same module, batch and 10 SGD steps (torch.optim.SGD, lr 0.1): 2.4330943 -> 2.0041728
-                assertThat(first).isCloseTo(2.4330943, org.assertj.core.data.Offset.offset(1e-5));
-                assertThat(evaluate(trainer, batch)[0]).isCloseTo(2.0041728, org.assertj.core.data.Offset.offset(1e-4));
+                assertThat(first).isCloseTo(2.4330943, within(1e-5));
+                assertThat(evaluate(trainer, batch)[0]).isCloseTo(2.0041728, within(1e-4));
             }
         }
     }
@@ -284,7 +287,7 @@ class TorchScriptModelTest {
 
     private static float[] predict(TorchScriptModel ts, NDManager manager, Examples images) {
         try (NDManager m = manager.newSubManager()) {
-            return ts.block().forward(new ai.djl.training.ParameterStore(m, false), new NDList(images(m, images)), false)
+            return ts.block().forward(new ParameterStore(m, false), new NDList(images(m, images)), false)
                     .singletonOrThrow().toFloatArray();
         }
     }
@@ -305,7 +308,7 @@ class TorchScriptModelTest {
     }
 
     private static int[] range(int from, int to) {
-        return java.util.stream.IntStream.range(from, to).toArray();
+        return IntStream.range(from, to).toArray();
     }
 
     private static float[] floats(ByteBuffer bytes, int count) {
