@@ -2,6 +2,7 @@ package io.pqfl.app.model;
 
 import io.pqfl.app.Cli;
 import io.pqfl.app.CliException;
+import io.pqfl.app.UsageException;
 import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.ModelFileFormat;
@@ -59,7 +60,8 @@ public final class ModelCommand implements Callable<Integer> {
                 description = "A safetensors file (e.g. saved with safetensors.torch.save_file): checked and normalised.")
         Path safetensors;
 
-        @Option(names = "--torchscript", paramLabel = "FILE", description = "A TorchScript module (.pt): its parameters.")
+        @Option(names = "--torchscript", paramLabel = "FILE", description = "A TorchScript module (.pt): its parameters "
+                + "(needs --input-shape).")
         Path torchscript;
     }
 
@@ -75,6 +77,10 @@ public final class ModelCommand implements Callable<Integer> {
 
         @Option(names = "--seed", defaultValue = "1", description = "Seed of a built-in model's initial weights (default: ${DEFAULT-VALUE}).")
         long seed;
+
+        @Option(names = "--input-shape", split = ",", paramLabel = "D", description = "With --torchscript: one example's "
+                + "shape without the batch dimension, e.g. 1,28,28.")
+        int[] inputShape;
 
         @Option(names = "--architecture", paramLabel = "LABEL",
                 description = "The manifest's architecture label (default: the built-in model's name, the file's "
@@ -106,12 +112,17 @@ public final class ModelCommand implements Callable<Integer> {
                 weights = ModelFileFormat.readWeights(source.safetensors);
                 from = source.safetensors.toString();
             } else {
-                // TODO(integration): read the module's parameters with io.pqfl.client.train.TorchScriptModel (its
-                // ModelManifest and initial ModelWeights), written on the trainer branch; keep the call in a separate
-                // class so that `model export|verify` still load on a coordinator host, which has no DJL.
-                throw new CliException("--torchscript is not available in this build yet (it needs the TorchScript "
-                        + "loader of the client); save the module's state_dict with safetensors.torch.save_file and use "
-                        + "--from-safetensors FILE");
+                if (inputShape == null) {
+                    throw new UsageException("--torchscript needs --input-shape (one example's shape, e.g. 1,28,28)");
+                }
+                try {
+                    weights = TorchScriptWeights.read(source.torchscript, inputShape);
+                } catch (NoClassDefFoundError e) {
+                    throw new CliException("--torchscript needs DJL and libtorch, which the coordinator host's jar leaves "
+                            + "out: run it with the full pqfl launcher, or export the module's state_dict with "
+                            + "safetensors and use --from-safetensors FILE");
+                }
+                from = source.torchscript.toString();
             }
             if (architecture != null) {
                 weights = relabel(weights, architecture);

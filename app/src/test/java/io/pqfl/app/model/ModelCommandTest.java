@@ -108,10 +108,25 @@ class ModelCommandTest {
     }
 
     @Test
-    void init_torchScript_saysItIsNotAvailableYet() {
-        assertThat(cli("init", "--torchscript", dir.resolve("m.pt").toString(), "--out", dir.resolve("o.safetensors").toString()))
-                .isEqualTo(Cli.FAILED);
-        assertThat(err.toString()).contains("--torchscript is not available in this build yet");
+    void init_torchScript_writesTheModulesOwnParameters_andNeedsTheInputShape() throws Exception {
+        Path pt = Path.of("..", "examples", "torchscript-cnn", "model", "fmnist_cnn.pt");
+        Path out = dir.resolve("cnn.safetensors");
+        assertThat(cli("init", "--torchscript", pt.toString(), "--out", out.toString())).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--torchscript needs --input-shape");
+        assertThat(out).doesNotExist();
+        assertThat(cli("init", "--torchscript", pt.toString(), "--input-shape", "1,28,28", "--out", out.toString()))
+                .isEqualTo(Cli.OK);
+        ModelWeights written = io.pqfl.coordinator.store.ModelFileFormat.readWeights(out);
+        assertThat(written.manifest().tensors()).extracting(TensorSpec::name)
+                .containsExactly("conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc.weight", "fc.bias");
+        try (var ts = io.pqfl.client.train.TorchScriptModel.load(pt, new int[] {1, 28, 28}, ai.djl.Device.cpu())) {
+            for (int i = 0; i < written.tensorCount(); i++) {
+                assertThat(java.util.Arrays.equals(written.tensor(i), ts.initialWeights().tensor(i))).isTrue();
+            }
+        }
+        assertThat(cli("init", "--torchscript", dir.resolve("missing.pt").toString(), "--input-shape", "1,28,28",
+                "--out", dir.resolve("o.safetensors").toString())).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("missing.pt");
     }
 
     @Test

@@ -10,6 +10,7 @@ import io.pqfl.trainer.Trainer;
 import io.pqfl.trainer.TrainerException;
 import io.pqfl.trainer.TrainerFactory;
 import io.pqfl.trainer.TrainerOptions;
+import io.pqfl.protocol.ModelWeights;
 import java.lang.reflect.InvocationTargetException;
 import java.nio.file.Path;
 import java.util.Set;
@@ -120,15 +121,61 @@ public final class DjlTrainerFactory implements TrainerFactory {
             return DjlModel.fromFactory(blockFactory(options.get("block-factory", null)), options);
         }
         if (options.has("torchscript")) {
-            Path file = options.getPath("torchscript", null);
-            throw new TrainerException("TorchScript models (" + file + ") are not supported by this build of the DJL "
-                    + "trainer yet; use a built-in model or a block-factory");
+            return torchScript(options);
         }
         try {
             return DjlModel.builtIn(ModelCatalog.byId(options.get("model", ModelCatalog.MLP.id())));
         } catch (IllegalArgumentException e) {
             throw new TrainerException(e.getMessage(), e);
         }
+    }
+
+    /**
+     * A TorchScript module ({@code torchscript=FILE}) for one example of {@code input-shape} (e.g. {@code 1,28,28},
+     * required: TorchScript does not say what it takes). The module stays loaded while its trainer lives (the block is
+     * the module); each call loads its own copy, so every trainer trains its own.
+     */
+    static DjlModel torchScript(TrainerOptions options) throws TrainerException {
+        Path file = options.getPath("torchscript", null);
+        String shape = options.get("input-shape", null);
+        if (shape == null) {
+            throw new TrainerException("trainer option torchscript needs input-shape too (one example's shape without the "
+                    + "batch dimension, e.g. input-shape=1,28,28)");
+        }
+        int[] dims;
+        try {
+            dims = java.util.Arrays.stream(shape.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new TrainerException("trainer option input-shape must be comma-separated integers, got '" + shape + "'");
+        }
+        TorchScriptModel ts;
+        try {
+            ts = TorchScriptModel.load(file, dims, DjlTrainer.chooseDevice(options.device()));
+        } catch (TorchScriptException | IllegalArgumentException e) {
+            throw new TrainerException(e.getMessage(), e);
+        }
+        ModelWeights initial = ts.initialWeights();
+        return new DjlModel() {
+            @Override
+            public ai.djl.nn.Block block() {
+                return ts.block();
+            }
+
+            @Override
+            public io.pqfl.protocol.ModelManifest manifest() {
+                return ts.manifest();
+            }
+
+            @Override
+            public ai.djl.ndarray.types.Shape inputShape() {
+                return ts.inputShape();
+            }
+
+            @Override
+            public ModelWeights initialWeights(long seed) {
+                return initial.copy();
+            }
+        };
     }
 
     /**

@@ -233,6 +233,27 @@ class DjlTrainerTest {
     }
 
     @Test
+    void factory_torchScript_trainsTheModulesOwnTensors() throws Exception {
+        var factory = new DjlTrainerFactory();
+        String pt = java.nio.file.Path.of("..", "examples", "torchscript-cnn", "model", "fmnist_cnn.pt").toString();
+        assertThatThrownBy(() -> factory.create(TrainerOptions.of(Map.of("torchscript", pt, "partition", "0-99"))))
+                .isInstanceOf(TrainerException.class).hasMessageContaining("needs input-shape");
+        TrainerOptions options = new TrainerOptions(Map.of("torchscript", pt, "input-shape", "1,28,28",
+                "partition", "0-599", "eval-fraction", "0.2"), 3, "cpu");
+        try (DjlTrainer t = (DjlTrainer) factory.create(options)) {
+            assertThat(t.manifest().architecture()).isEqualTo("fmnist_cnn");
+            assertThat(t.manifest().tensors()).extracting(io.pqfl.protocol.TensorSpec::name)
+                    .containsExactly("conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc.weight", "fc.bias");
+            ModelWeights start = t.initialWeights(3);
+            EvaluateResult before = t.evaluate(start, TrainContext.of(1, TrainingConfig.defaults(), 3));
+            FitResult fit = t.fit(start, TrainContext.of(1, new TrainingConfig(2, 32, 3e-3f, 0f, "adam"), 3));
+            EvaluateResult after = t.evaluate(fit.weights(), TrainContext.of(1, TrainingConfig.defaults(), 3));
+            assertThat(fit.examples()).isEqualTo(480);
+            assertThat(after.loss()).isLessThan(before.loss());
+        }
+    }
+
+    @Test
     void factory_regressionOnIdxData_isRefusedNamingTheData() {
         var factory = new DjlTrainerFactory();
         assertThatThrownBy(() -> factory.create(TrainerOptions.of(Map.of("task", "regression", "partition", "0-99"))))
@@ -255,8 +276,8 @@ class DjlTrainerTest {
                 .hasMessageContaining("block factory class com.example.Missing not found");
         assertThatThrownBy(() -> factory.create(TrainerOptions.of(Map.of("block-factory", String.class.getName()))))
                 .hasMessage("java.lang.String does not implement io.pqfl.client.train.BlockFactory");
-        assertThatThrownBy(() -> factory.create(TrainerOptions.of(Map.of("torchscript", "/tmp/model.pt"))))
-                .hasMessageContaining("TorchScript models (/tmp/model.pt) are not supported");
+        assertThatThrownBy(() -> factory.create(TrainerOptions.of(Map.of("torchscript", "/nonexistent/model.pt",
+                "input-shape", "1,28,28")))).isInstanceOf(TrainerException.class).hasMessageContaining("/nonexistent/model.pt");
         assertThatThrownBy(() -> factory.create(TrainerOptions.of(Map.of("eval-fraction", "1"))))
                 .hasMessage("trainer option 'eval-fraction' must be in [0, 1), got 1.0");
         assertThatThrownBy(() -> factory.create(new TrainerOptions(Map.of(), 1, "tpu")))
