@@ -365,7 +365,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     private static FederationState wireState(FederationStatus s) {
         return switch (s.stage()) {
             case WAITING_FOR_CLIENTS -> FederationState.WAITING_FOR_CLIENTS;
-            case ROUND_OPEN, AGGREGATING -> FederationState.ROUND_OPEN;
+            case ROUND_OPEN, AGGREGATING, EVALUATING -> FederationState.ROUND_OPEN;
             case FINISHED -> FederationState.FINISHED;
         };
     }
