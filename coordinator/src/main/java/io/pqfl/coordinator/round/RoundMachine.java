@@ -376,15 +376,19 @@ public final class RoundMachine {
     }
 
     /**
-     * An admitted evaluation was refused ({@code reason}); the client may try again (a refusal does not settle its
-     * part). Returns whether the refusal is one of the first {@link Settings#maxRejectionsPerRound()} of this client
-     * in this evaluation (and so worth recording).
+     * An evaluation of {@code client} was refused ({@code reason}): before admission ({@code admitted} false: by the
+     * machine or a check on the session), or after. A refusal does not settle the client's part: it may try again,
+     * up to {@link Settings#maxRejectionsPerRound()} refusals per evaluation. Returns whether the refusal is worth
+     * recording: one of the client's first refusals while an evaluation is open (none is recorded when no
+     * evaluation is open, so a client cannot fill the ledger between evaluations).
      */
-    public Ended evaluationRefused(ClientId client, long round, RejectReason reason, Instant now) {
+    public Ended evaluationRefused(ClientId client, long round, RejectReason reason, boolean admitted, Instant now) {
         Evaluation e = evaluating;
-        boolean record = true;
-        if (e != null && e.round == round) {
-            e.recording.remove(client);
+        boolean record = false;
+        if (e != null) {
+            if (admitted && e.round == round) {
+                e.recording.remove(client);
+            }
             record = e.rejections.merge(client, 1, Integer::sum) <= settings.maxRejectionsPerRound();
         }
         return new Ended(record, advance(now));

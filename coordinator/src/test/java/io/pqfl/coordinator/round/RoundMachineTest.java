@@ -357,12 +357,16 @@ class RoundMachineTest {
         assertThat(m.evaluationBegun(C, 1).refusal()).isEqualTo(RejectReason.NOT_SAMPLED);
         assertThat(m.evaluationBegun(A, 1).allowed()).isTrue();
         assertThat(m.evaluationBegun(A, 1).refusal()).isEqualTo(RejectReason.DUPLICATE); // being recorded
+        // That refusal (before admission) leaves the first submission being recorded.
+        assertThat(m.evaluationRefused(A, 1, RejectReason.DUPLICATE, false, at(2)).effects())
+                .noneMatch(x -> x instanceof Effect.CloseEvaluation);
+        assertThat(m.evaluationBegun(A, 1).refusal()).isEqualTo(RejectReason.DUPLICATE);
         m.evaluationReceived(A, 1, at(2));
         assertThat(m.evaluationBegun(A, 1).refusal()).isEqualTo(RejectReason.DUPLICATE); // answered
         // A refused evaluation does not settle B: it may try again, up to the refusal limit (3 here).
         for (int i = 0; i < 3; i++) {
             assertThat(m.evaluationBegun(B, 1).allowed()).isTrue();
-            RoundMachine.Ended ended = m.evaluationRefused(B, 1, RejectReason.BAD_SIGNATURE, at(3));
+            RoundMachine.Ended ended = m.evaluationRefused(B, 1, RejectReason.BAD_SIGNATURE, true, at(3));
             assertThat(ended.record()).isTrue();
             assertThat(ended.effects()).noneMatch(x -> x instanceof Effect.CloseEvaluation);
         }
@@ -381,7 +385,7 @@ class RoundMachineTest {
         // B is still being recorded at the deadline: the close waits for it.
         m.evaluationBegun(B, 1);
         assertThat(m.tick(at(301))).noneMatch(x -> x instanceof Effect.CloseEvaluation);
-        List<Effect> late = m.evaluationRefused(B, 1, RejectReason.NONCE_MISMATCH, at(302)).effects();
+        List<Effect> late = m.evaluationRefused(B, 1, RejectReason.NONCE_MISMATCH, true, at(302)).effects();
         Effect.CloseEvaluation close = of(late, Effect.CloseEvaluation.class).get(0);
         assertThat(close.answered()).containsExactly(A);
         assertThat(close.settled()).isFalse();
