@@ -19,7 +19,6 @@ import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.SigningPolicy;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -177,9 +176,5 @@ final class Evaluations {
             log.debug("Rejected evaluation from {} for round {} (not ledgered): {}", client, round, e.toString());
         }
         engine.carryOut(end.effects());
-    }
-
-    static List<Effect> none() {
-        return List.of();
     }
 }
