@@ -124,7 +124,7 @@ class PostQuantumCliTest {
         ExecutorService pool = Executors.newFixedThreadPool(3);
         CompletableFuture<Run> coordinator = CompletableFuture.supplyAsync(() -> pqfl("coordinator", "--key", p("coordinator.key"),
                 "--data-dir", p("data"), "--host", "127.0.0.1", "--port", Integer.toString(port), "--metrics-port", "-1",
-                "--rounds", "1", "--min-clients", "2", "--model", "mlp", "--round-timeout", "3m", "--linger", "2s",
+                "--rounds", "1", "--min-clients", "2", "--model", "mlp", "--round-timeout", "3m", "--linger", "2s", "--no-final-evaluation",
                 "--tls-cert", p("coordinator.crt"), "--client-ca", p("ca/ca.crt"), "--client-crl", p("ca/ca.crl"),
                 "--client-auth", "optional"), pool);
         String address = "127.0.0.1:" + port;
@@ -185,7 +185,7 @@ class PostQuantumCliTest {
         try {
             // Only what sizes the run for a test is added: one round, small partitions, no metrics port, loopback only.
             CompletableFuture<Run> coordinator = CompletableFuture.supplyAsync(() -> pqfl(asPrinted(coordinatorCommand,
-                    "--host", "127.0.0.1", "--metrics-port", "-1", "--rounds", "1", "--round-timeout", "3m", "--linger", "2s")), pool);
+                    "--host", "127.0.0.1", "--metrics-port", "-1", "--rounds", "1", "--round-timeout", "3m", "--linger", "2s", "--no-final-evaluation")), pool);
             List<CompletableFuture<Run>> clients = new ArrayList<>();
             for (int i = 0; i < clientCommands.size(); i++) {
                 String[] args = asPrinted(clientCommands.get(i), "--partition", (i * 1200) + "-" + (i * 1200 + 1199), "--device",

@@ -37,6 +37,7 @@ import io.pqfl.crypto.TrustStore;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.SigningPolicy;
+import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.proto.v1.TaskChunk;
 import io.pqfl.proto.v1.UpdateChunk;
@@ -152,6 +153,26 @@ class FederationEndToEndTest {
             assertThat(last).isGreaterThan(first);
             assertThat(c.coordinator().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED)
                     .hasSize(9).allSatisfy(e -> assertThat(e.scheme()).isEqualTo("ML-DSA-65"));
+            // After the last round every client evaluated the final model on its 300 held-out examples and signed it;
+            // the coordinator's example-weighted aggregate is the mean of what the clients' trainers measure.
+            assertThat(c.coordinator().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.EVALUATION_ACCEPTED)
+                    .hasSize(3).allSatisfy(e -> assertThat(e.scheme()).isEqualTo("ML-DSA-65"));
+            var federated = c.coordinator().rounds()
+                    .lastEvaluation(io.pqfl.coordinator.evaluate.EvaluationSummary.Source.FEDERATED).orElseThrow();
+            assertThat(federated.round()).isEqualTo(3);
+            assertThat(federated.clients()).isEqualTo(3);
+            assertThat(federated.examples()).isEqualTo(900);
+            ModelWeights finalModel = ModelFiles.read(c.config().dataDirectory().checkpoint(3)).weights();
+            double expected = 0;
+            for (int i = 0; i < 3; i++) {
+                Examples heldOut = train.range(i * 1500 + 1200, (i + 1) * 1500);
+                try (DjlTrainer t = DjlTrainer.evaluator(DjlModel.builtIn(ModelCatalog.MLP), TaskKind.CLASSIFICATION,
+                        heldOut, Device.cpu())) {
+                    expected += t.evaluate(finalModel, io.pqfl.trainer.TrainContext.of(3, TrainingConfig.defaults(), 0))
+                            .metric("accuracy", 0) / 3;
+                }
+            }
+            assertThat(federated.metrics().get("accuracy")).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-6));
         }
         // What `pqfl ledger verify --coordinator-key` checks, after the coordinator stopped.
         DataDirectory data = DataDirectory.of(dir.resolve("data"));

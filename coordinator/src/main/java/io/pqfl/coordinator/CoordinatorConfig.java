@@ -1,5 +1,6 @@
 package io.pqfl.coordinator;
 
+import io.pqfl.coordinator.evaluate.CentralEvaluator;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.protocol.FederationIds;
@@ -32,7 +33,9 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 long maxExamplesPerUpdate, Duration sessionTtl, Duration uploadIdleTimeout,
                                 int maxConcurrentUploads, long uploadMemoryBytes, double callPerSecond, int callBurst,
                                 Duration trustReloadInterval, int maxCallsPerConnection, int maxTaskStreams,
-                                Duration requestTimeout) {
+                                Duration requestTimeout, int evaluateEvery, boolean finalEvaluation,
+                                double evaluateFraction, int minEvaluations, Duration evaluationTimeout,
+                                CentralEvaluator centralEvaluator) {
     public CoordinatorConfig {
         FederationIds.require(federationId);
         Objects.requireNonNull(dataDir, "dataDir");
@@ -103,6 +106,16 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         if (maxTaskStreams < 1) {
             throw new IllegalArgumentException("max task streams must be >= 1, got " + maxTaskStreams);
         }
+        if (evaluateEvery < 0) {
+            throw new IllegalArgumentException("evaluate every must be >= 0 (0: only after the last round), got " + evaluateEvery);
+        }
+        if (!(evaluateFraction > 0 && evaluateFraction <= 1)) {
+            throw new IllegalArgumentException("evaluate fraction must be in (0, 1], got " + evaluateFraction);
+        }
+        if (minEvaluations < 1) {
+            throw new IllegalArgumentException("min evaluations must be >= 1, got " + minEvaluations);
+        }
+        requirePositive(evaluationTimeout, "evaluation timeout");
         if (maxCallsPerConnection < 1) {
             throw new IllegalArgumentException("max calls per connection must be >= 1, got " + maxCallsPerConnection);
         }
@@ -129,6 +142,17 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
     public int sampleSize(int live) {
         return clientsPerRound > 0 ? Math.min(clientsPerRound, live)
                 : Math.max(minClients, (int) Math.ceil(clientFraction * live));
+    }
+
+    /** When clients evaluate published models ({@code docs/COORDINATOR.md}, "Federated evaluation"). */
+    public io.pqfl.coordinator.round.RoundMachine.EvaluationSettings evaluationSettings() {
+        return new io.pqfl.coordinator.round.RoundMachine.EvaluationSettings(evaluateEvery, finalEvaluation, minEvaluations,
+                evaluationTimeout);
+    }
+
+    /** How many of {@code live} eligible clients evaluate a model: the fraction, at least the minimum, at most all. */
+    public int evaluatorCount(int live) {
+        return Math.min(live, Math.max(minEvaluations, (int) Math.ceil(evaluateFraction * live)));
     }
 
     /**
@@ -201,6 +225,12 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private int maxCallsPerConnection = 256;
         private int maxTaskStreams = 256;
         private Duration requestTimeout = Duration.ofSeconds(20);
+        private int evaluateEvery = 0;
+        private boolean finalEvaluation = true;
+        private double evaluateFraction = 1.0;
+        private int minEvaluations = 1;
+        private Duration evaluationTimeout;
+        private CentralEvaluator centralEvaluator;
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -275,6 +305,21 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder requestTimeout(Duration v) { this.requestTimeout = v; return this; }
         /** Task streams sending at once; other clients' tasks wait their turn (each sending stream pins a chunk). */
         public Builder maxTaskStreams(int v) { this.maxTaskStreams = v; return this; }
+        /**
+         * Clients evaluate the published model after every {@code n}th round (0, the default: only after the last
+         * round, unless {@link #finalEvaluation} is off).
+         */
+        public Builder evaluateEvery(int n) { this.evaluateEvery = n; return this; }
+        /** Whether clients evaluate the model of the last round (default on). */
+        public Builder finalEvaluation(boolean v) { this.finalEvaluation = v; return this; }
+        /** The share of live eligible clients sampled to evaluate (default 1.0), at least {@link #minEvaluations}. */
+        public Builder evaluateFraction(double v) { this.evaluateFraction = v; return this; }
+        /** Live eligible clients needed before evaluators are sampled (default 1). */
+        public Builder minEvaluations(int v) { this.minEvaluations = v; return this; }
+        /** How long an evaluation stays open after its round closed (default: the round timeout). */
+        public Builder evaluationTimeout(Duration v) { this.evaluationTimeout = v; return this; }
+        /** Evaluates each published model on the coordinator's own test set (default: none). */
+        public Builder centralEvaluator(CentralEvaluator v) { this.centralEvaluator = v; return this; }
         /** Concurrent calls one connection may have open. */
         public Builder maxCallsPerConnection(int v) { this.maxCallsPerConnection = v; return this; }
 
@@ -286,7 +331,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     minUpdates > 0 ? minUpdates : minClients, helloPerSecond, helloBurst, uploadTimeout, clientCaCert, clientCrl,
                     serverThreads, maxExamplesPerUpdate, sessionTtl, uploadIdleTimeout, maxConcurrentUploads,
                     uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection, maxTaskStreams,
-                    requestTimeout);
+                    requestTimeout, evaluateEvery, finalEvaluation, evaluateFraction, minEvaluations,
+                    evaluationTimeout != null ? evaluationTimeout : roundTimeout, centralEvaluator);
         }
     }
 }

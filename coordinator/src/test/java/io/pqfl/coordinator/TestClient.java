@@ -205,6 +205,28 @@ public final class TestClient {
         return s;
     }
 
+    /**
+     * The honest evaluation of an EVALUATE task: the statement over the task's round, nonce and the digest of the
+     * model received, signed with this client's key; a test may alter the report before sending it.
+     */
+    public io.pqfl.proto.v1.EvaluationReport.Builder evaluation(ReceivedTask task, double loss, long examples,
+                                                                 java.util.Map<String, Double> metrics) {
+        io.pqfl.protocol.EvaluationStatement s = new io.pqfl.protocol.EvaluationStatement(task.header().getFederationId(),
+                task.header().getRound(), task.nonce(), id, task.digest(), loss, examples, metrics, key.scheme(), key.keyId());
+        return WireMapping.toWire(s, s.sign(Signer.create(key))).toBuilder();
+    }
+
+    /** Sends an evaluation report; a refusal surfaces as the {@code StatusRuntimeException}. */
+    public io.pqfl.proto.v1.EvaluationResponse submitEvaluation(io.pqfl.proto.v1.EvaluationReportOrBuilder report) {
+        io.pqfl.proto.v1.EvaluationReport r = report instanceof io.pqfl.proto.v1.EvaluationReport.Builder b ? b.build()
+                : (io.pqfl.proto.v1.EvaluationReport) report;
+        return withSession(blocking).withDeadlineAfter(10, TimeUnit.SECONDS).submitEvaluation(r);
+    }
+
+    public io.pqfl.proto.v1.StatusResponse status() {
+        return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).getStatus(io.pqfl.proto.v1.StatusRequest.getDefaultInstance());
+    }
+
     public SubmitResponse submit(ReceivedTask task, ModelWeights update, long examples) throws Exception {
         return send(prepare(task, update, examples));
     }

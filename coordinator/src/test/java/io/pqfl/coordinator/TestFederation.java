@@ -65,7 +65,9 @@ public final class TestFederation implements AutoCloseable {
                 .dataDir(dir.resolve("data")).trustDir(dir.resolve("trust")).initialModel(initial).rounds(1).minClients(2)
                 .roundTimeout(Duration.ofSeconds(20))
                 // Every test client shares 127.0.0.1: the per-address call limit is the tests' to set.
-                .callRateLimit(1_000, 1_000);
+                .callRateLimit(1_000, 1_000)
+                // Most tests' clients only train: the tests of federated evaluation turn it on.
+                .finalEvaluation(false);
         tweak.accept(b);
         CoordinatorConfig config = b.build();
         TrustStore trust = TrustStore.open(config.trustDir());

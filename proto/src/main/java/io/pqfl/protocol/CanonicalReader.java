@@ -20,6 +20,11 @@ final class CanonicalReader {
         }
     }
 
+    int u8() {
+        need(1);
+        return Byte.toUnsignedInt(in.get());
+    }
+
     int u16() {
         need(2);
         return Short.toUnsignedInt(in.getShort());
@@ -37,6 +42,11 @@ final class CanonicalReader {
             throw new IllegalArgumentException("u64 value too large at offset " + (in.position() - 8));
         }
         return v;
+    }
+
+    double f64() {
+        need(8);
+        return Double.longBitsToDouble(in.getLong());
     }
 
     byte[] bytes() {

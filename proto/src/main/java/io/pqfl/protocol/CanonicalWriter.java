@@ -12,7 +12,10 @@ final class CanonicalWriter {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream(512);
 
     CanonicalWriter u8(int v) {
-        out.write(v & 0xff);
+        if (v < 0 || v > 0xff) {
+            throw new IllegalArgumentException("u8 out of range: " + v);
+        }
+        out.write(v);
         return this;
     }
 
@@ -38,6 +41,15 @@ final class CanonicalWriter {
         }
         for (int shift = 56; shift >= 0; shift -= 8) {
             out.write((int) (v >>> shift) & 0xff);
+        }
+        return this;
+    }
+
+    /** The IEEE 754 binary64 bits of {@code v}, big-endian (any bit pattern; the caller checks finiteness). */
+    CanonicalWriter f64(double v) {
+        long bits = Double.doubleToRawLongBits(v);
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            out.write((int) (bits >>> shift) & 0xff);
         }
         return this;
     }

@@ -130,6 +130,7 @@ public final class WireMapping {
     public static io.pqfl.proto.v1.TaskHeader toWire(TaskStatement s, ModelManifest manifest, byte[] signature) {
         return io.pqfl.proto.v1.TaskHeader.newBuilder()
                 .setFederationId(s.federationId())
+                .setKind(toWire(s.kind()))
                 .setRound(s.round())
                 .setNonce(ByteString.copyFrom(s.nonce().bytes()))
                 .setClientId(s.clientId().value())
@@ -148,9 +149,76 @@ public final class WireMapping {
      */
     public static TaskStatement taskStatement(io.pqfl.proto.v1.TaskHeader h, PayloadDigest receivedModelDigest,
                                               SignatureScheme coordinatorScheme, KeyId coordinatorKeyId) {
-        return new TaskStatement(h.getFederationId(), h.getRound(), RoundNonce.of(h.getNonce().toByteArray()),
+        return new TaskStatement(h.getFederationId(), fromWire(h.getKind()), h.getRound(), RoundNonce.of(h.getNonce().toByteArray()),
                 new ClientId(h.getClientId()), h.getModelRound(), receivedModelDigest, fromWire(h.getConfig()),
                 h.getDeadlineUnixMs(), coordinatorScheme, coordinatorKeyId);
+    }
+
+    public static io.pqfl.proto.v1.TaskKind toWire(TaskKind k) {
+        return switch (k) {
+            case TRAIN -> io.pqfl.proto.v1.TaskKind.TRAIN;
+            case EVALUATE -> io.pqfl.proto.v1.TaskKind.EVALUATE;
+        };
+    }
+
+    /** A task header's kind; a header without one (or with one this version does not know) is refused. */
+    public static TaskKind fromWire(io.pqfl.proto.v1.TaskKind k) {
+        return switch (k) {
+            case TRAIN -> TaskKind.TRAIN;
+            case EVALUATE -> TaskKind.EVALUATE;
+            case TASK_KIND_UNSPECIFIED, UNRECOGNIZED -> throw new IllegalArgumentException(
+                    "the task header names no task kind this client knows (" + k + ")");
+        };
+    }
+
+    /**
+     * The evaluation report that carries {@code s}: signed with {@code signature}, or, when it is null (the unsigned
+     * baseline), announcing no key, scheme or signature.
+     */
+    public static io.pqfl.proto.v1.EvaluationReport toWire(EvaluationStatement s, SignatureValue signature) {
+        var b = io.pqfl.proto.v1.EvaluationReport.newBuilder()
+                .setFederationId(s.federationId())
+                .setRound(s.round())
+                .setNonce(ByteString.copyFrom(s.nonce().bytes()))
+                .setClientId(s.clientId().value())
+                .setModelDigest(bytes(s.modelDigest()))
+                .setLoss(s.loss())
+                .setNumExamples(s.numExamples())
+                .putAllMetrics(s.metrics());
+        if (signature != null) {
+            b.setKeyId(s.keyId().hex()).setScheme(s.scheme().displayName())
+                    .setSignature(ByteString.copyFrom(signature.bytes()));
+        }
+        return b.build();
+    }
+
+    /**
+     * The evaluation statement a report claims, attributed to {@code keyId} and {@code scheme} (the key it announces,
+     * or in the unsigned baseline the session's). Loss, example count and metrics are validated by the statement.
+     */
+    public static EvaluationStatement evaluationStatement(io.pqfl.proto.v1.EvaluationReport r, KeyId keyId,
+                                                          SignatureScheme scheme) {
+        return new EvaluationStatement(r.getFederationId(), r.getRound(), RoundNonce.of(r.getNonce().toByteArray()),
+                new ClientId(r.getClientId()), digest(r.getModelDigest(), "model_digest"), r.getLoss(), r.getNumExamples(),
+                r.getMetricsMap(), scheme, keyId);
+    }
+
+    /**
+     * The advisory metrics of an update header, validated ({@link ReportedMetrics}); empty when the header carries
+     * none.
+     *
+     * @throws IllegalArgumentException when they are out of bounds (the caller ignores them, not the update)
+     */
+    public static java.util.Optional<ReportedMetrics> reportedMetrics(io.pqfl.proto.v1.UpdateHeader h) {
+        if (!h.hasMetrics()) {
+            return java.util.Optional.empty();
+        }
+        var m = h.getMetrics();
+        if (m.getEvalExamples() < 0) {
+            throw new IllegalArgumentException("eval_examples " + Long.toUnsignedString(m.getEvalExamples()) + " out of range");
+        }
+        return java.util.Optional.of(new ReportedMetrics(m.getTrainLoss(), m.getEvalLoss(), m.getEvalAccuracy(),
+                m.getEvalExamples(), m.getMetricsMap()));
     }
 
     public static SignedModel fromWire(ModelSignature m) {

@@ -25,7 +25,7 @@ import java.util.Arrays;
 class DecoderFuzzTest {
     @FuzzTest(maxDuration = "10s")
     void decoders(FuzzedDataProvider data) {
-        int which = data.consumeInt(0, 10);
+        int which = data.consumeInt(0, 12);
         byte[] input = data.consumeRemainingAsBytes();
         switch (which) {
             case 0 -> {
@@ -77,6 +77,21 @@ class DecoderFuzzTest {
                     assertThat(TaskStatement.decode(input).encode()).isEqualTo(input);
                 } catch (IllegalArgumentException refused) {
                     // a malformed statement
+                }
+            }
+            case 11 -> {
+                try {
+                    assertThat(EvaluationStatement.decode(input).encode()).isEqualTo(input);
+                } catch (IllegalArgumentException refused) {
+                    // a malformed statement
+                }
+                // An evaluation report as the coordinator receives it.
+                try {
+                    var report = io.pqfl.proto.v1.EvaluationReport.parseFrom(input);
+                    WireMapping.evaluationStatement(report, new io.pqfl.crypto.KeyId("00112233445566778899aabbccddeeff"),
+                            io.pqfl.crypto.SignatureScheme.ML_DSA_44);
+                } catch (InvalidProtocolBufferException | IllegalArgumentException refused) {
+                    // not a report, or one with invalid fields
                 }
             }
             case 5 -> {

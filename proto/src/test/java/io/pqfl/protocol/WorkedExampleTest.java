@@ -89,8 +89,9 @@ class WorkedExampleTest {
         ByteArrayOutputStream task = new ByteArrayOutputStream();
         out = new DataOutputStream(task);
         str(out, "pqfl.task-statement");
-        out.writeShort(1);
+        out.writeShort(2);
         str(out, "demo-federation");
+        out.writeByte(1); // TRAIN
         out.writeLong(1);
         byte[] nonce = new byte[32];
         for (int i = 0; i < 32; i++) {
@@ -119,6 +120,51 @@ class WorkedExampleTest {
                     .verify(task.toByteArray(), SignatureValue.of(SignatureScheme.ML_DSA_44,
                             HEX.parseHex(expected.getProperty("task.signature"))));
         }).doesNotThrowAnyException();
+    }
+
+    @Test
+    void evaluationStatement_followsTheDocumentedLayout_andItsSignatureVerifiesFromTheRawKey() throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(buf);
+        str(out, "pqfl.evaluation-statement");
+        out.writeShort(1);
+        str(out, "demo-federation");
+        out.writeLong(1);
+        byte[] nonce = new byte[32];
+        for (int i = 0; i < 32; i++) {
+            nonce[i] = (byte) i;
+        }
+        bytes(out, nonce);
+        str(out, "alice");
+        bytes(out, HEX.parseHex(expected.getProperty("updateDigest")));
+        out.writeDouble(0.25); // DataOutputStream writes the IEEE 754 binary64 bits, big-endian
+        out.writeLong(200);
+        out.writeInt(2);
+        str(out, "accuracy");
+        out.writeDouble(0.875);
+        str(out, "mae");
+        out.writeDouble(0.5);
+        str(out, "ML-DSA-44");
+        str(out, expected.getProperty("keyId"));
+        assertThat(HEX.formatHex(buf.toByteArray())).isEqualTo(expected.getProperty("evaluation.statement"));
+        assertThatCode(() -> Verifier.create(VerifyingKey.fromRaw(SignatureScheme.ML_DSA_44,
+                        HEX.parseHex(expected.getProperty("publicKeyRaw"))))
+                .verify(buf.toByteArray(), SignatureValue.of(SignatureScheme.ML_DSA_44,
+                        HEX.parseHex(expected.getProperty("evaluation.signature")))))
+                .doesNotThrowAnyException();
+        EvaluationStatement decoded = EvaluationStatement.decode(buf.toByteArray());
+        assertThat(decoded.metrics()).containsExactly(Map.entry("accuracy", 0.875), Map.entry("mae", 0.5));
+    }
+
+    @Test
+    void evaluateTask_differsFromTheTrainTaskOnlyInItsKindAndModelRound() {
+        String train = expected.getProperty("task.statement");
+        String evaluate = expected.getProperty("evaluateTask.statement");
+        // tag (4 + 19) + version (2) + federation (4 + 15) bytes, then the kind byte: 01 TRAIN, 02 EVALUATE.
+        int kindAt = 2 * (4 + 19 + 2 + 4 + 15);
+        assertThat(train.substring(kindAt, kindAt + 2)).isEqualTo("01");
+        assertThat(evaluate.substring(kindAt, kindAt + 2)).isEqualTo("02");
+        assertThat(TaskStatement.decode(HEX.parseHex(evaluate)).kind()).isEqualTo(TaskKind.EVALUATE);
     }
 
     private static void str(DataOutputStream out, String s) throws IOException {

@@ -323,6 +323,9 @@ public final class SimulationRunner {
             }
             pool.shutdown();
             engine.awaitFinished(Duration.ofMinutes(5));
+            engine.lastEvaluation(io.pqfl.coordinator.evaluate.EvaluationSummary.Source.FEDERATED).ifPresent(e ->
+                    progress.accept("federated evaluation of round " + e.round() + "'s model (clients' held-out data): "
+                            + e.describe()));
             for (ManagedChannel ch : channels) {
                 ch.shutdownNow();
             }

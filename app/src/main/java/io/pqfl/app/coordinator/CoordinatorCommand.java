@@ -229,6 +229,21 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Client certificates in the TLS handshake: none, optional or require (default: ${DEFAULT-VALUE}).")
     String clientAuth;
 
+    @Option(names = "--evaluate-every", defaultValue = "0", paramLabel = "N",
+            description = "Clients evaluate the published model after every Nth round (default: ${DEFAULT-VALUE}: only after the last round).")
+    int evaluateEvery;
+
+    @Option(names = "--evaluate-fraction", defaultValue = "1.0", paramLabel = "F",
+            description = "Share of the live clients sampled to evaluate a model (default: ${DEFAULT-VALUE}).")
+    double evaluateFraction;
+
+    @Option(names = "--min-evaluations", defaultValue = "1", paramLabel = "N",
+            description = "Live clients needed before evaluators are sampled (default: ${DEFAULT-VALUE}).")
+    int minEvaluations;
+
+    @Option(names = "--no-final-evaluation", description = "Do not have clients evaluate the last round's model.")
+    boolean noFinalEvaluation;
+
     @Option(names = "--linger", defaultValue = "10s", converter = DurationConverter.class,
             description = "Keep serving this long after the last round so clients learn the run is over (default: ${DEFAULT-VALUE}).")
     Duration linger;
@@ -254,7 +269,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .uploadIdleTimeout(uploadIdleTimeout).maxExamplesPerUpdate(maxExamples).sessionTtl(sessionTtl)
                     .callRateLimit(callRate, callBurst).maxCallsPerConnection(maxCallsPerConnection)
                     .uploadLimits(maxUploads, uploadMemoryMib << 20)
-                    .clientCertificates(clientCa, clientCrl);
+                    .clientCertificates(clientCa, clientCrl)
+                    .evaluateEvery(evaluateEvery).evaluateFraction(evaluateFraction).minEvaluations(minEvaluations)
+                    .finalEvaluation(!noFinalEvaluation);
             if (serverThreads >= 0) {
                 cfgBuilder.serverThreads(serverThreads);
             }

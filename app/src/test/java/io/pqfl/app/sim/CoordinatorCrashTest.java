@@ -69,7 +69,7 @@ class CoordinatorCrashTest {
         int port = CoordinatorProcess.freePort();
         List<String> args = List.of("--key", dir.resolve("coordinator.key").toString(), "--data-dir", data.root().toString(),
                 "--host", "127.0.0.1", "--port", Integer.toString(port), "--rounds", "2", "--min-clients", "4",
-                "--model", "mlp", "--round-timeout", "2m", "--linger", "3s", "--plaintext");
+                "--model", "mlp", "--round-timeout", "2m", "--linger", "3s", "--plaintext", "--no-final-evaluation");
         CountDownLatch holdBack = new CountDownLatch(1);
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         List<ManagedChannel> channels = new ArrayList<>();

@@ -15,6 +15,8 @@ import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WireMapping;
+import io.pqfl.protocol.TaskKind;
+import io.pqfl.protocol.TaskStatement;
 import io.pqfl.trainer.FitResult;
 import io.pqfl.trainer.Metrics;
 import io.pqfl.trainer.Trainer;
@@ -40,12 +42,14 @@ final class RoundLoop {
     private final TaskVerifier verifier;
     private final LocalTraining training;
     private final Uploader uploader;
+    private final Evaluation evaluation;
     private volatile boolean stopping;
     private int trained;
     private int accepted;
     private int rejected;
     private int refused;
     private int trainingFailures;
+    private int evaluated;
     private int consecutiveFailures;
 
     RoundLoop(Channel channel, ClientAgent.Settings settings, ClientAgent.Hooks hooks, Trainer trainer,
@@ -60,6 +64,7 @@ final class RoundLoop {
         this.training = new LocalTraining(settings, trainer, progress);
         this.verifier = new TaskVerifier(settings, hooks.state(), trainer.manifest());
         this.uploader = new Uploader(FederationGrpc.newStub(channel), session, settings, jitter, this::stopping);
+        this.evaluation = new Evaluation(blocking, session, settings, trainer);
     }
 
     void stop() {
@@ -93,8 +98,8 @@ final class RoundLoop {
             } catch (StatusRuntimeException e) {
                 Status.Code code = e.getStatus().getCode();
                 if (code == Status.Code.OUT_OF_RANGE) {
-                    log.info("Federation {} finished; {} rounds trained, {} updates accepted", session.federationId(),
-                            trained, accepted);
+                    log.info("Federation {} finished; {} rounds trained, {} updates accepted, {} evaluations accepted",
+                            session.federationId(), trained, accepted, evaluated);
                     return summary(true);
                 }
                 if (code == Status.Code.NOT_FOUND) { // the poll waited and no task came: ask again
@@ -115,8 +120,9 @@ final class RoundLoop {
                 }
                 throw e;
             }
+            TaskStatement statement;
             try {
-                verifier.check(task, session.federationId());
+                statement = verifier.check(task, session.federationId());
             } catch (ModelRejectedException e) {
                 refused++;
                 consecutiveRefusals++;
@@ -131,6 +137,12 @@ final class RoundLoop {
             }
             polls.reset();
             consecutiveRefusals = 0;
+            if (statement.kind() == TaskKind.EVALUATE) { // the signed kind: never train on an evaluation task
+                if (evaluation.answer(task, WireMapping.fromWire(task.header().getConfig())) == Evaluation.Outcome.ACCEPTED) {
+                    evaluated++;
+                }
+                continue;
+            }
             LocalTraining.Outcome outcome;
             try {
                 outcome = training.run(task, WireMapping.fromWire(task.header().getConfig()));

@@ -30,8 +30,9 @@ final class TaskVerifier {
      * the pinned coordinator key over the model actually received, the model's own statement verifies, both name
      * the same model round, neither the task nor the model is older than what this client already accepted, and
      * the model is the one this client's trainer trains. Then the task is remembered (on disk, when configured).
+     * Returns the verified statement, whose signed kind says whether to train or only evaluate.
      */
-    void check(Task task, String federationId) throws ModelRejectedException {
+    TaskStatement check(Task task, String federationId) throws ModelRejectedException {
         TaskHeader h = task.header();
         if (!h.getClientId().equals(settings.clientId().value())) {
             throw new ModelRejectedException("the task is for client '" + h.getClientId() + "', not " + settings.clientId());
@@ -69,6 +70,7 @@ final class TaskVerifier {
         } catch (IOException e) {
             throw new IllegalStateException("cannot record the accepted task in " + state.file() + ": " + e.getMessage(), e);
         }
+        return statement;
     }
 
     /**

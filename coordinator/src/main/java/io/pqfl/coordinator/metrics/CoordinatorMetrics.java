@@ -65,6 +65,14 @@ public final class CoordinatorMetrics {
         Counter.builder("pqfl.updates").tag("outcome", "rejected").tag("reason", reason).register(registry).increment();
     }
 
+    public void evaluationAccepted() {
+        Counter.builder("pqfl.evaluations").tag("outcome", "accepted").tag("reason", "none").register(registry).increment();
+    }
+
+    public void evaluationRejected(String reason) {
+        Counter.builder("pqfl.evaluations").tag("outcome", "rejected").tag("reason", reason).register(registry).increment();
+    }
+
     public void round(String outcome, Duration duration) {
         Counter.builder("pqfl.rounds").tag("outcome", outcome).register(registry).increment();
         roundDuration.record(duration);
@@ -86,6 +94,54 @@ public final class CoordinatorMetrics {
 
     public void connectedClients(int n) {
         connected.set(n);
+    }
+
+    /**
+     * Metric names a client may report that get a gauge of their own: metric names are the clients' choice, so only
+     * these well-known ones become series (a bounded set); the rest are in the store, the ledger and the status.
+     */
+    public static final java.util.Set<String> GAUGED_METRICS = java.util.Set.of("accuracy", "mae", "rmse", "eval_loss",
+            "eval_accuracy");
+
+    private final java.util.Map<String, java.util.concurrent.atomic.AtomicReference<Double>> gauges =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The newest aggregate of a source: {@code pqfl_federated_evaluation_*}, {@code pqfl_central_evaluation_*} or
+     * {@code pqfl_client_reported_*} ({@code _loss}, {@code _examples}, {@code _round}, and each of
+     * {@link #GAUGED_METRICS} the aggregate has). An empty aggregate changes nothing.
+     */
+    public void evaluation(io.pqfl.coordinator.evaluate.EvaluationSummary s) {
+        if (s.empty()) {
+            return;
+        }
+        String prefix = switch (s.source()) {
+            case FEDERATED -> "pqfl.federated.evaluation.";
+            case CENTRAL -> "pqfl.central.evaluation.";
+            case CLIENT_REPORTS -> "pqfl.client.reported.";
+        };
+        gauge(prefix + "loss", s.loss());
+        gauge(prefix + "examples", s.examples());
+        gauge(prefix + "round", s.round());
+        s.metrics().forEach((name, v) -> {
+            if (GAUGED_METRICS.contains(name)) {
+                gauge(prefix + name, v);
+            }
+        });
+    }
+
+    private void gauge(String name, double value) {
+        gauges.computeIfAbsent(name, n -> {
+            var holder = new java.util.concurrent.atomic.AtomicReference<>(value);
+            Gauge.builder(n, holder, h -> h.get()).register(registry);
+            return holder;
+        }).set(value);
+    }
+
+    /** A gauge's value, or NaN when it has none (tests). */
+    public double gaugeValue(String name) {
+        var g = registry.find(name).gauge();
+        return g == null ? Double.NaN : g.value();
     }
 
     public double count(String name, String... tags) {

@@ -26,6 +26,15 @@ import java.util.function.Predicate;
  * <p>A round goes through its {@link Phase}s in order and closes after the last; today the one phase is
  * {@link Phase#TRAIN}. Which clients are sampled, and with what configuration, is the strategy's choice
  * ({@link Sampler}).
+ *
+ * <p>Federated evaluation ({@link EvaluationSettings}): after a round closes whose number is a multiple of
+ * {@code every}, or after the last round, the machine is {@link Stage#EVALUATING} the model that round published:
+ * once at least {@code minEvaluators} eligible clients are live it samples evaluators
+ * ({@link Effect.OpenEvaluation}), hands each an EVALUATE task, admits one evaluation per evaluator
+ * ({@link #evaluationBegun}, {@link #evaluationReceived}, {@link #evaluationRefused}), and closes
+ * ({@link Effect.CloseEvaluation}) when all answered or at the evaluation deadline (with no evaluators at all, at
+ * the deadline); {@link #evaluationClosed} then opens the next round or finishes. No round is open meanwhile.
+ * An evaluation is not resumed after a restart.
  */
 public final class RoundMachine {
     /** The fixed rules of a federation's rounds. */
@@ -37,6 +46,28 @@ public final class RoundMachine {
         }
     }
 
+    /**
+     * When and how the models of rounds are evaluated by clients. {@code every}: after each round whose number is a
+     * multiple of it (0: never between rounds); {@code afterLast}: after the last round; {@code minEvaluators}: the
+     * live eligible clients needed before evaluators are sampled; {@code timeout}: from the close of the round.
+     */
+    public record EvaluationSettings(int every, boolean afterLast, int minEvaluators, Duration timeout) {
+        /** No federated evaluation. */
+        public static final EvaluationSettings NONE = new EvaluationSettings(0, false, 1, Duration.ofMinutes(1));
+
+        public EvaluationSettings {
+            Objects.requireNonNull(timeout, "timeout");
+            if (every < 0 || minEvaluators < 1 || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("bad evaluation settings: every " + every + ", min evaluators "
+                        + minEvaluators + ", timeout " + timeout);
+            }
+        }
+
+        boolean due(long round, long totalRounds) {
+            return every > 0 && round % every == 0 || afterLast && round >= totalRounds;
+        }
+    }
+
     /** Chooses a round's clients among the eligible live ones (the strategy's sampling). */
     @FunctionalInterface
     public interface Sampler {
@@ -44,7 +75,9 @@ public final class RoundMachine {
     }
 
     private final Settings settings;
+    private final EvaluationSettings evaluation;
     private final Sampler sampler;
+    private final Sampler evaluators;
     private final Predicate<ClientId> enrolled;
     private final java.util.function.Supplier<RoundNonce> nonces;
     private final Map<ClientId, Instant> lastSeen = new HashMap<>();
@@ -52,6 +85,8 @@ public final class RoundMachine {
     private Stage stage = Stage.WAITING_FOR_CLIENTS;
     private long lastClosed;
     private Round open;
+    private Evaluation evaluating;
+    private long lastEvaluated;
     private boolean stopped;
 
     private record Wait(ClientId client, Instant expires) {
@@ -91,10 +126,38 @@ public final class RoundMachine {
         }
     }
 
+    /** The evaluation of a published model: its evaluators (null until sampled), who answered, who is being recorded. */
+    private static final class Evaluation {
+        final long round;
+        final Instant deadline;
+        RoundNonce nonce;
+        Set<ClientId> sampled;
+        boolean closing;
+        final Set<ClientId> answered = new HashSet<>();
+        final Set<ClientId> recording = new HashSet<>();
+        final Map<ClientId, Integer> rejections = new HashMap<>();
+
+        Evaluation(long round, Instant deadline) {
+            this.round = round;
+            this.deadline = deadline;
+        }
+    }
+
+    /** A machine without federated evaluation. */
     public RoundMachine(Settings settings, Sampler sampler, Predicate<ClientId> enrolled,
                         java.util.function.Supplier<RoundNonce> nonces) {
+        this(settings, EvaluationSettings.NONE, sampler, (round, eligible) -> eligible, enrolled, nonces);
+    }
+
+    /**
+     * @param evaluators chooses a model's evaluators among the eligible live clients
+     */
+    public RoundMachine(Settings settings, EvaluationSettings evaluation, Sampler sampler, Sampler evaluators,
+                        Predicate<ClientId> enrolled, java.util.function.Supplier<RoundNonce> nonces) {
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.evaluation = Objects.requireNonNull(evaluation, "evaluation");
         this.sampler = Objects.requireNonNull(sampler, "sampler");
+        this.evaluators = Objects.requireNonNull(evaluators, "evaluators");
         this.enrolled = Objects.requireNonNull(enrolled, "enrolled");
         this.nonces = Objects.requireNonNull(nonces, "nonces");
     }
@@ -245,14 +308,100 @@ public final class RoundMachine {
         return advance(now);
     }
 
-    /** The owner closed the round the machine asked it to close ({@link Effect.CloseRound}). */
+    /** The owner closed the round the machine asked it to close ({@link Effect.CloseRound}) and published its model. */
     public List<Effect> roundClosed(long round, Instant now) {
+        return roundClosed(round, round, now);
+    }
+
+    /**
+     * The owner closed the round the machine asked it to close ({@link Effect.CloseRound}); the global model is now
+     * that of {@code modelRound} ({@code round} when it published one, older when the round was skipped). If an
+     * evaluation is due after this round and that model was not evaluated yet (and is not the initial model), the
+     * machine evaluates it before the next round.
+     */
+    public List<Effect> roundClosed(long round, long modelRound, Instant now) {
         if (open == null || open.number != round) {
             throw new IllegalStateException("round " + round + " is not the one being closed");
         }
         lastClosed = round;
         open = null;
-        stage = Stage.WAITING_FOR_CLIENTS; // advance() finishes the federation after its last round
+        if (evaluation.due(round, settings.totalRounds()) && modelRound >= 1 && modelRound > lastEvaluated) {
+            evaluating = new Evaluation(modelRound, now.plus(evaluation.timeout()));
+            stage = Stage.EVALUATING;
+        } else {
+            stage = Stage.WAITING_FOR_CLIENTS; // advance() finishes the federation after its last round
+        }
+        return advance(now);
+    }
+
+    /**
+     * A client submits its evaluation of round {@code round}'s model. Refused (the reason) when no evaluation is
+     * open or it is another round's, the client was not sampled, already answered or is being recorded, or had its
+     * evaluations refused too often; otherwise it is being recorded until {@link #evaluationReceived} or
+     * {@link #evaluationRefused}.
+     */
+    public Admission evaluationBegun(ClientId client, long round) {
+        Evaluation e = stage == Stage.EVALUATING && evaluating != null && evaluating.sampled != null
+                && !evaluating.closing ? evaluating : null;
+        if (e != null && e.rejections.getOrDefault(client, 0) >= settings.maxRejectionsPerRound()) {
+            return Admission.refused(RejectReason.REJECTION_LIMIT, "client " + client + " had "
+                    + settings.maxRejectionsPerRound() + " evaluations refused for round " + e.round);
+        }
+        if (e == null) {
+            return Admission.refused(RejectReason.NO_OPEN_ROUND, "no evaluation is open");
+        }
+        if (round != e.round) {
+            return Admission.refused(RejectReason.STALE_ROUND, "evaluation is for round " + round
+                    + ", the open evaluation is of round " + e.round + "'s model");
+        }
+        if (!e.sampled.contains(client)) {
+            return Admission.refused(RejectReason.NOT_SAMPLED, "client " + client + " was not sampled to evaluate round "
+                    + e.round + "'s model");
+        }
+        if (e.answered.contains(client) || e.recording.contains(client)) {
+            return Admission.refused(RejectReason.DUPLICATE, "client " + client + " already submitted its evaluation of round "
+                    + e.round + "'s model");
+        }
+        e.recording.add(client);
+        return Admission.admitted(List.of());
+    }
+
+    /** An admitted evaluation verified and was recorded: the client answered. */
+    public List<Effect> evaluationReceived(ClientId client, long round, Instant now) {
+        Evaluation e = evaluating;
+        if (e != null && e.round == round && e.recording.remove(client)) {
+            e.answered.add(client);
+        }
+        return advance(now);
+    }
+
+    /**
+     * An evaluation of {@code client} was refused ({@code reason}): before admission ({@code admitted} false: by the
+     * machine or a check on the session), or after. A refusal does not settle the client's part: it may try again,
+     * up to {@link Settings#maxRejectionsPerRound()} refusals per evaluation. Returns whether the refusal is worth
+     * recording: one of the client's first refusals while an evaluation is open (none is recorded when no
+     * evaluation is open, so a client cannot fill the ledger between evaluations).
+     */
+    public Ended evaluationRefused(ClientId client, long round, RejectReason reason, boolean admitted, Instant now) {
+        Evaluation e = evaluating;
+        boolean record = false;
+        if (e != null) {
+            if (admitted && e.round == round) {
+                e.recording.remove(client);
+            }
+            record = e.rejections.merge(client, 1, Integer::sum) <= settings.maxRejectionsPerRound();
+        }
+        return new Ended(record, advance(now));
+    }
+
+    /** The owner closed the evaluation the machine asked it to close ({@link Effect.CloseEvaluation}). */
+    public List<Effect> evaluationClosed(long round, Instant now) {
+        if (evaluating == null || evaluating.round != round || !evaluating.closing) {
+            throw new IllegalStateException("the evaluation of round " + round + " is not the one being closed");
+        }
+        lastEvaluated = round;
+        evaluating = null;
+        stage = Stage.WAITING_FOR_CLIENTS;
         return advance(now);
     }
 
@@ -275,6 +424,18 @@ public final class RoundMachine {
 
     public long lastClosed() {
         return lastClosed;
+    }
+
+    /** The round whose model is being evaluated, if an evaluation is open with its evaluators sampled. */
+    public java.util.Optional<RoundPlan> openEvaluation() {
+        Evaluation e = evaluating;
+        return e == null || e.sampled == null || e.nonce == null ? java.util.Optional.empty()
+                : java.util.Optional.of(new RoundPlan(e.round, e.nonce, List.copyOf(e.sampled), e.deadline));
+    }
+
+    /** The round of the newest model whose evaluation closed (0: none). */
+    public long lastEvaluated() {
+        return lastEvaluated;
     }
 
     /** The open round's number, or the last closed one when none is open. */
@@ -320,6 +481,9 @@ public final class RoundMachine {
                 }
             }
         }
+        if (stage == Stage.EVALUATING && evaluating != null && !evaluating.closing) {
+            effects.addAll(advanceEvaluation(now));
+        }
         if (stage == Stage.ROUND_OPEN && open != null) {
             boolean settled = open.settled(settings.closeOnRejection());
             if (settled || !now.isBefore(open.deadline)) {
@@ -333,6 +497,48 @@ public final class RoundMachine {
             }
         }
         effects.addAll(answerWaits(now, false));
+        return effects;
+    }
+
+    /** Samples the evaluators once enough are live; closes when all answered or at the deadline. */
+    private List<Effect> advanceEvaluation(Instant now) {
+        Evaluation e = evaluating;
+        boolean late = !now.isBefore(e.deadline);
+        if (e.sampled == null) {
+            List<ClientId> eligible = live(now).stream().filter(enrolled).toList();
+            if (eligible.size() >= evaluation.minEvaluators()) {
+                List<ClientId> chosen = evaluators.sample(e.round, eligible).stream()
+                        .sorted((a, b) -> a.value().compareTo(b.value())).toList();
+                e.sampled = new LinkedHashSet<>(chosen);
+                e.nonce = nonces.get();
+                return withWake(List.of(new Effect.OpenEvaluation(new RoundPlan(e.round, e.nonce, chosen, e.deadline),
+                        eligible.size())), e, now);
+            }
+            if (late) {
+                e.closing = true;
+                e.sampled = Set.of();
+                return List.of(new Effect.CloseEvaluation(e.round, Set.of(), 0, false, "fewer than "
+                        + evaluation.minEvaluators() + " eligible live clients (" + eligible.size()
+                        + ") before the evaluation deadline"));
+            }
+            return List.of(new Effect.WakeAt(e.deadline));
+        }
+        return withWake(List.of(), e, now);
+    }
+
+    private List<Effect> withWake(List<Effect> before, Evaluation e, Instant now) {
+        List<Effect> effects = new ArrayList<>(before);
+        boolean settled = e.answered.size() >= e.sampled.size() && e.recording.isEmpty();
+        if (settled || !now.isBefore(e.deadline)) {
+            if (e.recording.isEmpty()) {
+                e.closing = true;
+                effects.add(new Effect.CloseEvaluation(e.round, Set.copyOf(e.answered), e.sampled.size(), settled,
+                        e.answered.isEmpty() ? (e.sampled.isEmpty() ? "no evaluators were sampled"
+                                : "none of the " + e.sampled.size() + " evaluators answered before the deadline") : null));
+            }
+        } else {
+            effects.add(new Effect.WakeAt(e.deadline));
+        }
         return effects;
     }
 
@@ -361,8 +567,14 @@ public final class RoundMachine {
                 && !o.accepted.contains(client) && !o.recording.contains(client) && !settledByRejection) {
             return new Answer.TaskReady(o.number);
         }
+        Evaluation e = stage == Stage.EVALUATING ? evaluating : null;
+        if (e != null && e.sampled != null && !e.closing && e.sampled.contains(client) && !e.answered.contains(client)
+                && !e.recording.contains(client)) {
+            return new Answer.EvaluateReady(e.round);
+        }
         if (timedOut || stopped) {
             return new Answer.NoTask(!lastSeen.containsKey(client) ? "say Hello first"
+                    : e != null ? "not sampled to evaluate round " + e.round + "'s model"
                     : o == null ? "no round is open" : "not sampled for round " + o.number);
         }
         return null;
@@ -374,9 +586,13 @@ public final class RoundMachine {
     public enum Phase { TRAIN }
 
     /** What a waiting client is told. */
-    public sealed interface Answer permits Answer.TaskReady, Answer.NoTask, Answer.Finished {
+    public sealed interface Answer permits Answer.TaskReady, Answer.EvaluateReady, Answer.NoTask, Answer.Finished {
         /** Its task in this round is ready. */
         record TaskReady(long round) implements Answer {
+        }
+
+        /** Its EVALUATE task for the model of {@code round} is ready. */
+        record EvaluateReady(long round) implements Answer {
         }
 
         record NoTask(String why) implements Answer {

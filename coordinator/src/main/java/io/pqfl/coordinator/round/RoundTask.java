@@ -4,6 +4,7 @@ import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Signer;
 import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.TaskKind;
 import io.pqfl.protocol.TaskStatement;
 import io.pqfl.protocol.TrainingConfig;
 import java.nio.ByteBuffer;
@@ -25,6 +26,7 @@ public final class RoundTask {
     }
 
     private final String federationId;
+    private final TaskKind kind;
     private final RoundPlan plan;
     private final GlobalModel global;
     private final Signer signer;
@@ -33,7 +35,14 @@ public final class RoundTask {
 
     RoundTask(String federationId, RoundPlan plan, GlobalModel global, Signer signer,
               Function<ClientId, TrainingConfig> configs) {
+        this(federationId, TaskKind.TRAIN, plan, global, signer, configs);
+    }
+
+    /** {@code kind} EVALUATE: the evaluation of {@code global}, the model of {@code plan.round()}. */
+    RoundTask(String federationId, TaskKind kind, RoundPlan plan, GlobalModel global, Signer signer,
+              Function<ClientId, TrainingConfig> configs) {
         this.federationId = Objects.requireNonNull(federationId, "federationId");
+        this.kind = Objects.requireNonNull(kind, "kind");
         this.plan = Objects.requireNonNull(plan, "plan");
         this.global = Objects.requireNonNull(global, "global");
         this.signer = Objects.requireNonNull(signer, "signer");
@@ -43,11 +52,15 @@ public final class RoundTask {
     /** {@code client}'s signed task statement: signed once per round and client. */
     public Signed statementFor(ClientId client) {
         return signed.computeIfAbsent(client, c -> {
-            TaskStatement s = new TaskStatement(federationId, plan.round(), plan.nonce(), c, global.round(),
+            TaskStatement s = new TaskStatement(federationId, kind, plan.round(), plan.nonce(), c, global.round(),
                     global.signed().statement().modelDigest(), configs.apply(c), plan.deadline().toEpochMilli(),
                     signer.scheme(), signer.keyId());
             return new Signed(s, signer.sign(s.encode()).bytes());
         });
+    }
+
+    public TaskKind kind() {
+        return kind;
     }
 
     public ModelManifest manifest() {

@@ -1,6 +1,10 @@
 package io.pqfl.coordinator.round;
 
 import io.pqfl.coordinator.aggregate.RoundAggregator;
+import io.pqfl.coordinator.evaluate.WeightedMeans;
+import io.pqfl.protocol.ReportedMetrics;
+import java.util.Map;
+import java.util.TreeMap;
 import io.pqfl.coordinator.verify.RoundContext;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.protocol.ReceiptEntry;
@@ -19,6 +23,8 @@ final class RoundWork {
     final RoundTask task;
     final Instant openedAt;
     final List<ReceiptEntry> receipt = new ArrayList<>();
+    /** The advisory metrics of the accepted updates, weighted by their example counts. */
+    final WeightedMeans clientReports = new WeightedMeans();
 
     RoundWork(RoundContext context, RoundAggregator aggregator, RoundTask task, Instant openedAt) {
         this.context = context;
@@ -34,5 +40,19 @@ final class RoundWork {
     void fold(VerifiedUpdate update) {
         aggregator.accept(update);
         receipt.add(update.receiptEntry());
+    }
+
+    /**
+     * Adds an accepted update's reported metrics (already validated): its train loss as the loss, its held-out
+     * {@code eval_loss}/{@code eval_accuracy} when it evaluated any examples, and its named metrics, all weighted by
+     * the update's example count.
+     */
+    void report(long examples, ReportedMetrics m) {
+        Map<String, Double> metrics = new TreeMap<>(m.metrics());
+        if (m.evalExamples() > 0) {
+            metrics.put("eval_loss", m.evalLoss());
+            metrics.put("eval_accuracy", m.evalAccuracy());
+        }
+        clientReports.add(examples, m.trainLoss(), metrics);
     }
 }

@@ -49,6 +49,10 @@ public final class TaskWaits {
             RoundWork current = engine.currentWork();
             outcome = current != null && current.round() == ready.round() ? new TaskOutcome.TaskReady(current.task)
                     : new TaskOutcome.NoTask("round " + ready.round() + " is closing");
+        } else if (answer instanceof RoundMachine.Answer.EvaluateReady ready) {
+            EvaluationWork current = engine.currentEvaluation();
+            outcome = current != null && current.round() == ready.round() ? new TaskOutcome.TaskReady(current.task)
+                    : new TaskOutcome.NoTask("the evaluation of round " + ready.round() + " is closing");
         } else if (answer instanceof RoundMachine.Answer.NoTask n) {
             outcome = new TaskOutcome.NoTask(n.why());
         } else {

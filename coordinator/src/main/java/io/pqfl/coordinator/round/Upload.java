@@ -32,6 +32,9 @@ public final class Upload {
     /** Guarded by the engine's lock: the slot is released once. */
     boolean slotHeld = true;
 
+    /** The update's advisory metrics (validated), or null when it sent none or invalid ones. */
+    volatile io.pqfl.protocol.ReportedMetrics reported;
+
     Upload(Uploads engine, long id, UpdateHeader header, VerifyingKey key, long reserved,
            Runnable cancelStream) {
         this.engine = engine;

@@ -181,6 +181,9 @@ final class Uploads {
         try {
             seq = recorder.commit(part, update, u.key, round);
             engine.work().fold(update);
+            if (u.reported != null) {
+                engine.work().report(update.numExamples(), u.reported);
+            }
             effects = engine.machine().updateRecorded(client, round, clock.instant());
             releaseSlot(u);
             inProgress.remove(u.id);

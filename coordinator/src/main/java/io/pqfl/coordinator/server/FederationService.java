@@ -5,7 +5,11 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.pqfl.coordinator.Coordinator;
+import io.pqfl.coordinator.evaluate.EvaluationSummary;
 import io.pqfl.coordinator.identity.Authenticator;
+import io.pqfl.proto.v1.EvaluationReport;
+import io.pqfl.proto.v1.EvaluationResponse;
+import io.pqfl.protocol.ReportedMetrics;
 import io.pqfl.coordinator.identity.Sessions;
 import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.round.FederationStatus;
@@ -155,6 +159,35 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
 
     /**
+     * The advisory metrics of an update header, or null: out-of-bounds metrics are ignored with a warning naming the
+     * client, never a reason to refuse the update (they are unsigned hints).
+     */
+    private ReportedMetrics reportedMetrics(io.pqfl.proto.v1.UpdateHeader h) {
+        try {
+            return WireMapping.reportedMetrics(h).orElse(null);
+        } catch (IllegalArgumentException e) {
+            log.warn("Ignoring the metrics {} sent with its update for round {}: {}", SessionInterceptor.SESSION.get().clientId(),
+                    h.getRound(), LogSafe.text(e.getMessage()));
+            return null;
+        }
+    }
+
+    @Override
+    public void submitEvaluation(EvaluationReport request, StreamObserver<EvaluationResponse> responses) {
+        Sessions.Session session = SessionInterceptor.SESSION.get();
+        try {
+            long seq = coordinator.rounds().submitEvaluation(request, session);
+            responses.onNext(EvaluationResponse.newBuilder().setAccepted(true).setLedgerSeq(seq).build());
+            responses.onCompleted();
+        } catch (RefusedException e) {
+            responses.onError(Statuses.rejected(e));
+        } catch (RuntimeException e) {
+            log.error("Could not record the evaluation of {}", session.clientId(), e);
+            responses.onError(Statuses.internal("the coordinator could not record the evaluation"));
+        }
+    }
+
+    /**
      * One update stream. Its methods are synchronized: gRPC calls them one at a time, the timer from its own
      * thread. Every way out (accepted, rejected, the client's error, a timeout, an unexpected exception) goes
      * through {@link #fail} or the accepted path, and the engine's {@code Upload} frees its slot on each.
@@ -214,7 +247,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                             throw malformed("a second header");
                         }
                         claimedRound = chunk.getHeader().getRound();
-                        upload = coordinator.rounds().beginUpload(WireMapping.fromWire(chunk.getHeader()), session, this::superseded);
+                        upload = coordinator.rounds().beginUpload(WireMapping.fromWire(chunk.getHeader()), session,
+                                this::superseded, reportedMetrics(chunk.getHeader()));
                     }
                     case TENSOR_CHUNK -> {
                         if (upload == null || signature != null) {
@@ -358,14 +392,34 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         FederationStatus s = coordinator.rounds().status();
         responses.onNext(StatusResponse.newBuilder().setFederationId(s.federationId()).setState(wireState(s))
                 .setCurrentRound(s.currentRound()).setCompletedRounds(s.closedRounds()).setTotalRounds(s.totalRounds())
-                .setConnectedClients(s.connectedClients()).setModelDigest(WireMapping.bytes(s.modelDigest())).build());
+                .setConnectedClients(s.connectedClients()).setModelDigest(WireMapping.bytes(s.modelDigest()))
+                .mergeFrom(evaluations()).build());
         responses.onCompleted();
+    }
+
+    /** The status's newest evaluations (a partial response merged into the status). */
+    private StatusResponse evaluations() {
+        var b = StatusResponse.newBuilder();
+        var rounds = coordinator.rounds();
+        rounds.lastEvaluation(EvaluationSummary.Source.FEDERATED).ifPresent(e -> b.setLastEvaluation(toWire(e)));
+        rounds.lastEvaluation(EvaluationSummary.Source.CENTRAL).ifPresent(e -> b.setLastCentralEvaluation(toWire(e)));
+        rounds.lastEvaluation(EvaluationSummary.Source.CLIENT_REPORTS).ifPresent(e -> b.setLastClientMetrics(toWire(e)));
+        return b.build();
+    }
+
+    private static io.pqfl.proto.v1.EvaluationSummary toWire(EvaluationSummary e) {
+        var b = io.pqfl.proto.v1.EvaluationSummary.newBuilder().setRound(e.round()).setSource(e.source().name())
+                .setClients(e.clients()).setExamples(e.examples()).putAllMetrics(e.metrics());
+        if (!e.empty()) {
+            b.setLoss(e.loss());
+        }
+        return b.build();
     }
 
     private static FederationState wireState(FederationStatus s) {
         return switch (s.stage()) {
             case WAITING_FOR_CLIENTS -> FederationState.WAITING_FOR_CLIENTS;
-            case ROUND_OPEN, AGGREGATING -> FederationState.ROUND_OPEN;
+            case ROUND_OPEN, AGGREGATING, EVALUATING -> FederationState.ROUND_OPEN;
             case FINISHED -> FederationState.FINISHED;
         };
     }

@@ -14,7 +14,7 @@ import io.pqfl.protocol.SessionStatement;
 import java.util.Set;
 
 /**
- * Authentication for the calls that act for a client (GetTask, SubmitUpdate): the session token from the
+ * Authentication for the calls that act for a client (GetTask, SubmitUpdate, SubmitEvaluation): the session token from the
  * metadata must name a live session of a still-enrolled client, and under mutual TLS the connection's
  * certificate must name the same client. The verified session goes into the gRPC {@link Context}; a call
  * without one is closed before a single message is read, so a stranger reserves nothing.
@@ -24,7 +24,8 @@ final class SessionInterceptor implements ServerInterceptor {
     /** The session a call was authenticated with. */
     static final Context.Key<Sessions.Session> SESSION = Context.key("pqfl-session");
     private static final Set<String> NEEDS_SESSION = Set.of(FederationGrpc.getGetTaskMethod().getFullMethodName(),
-            FederationGrpc.getSubmitUpdateMethod().getFullMethodName());
+            FederationGrpc.getSubmitUpdateMethod().getFullMethodName(),
+            FederationGrpc.getSubmitEvaluationMethod().getFullMethodName());
 
     private final IdentityService identity;
 

@@ -79,6 +79,10 @@ public final class Database implements AutoCloseable {
                 + "client_id TEXT, key_id TEXT, scheme TEXT, statement " + blob + ", signature " + blob + ", "
                 + "payload_digest " + blob + ", reason TEXT, detail TEXT, recorded_at TEXT NOT NULL, "
                 + "prev_hash " + blob + " NOT NULL, entry_hash " + blob + " NOT NULL)",
+            // Aggregated evaluations of rounds' models (federated, central) and the clients' reported training metrics.
+            "CREATE TABLE IF NOT EXISTS evaluations (round BIGINT NOT NULL, source TEXT NOT NULL, state TEXT NOT NULL, "
+                + "nonce " + blob + ", sampled TEXT, opened_at TEXT NOT NULL, closed_at TEXT, clients INTEGER NOT NULL DEFAULT 0, "
+                + "examples BIGINT NOT NULL DEFAULT 0, loss DOUBLE PRECISION, metrics TEXT, PRIMARY KEY (round, source))",
             "CREATE TABLE IF NOT EXISTS enrollment_tokens (token_hash " + blob + " PRIMARY KEY, client_id TEXT NOT NULL, "
                 + "created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT, used_key_id TEXT, signature " + blob + ")",
         };

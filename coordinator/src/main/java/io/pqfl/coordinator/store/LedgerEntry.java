@@ -14,7 +14,19 @@ public record LedgerEntry(long seq, Kind kind, long round, String clientId, Stri
         /** A client enrolled with a one-time token: the statement is its signed enrollment statement. */
         CLIENT_ENROLLED,
         /** A client was admitted by its federation certificate: the statement is the certificate (DER). */
-        CLIENT_CERTIFIED
+        CLIENT_CERTIFIED,
+        /**
+         * A client's evaluation was accepted: the statement is its evaluation statement, the payload digest the
+         * SHA-512 of that statement, the detail its loss, examples and metrics.
+         */
+        EVALUATION_ACCEPTED,
+        /** A client's evaluation was refused: the reason and detail say why (no statement). */
+        EVALUATION_REJECTED,
+        /**
+         * An evaluation closed: the reason is its source (FEDERATED or CENTRAL), the detail its aggregate (or why it
+         * is empty).
+         */
+        EVALUATION_CLOSED
     }
 
     public LedgerEntry {

@@ -138,6 +138,7 @@ public final class LedgerVerifier {
         LedgerEntry newestModel = null;
         Map<Long, Set<String>> acceptedDigests = new HashMap<>();
         var entries = ledger.entries();
+        int[] evaluations = new int[3]; // accepted, rejected, closed
         for (LedgerEntry e : entries) {
             String problem = null;
             if (e.seq() != expectedSeq) {
@@ -164,6 +165,12 @@ public final class LedgerVerifier {
                         case ROUND_SKIPPED -> { }
                         case CLIENT_ENROLLED -> checkEnrollment(e, ledger, run.federationId());
                         case CLIENT_CERTIFIED -> checkCertified(e);
+                        case EVALUATION_ACCEPTED -> {
+                            checkEvaluation(e, ledger, run.federationId(), !unsignedRun);
+                            evaluations[0]++;
+                        }
+                        case EVALUATION_REJECTED -> evaluations[1]++;
+                        case EVALUATION_CLOSED -> evaluations[2]++;
                     }
                 } catch (IllegalArgumentException | SignatureVerificationException | KeyFormatException e1) {
                     problem = e1.getMessage();
@@ -175,6 +182,10 @@ public final class LedgerVerifier {
             }
             prev = e.entryHash();
             expectedSeq++;
+        }
+        if (evaluations[0] + evaluations[1] + evaluations[2] > 0) {
+            notes.add(evaluations[0] + " accepted evaluations (each statement " + (unsignedRun ? "unsigned" : "verified")
+                    + "), " + evaluations[1] + " rejected, " + evaluations[2] + " evaluations closed");
         }
         Coverage coverage = newestModel == null ? null
                 : new Coverage(newestModel.round(), newestModel.seq(), (int) (entries.size() - newestModel.seq()));
@@ -303,6 +314,27 @@ public final class LedgerVerifier {
         if (s.round() != e.round() || !s.clientId().value().equals(e.clientId()) || !s.keyId().hex().equals(e.keyId())
                 || !Arrays.equals(s.updateDigest().bytes(), e.payloadDigest())) {
             throw new IllegalArgumentException("the update statement does not match its ledger row");
+        }
+        Optional<byte[]> encoded = ledger.publicKey(e.keyId());
+        if (encoded.isEmpty()) {
+            throw new IllegalArgumentException("client key " + e.keyId() + " is not recorded");
+        }
+        VerifyingKey key = VerifyingKey.fromEncoded(encoded.get());
+        if (!key.keyId().hex().equals(e.keyId())) {
+            throw new IllegalArgumentException("recorded key does not have id " + e.keyId());
+        }
+        if (signed) {
+            Verifier.create(key).verify(e.statement(), SignatureValue.of(SignatureScheme.parse(e.scheme()), e.signature()));
+        }
+    }
+
+    private static void checkEvaluation(LedgerEntry e, Ledger ledger, String federation, boolean signed)
+            throws SQLException, SignatureVerificationException, KeyFormatException {
+        io.pqfl.protocol.EvaluationStatement s = io.pqfl.protocol.EvaluationStatement.decode(e.statement());
+        if (s.round() != e.round() || !s.clientId().value().equals(e.clientId()) || !s.keyId().hex().equals(e.keyId())
+                || !s.federationId().equals(federation)
+                || !Arrays.equals(io.pqfl.crypto.PayloadDigest.of(e.statement()).bytes(), e.payloadDigest())) {
+            throw new IllegalArgumentException("the evaluation statement does not match its ledger row");
         }
         Optional<byte[]> encoded = ledger.publicKey(e.keyId());
         if (encoded.isEmpty()) {

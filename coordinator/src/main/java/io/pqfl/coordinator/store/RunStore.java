@@ -1,5 +1,6 @@
 package io.pqfl.coordinator.store;
 
+import io.pqfl.coordinator.evaluate.EvaluationSummary;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.VerifyingKey;
@@ -160,6 +161,136 @@ public final class RunStore {
                 throw new SQLException("round " + round + " is not open");
             }
         }
+    }
+
+    // ------------------------------------------------------------------ evaluations
+
+    /** Records that the evaluation of {@code round}'s model opened (state OPEN) with its nonce and evaluators. */
+    public void openEvaluation(long round, RoundNonce nonce, List<ClientId> sampled) throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement("INSERT INTO evaluations (round, source, state, "
+                    + "nonce, sampled, opened_at) VALUES (?, ?, 'OPEN', ?, ?, ?)")) {
+                ps.setLong(1, round);
+                ps.setString(2, EvaluationSummary.Source.FEDERATED.name());
+                ps.setBytes(3, nonce.bytes());
+                ps.setString(4, sampled.stream().map(ClientId::value).collect(Collectors.joining(",")));
+                ps.setString(5, clock.instant().toString());
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    /**
+     * Records an aggregate: closes the federated evaluation's OPEN row, or adds the row of a central evaluation or of a
+     * round's reported metrics; with {@code entry} (when not null) appended to the ledger in the same transaction.
+     */
+    public void recordEvaluation(EvaluationSummary s, Ledger.Draft entry) throws SQLException {
+        synchronized (db) {
+            Connection c = db.connection();
+            boolean auto = c.getAutoCommit();
+            try {
+                c.setAutoCommit(false);
+                if (entry != null) {
+                    ledger.insert(c, entry);
+                }
+                String now = clock.instant().toString();
+                int updated;
+                try (PreparedStatement ps = c.prepareStatement("UPDATE evaluations SET state = 'CLOSED', closed_at = ?, "
+                        + "clients = ?, examples = ?, loss = ?, metrics = ? WHERE round = ? AND source = ? AND state = 'OPEN'")) {
+                    ps.setString(1, now);
+                    ps.setInt(2, s.clients());
+                    ps.setLong(3, s.examples());
+                    setLoss(ps, 4, s);
+                    ps.setString(5, metricsText(s.metrics()));
+                    ps.setLong(6, s.round());
+                    ps.setString(7, s.source().name());
+                    updated = ps.executeUpdate();
+                }
+                if (updated == 0) {
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO evaluations (round, source, state, opened_at, "
+                            + "closed_at, clients, examples, loss, metrics) VALUES (?, ?, 'CLOSED', ?, ?, ?, ?, ?, ?)")) {
+                        ps.setLong(1, s.round());
+                        ps.setString(2, s.source().name());
+                        ps.setString(3, now);
+                        ps.setString(4, now);
+                        ps.setInt(5, s.clients());
+                        ps.setLong(6, s.examples());
+                        setLoss(ps, 7, s);
+                        ps.setString(8, metricsText(s.metrics()));
+                        ps.executeUpdate();
+                    }
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(auto);
+            }
+        }
+    }
+
+    /**
+     * Marks evaluations left OPEN by a stopped coordinator ABANDONED: an evaluation is not resumed after a restart
+     * (its accepted entries stay in the ledger, with no EVALUATION_CLOSED after them). Returns how many.
+     */
+    public int abandonOpenEvaluations() throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement(
+                    "UPDATE evaluations SET state = 'ABANDONED', closed_at = ? WHERE state = 'OPEN'")) {
+                ps.setString(1, clock.instant().toString());
+                return ps.executeUpdate();
+            }
+        }
+    }
+
+    /** A stored evaluation row. */
+    public record EvaluationRecord(String state, EvaluationSummary summary) {
+    }
+
+    /** Every evaluation row, by round and source. */
+    public List<EvaluationRecord> evaluations() throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement("SELECT * FROM evaluations ORDER BY round, source");
+                 ResultSet rs = ps.executeQuery()) {
+                List<EvaluationRecord> out = new java.util.ArrayList<>();
+                while (rs.next()) {
+                    double loss = rs.getDouble("loss");
+                    if (rs.wasNull()) {
+                        loss = Double.NaN;
+                    }
+                    out.add(new EvaluationRecord(rs.getString("state"), new EvaluationSummary(rs.getLong("round"),
+                            EvaluationSummary.Source.valueOf(rs.getString("source")), rs.getInt("clients"),
+                            rs.getLong("examples"), loss, parseMetrics(rs.getString("metrics")))));
+                }
+                return out;
+            }
+        }
+    }
+
+    private static void setLoss(PreparedStatement ps, int i, EvaluationSummary s) throws SQLException {
+        if (s.empty()) {
+            ps.setNull(i, java.sql.Types.DOUBLE);
+        } else {
+            ps.setDouble(i, s.loss());
+        }
+    }
+
+    /** {@code name=value} pairs, comma-separated, sorted (names are [a-z0-9_.], so the text is unambiguous). */
+    private static String metricsText(java.util.Map<String, Double> metrics) {
+        return new java.util.TreeMap<>(metrics).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(","));
+    }
+
+    private static java.util.Map<String, Double> parseMetrics(String text) {
+        java.util.Map<String, Double> out = new java.util.TreeMap<>();
+        if (text != null && !text.isEmpty()) {
+            for (String pair : text.split(",")) {
+                int eq = pair.indexOf('=');
+                out.put(pair.substring(0, eq), Double.parseDouble(pair.substring(eq + 1)));
+            }
+        }
+        return out;
     }
 
     public Optional<RoundRecord> openRound() throws SQLException {

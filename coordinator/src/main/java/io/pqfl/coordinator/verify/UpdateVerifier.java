@@ -145,6 +145,12 @@ public final class UpdateVerifier {
         return key;
     }
 
+    /** The enrolled key of {@code clientId} (revoked or not; {@link #checkIdentity} checks that). */
+    public VerifyingKey enrolledKey(ClientId clientId) throws RefusedException {
+        return enrolled.find(clientId).orElseThrow(() -> new RefusedException(RejectReason.UNKNOWN_CLIENT,
+                "client " + clientId + " is not enrolled")).key();
+    }
+
     /** Known client, not revoked, key id and scheme as enrolled, scheme accepted by policy. */
     public VerifyingKey checkIdentity(ClientId clientId, KeyId keyId, SignatureScheme scheme) throws RefusedException {
         var client = enrolled.find(clientId).orElseThrow(() -> new RefusedException(RejectReason.UNKNOWN_CLIENT,

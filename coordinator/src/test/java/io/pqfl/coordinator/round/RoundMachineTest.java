@@ -271,4 +271,172 @@ class RoundMachineTest {
         assertThat(open.plan().sampled()).containsExactly(B);
         assertThat(m.uploadBegun(1, A, 1).refusal()).isEqualTo(RejectReason.NOT_SAMPLED);
     }
+
+    // ------------------------------------------------------------------ federated evaluation
+
+    private RoundMachine evaluating(int rounds, int every, boolean afterLast, int minEvaluators) {
+        RoundMachine.Settings s = new RoundMachine.Settings(rounds, 2, 1, Duration.ofMinutes(10), Duration.ofSeconds(60),
+                false, 3);
+        RoundMachine.EvaluationSettings ev = new RoundMachine.EvaluationSettings(every, afterLast, minEvaluators,
+                Duration.ofMinutes(5));
+        return new RoundMachine(s, ev, (round, eligible) -> eligible,
+                (round, eligible) -> eligible.subList(0, Math.min(2, eligible.size())), enrolled::contains, () -> {
+                    byte[] b = new byte[RoundNonce.BYTES];
+                    b[0] = (byte) ++nonces;
+                    return RoundNonce.of(b);
+                });
+    }
+
+    /** Opens round {@code n} with (at least) a and b live and has every sampled client deliver. */
+    private static void runRound(RoundMachine m, long n, long t) {
+        m.clientSeen(A, at(t));
+        m.clientSeen(B, at(t));
+        assertThat(m.stage()).isEqualTo(Stage.ROUND_OPEN);
+        for (ClientId c : m.openRound().orElseThrow().sampled()) {
+            assertThat(m.uploadBegun(n * 10 + c.value().charAt(0), c, n).allowed()).isTrue();
+            assertThat(m.updateVerified(n * 10 + c.value().charAt(0), c, n).allowed()).isTrue();
+            m.updateRecorded(c, n, at(t));
+        }
+        assertThat(m.stage()).isEqualTo(Stage.AGGREGATING);
+    }
+
+    @Test
+    void evaluation_opensAfterEveryNthRoundAndAfterTheLast_withItsOwnNonce_andClosesWhenAllAnswered() {
+        RoundMachine m = evaluating(3, 2, true, 1);
+        m.clientSeen(C, at(0));
+        runRound(m, 1, 0);
+        m.roundClosed(1, at(1)); // 1 % 2 != 0: no evaluation, round 2 opens at once
+        assertThat(m.stage()).isEqualTo(Stage.ROUND_OPEN);
+        runRound(m, 2, 2);
+        List<Effect> e = m.roundClosed(2, at(3));
+        assertThat(m.stage()).isEqualTo(Stage.EVALUATING);
+        Effect.OpenEvaluation open = of(e, Effect.OpenEvaluation.class).get(0);
+        assertThat(open.plan().round()).isEqualTo(2);
+        assertThat(open.plan().sampled()).containsExactly(A, B); // the evaluation sampler took two of three
+        assertThat(open.live()).isEqualTo(3);
+        assertThat(open.plan().deadline()).isEqualTo(at(3).plus(Duration.ofMinutes(5)));
+        assertThat(open.plan().nonce()).isNotEqualTo(m.openRound().map(RoundPlan::nonce).orElse(null));
+        // The evaluators get EVALUATE tasks; the third client gets nothing; no training round opens meanwhile.
+        assertThat(of(m.taskRequested(1, A, at(4), at(30)), Effect.Answer.class)).extracting(Effect.Answer::answer)
+                .containsExactly(new Answer.EvaluateReady(2));
+        assertThat(of(m.taskRequested(2, C, at(4), at(4)), Effect.Answer.class).get(0).answer())
+                .isInstanceOf(Answer.NoTask.class);
+        assertThat(m.uploadBegun(99, A, 3).refusal()).isEqualTo(RejectReason.NO_OPEN_ROUND);
+        assertThat(m.evaluationBegun(A, 2).allowed()).isTrue();
+        assertThat(m.evaluationReceived(A, 2, at(5))).noneMatch(x -> x instanceof Effect.CloseEvaluation);
+        assertThat(m.evaluationBegun(B, 2).allowed()).isTrue();
+        List<Effect> closing = m.evaluationReceived(B, 2, at(6));
+        Effect.CloseEvaluation close = of(closing, Effect.CloseEvaluation.class).get(0);
+        assertThat(close.round()).isEqualTo(2);
+        assertThat(close.answered()).containsExactlyInAnyOrder(A, B);
+        assertThat(close.settled()).isTrue();
+        assertThat(close.why()).isNull();
+        // Round 3 opens only once the evaluation is closed.
+        assertThat(m.stage()).isEqualTo(Stage.EVALUATING);
+        assertThat(of(m.evaluationClosed(2, at(7)), Effect.OpenRound.class)).hasSize(1);
+        assertThat(m.lastEvaluated()).isEqualTo(2);
+        runRound(m, 3, 8);
+        assertThat(m.roundClosed(3, at(9))).noneMatch(x -> x instanceof Effect.Finished);
+        assertThat(m.stage()).isEqualTo(Stage.EVALUATING); // after the last round
+        m.evaluationBegun(A, 3);
+        m.evaluationReceived(A, 3, at(10));
+        m.evaluationBegun(B, 3);
+        m.evaluationReceived(B, 3, at(10));
+        assertThat(of(m.evaluationClosed(3, at(11)), Effect.Finished.class)).hasSize(1);
+        assertThat(m.stage()).isEqualTo(Stage.FINISHED);
+    }
+
+    @Test
+    void evaluation_refusesStaleNotSampledDuplicateAndOutOfPhaseSubmissions() {
+        RoundMachine m = evaluating(1, 0, true, 1);
+        m.clientSeen(C, at(0));
+        assertThat(m.evaluationBegun(A, 1).refusal()).isEqualTo(RejectReason.NO_OPEN_ROUND); // a round is open, not an evaluation
+        runRound(m, 1, 0);
+        m.roundClosed(1, at(1));
+        assertThat(m.evaluationBegun(A, 0).refusal()).isEqualTo(RejectReason.STALE_ROUND);
+        assertThat(m.evaluationBegun(C, 1).refusal()).isEqualTo(RejectReason.NOT_SAMPLED);
+        assertThat(m.evaluationBegun(A, 1).allowed()).isTrue();
+        assertThat(m.evaluationBegun(A, 1).refusal()).isEqualTo(RejectReason.DUPLICATE); // being recorded
+        // That refusal (before admission) leaves the first submission being recorded.
+        assertThat(m.evaluationRefused(A, 1, RejectReason.DUPLICATE, false, at(2)).effects())
+                .noneMatch(x -> x instanceof Effect.CloseEvaluation);
+        assertThat(m.evaluationBegun(A, 1).refusal()).isEqualTo(RejectReason.DUPLICATE);
+        m.evaluationReceived(A, 1, at(2));
+        assertThat(m.evaluationBegun(A, 1).refusal()).isEqualTo(RejectReason.DUPLICATE); // answered
+        // A refused evaluation does not settle B: it may try again, up to the refusal limit (3 here).
+        for (int i = 0; i < 3; i++) {
+            assertThat(m.evaluationBegun(B, 1).allowed()).isTrue();
+            RoundMachine.Ended ended = m.evaluationRefused(B, 1, RejectReason.BAD_SIGNATURE, true, at(3));
+            assertThat(ended.record()).isTrue();
+            assertThat(ended.effects()).noneMatch(x -> x instanceof Effect.CloseEvaluation);
+        }
+        assertThat(m.evaluationBegun(B, 1).refusal()).isEqualTo(RejectReason.REJECTION_LIMIT);
+    }
+
+    @Test
+    void evaluation_closesAtTheDeadline_withWhoAnswered_andTheRunFinishes() {
+        RoundMachine m = evaluating(1, 0, true, 1);
+        runRound(m, 1, 0);
+        List<Effect> opened = m.roundClosed(1, at(1));
+        assertThat(of(opened, Effect.WakeAt.class)).extracting(Effect.WakeAt::at).contains(at(1).plus(Duration.ofMinutes(5)));
+        m.evaluationBegun(A, 1);
+        m.evaluationReceived(A, 1, at(2));
+        assertThat(m.tick(at(200))).noneMatch(x -> x instanceof Effect.CloseEvaluation);
+        // B is still being recorded at the deadline: the close waits for it.
+        m.evaluationBegun(B, 1);
+        assertThat(m.tick(at(301))).noneMatch(x -> x instanceof Effect.CloseEvaluation);
+        List<Effect> late = m.evaluationRefused(B, 1, RejectReason.NONCE_MISMATCH, true, at(302)).effects();
+        Effect.CloseEvaluation close = of(late, Effect.CloseEvaluation.class).get(0);
+        assertThat(close.answered()).containsExactly(A);
+        assertThat(close.settled()).isFalse();
+        assertThat(close.sampled()).isEqualTo(2);
+        // Nothing is admitted once the close is under way.
+        assertThat(m.evaluationBegun(B, 1).refusal()).isEqualTo(RejectReason.NO_OPEN_ROUND);
+        assertThat(of(m.evaluationClosed(1, at(303)), Effect.Finished.class)).hasSize(1);
+    }
+
+    @Test
+    void evaluation_withNoEligibleEvaluators_closesEmptyAtTheDeadline_sayingWhy_andTheRunStillFinishes() {
+        RoundMachine m = evaluating(1, 0, true, 3);
+        runRound(m, 1, 0); // only a and b are live: 3 evaluators are needed
+        List<Effect> e = m.roundClosed(1, at(1));
+        assertThat(of(e, Effect.OpenEvaluation.class)).isEmpty();
+        assertThat(m.stage()).isEqualTo(Stage.EVALUATING);
+        assertThat(of(m.taskRequested(1, A, at(2), at(2)), Effect.Answer.class).get(0).answer())
+                .isInstanceOf(Answer.NoTask.class);
+        Effect.CloseEvaluation close = of(m.tick(at(1).plus(Duration.ofMinutes(5))), Effect.CloseEvaluation.class).get(0);
+        assertThat(close.answered()).isEmpty();
+        assertThat(close.why()).contains("fewer than 3 eligible live clients");
+        assertThat(of(m.evaluationClosed(1, at(400)), Effect.Finished.class)).hasSize(1);
+    }
+
+    @Test
+    void evaluation_samplesLate_whenEnoughEvaluatorsShowUpBeforeTheDeadline() {
+        RoundMachine m = evaluating(1, 0, true, 3);
+        runRound(m, 1, 0);
+        m.roundClosed(1, at(1));
+        List<Effect> e = m.clientSeen(C, at(10));
+        assertThat(of(e, Effect.OpenEvaluation.class)).singleElement()
+                .satisfies(o -> assertThat(o.plan().deadline()).isEqualTo(at(1).plus(Duration.ofMinutes(5))));
+    }
+
+    @Test
+    void evaluation_isSkipped_forASkippedRoundsOlderModel_alreadyEvaluated_orTheInitialModel() {
+        RoundMachine m = evaluating(3, 1, true, 1);
+        runRound(m, 1, 0);
+        // Round 1 was skipped: the model is still the initial one, which is never evaluated.
+        m.roundClosed(1, 0, at(1));
+        assertThat(m.stage()).isEqualTo(Stage.ROUND_OPEN);
+        runRound(m, 2, 2);
+        m.roundClosed(2, 2, at(3));
+        assertThat(m.stage()).isEqualTo(Stage.EVALUATING);
+        m.evaluationBegun(A, 2);
+        m.evaluationReceived(A, 2, at(4));
+        m.evaluationBegun(B, 2);
+        m.evaluationReceived(B, 2, at(4));
+        m.evaluationClosed(2, at(5));
+        runRound(m, 3, 6);
+        // Round 3 was skipped: the model is round 2's, already evaluated: the run finishes.
+        assertThat(of(m.roundClosed(3, 2, at(7)), Effect.Finished.class)).hasSize(1);
+    }
 }

@@ -117,7 +117,7 @@ public final class LoadRun {
                 data.root().toString(), "--host", "127.0.0.1", "--port", Integer.toString(port),
                 "--rounds", Integer.toString(s.rounds()), "--min-clients", Integer.toString(s.clients()),
                 "--clients-per-round", Integer.toString(s.clients()), "--model", s.model().id(),
-                "--round-timeout", s.roundTimeout().toSeconds() + "s", "--linger", "2s",
+                "--round-timeout", s.roundTimeout().toSeconds() + "s", "--linger", "2s", "--no-final-evaluation",
                 "--schemes", s.scheme().displayName()));
         SslContext clientTls = null;
         if (s.tls()) {
