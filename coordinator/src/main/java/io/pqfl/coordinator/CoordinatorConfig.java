@@ -1,5 +1,7 @@
 package io.pqfl.coordinator;
 
+import io.pqfl.coordinator.aggregate.TrainingSchedule;
+
 import io.pqfl.coordinator.evaluate.CentralEvaluator;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.crypto.SignatureScheme;
@@ -35,7 +37,12 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 Duration trustReloadInterval, int maxCallsPerConnection, int maxTaskStreams,
                                 Duration requestTimeout, int evaluateEvery, boolean finalEvaluation,
                                 double evaluateFraction, int minEvaluations, Duration evaluationTimeout,
-                                CentralEvaluator centralEvaluator) {
+                                CentralEvaluator centralEvaluator, TrainingSchedule trainingSchedule) {
+    /** The base training configuration as the schedule makes it for {@code round}: what the strategy starts from. */
+    public TrainingConfig trainingFor(long round) {
+        return trainingSchedule.forRound(round, rounds, training);
+    }
+
     public CoordinatorConfig {
         FederationIds.require(federationId);
         Objects.requireNonNull(dataDir, "dataDir");
@@ -50,6 +57,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     : "give the initial model as weights or as a file, not both");
         }
         Objects.requireNonNull(training, "training");
+        Objects.requireNonNull(trainingSchedule, "trainingSchedule");
+        trainingSchedule.validate(rounds, training);
         Objects.requireNonNull(signingPolicy, "signingPolicy");
         if (acceptedSchemes.isEmpty()) {
             throw new IllegalArgumentException("at least one signature scheme must be accepted");
@@ -202,6 +211,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private Path initialModel;
         private long seed = 1;
         private TrainingConfig training = TrainingConfig.defaults();
+        private TrainingSchedule trainingSchedule = TrainingSchedule.CONSTANT;
         private long maxUpdateBytes = 512L << 20;
         // A task stream whose client does not read holds one serialised chunk: keep chunks small.
         private int chunkBytes = 256 << 10;
@@ -254,6 +264,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder initialModel(Path v) { this.initialModel = v; return this; }
         public Builder seed(long v) { this.seed = v; return this; }
         public Builder training(TrainingConfig v) { this.training = v; return this; }
+        /** How the training configuration changes by round (default: the same every round). */
+        public Builder trainingSchedule(TrainingSchedule v) { this.trainingSchedule = v; return this; }
         public Builder maxUpdateBytes(long v) { this.maxUpdateBytes = v; return this; }
         public Builder chunkBytes(int v) { this.chunkBytes = v; return this; }
         /**
@@ -332,7 +344,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     serverThreads, maxExamplesPerUpdate, sessionTtl, uploadIdleTimeout, maxConcurrentUploads,
                     uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection, maxTaskStreams,
                     requestTimeout, evaluateEvery, finalEvaluation, evaluateFraction, minEvaluations,
-                    evaluationTimeout != null ? evaluationTimeout : roundTimeout, centralEvaluator);
+                    evaluationTimeout != null ? evaluationTimeout : roundTimeout, centralEvaluator, trainingSchedule);
         }
     }
 }

@@ -108,10 +108,22 @@ public final class SimulationRunner {
     public record Spec(String arm, SigningPolicy signing, SignatureScheme scheme, int clients, int rounds, ModelCatalog model,
                        String strategy, Map<String, String> strategyParams, TrainingConfig training,
                        Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
-                       AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer) {
+                       AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
+                       io.pqfl.coordinator.aggregate.TrainingSchedule schedule) {
         public Spec {
             Objects.requireNonNull(signing, "signing");
             Objects.requireNonNull(scheme, "scheme");
+            Objects.requireNonNull(schedule, "schedule");
+        }
+
+        /** An arm whose training configuration is the same every round. */
+        public Spec(String arm, SigningPolicy signing, SignatureScheme scheme, int clients, int rounds, ModelCatalog model,
+                    String strategy, Map<String, String> strategyParams, TrainingConfig training,
+                    Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
+                    AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer) {
+            this(arm, signing, scheme, clients, rounds, model, strategy, strategyParams, training, partition, alpha,
+                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer,
+                    io.pqfl.coordinator.aggregate.TrainingSchedule.CONSTANT);
         }
 
         /** The update signature scheme the arm compares: its scheme when signed, "none" for the unsigned baseline. */
@@ -234,7 +246,7 @@ public final class SimulationRunner {
                         tls ? ca.directory().resolve(CertificateAuthority.CRL_FILE) : null)
                 .initialWeights(initialWeights).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
                 .clientsPerRound(spec.clients()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
-                .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training())
+                .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training()).trainingSchedule(spec.schedule())
                 .acceptedSchemes(Set.of(clientScheme)).signingPolicy(spec.signing()).closeOnRejection(true).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         List<SigningKey> keys = new ArrayList<>();

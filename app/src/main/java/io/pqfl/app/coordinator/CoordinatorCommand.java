@@ -5,6 +5,7 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.pqfl.app.Cli;
 import io.pqfl.app.CliException;
+import io.pqfl.coordinator.aggregate.TrainingSchedule;
 import io.pqfl.app.DurationConverter;
 import io.pqfl.app.PasswordOptions;
 import io.pqfl.app.UsageException;
@@ -138,6 +139,16 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "64", description = "Client batch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Option(names = "--lr-schedule", defaultValue = "constant", paramLabel = "SPEC",
+            description = "Learning rate by round: constant, step:F@N (times F every N rounds), exp:G (times G each round) "
+                    + "or cosine[:MIN] (down to MIN, default lr/100, in the last round) (default: ${DEFAULT-VALUE}).")
+    String lrSchedule;
+
+    @Option(names = "--epochs-schedule", paramLabel = "R:E,...",
+            description = "Local epochs by round: from round R on, E epochs (e.g. 1:1,5:2); rounds before the first "
+                    + "entry use --local-epochs.")
+    String epochsSchedule;
+
     @Option(names = "--learning-rate", defaultValue = "0.001", description = "Client learning rate (default: ${DEFAULT-VALUE}).")
     float learningRate;
 
@@ -265,6 +276,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .initialWeights(initialModel == null ? ModelCatalog.byId(model).initialWeights(seed) : null)
                     .initialModel(initialModel).seed(seed)
                     .training(new TrainingConfig(localEpochs, batchSize, learningRate, 0f, optimizer))
+                    .trainingSchedule(schedule(lrSchedule, epochsSchedule))
                     .maxUpdateBytes(maxUpdateMib << 20).helloRateLimit(helloRate, helloBurst).uploadTimeout(uploadTimeout)
                     .uploadIdleTimeout(uploadIdleTimeout).maxExamplesPerUpdate(maxExamples).sessionTtl(sessionTtl)
                     .callRateLimit(callRate, callBurst).maxCallsPerConnection(maxCallsPerConnection)
@@ -303,8 +315,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
             out.printf("pqfl coordinator: federation %s, key %s (%s), listening on %s:%d (%s)%s%n", cfg.federationId(),
                     coordinatorKey.keyId(), coordinatorKey.scheme(), host, server.port(), transport,
                     endpoint == null ? "" : ", metrics on :" + endpoint.port() + "/metrics");
-            out.printf("  %d clients enrolled in %s; %d rounds of %s; data in %s%n", trust.clients().size(), cfg.trustDir(),
-                    cfg.rounds(), cfg.strategy(), cfg.dataDir());
+            out.printf("  %d clients enrolled in %s; %d rounds of %s (%s); data in %s%n", trust.clients().size(),
+                    cfg.trustDir(), cfg.rounds(), cfg.strategy(), cfg.trainingSchedule().describe(), cfg.dataDir());
             out.flush();
             if (!coordinator.rounds().awaitFinished(Duration.ofDays(3650))) {
                 out.println("Stopped before the last round; restart with the same --data-dir to resume.");
@@ -375,5 +387,14 @@ public final class CoordinatorCommand implements Callable<Integer> {
                 : CertificateChecker.load(clientCa, clientCrl, Clock.systemUTC())
                         .trustManager(Role.CLIENT);
         return PqTls.server(chain, tls.toJca(), groups, clientTrust, auth);
+    }
+
+    /** The training schedule the options name; a usage error (exit 2) naming what is wrong. */
+    static TrainingSchedule schedule(String lr, String epochs) {
+        try {
+            return TrainingSchedule.parse(lr, epochs);
+        } catch (IllegalArgumentException e) {
+            throw new io.pqfl.app.UsageException("--lr-schedule/--epochs-schedule: " + e.getMessage());
+        }
     }
 }

@@ -2,6 +2,7 @@ package io.pqfl.app.sim;
 
 import io.pqfl.app.Cli;
 import io.pqfl.app.CliException;
+import io.pqfl.coordinator.aggregate.TrainingSchedule;
 import io.pqfl.app.DataOptions;
 import io.pqfl.app.UsageException;
 import io.pqfl.app.DurationConverter;
@@ -78,6 +79,16 @@ public final class SimulateCommand implements Callable<Integer> {
 
     @Option(names = "--batch-size", defaultValue = "32", description = "Client batch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
+
+    @Option(names = "--lr-schedule", defaultValue = "constant", paramLabel = "SPEC",
+            description = "Learning rate by round: constant, step:F@N (times F every N rounds), exp:G (times G each round) "
+                    + "or cosine[:MIN] (down to MIN, default lr/100, in the last round) (default: ${DEFAULT-VALUE}).")
+    String lrSchedule;
+
+    @Option(names = "--epochs-schedule", paramLabel = "R:E,...",
+            description = "Local epochs by round: from round R on, E epochs (e.g. 1:1,5:2); rounds before the first "
+                    + "entry use --local-epochs.")
+    String epochsSchedule;
 
     @Option(names = "--learning-rate", defaultValue = "0.001", description = "Client learning rate (default: ${DEFAULT-VALUE}).")
     float learningRate;
@@ -314,7 +325,7 @@ public final class SimulateCommand implements Callable<Integer> {
                                       TrainingConfig training, AttackPlan attacks, SimulationRunner.TrainerSetup setup) {
         return new SimulationRunner.Spec(name, signing.policy(), signing.scheme(), clients, rounds, model, strategy,
                 strategyParams, training, partition, alpha, examplesPerClient, seed,
-                SimulationRunner.Transport.parse(transport), attacks, roundTimeout, setup);
+                SimulationRunner.Transport.parse(transport), attacks, roundTimeout, setup, schedule(lrSchedule, epochsSchedule));
     }
 
     /**
@@ -331,5 +342,14 @@ public final class SimulateCommand implements Callable<Integer> {
             options.putIfAbsent("model", model.id());
         }
         return new SimulationRunner.TrainerSetup(factory, options);
+    }
+
+    /** The training schedule the options name; a usage error (exit 2) naming what is wrong. */
+    static TrainingSchedule schedule(String lr, String epochs) {
+        try {
+            return TrainingSchedule.parse(lr, epochs);
+        } catch (IllegalArgumentException e) {
+            throw new io.pqfl.app.UsageException("--lr-schedule/--epochs-schedule: " + e.getMessage());
+        }
     }
 }

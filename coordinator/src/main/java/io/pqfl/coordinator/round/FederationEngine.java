@@ -229,7 +229,7 @@ public final class FederationEngine implements AutoCloseable {
                 }
                 evalWork = new EvaluationWork(new EvaluationChecks.Context(config.federationId(), plan.round(), plan.nonce(),
                         global.signed().statement().modelDigest()), new RoundTask(config.federationId(), TaskKind.EVALUATE,
-                        plan, global, signer, client -> strategy.configureClient(plan.round(), client, config.training())),
+                        plan, global, signer, client -> strategy.configureClient(plan.round(), client, config.trainingFor(plan.round()))),
                         clock.instant());
                 log.info("Evaluation of round {}'s model open: {} of {} live clients sampled, nonce {}, deadline {}",
                         plan.round(), plan.sampled().size(), open.live(), plan.nonce(), plan.deadline());
@@ -384,7 +384,7 @@ public final class FederationEngine implements AutoCloseable {
         RoundContext context = new RoundContext(config.federationId(), plan.round(), plan.nonce(),
                 global.signed().statement().modelDigest(), model.manifest(), Set.copyOf(plan.sampled()));
         RoundTask task = new RoundTask(config.federationId(), plan, global, signer,
-                client -> strategy.configureClient(plan.round(), client, config.training()));
+                client -> strategy.configureClient(plan.round(), client, config.trainingFor(plan.round())));
         return new RoundWork(context, strategy.begin(plan.round(), model), task, clock.instant());
     }
 
