@@ -252,6 +252,17 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Live clients needed before evaluators are sampled (default: ${DEFAULT-VALUE}).")
     int minEvaluations;
 
+    @Option(names = "--central-test-data", paramLabel = "PATH",
+            description = "Evaluate every published global model on this test set, on the coordinator (needs the full "
+                    + "pqfl launcher: DJL); any data format a client reads (docs/DATA.md).")
+    Path centralTestData;
+
+    @Option(names = "--central-test-option", paramLabel = "KEY=VALUE",
+            description = "An option of the central evaluation's DJL model and data, as a client's --trainer-option "
+                    + "(model, torchscript, input-shape, block-factory, task, data-format, label-column, ...; default model: "
+                    + "--model).")
+    Map<String, String> centralTestOptions = new java.util.LinkedHashMap<>();
+
     @Option(names = "--no-final-evaluation", description = "Do not have clients evaluate the last round's model.")
     boolean noFinalEvaluation;
 
@@ -286,6 +297,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .finalEvaluation(!noFinalEvaluation);
             if (serverThreads >= 0) {
                 cfgBuilder.serverThreads(serverThreads);
+            }
+            if (centralTestData != null) {
+                cfgBuilder.centralEvaluator(centralEvaluator());
             }
             cfg = cfgBuilder.build();
             Strategies.create(strategy, strategyParams).checkClients(cfg.minUpdates());
@@ -395,6 +409,28 @@ public final class CoordinatorCommand implements Callable<Integer> {
             return TrainingSchedule.parse(lr, epochs);
         } catch (IllegalArgumentException e) {
             throw new io.pqfl.app.UsageException("--lr-schedule/--epochs-schedule: " + e.getMessage());
+        }
+    }
+
+    /** The central evaluation {@code --central-test-data} asks for, on the federation's model. */
+    private io.pqfl.coordinator.evaluate.CentralEvaluator centralEvaluator() {
+        Map<String, String> options = new java.util.LinkedHashMap<>(centralTestOptions);
+        if (!options.containsKey("model") && !options.containsKey("torchscript") && !options.containsKey("block-factory")) {
+            options.put("model", model);
+        }
+        io.pqfl.protocol.ModelManifest federation;
+        try {
+            federation = initialModel != null
+                    ? io.pqfl.coordinator.store.ModelFileFormat.readWeights(initialModel).manifest()
+                    : ModelCatalog.byId(model).manifest();
+        } catch (java.io.IOException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        try {
+            return CentralTestSet.create(centralTestData, options, federation);
+        } catch (NoClassDefFoundError e) {
+            throw new CliException("--central-test-data needs DJL and libtorch, which the coordinator host's jar leaves "
+                    + "out: run the coordinator with the full pqfl launcher");
         }
     }
 }
