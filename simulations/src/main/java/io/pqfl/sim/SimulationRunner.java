@@ -178,8 +178,14 @@ public final class SimulationRunner {
     }
 
     /** {@code channel}: how the clients' connections were protected, e.g. "TLS 1.3, X25519MLKEM768 (8 connections)". */
+    /**
+     * An arm's outcome. {@code federated} is the coordinator's aggregate of the clients' signed evaluations of the last
+     * round's model on their held-out data (null when none was closed); the accuracies are the global model's on the
+     * simulation's test set.
+     */
     public record Result(Spec spec, List<Round> rounds, List<ClientRound> clients, Map<String, Integer> rejections,
-                         double initialAccuracy, double finalAccuracy, long wallMillis, String channel) {
+                         double initialAccuracy, double finalAccuracy, long wallMillis, String channel,
+                         io.pqfl.coordinator.evaluate.EvaluationSummary federated) {
     }
 
     private SimulationRunner() {
@@ -301,6 +307,7 @@ public final class SimulationRunner {
             clientTls = PqTls.client(List.of(ca.certificate()), null, null, KeyExchange.HYBRID);
         }
         List<ClientRound> clientRows = Collections.synchronizedList(new ArrayList<>());
+        io.pqfl.coordinator.evaluate.EvaluationSummary federated = null;
         try (CoordinatorServer server = new CoordinatorServer(serverBuilder, coordinator).start()) {
             ExecutorService pool = Executors.newFixedThreadPool(spec.clients());
             List<ManagedChannel> channels = new ArrayList<>();
@@ -335,9 +342,12 @@ public final class SimulationRunner {
             }
             pool.shutdown();
             engine.awaitFinished(Duration.ofMinutes(5));
-            engine.lastEvaluation(io.pqfl.coordinator.evaluate.EvaluationSummary.Source.FEDERATED).ifPresent(e ->
-                    progress.accept("federated evaluation of round " + e.round() + "'s model (clients' held-out data): "
-                            + e.describe()));
+            federated = engine.lastEvaluation(io.pqfl.coordinator.evaluate.EvaluationSummary.Source.FEDERATED)
+                    .orElse(null);
+            if (federated != null) {
+                progress.accept("federated evaluation of round " + federated.round() + "'s model (clients' held-out data): "
+                        + federated.describe());
+            }
             for (ManagedChannel ch : channels) {
                 ch.shutdownNow();
             }
@@ -362,7 +372,7 @@ public final class SimulationRunner {
         List<ClientRound> sorted = new ArrayList<>(clientRows);
         sorted.sort((a, b) -> a.round() != b.round() ? Long.compare(a.round(), b.round()) : a.client().compareTo(b.client()));
         return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000,
-                channel(spec, metrics));
+                channel(spec, metrics), federated);
     }
 
     static String clientName(int i) {

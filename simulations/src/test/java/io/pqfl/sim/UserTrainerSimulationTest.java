@@ -97,5 +97,11 @@ class UserTrainerSimulationTest {
         assertThat(r.initialAccuracy()).isEqualTo(0.5);
         assertThat(r.rounds()).extracting(SimulationRunner.Round::accuracy).containsExactly(2.0, 3.5);
         assertThat(r.clients()).hasSize(4).allSatisfy(c -> assertThat(c.accepted()).isTrue());
+        // After the last round both clients evaluated the final model through their trainers and signed it.
+        assertThat(r.federated()).isNotNull();
+        assertThat(r.federated().round()).isEqualTo(2);
+        assertThat(r.federated().clients()).isEqualTo(2);
+        assertThat(r.federated().examples()).isEqualTo(20);
+        assertThat(r.federated().loss()).isEqualTo(1.0);
     }
 }

@@ -27,7 +27,8 @@ public final class ReportWriter {
                              int completedRounds, int rounds, double meanRoundMillis, double meanTrainMillis,
                              double meanDigestMillis, double meanSignMillis, double meanVerifyMillis, double signatureBytes,
                              double updateBytes, double cryptoSharePercent, Double overheadVsUnsignedPercent,
-                             int accepted, int rejected, Map<String, Integer> rejections) {
+                             int accepted, int rejected, Map<String, Integer> rejections, Double federatedLoss,
+                             Double federatedAccuracy, long federatedExamples) {
     }
 
     private ReportWriter() {
@@ -56,7 +57,10 @@ public final class ReportWriter {
                     (int) r.rounds().stream().filter(SimulationRunner.Round::completed).count(), r.rounds().size(), round,
                     mean(r.clients(), x -> x.trainMillis()), digest, sign, verify,
                     mean(r.clients(), x -> x.signatureBytes()), mean(r.clients(), x -> x.updateBytes()),
-                    round == 0 ? 0 : 100 * (digest + sign + verify) / round, overhead, accepted, rejected, r.rejections()));
+                    round == 0 ? 0 : 100 * (digest + sign + verify) / round, overhead, accepted, rejected, r.rejections(),
+                    r.federated() == null || r.federated().empty() ? null : r.federated().loss(),
+                    r.federated() == null ? null : r.federated().metrics().get("accuracy"),
+                    r.federated() == null ? 0 : r.federated().examples()));
         }
         return out;
     }
