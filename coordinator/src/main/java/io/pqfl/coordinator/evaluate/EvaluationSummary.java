@@ -29,14 +29,18 @@ public record EvaluationSummary(long round, Source source, int clients, long exa
         return examples == 0;
     }
 
+    private static String number(double v) {
+        return String.format(java.util.Locale.ROOT, "%.6g", v);
+    }
+
     /** One line for logs and the ledger: {@code loss 0.25 over 200 examples from 2 clients; accuracy=0.9}. */
     public String describe() {
         if (empty()) {
             return "no evaluations";
         }
         String m = metrics.entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(", "));
-        return "loss " + loss + " over " + examples + " examples from " + clients + (clients == 1 ? " source" : " sources")
+                .map(e -> e.getKey() + "=" + number(e.getValue())).collect(Collectors.joining(", "));
+        return "loss " + number(loss) + " over " + examples + " examples from " + clients + (clients == 1 ? " source" : " sources")
                 + (m.isEmpty() ? "" : "; " + m);
     }
 }
