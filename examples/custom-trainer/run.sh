@@ -35,6 +35,8 @@ if ! "$root/pqfl" simulate --schemes ML-DSA-65 --transport tls --clients 3 --rou
 fi
 
 "$root/pqfl" model export --data-dir "$run/simulation/arm-ML-DSA-65/data" --out "$run/global.safetensors"
+"$root/pqfl" model verify "$run/global.safetensors" \
+  --coordinator-key "$run/simulation/arm-ML-DSA-65/coordinator.pub" | sed 's/^/  /'
 
 accuracy="$(sed -n 's/.*"finalAccuracy" *: *\([0-9.eE+-]*\).*/\1/p' "$run/simulation/results.json" | head -n 1)"
 if [ -z "$accuracy" ]; then

@@ -37,10 +37,10 @@ fi
 arm="$run/simulation/arm-ML-DSA-65/data"
 
 "$root/pqfl" model export --data-dir "$arm" --out "$run/global.safetensors"
-# The simulation's coordinator key is ephemeral and not written out, so `pqfl model verify` has no key to pin here;
-# the ledger check below takes the key from the coordinator's own database (and says so). With a real coordinator,
-# run `pqfl model verify run/global.safetensors --coordinator-key coordinator.pub`.
-"$root/pqfl" ledger verify "$arm" 2>&1 | sed 's/^/  ledger: /'
+# Offline checks against the arm's coordinator key (the simulation writes it beside the arm's data): the exported
+# model's digest and signature, and the whole ledger.
+"$root/pqfl" model verify "$run/global.safetensors" --coordinator-key "$arm/../coordinator.pub" | sed 's/^/  /'
+"$root/pqfl" ledger verify "$arm" --coordinator-key "$arm/../coordinator.pub" 2>&1 | sed 's/^/  ledger: /'
 
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 "$here/load_federated.py" "$run/global.safetensors" --model "$model" --data "$data" \

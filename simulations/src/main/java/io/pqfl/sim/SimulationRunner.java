@@ -244,6 +244,8 @@ public final class SimulationRunner {
         Path dir = workDir.resolve("arm-" + spec.arm());
         SignatureScheme clientScheme = spec.scheme();
         SigningKey coordinatorKey = Keys.generate(spec.scheme());
+        // The arm's coordinator public key, to pin when checking what it signed offline (pqfl model verify, ledger verify).
+        io.pqfl.crypto.KeyPem.writeVerifyingKey(coordinatorKey.verifyingKey(), dir.resolve("coordinator.pub"));
         boolean tls = spec.transport() == Transport.TLS;
         CertificateAuthority ca = tls ? CertificateAuthority.init(dir.resolve("pki"),
                 "pqfl simulation CA", SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC()) : null;
