@@ -2,32 +2,27 @@ package io.pqfl.coordinator.round;
 
 import io.micrometer.core.instrument.Gauge;
 import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.aggregate.Strategy;
-import io.pqfl.coordinator.evaluate.Evaluation;
-import io.pqfl.coordinator.evaluate.EvaluationChecks;
 import io.pqfl.coordinator.evaluate.EvaluationSummary;
-import io.pqfl.coordinator.evaluate.WeightedMeans;
 import io.pqfl.coordinator.identity.Sessions;
-import io.pqfl.coordinator.store.LedgerEntry;
-import io.pqfl.proto.v1.EvaluationReport;
-import io.pqfl.protocol.ReportedMetrics;
-import io.pqfl.protocol.TaskKind;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
-import io.pqfl.protocol.RejectReason;
-import io.pqfl.protocol.UpdateHeader;
 import io.pqfl.coordinator.verify.RoundContext;
-import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Signer;
+import io.pqfl.proto.v1.EvaluationReport;
 import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.RejectReason;
+import io.pqfl.protocol.ReportedMetrics;
 import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.UpdateHeader;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.sql.SQLException;
@@ -89,10 +84,7 @@ public final class FederationEngine implements AutoCloseable {
     private List<Effect> restored;
     private GlobalModel global;
     private RoundWork work;
-    private EvaluationWork evalWork;
-    private final Evaluations evaluations;
-    private final java.util.Map<EvaluationSummary.Source, EvaluationSummary> lastEvaluations =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final EvaluationDriver evaluation;
     private boolean finished;
     private volatile boolean stopping;
     private volatile Throwable failure;
@@ -122,8 +114,7 @@ public final class FederationEngine implements AutoCloseable {
         log.info("Upload budget: {}", budget.describe());
         this.waits = new TaskWaits(this, clock, timer);
         this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener);
-        this.evaluations = new Evaluations(this, verifier, ledger, metrics, clock, config.signingPolicy(),
-                config.maxExamplesPerUpdate());
+        this.evaluation = new EvaluationDriver(this, config, strategy, signer, runs, ledger, verifier, metrics, clock);
         Random sampling = new Random(config.seed());
         // Evaluators are drawn through the same strategy hook, from a stream of their own: evaluation does not change
         // which clients train.
@@ -216,23 +207,12 @@ public final class FederationEngine implements AutoCloseable {
                 log.info("Round {} open: {} of {} live clients sampled, nonce {}, deadline in {} s", plan.round(),
                         plan.sampled().size(), open.live(), plan.nonce(), config.roundTimeout().toSeconds());
             } else if (e instanceof Effect.OpenEvaluation open) {
-                RoundPlan plan = open.plan();
                 try {
-                    runs.openEvaluation(plan.round(), plan.nonce(), plan.sampled());
+                    evaluation.opened(open, global);
                 } catch (SQLException ex) {
                     fail(ex);
                     return;
                 }
-                if (global.round() != plan.round()) {
-                    throw new IllegalStateException("evaluating round " + plan.round() + " but the global model is round "
-                            + global.round() + "'s");
-                }
-                evalWork = new EvaluationWork(new EvaluationChecks.Context(config.federationId(), plan.round(), plan.nonce(),
-                        global.signed().statement().modelDigest()), new RoundTask(config.federationId(), TaskKind.EVALUATE,
-                        plan, global, signer, client -> strategy.configureClient(plan.round(), client, config.trainingFor(plan.round()))),
-                        clock.instant());
-                log.info("Evaluation of round {}'s model open: {} of {} live clients sampled, nonce {}, deadline {}",
-                        plan.round(), plan.sampled().size(), open.live(), plan.nonce(), plan.deadline());
             }
         }
     }
@@ -257,7 +237,7 @@ public final class FederationEngine implements AutoCloseable {
             } else if (e instanceof Effect.OpenEvaluation) {
                 signal();
             } else if (e instanceof Effect.CloseEvaluation c) {
-                closing.execute(() -> closeEvaluation(c));
+                closing.execute(() -> evaluation.close(c));
             } else if (e instanceof Effect.Finished f) {
                 lock.lock();
                 try {
@@ -284,68 +264,13 @@ public final class FederationEngine implements AutoCloseable {
         Duration took = Duration.between(w.openedAt, clock.instant());
         metrics.round(closed.completed() ? "completed" : "skipped", took);
         listener.roundClosed(c.round(), closed.completed(), took, closed.accepted(), closed.rejected());
-        EvaluationSummary reports = w.clientReports.summary(c.round(), EvaluationSummary.Source.CLIENT_REPORTS);
-        if (!reports.empty()) {
-            record(reports, null);
-        }
-        if (closed.completed() && config.centralEvaluator() != null) {
-            evaluateCentrally(c.round(), closed.next().weights());
-        }
+        evaluation.roundClosed(c.round(), w, closed.completed() ? closed.next().weights() : null);
         feed(m -> {
             if (closed.completed()) {
                 global = closed.next();
             }
             work = null;
             return m.roundClosed(c.round(), global.round(), clock.instant());
-        });
-    }
-
-    /** The central evaluator on the closing thread, off the lock; a failure or an invalid result is logged, not fatal. */
-    private void evaluateCentrally(long round, ModelWeights model) {
-        Evaluation result;
-        try {
-            result = config.centralEvaluator().evaluate(round, model);
-        } catch (RuntimeException e) {
-            log.error("The central evaluation of round {}'s model failed; nothing is recorded", round, e);
-            return;
-        }
-        if (result == null) {
-            log.warn("The central evaluator returned nothing for round {}'s model", round);
-            return;
-        }
-        WeightedMeans one = new WeightedMeans();
-        one.add(result.examples(), result.loss(), result.metrics());
-        EvaluationSummary s = one.summary(round, EvaluationSummary.Source.CENTRAL);
-        record(s, new Ledger.Draft(LedgerEntry.Kind.EVALUATION_CLOSED, round, null, null, null, null, null, null,
-                EvaluationSummary.Source.CENTRAL.name(), s.describe()));
-    }
-
-    /** Stores an aggregate (with its ledger entry, if any), updates the gauges and the status. */
-    private void record(EvaluationSummary s, Ledger.Draft entry) {
-        try {
-            runs.recordEvaluation(s, entry);
-        } catch (SQLException e) {
-            log.error("Cannot record the {} evaluation of round {}", s.source(), s.round(), e);
-            return;
-        }
-        metrics.evaluation(s);
-        lastEvaluations.put(s.source(), s);
-        log.info("{} evaluation of round {}'s model: {}", s.source(), s.round(), s.describe());
-    }
-
-    private void closeEvaluation(Effect.CloseEvaluation c) {
-        EvaluationWork w = currentEvaluation();
-        EvaluationSummary s = w != null && w.round() == c.round() ? w.summary()
-                : new WeightedMeans().summary(c.round(), EvaluationSummary.Source.FEDERATED);
-        if (c.why() != null) {
-            log.warn("The evaluation of round {}'s model closed without evaluations: {}", c.round(), c.why());
-        }
-        record(s, new Ledger.Draft(LedgerEntry.Kind.EVALUATION_CLOSED, c.round(), null, null, null, null, null, null,
-                EvaluationSummary.Source.FEDERATED.name(), s.describe() + " (" + c.answered().size() + " of "
-                + c.sampled() + " evaluators answered" + (c.why() == null ? "" : "; " + c.why()) + ")"));
-        feed(m -> {
-            evalWork = null;
-            return m.evaluationClosed(c.round(), clock.instant());
         });
     }
 
@@ -356,7 +281,7 @@ public final class FederationEngine implements AutoCloseable {
 
     /** The newest aggregate of each source, for status calls. */
     public java.util.Optional<EvaluationSummary> lastEvaluation(EvaluationSummary.Source source) {
-        return java.util.Optional.ofNullable(lastEvaluations.get(source));
+        return evaluation.last(source);
     }
 
     private void fail(Throwable t) {
@@ -447,17 +372,12 @@ public final class FederationEngine implements AutoCloseable {
      * with its reason; nothing of a refused report reaches the aggregate.
      */
     public long submitEvaluation(EvaluationReport report, Sessions.Session session) throws RefusedException {
-        return evaluations.submit(report, session);
+        return evaluation.submit(report, session);
     }
 
-    /** Under the lock: the open evaluation's working parts (null when none is open). */
-    EvaluationWork evaluationWork() {
-        return evalWork;
-    }
-
-    /** The open evaluation's working parts, or null. */
-    EvaluationWork currentEvaluation() {
-        return locked(() -> evalWork);
+    /** The evaluation adapter (the open evaluation's working parts, the last aggregates). */
+    EvaluationDriver evaluation() {
+        return evaluation;
     }
 
     /** Records a rejection of an authenticated client's stream whose header could not be decoded. */

@@ -50,7 +50,7 @@ public final class TaskWaits {
             outcome = current != null && current.round() == ready.round() ? new TaskOutcome.TaskReady(current.task)
                     : new TaskOutcome.NoTask("round " + ready.round() + " is closing");
         } else if (answer instanceof RoundMachine.Answer.EvaluateReady ready) {
-            EvaluationWork current = engine.currentEvaluation();
+            EvaluationWork current = engine.evaluation().current();
             outcome = current != null && current.round() == ready.round() ? new TaskOutcome.TaskReady(current.task)
                     : new TaskOutcome.NoTask("the evaluation of round " + ready.round() + " is closing");
         } else if (answer instanceof RoundMachine.Answer.NoTask n) {
