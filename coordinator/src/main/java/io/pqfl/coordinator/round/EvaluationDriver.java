@@ -21,8 +21,8 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +60,24 @@ final class EvaluationDriver {
         this.clock = clock;
         this.reports = new Evaluations(engine, this, verifier, ledger, metrics, clock, config.signingPolicy(),
                 config.maxExamplesPerUpdate());
+    }
+
+    /**
+     * The machine's evaluator sampling: the strategy's sampling hook, drawing from a random stream of its own, so that
+     * evaluation does not change which clients train.
+     */
+    RoundMachine.Sampler evaluators() {
+        Random sampling = new Random(config.seed() ^ 0x6576616cL);
+        return (round, candidates) -> strategy.sample(round, candidates, config.evaluatorCount(candidates.size()),
+                sampling);
+    }
+
+    /** At start-up: evaluations open when the coordinator stopped are abandoned (they are not resumed). */
+    void abandonUnfinished() throws SQLException {
+        int abandoned = runs.abandonOpenEvaluations();
+        if (abandoned > 0) {
+            log.warn("{} evaluation(s) open when the coordinator stopped are abandoned: evaluations are not resumed", abandoned);
+        }
     }
 
     /** Under the engine's lock: persists the evaluation the machine opened and builds its working parts. */
@@ -159,12 +177,6 @@ final class EvaluationDriver {
 
     /** The open evaluation's working parts, or null (takes the engine's lock). */
     EvaluationWork current() {
-        ReentrantLock lock = engine.lock();
-        lock.lock();
-        try {
-            return work;
-        } finally {
-            lock.unlock();
-        }
+        return engine.locked(() -> work);
     }
 }

@@ -11,7 +11,6 @@ import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
-import io.pqfl.coordinator.verify.RoundContext;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
@@ -48,10 +47,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The owner of the round state machine ({@link RoundMachine}): it feeds the machine its events (under one lock,
- * with the injected clock's time) and carries out the effects: persisting a round when it opens
- * ({@link RunStore}), closing it on a worker thread ({@link RoundCloser}), answering waiting task requests,
- * ending superseded uploads, and waking the machine at its deadlines. Updates stream in through {@link Upload}s,
- * verified outside the lock and recorded ({@link UpdateRecorder}) only when the machine still wants them.
+ * with the injected clock's time) and carries out the effects through its adapters: opening and closing training
+ * rounds ({@link TrainingDriver}, with {@link RoundCloser} on a worker thread), opening and closing evaluations
+ * ({@link EvaluationDriver}), answering waiting task requests ({@link TaskWaits}), ending superseded uploads, and
+ * waking the machine at its deadlines ({@link WakeUps}). Updates stream in through {@link Upload}s, verified outside
+ * the lock and recorded ({@link UpdateRecorder}) only when the machine still wants them.
  *
  * <p>Durability: an accepted update is spooled and ledgered before it is folded into the aggregate; a round's
  * close (checkpoint, ledger entry, round row) is ordered so that a coordinator restarted on the same data
@@ -62,13 +62,6 @@ public final class FederationEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FederationEngine.class);
 
     private final CoordinatorConfig config;
-    private final Strategy strategy;
-    private final Signer signer;
-    private final UpdateVerifier verifier;
-    private final RunStore runs;
-    private final Checkpoints checkpoints;
-    private final UpdateRecorder recorder;
-    private final RoundCloser closer;
     private final UploadBudget budget;
     private final Uploads uploads;
     private final CoordinatorMetrics metrics;
@@ -82,8 +75,7 @@ public final class FederationEngine implements AutoCloseable {
     private final WakeUps wakeUps;
     private final ExecutorService closing = Executors.newSingleThreadExecutor(r -> daemon(r, "pqfl-round-close"));
     private List<Effect> restored;
-    private GlobalModel global;
-    private RoundWork work;
+    private final TrainingDriver training;
     private final EvaluationDriver evaluation;
     private boolean finished;
     private volatile boolean stopping;
@@ -94,49 +86,40 @@ public final class FederationEngine implements AutoCloseable {
                             Predicate<ClientId> eligible, CoordinatorMetrics metrics, Clock clock, SecureRandom random)
             throws SQLException, IOException {
         this.config = Objects.requireNonNull(config, "config");
-        this.signer = Objects.requireNonNull(signer, "signer");
-        this.runs = Objects.requireNonNull(runs, "runs");
-        this.verifier = Objects.requireNonNull(verifier, "verifier");
+        Objects.requireNonNull(signer, "signer");
+        Objects.requireNonNull(runs, "runs");
+        Objects.requireNonNull(verifier, "verifier");
         this.eligible = Objects.requireNonNull(eligible, "eligible");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.wakeUps = new WakeUps(clock, timer);
-        this.strategy = Strategies.create(config.strategy(), config.strategyParams());
+        Strategy strategy = Strategies.create(config.strategy(), config.strategyParams());
         strategy.checkClients(config.minUpdates());
-        this.checkpoints = new Checkpoints(config.federationId(), signer, config.dataDirectory());
-        this.recorder = new UpdateRecorder(ledger, checkpoints, metrics);
-        this.closer = new RoundCloser(strategy, runs, checkpoints, config.minUpdates(), config.chunkBytes());
+        Checkpoints checkpoints = new Checkpoints(config.federationId(), signer, config.dataDirectory());
+        UpdateRecorder recorder = new UpdateRecorder(ledger, checkpoints, metrics);
         Recovery.Recovered r = new Recovery(config, signer.verifyingKey(), runs, ledger, checkpoints, strategy, verifier)
                 .recover(config.describe(strategy.name()));
-        this.global = r.global();
+        this.training = new TrainingDriver(this, config, strategy, signer, runs, checkpoints, metrics, clock,
+                () -> listener, r.global());
         this.budget = UploadBudget.forModel(config.maxConcurrentUploads(), config.uploadMemoryBytes(),
-                global.weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory());
+                r.global().weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory());
         log.info("Upload budget: {}", budget.describe());
         this.waits = new TaskWaits(this, clock, timer);
         this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener);
         this.evaluation = new EvaluationDriver(this, config, strategy, signer, runs, ledger, verifier, metrics, clock);
         Random sampling = new Random(config.seed());
-        // Evaluators are drawn through the same strategy hook, from a stream of their own: evaluation does not change
-        // which clients train.
-        Random evaluatorSampling = new Random(config.seed() ^ 0x6576616cL);
         this.machine = new RoundMachine(new RoundMachine.Settings(config.rounds(), config.minClients(), config.minUpdates(),
                 config.roundTimeout(), config.clientLiveness(), config.closeOnRejection(), MAX_REJECTIONS_PER_ROUND),
                 config.evaluationSettings(),
                 (round, candidates) -> strategy.sample(round, candidates, config.sampleSize(candidates.size()), sampling),
-                (round, candidates) -> strategy.sample(round, candidates, config.evaluatorCount(candidates.size()),
-                        evaluatorSampling),
-                eligible, () -> RoundNonce.random(random));
-        int abandoned = runs.abandonOpenEvaluations();
-        if (abandoned > 0) {
-            log.warn("{} evaluation(s) open when the coordinator stopped are abandoned: evaluations are not resumed", abandoned);
-        }
+                evaluation.evaluators(), eligible, () -> RoundNonce.random(random));
+        evaluation.abandonUnfinished();
         Instant now = clock.instant();
         RoundPlan resumed = null;
         if (r.openRound() != null) {
             RoundRecord rec = r.openRound();
             resumed = new RoundPlan(rec.round(), rec.nonce(), rec.sampled(), now.plus(config.roundTimeout()));
-            work = newWork(resumed);
-            r.accepted().forEach(work::fold);
+            training.resume(resumed, r.accepted());
             log.info("Round {} resumed with its original nonce; {} of {} updates already accepted", rec.round(),
                     r.accepted().size(), rec.sampled().size());
         }
@@ -192,27 +175,15 @@ public final class FederationEngine implements AutoCloseable {
     /** A new round is persisted before anyone can act on it: under the lock. */
     private void persistOpened(List<Effect> effects) {
         for (Effect e : effects) {
-            if (e instanceof Effect.OpenRound open) {
-                RoundPlan plan = open.plan();
-                try {
-                    Checkpoints.deleteRecursively(checkpoints.spool(plan.round()));
-                    runs.openRound(new RoundRecord(plan.round(), plan.nonce(), RoundRecord.State.OPEN, plan.sampled(),
-                            global.signed().statement().modelDigest(), plan.deadline().toEpochMilli(), null));
-                } catch (SQLException | IOException ex) {
-                    fail(ex);
-                    return;
+            try {
+                if (e instanceof Effect.OpenRound open) {
+                    training.opened(open);
+                } else if (e instanceof Effect.OpenEvaluation open) {
+                    evaluation.opened(open, training.global());
                 }
-                work = newWork(plan);
-                metrics.connectedClients(open.live());
-                log.info("Round {} open: {} of {} live clients sampled, nonce {}, deadline in {} s", plan.round(),
-                        plan.sampled().size(), open.live(), plan.nonce(), config.roundTimeout().toSeconds());
-            } else if (e instanceof Effect.OpenEvaluation open) {
-                try {
-                    evaluation.opened(open, global);
-                } catch (SQLException ex) {
-                    fail(ex);
-                    return;
-                }
+            } catch (SQLException | IOException ex) {
+                fail(ex);
+                return;
             }
         }
     }
@@ -233,7 +204,7 @@ public final class FederationEngine implements AutoCloseable {
             } else if (e instanceof Effect.WakeAt w) {
                 wakeUps.at(w.at(), () -> feed(m -> m.tick(clock.instant())));
             } else if (e instanceof Effect.CloseRound c) {
-                closing.execute(() -> close(c));
+                closing.execute(() -> training.close(c, evaluation));
             } else if (e instanceof Effect.OpenEvaluation) {
                 signal();
             } else if (e instanceof Effect.CloseEvaluation c) {
@@ -251,40 +222,7 @@ public final class FederationEngine implements AutoCloseable {
         }
     }
 
-    private void close(Effect.CloseRound c) {
-        RoundWork w = currentWork();
-        GlobalModel before = locked(() -> global);
-        RoundCloser.Closed closed;
-        try {
-            closed = closer.close(w, c, before);
-        } catch (SQLException | IOException | RuntimeException ex) {
-            fail(ex);
-            return;
-        }
-        Duration took = Duration.between(w.openedAt, clock.instant());
-        metrics.round(closed.completed() ? "completed" : "skipped", took);
-        listener.roundClosed(c.round(), closed.completed(), took, closed.accepted(), closed.rejected());
-        evaluation.roundClosed(c.round(), w, closed.completed() ? closed.next().weights() : null);
-        feed(m -> {
-            if (closed.completed()) {
-                global = closed.next();
-            }
-            work = null;
-            return m.roundClosed(c.round(), global.round(), clock.instant());
-        });
-    }
-
-    /** The open evaluation (the round whose model is evaluated, its nonce and evaluators), if evaluators are sampled. */
-    public java.util.Optional<RoundPlan> openEvaluation() {
-        return locked(machine::openEvaluation);
-    }
-
-    /** The newest aggregate of each source, for status calls. */
-    public java.util.Optional<EvaluationSummary> lastEvaluation(EvaluationSummary.Source source) {
-        return evaluation.last(source);
-    }
-
-    private void fail(Throwable t) {
+    void fail(Throwable t) {
         log.error("Round loop failed", t);
         lock.lock();
         try {
@@ -302,15 +240,6 @@ public final class FederationEngine implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-    }
-
-    private RoundWork newWork(RoundPlan plan) {
-        ModelWeights model = global.weights();
-        RoundContext context = new RoundContext(config.federationId(), plan.round(), plan.nonce(),
-                global.signed().statement().modelDigest(), model.manifest(), Set.copyOf(plan.sampled()));
-        RoundTask task = new RoundTask(config.federationId(), plan, global, signer,
-                client -> strategy.configureClient(plan.round(), client, config.trainingFor(plan.round())));
-        return new RoundWork(context, strategy.begin(plan.round(), model), task, clock.instant());
     }
 
     // ---------------------------------------------------------------- events from clients
@@ -338,11 +267,6 @@ public final class FederationEngine implements AutoCloseable {
         return waits.pending();
     }
 
-    /** The open round's working parts, or null. */
-    RoundWork currentWork() {
-        return locked(() -> work);
-    }
-
     // ---------------------------------------------------------------- uploads
 
     /**
@@ -365,6 +289,11 @@ public final class FederationEngine implements AutoCloseable {
         return u;
     }
 
+    /** Records a rejection of an authenticated client's stream whose header could not be decoded. */
+    public void recordMalformed(ClientId client, long round, RejectReason reason, String detail) {
+        uploads.malformed(client, round, reason, detail);
+    }
+
     // ---------------------------------------------------------------- evaluations
 
     /**
@@ -375,19 +304,24 @@ public final class FederationEngine implements AutoCloseable {
         return evaluation.submit(report, session);
     }
 
+    /** The open evaluation (the round whose model is evaluated, its nonce and evaluators), if evaluators are sampled. */
+    public java.util.Optional<RoundPlan> openEvaluation() {
+        return locked(machine::openEvaluation);
+    }
+
+    /** The newest aggregate of each source, for status calls. */
+    public java.util.Optional<EvaluationSummary> lastEvaluation(EvaluationSummary.Source source) {
+        return evaluation.last(source);
+    }
+
     /** The evaluation adapter (the open evaluation's working parts, the last aggregates). */
     EvaluationDriver evaluation() {
         return evaluation;
     }
 
-    /** Records a rejection of an authenticated client's stream whose header could not be decoded. */
-    public void recordMalformed(ClientId client, long round, RejectReason reason, String detail) {
-        uploads.malformed(client, round, reason, detail);
-    }
-
-    /** Under the lock: the open round's working parts (null when none is open). */
-    RoundWork work() {
-        return work;
+    /** The training-round adapter (the global model, the open round's working parts). */
+    TrainingDriver training() {
+        return training;
     }
 
     RoundMachine machine() {
@@ -424,6 +358,7 @@ public final class FederationEngine implements AutoCloseable {
     public FederationStatus status() {
         return locked(() -> {
             int live = (int) machine.live(clock.instant()).stream().filter(eligible).count();
+            GlobalModel global = training.global();
             return new FederationStatus(config.federationId(), machine.stage(), machine.currentRound(), machine.lastClosed(),
                     config.rounds(), live, global.signed().statement().modelDigest(), global.round());
         });
@@ -431,14 +366,14 @@ public final class FederationEngine implements AutoCloseable {
 
     /** The current global model and its signature. */
     public SignedModel globalModel() {
-        return locked(() -> global.signed());
+        return locked(() -> training.global().signed());
     }
 
     public ModelWeights globalWeights() {
-        return locked(() -> global.weights());
+        return locked(() -> training.global().weights());
     }
 
-    private <T> T locked(Supplier<T> read) {
+    <T> T locked(Supplier<T> read) {
         lock.lock();
         try {
             return read.get();
