@@ -20,8 +20,8 @@ import java.util.Objects;
  * evaluation of another model), the loss, the example count that weights it, the named metrics, and the key it
  * is signed with.
  *
- * <p>Loss and metrics are finite and within ±{@link MetricValues#MAX_ABS}; metric names follow
- * {@link MetricValues}, at most {@value MetricValues#MAX_ENTRIES}, encoded sorted by name. The decoder refuses any
+ * <p>Loss and metrics are finite and within ±{@link ClientMetrics#MAX_ABS}; metric names follow
+ * {@link ClientMetrics}, at most {@value ClientMetrics#MAX_ENTRIES}, encoded sorted by name. The decoder refuses any
  * other encoding, so one evaluation has exactly one statement.
  */
 public record EvaluationStatement(String federationId, long round, RoundNonce nonce, ClientId clientId,
@@ -43,8 +43,8 @@ public record EvaluationStatement(String federationId, long round, RoundNonce no
         if (numExamples < 0) {
             throw new IllegalArgumentException("example count must not be negative");
         }
-        MetricValues.checkValue(loss, "loss");
-        metrics = MetricValues.check(metrics);
+        ClientMetrics.checkValue(loss, "loss");
+        metrics = ClientMetrics.check(metrics);
     }
 
     /** Signs this statement (the client's side). */
@@ -84,8 +84,8 @@ public record EvaluationStatement(String federationId, long round, RoundNonce no
         double loss = r.f64();
         long examples = r.u64();
         long count = r.u32();
-        if (count > MetricValues.MAX_ENTRIES) {
-            throw new IllegalArgumentException(count + " metrics, at most " + MetricValues.MAX_ENTRIES + " allowed");
+        if (count > ClientMetrics.MAX_ENTRIES) {
+            throw new IllegalArgumentException(count + " metrics, at most " + ClientMetrics.MAX_ENTRIES + " allowed");
         }
         Map<String, Double> metrics = new LinkedHashMap<>();
         String previous = null;
@@ -96,7 +96,7 @@ public record EvaluationStatement(String federationId, long round, RoundNonce no
                         + previous + "'");
             }
             previous = name;
-            MetricValues.checkName(name);
+            ClientMetrics.checkName(name);
             metrics.put(name, r.f64());
         }
         EvaluationStatement s = new EvaluationStatement(federation, round, nonce, client, digest, loss, examples, metrics,

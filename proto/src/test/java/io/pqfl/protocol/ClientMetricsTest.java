@@ -38,6 +38,17 @@ class ClientMetricsTest {
     }
 
     @Test
+    void check_beyondTheMagnitudeBound_namesTheMetric() {
+        assertThat(ClientMetrics.check(Map.of("big", ClientMetrics.MAX_ABS, "small", -ClientMetrics.MAX_ABS))).hasSize(2);
+        assertThatThrownBy(() -> ClientMetrics.check(Map.of("big", 1e13)))
+                .hasMessage("metric 'big' is 1.0E13, beyond ±1.0E12");
+        assertThatThrownBy(() -> ClientMetrics.checkValue(-1e13, "loss")).hasMessageContaining("loss is -1.0E13");
+        assertThat(ClientMetrics.inBounds(1e12)).isTrue();
+        assertThat(ClientMetrics.inBounds(Double.NaN)).isFalse();
+        assertThat(ClientMetrics.inBounds(-1e12 - 1e6)).isFalse();
+    }
+
+    @Test
     void check_tooMany_refused() {
         Map<String, Double> many = new HashMap<>();
         for (int i = 0; i <= ClientMetrics.MAX_ENTRIES; i++) {

@@ -10,7 +10,7 @@ import java.util.Objects;
  *
  * <p>Checked when built, so a trainer's mistake is reported clearly at the client and never sent: at least one
  * example, and metrics that follow {@link Metrics#check} (at most 32, names of {@code [a-z0-9_.]{1,64}}, finite
- * values).
+ * values within ±1e12).
  */
 public record FitResult(ModelWeights weights, long examples, Map<String, Double> metrics) {
     public FitResult {

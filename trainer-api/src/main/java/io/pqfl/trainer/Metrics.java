@@ -5,8 +5,9 @@ import java.util.Map;
 
 /**
  * The names of well-known metrics, and the rules every metric follows. A trainer may report any metric whose name
- * is 1-64 characters of {@code [a-z0-9_.]} (at most 32 per result, finite values); these names are the ones pqfl
- * itself reads — the update's fixed fields, the reports and the simulation's tables.
+ * is 1-64 characters of {@code [a-z0-9_.]} (at most 32 per result, finite values within ±1e12); these names are
+ * the ones pqfl itself reads — the update's fixed fields, the reports and the simulation's tables. The rules are
+ * {@code proto}'s {@link ClientMetrics}, the same class every other check of client-reported metrics uses.
  */
 public final class Metrics {
     /** The training loss of a fit (mean over the examples of the last pass, or however the trainer defines it). */

@@ -5,8 +5,8 @@ import io.pqfl.crypto.Signer;
 import io.pqfl.crypto.SignatureValue;
 import io.pqfl.proto.v1.EvaluationResponse;
 import io.pqfl.proto.v1.FederationGrpc;
+import io.pqfl.protocol.ClientMetrics;
 import io.pqfl.protocol.EvaluationStatement;
-import io.pqfl.protocol.MetricValues;
 import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.protocol.WireMapping;
@@ -86,9 +86,9 @@ final class Evaluation {
         Map<String, Double> out = new LinkedHashMap<>();
         for (var e : metrics.entrySet()) {
             try {
-                MetricValues.checkName(e.getKey());
-                MetricValues.checkValue(e.getValue(), e.getKey());
-                if (out.size() < 32) {
+                ClientMetrics.checkName(e.getKey());
+                ClientMetrics.checkValue(e.getValue(), e.getKey());
+                if (out.size() < ClientMetrics.MAX_ENTRIES) {
                     out.put(e.getKey(), e.getValue());
                 }
             } catch (IllegalArgumentException ex) {

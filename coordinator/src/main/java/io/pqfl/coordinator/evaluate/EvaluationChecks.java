@@ -9,8 +9,8 @@ import io.pqfl.crypto.SignatureValue;
 import io.pqfl.crypto.SignatureVerificationException;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.proto.v1.EvaluationReport;
+import io.pqfl.protocol.ClientMetrics;
 import io.pqfl.protocol.EvaluationStatement;
-import io.pqfl.protocol.MetricValues;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.WireMapping;
@@ -48,23 +48,23 @@ public final class EvaluationChecks {
             throw new RefusedException(RejectReason.BASE_MODEL_MISMATCH, "the evaluation is of another model than round "
                     + ctx.round() + "'s (" + ctx.modelDigest() + ")");
         }
-        if (!finite(r.getLoss())) {
+        if (!ClientMetrics.inBounds(r.getLoss())) {
             throw new RefusedException(RejectReason.NON_FINITE, "loss " + r.getLoss() + " is not finite or not within ±"
-                    + MetricValues.MAX_ABS);
+                    + ClientMetrics.MAX_ABS);
         }
-        if (r.getMetricsCount() > MetricValues.MAX_ENTRIES) {
+        if (r.getMetricsCount() > ClientMetrics.MAX_ENTRIES) {
             throw new RefusedException(RejectReason.MALFORMED, r.getMetricsCount() + " metrics, at most "
-                    + MetricValues.MAX_ENTRIES + " allowed");
+                    + ClientMetrics.MAX_ENTRIES + " allowed");
         }
         for (Map.Entry<String, Double> m : r.getMetricsMap().entrySet()) {
             try {
-                MetricValues.checkName(m.getKey());
+                ClientMetrics.checkName(m.getKey());
             } catch (IllegalArgumentException e) {
                 throw new RefusedException(RejectReason.MALFORMED, LogSafe.text(e.getMessage()));
             }
-            if (!finite(m.getValue())) {
+            if (!ClientMetrics.inBounds(m.getValue())) {
                 throw new RefusedException(RejectReason.NON_FINITE, "metric " + m.getKey() + " = " + m.getValue()
-                        + " is not finite or not within ±" + MetricValues.MAX_ABS);
+                        + " is not finite or not within ±" + ClientMetrics.MAX_ABS);
             }
         }
         long n = r.getNumExamples();
@@ -91,9 +91,5 @@ public final class EvaluationChecks {
             throw new RefusedException(RejectReason.BAD_SIGNATURE, "the evaluation's signature does not verify: "
                     + LogSafe.text(e.getMessage()));
         }
-    }
-
-    private static boolean finite(double v) {
-        return Double.isFinite(v) && Math.abs(v) <= MetricValues.MAX_ABS;
     }
 }

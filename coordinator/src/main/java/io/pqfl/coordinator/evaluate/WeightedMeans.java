@@ -5,7 +5,7 @@ import java.util.TreeMap;
 
 /**
  * Example-weighted means of a loss and named metrics, with checked arithmetic: counts add with
- * {@link Math#addExact}, and every value is bounded ({@code MetricValues}), so the weighted sums stay finite. A
+ * {@link Math#addExact}, and every value is bounded ({@code ClientMetrics}), so the weighted sums stay finite. A
  * metric's mean is over the sources that reported it (weighted by their examples). Not thread-safe.
  */
 public final class WeightedMeans {

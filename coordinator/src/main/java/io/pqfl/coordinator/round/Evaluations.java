@@ -34,6 +34,7 @@ final class Evaluations {
     private static final Logger log = LoggerFactory.getLogger(Evaluations.class);
 
     private final FederationEngine engine;
+    private final EvaluationDriver driver;
     private final UpdateVerifier verifier;
     private final Ledger ledger;
     private final CoordinatorMetrics metrics;
@@ -41,9 +42,10 @@ final class Evaluations {
     private final SigningPolicy signing;
     private final long maxExamples;
 
-    Evaluations(FederationEngine engine, UpdateVerifier verifier, Ledger ledger, CoordinatorMetrics metrics, Clock clock,
-                SigningPolicy signing, long maxExamples) {
+    Evaluations(FederationEngine engine, EvaluationDriver driver, UpdateVerifier verifier, Ledger ledger,
+                CoordinatorMetrics metrics, Clock clock, SigningPolicy signing, long maxExamples) {
         this.engine = engine;
+        this.driver = driver;
         this.verifier = verifier;
         this.ledger = ledger;
         this.metrics = metrics;
@@ -74,7 +76,7 @@ final class Evaluations {
                     throw new RefusedException(a.refusal(), a.why());
                 }
                 admitted = true;
-                work = engine.evaluationWork();
+                work = driver.work();
             } finally {
                 lock.unlock();
             }

@@ -2,32 +2,26 @@ package io.pqfl.coordinator.round;
 
 import io.micrometer.core.instrument.Gauge;
 import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.aggregate.Strategy;
-import io.pqfl.coordinator.evaluate.Evaluation;
-import io.pqfl.coordinator.evaluate.EvaluationChecks;
 import io.pqfl.coordinator.evaluate.EvaluationSummary;
-import io.pqfl.coordinator.evaluate.WeightedMeans;
 import io.pqfl.coordinator.identity.Sessions;
-import io.pqfl.coordinator.store.LedgerEntry;
-import io.pqfl.proto.v1.EvaluationReport;
-import io.pqfl.protocol.ReportedMetrics;
-import io.pqfl.protocol.TaskKind;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
-import io.pqfl.protocol.RejectReason;
-import io.pqfl.protocol.UpdateHeader;
-import io.pqfl.coordinator.verify.RoundContext;
-import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Signer;
+import io.pqfl.proto.v1.EvaluationReport;
 import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.RejectReason;
+import io.pqfl.protocol.ReportedMetrics;
 import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.SignedModel;
+import io.pqfl.protocol.UpdateHeader;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.sql.SQLException;
@@ -53,10 +47,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The owner of the round state machine ({@link RoundMachine}): it feeds the machine its events (under one lock,
- * with the injected clock's time) and carries out the effects: persisting a round when it opens
- * ({@link RunStore}), closing it on a worker thread ({@link RoundCloser}), answering waiting task requests,
- * ending superseded uploads, and waking the machine at its deadlines. Updates stream in through {@link Upload}s,
- * verified outside the lock and recorded ({@link UpdateRecorder}) only when the machine still wants them.
+ * with the injected clock's time) and carries out the effects through its adapters: opening and closing training
+ * rounds ({@link TrainingDriver}, with {@link RoundCloser} on a worker thread), opening and closing evaluations
+ * ({@link EvaluationDriver}), answering waiting task requests ({@link TaskWaits}), ending superseded uploads, and
+ * waking the machine at its deadlines ({@link WakeUps}). Updates stream in through {@link Upload}s, verified outside
+ * the lock and recorded ({@link UpdateRecorder}) only when the machine still wants them.
  *
  * <p>Durability: an accepted update is spooled and ledgered before it is folded into the aggregate; a round's
  * close (checkpoint, ledger entry, round row) is ordered so that a coordinator restarted on the same data
@@ -67,13 +62,6 @@ public final class FederationEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FederationEngine.class);
 
     private final CoordinatorConfig config;
-    private final Strategy strategy;
-    private final Signer signer;
-    private final UpdateVerifier verifier;
-    private final RunStore runs;
-    private final Checkpoints checkpoints;
-    private final UpdateRecorder recorder;
-    private final RoundCloser closer;
     private final UploadBudget budget;
     private final Uploads uploads;
     private final CoordinatorMetrics metrics;
@@ -87,12 +75,8 @@ public final class FederationEngine implements AutoCloseable {
     private final WakeUps wakeUps;
     private final ExecutorService closing = Executors.newSingleThreadExecutor(r -> daemon(r, "pqfl-round-close"));
     private List<Effect> restored;
-    private GlobalModel global;
-    private RoundWork work;
-    private EvaluationWork evalWork;
-    private final Evaluations evaluations;
-    private final java.util.Map<EvaluationSummary.Source, EvaluationSummary> lastEvaluations =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final TrainingDriver training;
+    private final EvaluationDriver evaluation;
     private boolean finished;
     private volatile boolean stopping;
     private volatile Throwable failure;
@@ -102,50 +86,40 @@ public final class FederationEngine implements AutoCloseable {
                             Predicate<ClientId> eligible, CoordinatorMetrics metrics, Clock clock, SecureRandom random)
             throws SQLException, IOException {
         this.config = Objects.requireNonNull(config, "config");
-        this.signer = Objects.requireNonNull(signer, "signer");
-        this.runs = Objects.requireNonNull(runs, "runs");
-        this.verifier = Objects.requireNonNull(verifier, "verifier");
+        Objects.requireNonNull(signer, "signer");
+        Objects.requireNonNull(runs, "runs");
+        Objects.requireNonNull(verifier, "verifier");
         this.eligible = Objects.requireNonNull(eligible, "eligible");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.wakeUps = new WakeUps(clock, timer);
-        this.strategy = Strategies.create(config.strategy(), config.strategyParams());
+        Strategy strategy = Strategies.create(config.strategy(), config.strategyParams());
         strategy.checkClients(config.minUpdates());
-        this.checkpoints = new Checkpoints(config.federationId(), signer, config.dataDirectory());
-        this.recorder = new UpdateRecorder(ledger, checkpoints, metrics);
-        this.closer = new RoundCloser(strategy, runs, checkpoints, config.minUpdates(), config.chunkBytes());
+        Checkpoints checkpoints = new Checkpoints(config.federationId(), signer, config.dataDirectory());
+        UpdateRecorder recorder = new UpdateRecorder(ledger, checkpoints, metrics);
         Recovery.Recovered r = new Recovery(config, signer.verifyingKey(), runs, ledger, checkpoints, strategy, verifier)
                 .recover(config.describe(strategy.name()));
-        this.global = r.global();
+        this.training = new TrainingDriver(this, config, strategy, signer, runs, checkpoints, metrics, clock,
+                () -> listener, r.global());
         this.budget = UploadBudget.forModel(config.maxConcurrentUploads(), config.uploadMemoryBytes(),
-                global.weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory());
+                r.global().weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory());
         log.info("Upload budget: {}", budget.describe());
         this.waits = new TaskWaits(this, clock, timer);
         this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener);
-        this.evaluations = new Evaluations(this, verifier, ledger, metrics, clock, config.signingPolicy(),
-                config.maxExamplesPerUpdate());
+        this.evaluation = new EvaluationDriver(this, config, strategy, signer, runs, ledger, verifier, metrics, clock);
         Random sampling = new Random(config.seed());
-        // Evaluators are drawn through the same strategy hook, from a stream of their own: evaluation does not change
-        // which clients train.
-        Random evaluatorSampling = new Random(config.seed() ^ 0x6576616cL);
         this.machine = new RoundMachine(new RoundMachine.Settings(config.rounds(), config.minClients(), config.minUpdates(),
                 config.roundTimeout(), config.clientLiveness(), config.closeOnRejection(), MAX_REJECTIONS_PER_ROUND),
                 config.evaluationSettings(),
                 (round, candidates) -> strategy.sample(round, candidates, config.sampleSize(candidates.size()), sampling),
-                (round, candidates) -> strategy.sample(round, candidates, config.evaluatorCount(candidates.size()),
-                        evaluatorSampling),
-                eligible, () -> RoundNonce.random(random));
-        int abandoned = runs.abandonOpenEvaluations();
-        if (abandoned > 0) {
-            log.warn("{} evaluation(s) open when the coordinator stopped are abandoned: evaluations are not resumed", abandoned);
-        }
+                evaluation.evaluators(), eligible, () -> RoundNonce.random(random));
+        evaluation.abandonUnfinished();
         Instant now = clock.instant();
         RoundPlan resumed = null;
         if (r.openRound() != null) {
             RoundRecord rec = r.openRound();
             resumed = new RoundPlan(rec.round(), rec.nonce(), rec.sampled(), now.plus(config.roundTimeout()));
-            work = newWork(resumed);
-            r.accepted().forEach(work::fold);
+            training.resume(resumed, r.accepted());
             log.info("Round {} resumed with its original nonce; {} of {} updates already accepted", rec.round(),
                     r.accepted().size(), rec.sampled().size());
         }
@@ -201,38 +175,15 @@ public final class FederationEngine implements AutoCloseable {
     /** A new round is persisted before anyone can act on it: under the lock. */
     private void persistOpened(List<Effect> effects) {
         for (Effect e : effects) {
-            if (e instanceof Effect.OpenRound open) {
-                RoundPlan plan = open.plan();
-                try {
-                    Checkpoints.deleteRecursively(checkpoints.spool(plan.round()));
-                    runs.openRound(new RoundRecord(plan.round(), plan.nonce(), RoundRecord.State.OPEN, plan.sampled(),
-                            global.signed().statement().modelDigest(), plan.deadline().toEpochMilli(), null));
-                } catch (SQLException | IOException ex) {
-                    fail(ex);
-                    return;
+            try {
+                if (e instanceof Effect.OpenRound open) {
+                    training.opened(open);
+                } else if (e instanceof Effect.OpenEvaluation open) {
+                    evaluation.opened(open, training.global());
                 }
-                work = newWork(plan);
-                metrics.connectedClients(open.live());
-                log.info("Round {} open: {} of {} live clients sampled, nonce {}, deadline in {} s", plan.round(),
-                        plan.sampled().size(), open.live(), plan.nonce(), config.roundTimeout().toSeconds());
-            } else if (e instanceof Effect.OpenEvaluation open) {
-                RoundPlan plan = open.plan();
-                try {
-                    runs.openEvaluation(plan.round(), plan.nonce(), plan.sampled());
-                } catch (SQLException ex) {
-                    fail(ex);
-                    return;
-                }
-                if (global.round() != plan.round()) {
-                    throw new IllegalStateException("evaluating round " + plan.round() + " but the global model is round "
-                            + global.round() + "'s");
-                }
-                evalWork = new EvaluationWork(new EvaluationChecks.Context(config.federationId(), plan.round(), plan.nonce(),
-                        global.signed().statement().modelDigest()), new RoundTask(config.federationId(), TaskKind.EVALUATE,
-                        plan, global, signer, client -> strategy.configureClient(plan.round(), client, config.trainingFor(plan.round()))),
-                        clock.instant());
-                log.info("Evaluation of round {}'s model open: {} of {} live clients sampled, nonce {}, deadline {}",
-                        plan.round(), plan.sampled().size(), open.live(), plan.nonce(), plan.deadline());
+            } catch (SQLException | IOException ex) {
+                fail(ex);
+                return;
             }
         }
     }
@@ -253,11 +204,11 @@ public final class FederationEngine implements AutoCloseable {
             } else if (e instanceof Effect.WakeAt w) {
                 wakeUps.at(w.at(), () -> feed(m -> m.tick(clock.instant())));
             } else if (e instanceof Effect.CloseRound c) {
-                closing.execute(() -> close(c));
+                closing.execute(() -> training.close(c, evaluation));
             } else if (e instanceof Effect.OpenEvaluation) {
                 signal();
             } else if (e instanceof Effect.CloseEvaluation c) {
-                closing.execute(() -> closeEvaluation(c));
+                closing.execute(() -> evaluation.close(c));
             } else if (e instanceof Effect.Finished f) {
                 lock.lock();
                 try {
@@ -271,95 +222,7 @@ public final class FederationEngine implements AutoCloseable {
         }
     }
 
-    private void close(Effect.CloseRound c) {
-        RoundWork w = currentWork();
-        GlobalModel before = locked(() -> global);
-        RoundCloser.Closed closed;
-        try {
-            closed = closer.close(w, c, before);
-        } catch (SQLException | IOException | RuntimeException ex) {
-            fail(ex);
-            return;
-        }
-        Duration took = Duration.between(w.openedAt, clock.instant());
-        metrics.round(closed.completed() ? "completed" : "skipped", took);
-        listener.roundClosed(c.round(), closed.completed(), took, closed.accepted(), closed.rejected());
-        EvaluationSummary reports = w.clientReports.summary(c.round(), EvaluationSummary.Source.CLIENT_REPORTS);
-        if (!reports.empty()) {
-            record(reports, null);
-        }
-        if (closed.completed() && config.centralEvaluator() != null) {
-            evaluateCentrally(c.round(), closed.next().weights());
-        }
-        feed(m -> {
-            if (closed.completed()) {
-                global = closed.next();
-            }
-            work = null;
-            return m.roundClosed(c.round(), global.round(), clock.instant());
-        });
-    }
-
-    /** The central evaluator on the closing thread, off the lock; a failure or an invalid result is logged, not fatal. */
-    private void evaluateCentrally(long round, ModelWeights model) {
-        Evaluation result;
-        try {
-            result = config.centralEvaluator().evaluate(round, model);
-        } catch (RuntimeException e) {
-            log.error("The central evaluation of round {}'s model failed; nothing is recorded", round, e);
-            return;
-        }
-        if (result == null) {
-            log.warn("The central evaluator returned nothing for round {}'s model", round);
-            return;
-        }
-        WeightedMeans one = new WeightedMeans();
-        one.add(result.examples(), result.loss(), result.metrics());
-        EvaluationSummary s = one.summary(round, EvaluationSummary.Source.CENTRAL);
-        record(s, new Ledger.Draft(LedgerEntry.Kind.EVALUATION_CLOSED, round, null, null, null, null, null, null,
-                EvaluationSummary.Source.CENTRAL.name(), s.describe()));
-    }
-
-    /** Stores an aggregate (with its ledger entry, if any), updates the gauges and the status. */
-    private void record(EvaluationSummary s, Ledger.Draft entry) {
-        try {
-            runs.recordEvaluation(s, entry);
-        } catch (SQLException e) {
-            log.error("Cannot record the {} evaluation of round {}", s.source(), s.round(), e);
-            return;
-        }
-        metrics.evaluation(s);
-        lastEvaluations.put(s.source(), s);
-        log.info("{} evaluation of round {}'s model: {}", s.source(), s.round(), s.describe());
-    }
-
-    private void closeEvaluation(Effect.CloseEvaluation c) {
-        EvaluationWork w = currentEvaluation();
-        EvaluationSummary s = w != null && w.round() == c.round() ? w.summary()
-                : new WeightedMeans().summary(c.round(), EvaluationSummary.Source.FEDERATED);
-        if (c.why() != null) {
-            log.warn("The evaluation of round {}'s model closed without evaluations: {}", c.round(), c.why());
-        }
-        record(s, new Ledger.Draft(LedgerEntry.Kind.EVALUATION_CLOSED, c.round(), null, null, null, null, null, null,
-                EvaluationSummary.Source.FEDERATED.name(), s.describe() + " (" + c.answered().size() + " of "
-                + c.sampled() + " evaluators answered" + (c.why() == null ? "" : "; " + c.why()) + ")"));
-        feed(m -> {
-            evalWork = null;
-            return m.evaluationClosed(c.round(), clock.instant());
-        });
-    }
-
-    /** The open evaluation (the round whose model is evaluated, its nonce and evaluators), if evaluators are sampled. */
-    public java.util.Optional<RoundPlan> openEvaluation() {
-        return locked(machine::openEvaluation);
-    }
-
-    /** The newest aggregate of each source, for status calls. */
-    public java.util.Optional<EvaluationSummary> lastEvaluation(EvaluationSummary.Source source) {
-        return java.util.Optional.ofNullable(lastEvaluations.get(source));
-    }
-
-    private void fail(Throwable t) {
+    void fail(Throwable t) {
         log.error("Round loop failed", t);
         lock.lock();
         try {
@@ -377,15 +240,6 @@ public final class FederationEngine implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-    }
-
-    private RoundWork newWork(RoundPlan plan) {
-        ModelWeights model = global.weights();
-        RoundContext context = new RoundContext(config.federationId(), plan.round(), plan.nonce(),
-                global.signed().statement().modelDigest(), model.manifest(), Set.copyOf(plan.sampled()));
-        RoundTask task = new RoundTask(config.federationId(), plan, global, signer,
-                client -> strategy.configureClient(plan.round(), client, config.trainingFor(plan.round())));
-        return new RoundWork(context, strategy.begin(plan.round(), model), task, clock.instant());
     }
 
     // ---------------------------------------------------------------- events from clients
@@ -413,11 +267,6 @@ public final class FederationEngine implements AutoCloseable {
         return waits.pending();
     }
 
-    /** The open round's working parts, or null. */
-    RoundWork currentWork() {
-        return locked(() -> work);
-    }
-
     // ---------------------------------------------------------------- uploads
 
     /**
@@ -440,6 +289,11 @@ public final class FederationEngine implements AutoCloseable {
         return u;
     }
 
+    /** Records a rejection of an authenticated client's stream whose header could not be decoded. */
+    public void recordMalformed(ClientId client, long round, RejectReason reason, String detail) {
+        uploads.malformed(client, round, reason, detail);
+    }
+
     // ---------------------------------------------------------------- evaluations
 
     /**
@@ -447,27 +301,27 @@ public final class FederationEngine implements AutoCloseable {
      * with its reason; nothing of a refused report reaches the aggregate.
      */
     public long submitEvaluation(EvaluationReport report, Sessions.Session session) throws RefusedException {
-        return evaluations.submit(report, session);
+        return evaluation.submit(report, session);
     }
 
-    /** Under the lock: the open evaluation's working parts (null when none is open). */
-    EvaluationWork evaluationWork() {
-        return evalWork;
+    /** The open evaluation (the round whose model is evaluated, its nonce and evaluators), if evaluators are sampled. */
+    public java.util.Optional<RoundPlan> openEvaluation() {
+        return locked(machine::openEvaluation);
     }
 
-    /** The open evaluation's working parts, or null. */
-    EvaluationWork currentEvaluation() {
-        return locked(() -> evalWork);
+    /** The newest aggregate of each source, for status calls. */
+    public java.util.Optional<EvaluationSummary> lastEvaluation(EvaluationSummary.Source source) {
+        return evaluation.last(source);
     }
 
-    /** Records a rejection of an authenticated client's stream whose header could not be decoded. */
-    public void recordMalformed(ClientId client, long round, RejectReason reason, String detail) {
-        uploads.malformed(client, round, reason, detail);
+    /** The evaluation adapter (the open evaluation's working parts, the last aggregates). */
+    EvaluationDriver evaluation() {
+        return evaluation;
     }
 
-    /** Under the lock: the open round's working parts (null when none is open). */
-    RoundWork work() {
-        return work;
+    /** The training-round adapter (the global model, the open round's working parts). */
+    TrainingDriver training() {
+        return training;
     }
 
     RoundMachine machine() {
@@ -504,6 +358,7 @@ public final class FederationEngine implements AutoCloseable {
     public FederationStatus status() {
         return locked(() -> {
             int live = (int) machine.live(clock.instant()).stream().filter(eligible).count();
+            GlobalModel global = training.global();
             return new FederationStatus(config.federationId(), machine.stage(), machine.currentRound(), machine.lastClosed(),
                     config.rounds(), live, global.signed().statement().modelDigest(), global.round());
         });
@@ -511,14 +366,14 @@ public final class FederationEngine implements AutoCloseable {
 
     /** The current global model and its signature. */
     public SignedModel globalModel() {
-        return locked(() -> global.signed());
+        return locked(() -> training.global().signed());
     }
 
     public ModelWeights globalWeights() {
-        return locked(() -> global.weights());
+        return locked(() -> training.global().weights());
     }
 
-    private <T> T locked(Supplier<T> read) {
+    <T> T locked(Supplier<T> read) {
         lock.lock();
         try {
             return read.get();

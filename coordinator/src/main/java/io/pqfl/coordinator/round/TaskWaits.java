@@ -46,11 +46,11 @@ public final class TaskWaits {
         }
         TaskOutcome outcome;
         if (answer instanceof RoundMachine.Answer.TaskReady ready) {
-            RoundWork current = engine.currentWork();
+            RoundWork current = engine.training().current();
             outcome = current != null && current.round() == ready.round() ? new TaskOutcome.TaskReady(current.task)
                     : new TaskOutcome.NoTask("round " + ready.round() + " is closing");
         } else if (answer instanceof RoundMachine.Answer.EvaluateReady ready) {
-            EvaluationWork current = engine.currentEvaluation();
+            EvaluationWork current = engine.evaluation().current();
             outcome = current != null && current.round() == ready.round() ? new TaskOutcome.TaskReady(current.task)
                     : new TaskOutcome.NoTask("the evaluation of round " + ready.round() + " is closing");
         } else if (answer instanceof RoundMachine.Answer.NoTask n) {

@@ -91,7 +91,7 @@ final class Uploads {
                         + "before the next");
             }
             header = verifier.checkSigning(header, session.keyId());
-            RoundWork w = machine.stage() == Stage.ROUND_OPEN ? engine.work() : null;
+            RoundWork w = machine.stage() == Stage.ROUND_OPEN ? engine.training().work() : null;
             VerifyingKey key = verifier.checkHeader(header, w == null ? null : w.context);
             if (!budget.tryReserve(budget.perUpload())) {
                 throw new RefusedException(RejectReason.BUSY, "the coordinator has " + budget.uploads()
@@ -180,9 +180,9 @@ final class Uploads {
         lock.lock();
         try {
             seq = recorder.commit(part, update, u.key, round);
-            engine.work().fold(update);
+            engine.training().work().fold(update);
             if (u.reported != null) {
-                engine.work().report(update.numExamples(), u.reported);
+                engine.training().work().report(update.numExamples(), u.reported);
             }
             effects = engine.machine().updateRecorded(client, round, clock.instant());
             releaseSlot(u);
