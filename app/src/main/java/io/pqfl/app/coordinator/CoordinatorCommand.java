@@ -1,14 +1,11 @@
 package io.pqfl.app.coordinator;
 
 import io.grpc.netty.NettyServerBuilder;
-import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.SslContext;
 import io.pqfl.app.Cli;
 import io.pqfl.app.CliException;
 import io.pqfl.coordinator.aggregate.TrainingSchedule;
 import io.pqfl.app.DurationConverter;
 import io.pqfl.app.PasswordOptions;
-import io.pqfl.app.UsageException;
 import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
@@ -19,13 +16,8 @@ import io.pqfl.crypto.KeyPem;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.SigningKey;
 import io.pqfl.crypto.TrustStore;
-import io.pqfl.crypto.pki.CertificateChecker;
-import io.pqfl.crypto.pki.Certificates;
-import io.pqfl.crypto.pki.Role;
 import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.TrainingConfig;
-import io.pqfl.transport.KeyExchange;
-import io.pqfl.transport.PqTls;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -33,13 +25,10 @@ import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import javax.net.ssl.TrustManager;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.MissingParameterException;
 import picocli.CommandLine.Mixin;
@@ -56,9 +45,6 @@ import picocli.CommandLine.Spec;
             "only when asked with --plaintext; 'pqfl coordinator init' creates everything TLS needs."},
         subcommands = CoordinatorInitCommand.class)
 public final class CoordinatorCommand implements Callable<Integer> {
-    static final String NO_TLS = "no TLS configured: give --tls-cert/--tls-key (see `pqfl coordinator init`) or "
-            + "--plaintext to serve unencrypted gRPC on purpose";
-
     @Spec
     CommandSpec spec;
 
@@ -213,58 +199,11 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Threads serving calls; 0 = gRPC's cached pool (default: max(8, 4 x cores)).")
     int serverThreads;
 
-    @Option(names = "--tls-cert", paramLabel = "FILE",
-            description = "Serve TLS 1.3 with this certificate (PEM chain, e.g. from 'pqfl pki issue --role coordinator').")
-    Path tlsCert;
+    @Mixin
+    ServerTlsOptions tls;
 
-    @Option(names = "--tls-key", paramLabel = "FILE", description = "The TLS certificate's private key (default: --key).")
-    Path tlsKey;
-
-    @Option(names = "--plaintext",
-            description = "Serve unencrypted gRPC on purpose (updates and models are still signed, but the channel is not "
-                    + "confidential). Without it, TLS options are required.")
-    boolean plaintext;
-
-    @Option(names = "--tls-key-exchange", defaultValue = "hybrid", paramLabel = "MODE",
-            description = "hybrid (X25519MLKEM768 first, classical fallback), pq-only or classical (default: ${DEFAULT-VALUE}).")
-    String keyExchange;
-
-    @Option(names = "--client-ca", paramLabel = "FILE",
-            description = "Federation CA certificate: admit clients whose certificate it issued (no trust-dir entry needed).")
-    Path clientCa;
-
-    @Option(names = "--client-crl", paramLabel = "FILE", description = "The CA's revocation list (re-read when it changes).")
-    Path clientCrl;
-
-    @Option(names = "--client-auth", defaultValue = "none", paramLabel = "MODE",
-            description = "Client certificates in the TLS handshake: none, optional or require (default: ${DEFAULT-VALUE}).")
-    String clientAuth;
-
-    @Option(names = "--evaluate-every", defaultValue = "0", paramLabel = "N",
-            description = "Clients evaluate the published model after every Nth round (default: ${DEFAULT-VALUE}: only after the last round).")
-    int evaluateEvery;
-
-    @Option(names = "--evaluate-fraction", defaultValue = "1.0", paramLabel = "F",
-            description = "Share of the live clients sampled to evaluate a model (default: ${DEFAULT-VALUE}).")
-    double evaluateFraction;
-
-    @Option(names = "--min-evaluations", defaultValue = "1", paramLabel = "N",
-            description = "Live clients needed before evaluators are sampled (default: ${DEFAULT-VALUE}).")
-    int minEvaluations;
-
-    @Option(names = "--central-test-data", paramLabel = "PATH",
-            description = "Evaluate every published global model on this test set, on the coordinator (needs the full "
-                    + "pqfl launcher: DJL); any data format a client reads (docs/DATA.md).")
-    Path centralTestData;
-
-    @Option(names = "--central-test-option", paramLabel = "KEY=VALUE",
-            description = "An option of the central evaluation's DJL model and data, as a client's --trainer-option "
-                    + "(model, torchscript, input-shape, block-factory, task, data-format, label-column, ...; default model: "
-                    + "--model).")
-    Map<String, String> centralTestOptions = new java.util.LinkedHashMap<>();
-
-    @Option(names = "--no-final-evaluation", description = "Do not have clients evaluate the last round's model.")
-    boolean noFinalEvaluation;
+    @Mixin
+    EvaluationOptions evaluation;
 
     @Option(names = "--linger", defaultValue = "10s", converter = DurationConverter.class,
             description = "Keep serving this long after the last round so clients learn the run is over (default: ${DEFAULT-VALUE}).")
@@ -276,7 +215,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
             throw new MissingParameterException(spec.commandLine(), spec.findOption("--key"),
                     "Missing required option: '--key=FILE'");
         }
-        checkTransport();
+        tls.check();
         SigningKey coordinatorKey = KeyPem.readSigningKey(key, password.password());
         CoordinatorConfig cfg;
         try {
@@ -292,14 +231,13 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .uploadIdleTimeout(uploadIdleTimeout).maxExamplesPerUpdate(maxExamples).sessionTtl(sessionTtl)
                     .callRateLimit(callRate, callBurst).maxCallsPerConnection(maxCallsPerConnection)
                     .uploadLimits(maxUploads, uploadMemoryMib << 20)
-                    .clientCertificates(clientCa, clientCrl)
-                    .evaluateEvery(evaluateEvery).evaluateFraction(evaluateFraction).minEvaluations(minEvaluations)
-                    .finalEvaluation(!noFinalEvaluation);
+                    .clientCertificates(tls.clientCa, tls.clientCrl);
+            evaluation.federated(cfgBuilder);
             if (serverThreads >= 0) {
                 cfgBuilder.serverThreads(serverThreads);
             }
-            if (centralTestData != null) {
-                cfgBuilder.centralEvaluator(centralEvaluator());
+            if (evaluation.central()) {
+                cfgBuilder.centralEvaluator(evaluation.centralEvaluator(model, initialModel));
             }
             cfg = cfgBuilder.build();
             Strategies.create(strategy, strategyParams).checkClients(cfg.minUpdates());
@@ -308,9 +246,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
         String transport = "plaintext";
-        if (tlsCert != null) {
-            builder.sslContext(serverTls(coordinatorKey));
-            transport = "TLS 1.3, key exchange " + keyExchange + (clientAuth.equals("none") ? "" : ", client certificates " + clientAuth);
+        if (tls.enabled()) {
+            builder.sslContext(tls.serverContext(coordinatorKey, key, password));
+            transport = tls.describe();
         } else {
             org.slf4j.LoggerFactory.getLogger(CoordinatorCommand.class).warn("Serving plaintext gRPC: updates and models "
                     + "are signed, but the channel is not confidential; give --tls-cert for TLS 1.3 with X25519MLKEM768");
@@ -346,91 +284,12 @@ public final class CoordinatorCommand implements Callable<Integer> {
         return Cli.OK;
     }
 
-    /**
-     * Plaintext only by name: without --plaintext the coordinator needs a TLS certificate, and --plaintext
-     * with TLS options is a contradiction. Checked before any file is read.
-     */
-    private void checkTransport() {
-        List<String> tlsOptions = new ArrayList<>();
-        if (tlsCert != null) {
-            tlsOptions.add("--tls-cert");
-        }
-        if (tlsKey != null) {
-            tlsOptions.add("--tls-key");
-        }
-        if (!keyExchange.equals("hybrid") || spec.commandLine().getParseResult().hasMatchedOption("--tls-key-exchange")) {
-            tlsOptions.add("--tls-key-exchange");
-        }
-        if (!clientAuth.equals("none")) {
-            tlsOptions.add("--client-auth " + clientAuth);
-        }
-        if (plaintext && !tlsOptions.isEmpty()) {
-            throw new UsageException("--plaintext conflicts with " + String.join(", ", tlsOptions)
-                    + ": give TLS options or --plaintext, not both");
-        }
-        if (!plaintext && tlsCert == null) {
-            throw new UsageException(tlsOptions.isEmpty() ? NO_TLS
-                    : String.join(", ", tlsOptions) + " without --tls-cert: give --tls-cert (see `pqfl coordinator init`)");
-        }
-    }
-
-    private SslContext serverTls(SigningKey coordinatorKey) throws Exception {
-        KeyExchange groups;
-        ClientAuth auth;
-        try {
-            groups = KeyExchange.parse(keyExchange);
-            auth = switch (clientAuth) {
-                case "none" -> ClientAuth.NONE;
-                case "optional" -> ClientAuth.OPTIONAL;
-                case "require" -> ClientAuth.REQUIRE;
-                default -> throw new IllegalArgumentException("--client-auth must be none, optional or require, not '" + clientAuth + "'");
-            };
-        } catch (IllegalArgumentException e) {
-            throw new CliException(e.getMessage(), e);
-        }
-        if (auth != ClientAuth.NONE && clientCa == null) {
-            throw new CliException("--client-auth " + clientAuth + " needs --client-ca (the CA that issues client certificates)");
-        }
-        SigningKey tls = tlsKey == null ? coordinatorKey : KeyPem.readSigningKey(tlsKey, password.password());
-        var chain = Certificates.readAll(tlsCert);
-        if (!Arrays.equals(chain.get(0).getPublicKey().getEncoded(), tls.verifyingKey().encoded())) {
-            throw new CliException(tlsCert + " is not a certificate for the key " + (tlsKey == null ? key : tlsKey)
-                    + " (give the certificate's key with --tls-key)");
-        }
-        TrustManager clientTrust = auth == ClientAuth.NONE ? null
-                : CertificateChecker.load(clientCa, clientCrl, Clock.systemUTC())
-                        .trustManager(Role.CLIENT);
-        return PqTls.server(chain, tls.toJca(), groups, clientTrust, auth);
-    }
-
     /** The training schedule the options name; a usage error (exit 2) naming what is wrong. */
     static TrainingSchedule schedule(String lr, String epochs) {
         try {
             return TrainingSchedule.parse(lr, epochs);
         } catch (IllegalArgumentException e) {
             throw new io.pqfl.app.UsageException("--lr-schedule/--epochs-schedule: " + e.getMessage());
-        }
-    }
-
-    /** The central evaluation {@code --central-test-data} asks for, on the federation's model. */
-    private io.pqfl.coordinator.evaluate.CentralEvaluator centralEvaluator() {
-        Map<String, String> options = new java.util.LinkedHashMap<>(centralTestOptions);
-        if (!options.containsKey("model") && !options.containsKey("torchscript") && !options.containsKey("block-factory")) {
-            options.put("model", model);
-        }
-        io.pqfl.protocol.ModelManifest federation;
-        try {
-            federation = initialModel != null
-                    ? io.pqfl.coordinator.store.ModelFileFormat.readWeights(initialModel).manifest()
-                    : ModelCatalog.byId(model).manifest();
-        } catch (java.io.IOException e) {
-            throw new CliException(e.getMessage(), e);
-        }
-        try {
-            return CentralTestSet.create(centralTestData, options, federation);
-        } catch (NoClassDefFoundError e) {
-            throw new CliException("--central-test-data needs DJL and libtorch, which the coordinator host's jar leaves "
-                    + "out: run the coordinator with the full pqfl launcher");
         }
     }
 }

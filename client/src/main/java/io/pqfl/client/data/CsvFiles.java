@@ -14,9 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
@@ -34,8 +32,6 @@ final class CsvFiles {
     private static final Logger log = LoggerFactory.getLogger(CsvFiles.class);
     /** More columns than any table a client trains on; refused before a hostile row can fill the memory. */
     static final int MAX_COLUMNS = 100_000;
-    /** Distinct class labels beyond which a "class" column is taken for a real-valued target read by mistake. */
-    static final int MAX_CLASSES = 10_000;
     /** The most feature values one float array holds. */
     private static final long MAX_VALUES = Integer.MAX_VALUE - 8L;
     private static final CsvMapper MAPPER = CsvMapper.builder().enable(CsvParser.Feature.TRIM_SPACES)
@@ -84,10 +80,10 @@ final class CsvFiles {
         private float[] targets;
         private int[] rawLabels;
         private int rows;
-        /** Distinct class labels in order of first appearance, each with its provisional index. */
-        private final Map<String, Integer> seen = new LinkedHashMap<>();
-        /** The classes the file's first line names (sklearn layout), or those given in the spec. */
+        /** The classes the file's first line names (sklearn layout). */
         private List<String> declaredClasses = List.of();
+        /** The label column's classes (null for a regression target). */
+        private ClassNumbering classes;
         private long declaredSamples = -1;
         private List<String> firstLine;
 
@@ -186,12 +182,7 @@ final class CsvFiles {
                     }
                 }
             }
-            if (!regression && spec.classes().isEmpty() && !declaredClasses.isEmpty()) {
-                // The sklearn layout's labels are indices into the classes its first line names.
-                for (int i = 0; i < declaredClasses.size(); i++) {
-                    seen.put(Integer.toString(i), i);
-                }
-            }
+            classes = regression ? null : new ClassNumbering(spec.classes(), declaredClasses);
             targets = regression ? new float[256] : null;
             rawLabels = regression ? null : new int[256];
             if (data == null) {
@@ -219,14 +210,17 @@ final class CsvFiles {
                 return new Table(Examples.regression(x, Arrays.copyOf(targets, rows), new int[] {features.length}),
                         featureNames, List.of());
             }
-            List<String> classNames = new ArrayList<>();
-            int[] index = classIndices(classNames);
+            ClassNumbering.Numbered numbered = classes.number();
+            if (numbered.note() != null) {
+                log.info("{}: {} rows, {} features, label column '{}', {}", file, rows, features.length, names.get(label),
+                        numbered.note());
+            }
             int[] labels = new int[rows];
             for (int i = 0; i < rows; i++) {
-                labels[i] = index[rawLabels[i]];
+                labels[i] = numbered.index()[rawLabels[i]];
             }
-            return new Table(new Examples(x, labels, null, new int[] {features.length}, classNames.size()),
-                    featureNames, classNames);
+            return new Table(new Examples(x, labels, null, new int[] {features.length}, numbered.classNames().size()),
+                    featureNames, numbered.classNames());
         }
 
         /** The row after the current one, or null at the end of the file. */
@@ -340,82 +334,13 @@ final class CsvFiles {
             return v;
         }
 
-        /** A provisional index for the row's label; {@link #classIndices} turns it into the class index. */
+        /** A provisional index for the row's label; {@link ClassNumbering#number} turns it into the class index. */
         private int classOf(Row row) throws DataException {
             String cell = row.cells().get(label);
             if (cell.isEmpty()) {
                 throw new DataException(where(row, label) + ": missing label");
             }
-            if (!spec.classes().isEmpty()) {
-                int i = spec.classes().indexOf(cell);
-                if (i < 0) {
-                    throw new DataException(where(row, label) + ": label '" + abbreviate(cell) + "' is not one of the "
-                            + "classes given: " + abbreviate(String.join(", ", spec.classes())));
-                }
-                return i;
-            }
-            Integer known = seen.get(cell);
-            if (known != null) {
-                return known;
-            }
-            if (!declaredClasses.isEmpty()) {
-                throw new DataException(where(row, label) + ": label '" + abbreviate(cell) + "' is not a class index 0.."
-                        + (declaredClasses.size() - 1) + " of the classes line 1 names");
-            }
-            if (seen.size() == MAX_CLASSES) {
-                throw new DataException(where(row, label) + ": more than " + MAX_CLASSES + " distinct labels; if the "
-                        + "label is a real-valued target, read it with task regression");
-            }
-            seen.put(cell, seen.size());
-            return seen.size() - 1;
-        }
-
-        /**
-         * Provisional index to class index; fills {@code classNames} in index order. Given classes are used as
-         * given; non-negative integer labels are used as they are (so a client whose file lacks a class still numbers
-         * the others as every other client does); any other labels are numbered in sorted order, and the mapping
-         * is logged, because each client numbers only the labels it has.
-         */
-        private int[] classIndices(List<String> classNames) {
-            if (!spec.classes().isEmpty()) {
-                classNames.addAll(spec.classes());
-                return identity(spec.classes().size());
-            }
-            if (!declaredClasses.isEmpty()) {
-                classNames.addAll(declaredClasses);
-                log.info("{}: {} rows, {} features, label column '{}', classes {}", file, rows, features.length,
-                        names.get(label), declaredClasses);
-                return identity(declaredClasses.size());
-            }
-            List<String> labels = new ArrayList<>(seen.keySet());
-            int[] index = new int[labels.size()];
-            if (labels.stream().allMatch(CsvFiles::isClassIndex)) {
-                int max = 0;
-                for (int i = 0; i < labels.size(); i++) {
-                    index[i] = (int) Double.parseDouble(labels.get(i));
-                    max = Math.max(max, index[i]);
-                }
-                for (int i = 0; i <= max; i++) {
-                    classNames.add(Integer.toString(i));
-                }
-                log.info("{}: {} rows, {} features, label column '{}', integer classes 0..{}", file, rows,
-                        features.length, names.get(label), max);
-                return index;
-            }
-            List<String> sorted = new ArrayList<>(labels);
-            boolean numeric = sorted.stream().allMatch(CsvFiles::isNumber);
-            sorted.sort(numeric ? Comparator.comparingDouble(Double::parseDouble) : Comparator.naturalOrder());
-            for (int i = 0; i < labels.size(); i++) {
-                index[i] = sorted.indexOf(labels.get(i));
-            }
-            classNames.addAll(sorted);
-            StringBuilder mapping = new StringBuilder();
-            for (int i = 0; i < sorted.size(); i++) {
-                mapping.append(i == 0 ? "" : ", ").append(sorted.get(i)).append(" -> ").append(i);
-            }
-            log.info("{}: {} rows, {} features, label column '{}', classes numbered in sorted order: {} (every client must "
-                    + "have the same labels, or give the class list)", file, rows, features.length, names.get(label), mapping);
-            return index;
+            return classes.provisional(cell, () -> where(row, label));
         }
 
         private String where(Row row, int column) {
@@ -436,27 +361,10 @@ final class CsvFiles {
         return cells.size() >= 2 && cells.get(0).matches("\\d{1,9}") && cells.get(1).matches("\\d{1,9}");
     }
 
-    private static int[] identity(int n) {
-        int[] index = new int[n];
-        for (int i = 0; i < n; i++) {
-            index[i] = i;
-        }
-        return index;
-    }
-
     static boolean isNumber(String s) {
         try {
             Double.parseDouble(s);
             return true;
-        } catch (NumberFormatException e) {
-            return false;
-        }
-    }
-
-    private static boolean isClassIndex(String s) {
-        try {
-            double d = Double.parseDouble(s);
-            return d >= 0 && d < MAX_CLASSES && d == Math.rint(d);
         } catch (NumberFormatException e) {
             return false;
         }

@@ -1,11 +1,8 @@
 package io.pqfl.coordinator.store;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -19,21 +16,14 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * Reads and writes models as <a href="https://github.com/huggingface/safetensors">safetensors</a> files, the format
@@ -52,7 +42,8 @@ import java.util.Set;
  * checked against the file's size before anything is allocated; the offsets must lie in the file and tile the data
  * exactly (contiguous, no overlap, no gap, no trailing bytes); each tensor's byte length must equal its element
  * count times 4; names follow {@link TensorSpec}'s rules and appear once. So the memory a read allocates is bounded
- * by the file's own size. Every refusal is an {@link IOException} naming the file and what was wrong.
+ * by the file's own size. Every refusal is an {@link IOException} naming the file and what was wrong. This class
+ * frames the file and reads the data; the header's checks are in {@code SafeTensorsHeader}.
  */
 public final class SafeTensors {
     /** The largest header read (the reference implementation's own limit). */
@@ -66,14 +57,11 @@ public final class SafeTensors {
     /** The architecture label of a file that names none (one saved by PyTorch). */
     public static final String DEFAULT_ARCHITECTURE = "custom";
 
-    private static final String METADATA = "__metadata__";
-    private static final String F32 = "F32";
+    static final String METADATA = "__metadata__";
+    static final String F32 = "F32";
     private static final int IO_CHUNK = 1 << 20;
-    private static final List<String> FLOAT_DTYPES = List.of("F16", "BF16", "F64", "F8_E4M3", "F8_E5M2", "F8_E8M0",
-            "F6_E2M3", "F6_E3M2", "F4");
-    private static final List<String> INTEGER_DTYPES = List.of("I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64",
-            "BOOL");
-    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+    /** Reads headers strictly (duplicate names, trailing tokens and deep nesting refused) and writes them. */
+    static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).build())
             .build())
@@ -198,209 +186,26 @@ public final class SafeTensors {
             ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
             readFully(ch, headerBytes, 8);
             long dataStart = 8 + headerLength;
-            Header header = parseHeader(file, headerBytes.array(), size - dataStart);
-            float[][] values = new float[header.entries.size()][];
+            SafeTensorsHeader header = SafeTensorsHeader.parse(file, headerBytes.array(), size - dataStart);
+            float[][] values = new float[header.entries().size()][];
             for (int i = 0; i < values.length; i++) {
-                values[i] = readTensor(ch, file, header.entries.get(i), dataStart);
+                values[i] = readTensor(ch, file, header.entries().get(i), dataStart);
             }
-            return new Contents(ModelWeights.of(header.manifest, values), header.metadata);
+            return new Contents(ModelWeights.of(header.manifest(), values), header.metadata());
         }
     }
 
-    private record Entry(TensorSpec spec, long begin, long end) {
-    }
-
-    private record Header(ModelManifest manifest, List<Entry> entries, Map<String, String> metadata) {
-    }
-
-    private static Header parseHeader(Path file, byte[] bytes, long dataLength) throws IOException {
-        if (bytes[0] != '{') {
-            throw refuse(file, "the header is not a JSON object");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(bytes);
-        } catch (JsonProcessingException e) {
-            throw refuse(file, "the header is not valid JSON: " + printable(e.getOriginalMessage()));
-        }
-        if (root == null || !root.isObject()) {
-            throw refuse(file, "the header is not a JSON object");
-        }
-        Map<String, String> metadata = new HashMap<>();
-        JsonNode meta = root.get(METADATA);
-        if (meta != null) {
-            if (!meta.isObject()) {
-                throw refuse(file, METADATA + " is not an object of strings");
-            }
-            for (Map.Entry<String, JsonNode> e : meta.properties()) {
-                if (!e.getValue().isTextual()) {
-                    throw refuse(file, METADATA + " value of '" + printable(e.getKey()) + "' is not a string");
-                }
-                metadata.put(e.getKey(), e.getValue().textValue());
-            }
-        }
-        int count = root.size() - (meta == null ? 0 : 1);
-        if (count == 0) {
-            throw refuse(file, "it holds no tensors");
-        }
-        if (count > MAX_TENSORS) {
-            throw refuse(file, count + " tensors; at most " + MAX_TENSORS + " are read");
-        }
-
-        List<String> badDtypes = new ArrayList<>();
-        for (Map.Entry<String, JsonNode> e : root.properties()) {
-            if (!e.getKey().equals(METADATA)) {
-                JsonNode dtype = e.getValue().get("dtype");
-                if (dtype != null && dtype.isTextual() && !F32.equals(dtype.textValue())) {
-                    badDtypes.add(describeDtype(e.getKey(), dtype.textValue()));
-                }
-            }
-        }
-        if (!badDtypes.isEmpty()) {
-            throw refuse(file, badDtypes.size() + (badDtypes.size() == 1 ? " tensor is not" : " tensors are not")
-                    + " float32, the only dtype pqfl federates: "
-                    + String.join("; ", badDtypes.subList(0, Math.min(10, badDtypes.size())))
-                    + (badDtypes.size() > 10 ? "; and " + (badDtypes.size() - 10) + " more" : ""));
-        }
-
-        Map<String, Entry> byName = new HashMap<>();
-        for (Map.Entry<String, JsonNode> e : root.properties()) {
-            if (!e.getKey().equals(METADATA)) {
-                Entry entry = entry(file, e.getKey(), e.getValue());
-                byName.put(entry.spec.name(), entry);
-            }
-        }
-        List<Entry> byOffset = new ArrayList<>(byName.values());
-        byOffset.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
-        long expected = 0;
-        for (Entry e : byOffset) {
-            if (e.begin != expected) {
-                throw refuse(file, "tensor " + e.spec.name() + " starts at data offset " + e.begin + ", expected " + expected
-                        + (e.begin < expected ? " (it overlaps the tensor before it)" : " (a gap before it)"));
-            }
-            if (e.end > dataLength) {
-                throw refuse(file, "tensor " + e.spec.name() + " ends at data offset " + e.end + ", past the end of the file's "
-                        + dataLength + " data bytes");
-            }
-            expected = e.end;
-        }
-        if (expected != dataLength) {
-            throw refuse(file, (dataLength - expected) + " bytes after the last tensor's data");
-        }
-
-        List<Entry> ordered = order(file, metadata.get(TENSOR_ORDER_KEY), byName, byOffset);
-        String architecture = metadata.getOrDefault(ARCHITECTURE_KEY, DEFAULT_ARCHITECTURE);
-        if (architecture.isEmpty() || architecture.length() > 128
-                || !architecture.chars().allMatch(c -> c > 32 && c < 127)) {
-            throw refuse(file, ARCHITECTURE_KEY + " must be 1-128 printable ASCII characters: '" + printable(architecture) + "'");
-        }
-        ModelManifest manifest = new ModelManifest(architecture, ordered.stream().map(Entry::spec).toList());
-        return new Header(manifest, ordered, metadata);
-    }
-
-    private static Entry entry(Path file, String name, JsonNode node) throws IOException {
-        String what = "tensor " + printable(name);
-        if (name.isEmpty() || name.length() > 128 || !name.chars().allMatch(c -> c > 32 && c < 127)) {
-            throw refuse(file, "tensor name '" + printable(name) + "' is not 1-128 printable ASCII characters without "
-                    + "spaces");
-        }
-        if (!node.isObject()) {
-            throw refuse(file, what + ": its header entry is not an object");
-        }
-        for (Map.Entry<String, JsonNode> f : node.properties()) {
-            String field = f.getKey();
-            if (!Set.of("dtype", "shape", "data_offsets").contains(field)) {
-                throw refuse(file, what + ": unknown field '" + printable(field) + "'");
-            }
-        }
-        JsonNode dtype = node.get("dtype");
-        if (dtype == null || !dtype.isTextual()) {
-            throw refuse(file, what + ": dtype missing or not a string");
-        }
-        JsonNode shapeNode = node.get("shape");
-        if (shapeNode == null || !shapeNode.isArray()) {
-            throw refuse(file, what + ": shape missing or not a list");
-        }
-        if (shapeNode.isEmpty()) {
-            throw refuse(file, what + " is a scalar (shape []); pqfl tensors have rank 1 to 8: save it with shape [1] "
-                    + "(e.g. t.reshape(1)) or leave it out of the model");
-        }
-        List<Integer> shape = new ArrayList<>();
-        for (JsonNode d : shapeNode) {
-            if (!d.isIntegralNumber() || !d.canConvertToInt() || d.intValue() < 0) {
-                throw refuse(file, what + ": shape " + shapeNode + " is not a list of non-negative integers");
-            }
-            if (d.intValue() == 0) {
-                throw refuse(file, what + " has no elements (shape " + shapeNode + "); leave it out of the model");
-            }
-            shape.add(d.intValue());
-        }
-        TensorSpec spec;
-        try {
-            spec = new TensorSpec(name, shape);
-        } catch (IllegalArgumentException e) {
-            throw refuse(file, e.getMessage());
-        }
-        JsonNode offsets = node.get("data_offsets");
-        if (offsets == null || !offsets.isArray() || offsets.size() != 2) {
-            throw refuse(file, what + ": data_offsets missing or not a pair [begin, end]");
-        }
-        for (JsonNode o : offsets) {
-            if (!o.isIntegralNumber() || !o.canConvertToLong() || o.longValue() < 0) {
-                throw refuse(file, what + ": data_offsets " + offsets + " are not non-negative integers");
-            }
-        }
-        long begin = offsets.get(0).longValue();
-        long end = offsets.get(1).longValue();
-        if (end < begin || end - begin != spec.byteCount()) {
-            throw refuse(file, what + ": data_offsets " + offsets + " cover " + (end - begin) + " bytes, but shape "
-                    + shape + " of float32 needs " + spec.byteCount());
-        }
-        return new Entry(spec, begin, end);
-    }
-
-    private static List<Entry> order(Path file, String order, Map<String, Entry> byName, List<Entry> byOffset)
+    private static float[] readTensor(FileChannel ch, Path file, SafeTensorsHeader.Entry e, long dataStart)
             throws IOException {
-        if (order == null) {
-            return byOffset;
-        }
-        JsonNode names;
-        try {
-            names = JSON.readTree(order);
-        } catch (JsonProcessingException e) {
-            throw refuse(file, TENSOR_ORDER_KEY + " is not a JSON list: " + printable(e.getOriginalMessage()));
-        }
-        if (names == null || !names.isArray()) {
-            throw refuse(file, TENSOR_ORDER_KEY + " is not a JSON list of tensor names");
-        }
-        List<Entry> ordered = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
-        for (JsonNode n : names) {
-            if (!n.isTextual() || !byName.containsKey(n.textValue())) {
-                throw refuse(file, TENSOR_ORDER_KEY + " names " + printable(n.toString()) + ", which is not a tensor of the file");
-            }
-            if (!seen.add(n.textValue())) {
-                throw refuse(file, TENSOR_ORDER_KEY + " names " + printable(n.textValue()) + " twice");
-            }
-            ordered.add(byName.get(n.textValue()));
-        }
-        if (ordered.size() != byName.size()) {
-            String missing = byName.keySet().stream().filter(n -> !seen.contains(n)).sorted().findFirst().orElseThrow();
-            throw refuse(file, TENSOR_ORDER_KEY + " leaves out tensor " + missing);
-        }
-        return ordered;
-    }
-
-    private static float[] readTensor(FileChannel ch, Path file, Entry e, long dataStart) throws IOException {
-        float[] values = new float[e.spec.elementCount()];
-        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(IO_CHUNK, e.end - e.begin)).order(ByteOrder.LITTLE_ENDIAN);
-        long position = dataStart + e.begin;
+        float[] values = new float[e.spec().elementCount()];
+        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(IO_CHUNK, e.end() - e.begin())).order(ByteOrder.LITTLE_ENDIAN);
+        long position = dataStart + e.begin();
         int filled = 0;
         while (filled < values.length) {
             int n = Math.min(buffer.capacity() / 4, values.length - filled);
             buffer.clear().limit(n * 4);
             if (!readFully(ch, buffer, position)) {
-                throw refuse(file, "truncated while reading tensor " + e.spec.name());
+                throw refuse(file, "truncated while reading tensor " + e.spec().name());
             }
             buffer.flip();
             buffer.asFloatBuffer().get(values, filled, n);
@@ -423,29 +228,8 @@ public final class SafeTensors {
         return true;
     }
 
-    private static String describeDtype(String name, String dtype) {
-        String tensor = "tensor " + printable(name) + " has dtype " + printable(dtype);
-        if (FLOAT_DTYPES.contains(dtype)) {
-            return tensor + " (convert the model with model.float() before saving)";
-        }
-        if (INTEGER_DTYPES.contains(dtype)) {
-            return tensor + " (an integer or boolean buffer, such as BatchNorm's num_batches_tracked, cannot be "
-                    + "averaged: leave it out of the saved state_dict and load with strict=False)";
-        }
-        return tensor + " (not a safetensors dtype pqfl knows)";
-    }
-
-    /** A name from the file, shortened and with control and non-ASCII characters escaped, for messages. */
-    private static String printable(String s) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length() && b.length() < 160; i++) {
-            char c = s.charAt(i);
-            b.append(c >= 32 && c < 127 ? String.valueOf(c) : String.format("\\u%04x", (int) c));
-        }
-        return s.length() > 160 ? b + "..." : b.toString();
-    }
-
-    private static IOException refuse(Path file, String what) {
+    /** The refusal of {@code file}: an {@link IOException} naming the file and what was wrong. */
+    static IOException refuse(Path file, String what) {
         return new IOException(file + ": " + what);
     }
 }
