@@ -43,21 +43,36 @@ public final class ConfigFileDefaults implements CommandLine.IDefaultValueProvid
         } catch (IOException e) {
             throw new CliException(file + ": cannot read config file: " + e.getMessage(), e);
         }
-        install(root, new ConfigFileDefaults(file, p));
+        install(invoked(root, args), new ConfigFileDefaults(file, p));
+    }
+
+    /**
+     * The (sub)command {@code args} invoke: the leading words that name subcommands ({@code pqfl coordinator ...},
+     * {@code pqfl keys show ...}). The file's settings are checked against that command's options only: a
+     * coordinator's file may hold settings the client does not have.
+     */
+    private static CommandLine invoked(CommandLine root, String[] args) {
+        CommandLine cmd = root;
+        for (String a : args) {
+            CommandLine sub = a.startsWith("-") ? null : cmd.getSubcommands().get(a);
+            if (sub == null) {
+                break;
+            }
+            cmd = sub;
+        }
+        return cmd;
     }
 
     private static void install(CommandLine cmd, ConfigFileDefaults provider) {
-        if (cmd.getCommandSpec().findOption("--config") != null) {
-            cmd.setDefaultValueProvider(provider);
-            for (String key : provider.properties.stringPropertyNames()) {
-                if (cmd.getCommandSpec().findOption("--" + key) == null) {
-                    throw new CliException(provider.file + ": unknown setting '" + key + "' for '"
-                            + cmd.getCommandName() + "'");
-                }
-            }
+        if (cmd.getCommandSpec().findOption("--config") == null) {
+            throw new CliException("'" + cmd.getCommandName() + "' takes no --config file");
         }
-        for (CommandLine sub : cmd.getSubcommands().values()) {
-            install(sub, provider);
+        cmd.setDefaultValueProvider(provider);
+        for (String key : provider.properties.stringPropertyNames()) {
+            if (cmd.getCommandSpec().findOption("--" + key) == null) {
+                throw new CliException(provider.file + ": unknown setting '" + key + "' for '"
+                        + cmd.getCommandName() + "'");
+            }
         }
     }
 

@@ -186,6 +186,20 @@ class CoordinatorCliTest {
     }
 
     @Test
+    void configFile_isCheckedAgainstTheInvokedCommandOnly() throws Exception {
+        Path cfg = dir.resolve("coordinator.properties");
+        Files.writeString(cfg, "client-auth=require\nrounds=3\n");
+        // A coordinator's settings the client does not have: fine for `pqfl coordinator`, refused for `pqfl client`.
+        CommandLine root = io.pqfl.app.Pqfl.commandLine();
+        ConfigFileDefaults.install(root, new String[] {"coordinator", "--config", cfg.toString()});
+        assertThat(root.getSubcommands().get("coordinator").getDefaultValueProvider()).isNotNull();
+        CommandLine again = io.pqfl.app.Pqfl.commandLine();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+                ConfigFileDefaults.install(again, new String[] {"client", "--config", cfg.toString()}))
+                .hasMessageContaining("unknown setting 'client-auth' for 'client'");
+    }
+
+    @Test
     void tokenFile_isCreatedOwnerOnly_andAnExistingFileCostsNoToken() throws Exception {
         Path data = dir.resolve("data");
         Path token = dir.resolve("alice.token");
