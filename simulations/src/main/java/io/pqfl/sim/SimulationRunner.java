@@ -185,7 +185,7 @@ public final class SimulationRunner {
      */
     public record Result(Spec spec, List<Round> rounds, List<ClientRound> clients, Map<String, Integer> rejections,
                          double initialAccuracy, double finalAccuracy, long wallMillis, String channel,
-                         io.pqfl.coordinator.evaluate.EvaluationSummary federated) {
+                         io.pqfl.coordinator.evaluate.EvaluationSummary federated, String architecture) {
     }
 
     private SimulationRunner() {
@@ -374,7 +374,7 @@ public final class SimulationRunner {
         List<ClientRound> sorted = new ArrayList<>(clientRows);
         sorted.sort((a, b) -> a.round() != b.round() ? Long.compare(a.round(), b.round()) : a.client().compareTo(b.client()));
         return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000,
-                channel(spec, metrics), federated);
+                channel(spec, metrics), federated, initialWeights.manifest().architecture());
     }
 
     static String clientName(int i) {

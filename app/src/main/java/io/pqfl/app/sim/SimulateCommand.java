@@ -283,7 +283,10 @@ public final class SimulateCommand implements Callable<Integer> {
         settings.put("clients", clients);
         settings.put("rounds", rounds);
         settings.put("schemes", schemes);
-        settings.put("models", models);
+        // The federation's model: the built-in --model, or what the trainer trains (its manifest's label).
+        settings.put("models", results.isEmpty() || !trainerChoice.custom() ? models
+                : results.stream().map(r -> r.spec().trainer() == null ? r.spec().model().id() : r.architecture())
+                        .distinct().toList());
         settings.put("partitions", partitions);
         settings.put("alpha", alpha);
         settings.put("strategy", strategy + " " + strategyParams);
