@@ -36,7 +36,12 @@ final class StatementFile {
     static final long MAX_BYTES = 64L << 20;
     static final String SUFFIX = ".statement.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Duplicate keys are refused: a person (or a first-wins parser) would read another value than the check did. */
+    private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
+            .enable(SerializationFeature.INDENT_OUTPUT);
+    /** The fields a statement file has besides the readable statement's. */
+    private static final java.util.Set<String> OTHER_FIELDS = java.util.Set.of("statement", "signature", "manifest");
 
     private StatementFile() {
     }
@@ -95,6 +100,13 @@ final class StatementFile {
                         + ", the signed statement says " + e.getValue());
             }
         }
+        // No readable field the format does not have: it would tell a reader something no signature covers.
+        for (String name : (Iterable<String>) root::fieldNames) {
+            if (!expected.has(name) && !OTHER_FIELDS.contains(name)) {
+                throw new IOException(file + ": unknown field '" + printable(name) + "': a statement file holds the "
+                        + "signed statement's fields, 'statement', 'signature' and 'manifest' only");
+            }
+        }
         SignedModel signed = new SignedModel(statement, SignatureValue.of(statement.scheme(), signature));
         return new Read(signed, encoded, root.get("manifest"));
     }
@@ -116,6 +128,12 @@ final class StatementFile {
         root.put("scheme", s.scheme().displayName());
         root.put("key_id", s.coordinatorKeyId().hex());
         return root;
+    }
+
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder();
+        s.codePoints().limit(64).forEach(c -> b.append(c >= 32 && c < 127 ? Character.toString(c) : String.format("\\u%04x", c)));
+        return s.length() > 64 ? b + "..." : b.toString();
     }
 
     private static String hexOrNull(PayloadDigest d) {

@@ -204,6 +204,25 @@ class ModelCommandTest {
     }
 
     @Test
+    void verify_statementWhoseReadableJsonSaysAnotherRound_throughADuplicateOrAnExtraField_refused() throws Exception {
+        Path model = export("global.safetensors");
+        Path statement = Path.of(model + ".statement.json");
+        String original = Files.readString(statement);
+        assertThat(original).contains("\"round\" : 2,");
+
+        // A duplicate key: a person (and a first-wins parser) reads round 1; a last-wins parser sees the signed 2.
+        Files.writeString(statement, original.replaceFirst("\\{", "{ \"round\" : 1,"));
+        assertThat(cli("verify", model.toString(), "--coordinator-key", coordinatorPub.toString())).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("Duplicate field 'round'");
+
+        // A readable field the format does not have, claiming something the signature does not say.
+        err.getBuffer().setLength(0);
+        Files.writeString(statement, original.replaceFirst("\\{", "{ \"model_round\" : 1,"));
+        assertThat(cli("verify", model.toString(), "--coordinator-key", coordinatorPub.toString())).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("unknown field 'model_round'");
+    }
+
+    @Test
     void verify_withAnotherKey_refusedNamingBothKeys() throws Exception {
         Path model = export("global.safetensors");
         assertThat(cli("verify", model.toString(), "--coordinator-key", otherPub.toString())).isEqualTo(Cli.FAILED);

@@ -45,10 +45,14 @@ final class RoundWork {
     /**
      * Adds an accepted update's reported metrics (already validated): its train loss as the loss, its held-out
      * {@code eval_loss}/{@code eval_accuracy} when it evaluated any examples, and its named metrics, all weighted by
-     * the update's example count.
+     * the update's example count. {@code eval_loss} and {@code eval_accuracy} in the free map are ignored.
      */
     void report(long examples, ReportedMetrics m) {
         Map<String, Double> metrics = new TreeMap<>(m.metrics());
+        // The held-out metrics come from their fixed (bounded) fields only, never from the free map: a client that
+        // evaluated nothing could otherwise report an eval_accuracy of 1e12 through it.
+        metrics.remove("eval_loss");
+        metrics.remove("eval_accuracy");
         if (m.evalExamples() > 0) {
             metrics.put("eval_loss", m.evalLoss());
             metrics.put("eval_accuracy", m.evalAccuracy());
