@@ -41,15 +41,20 @@ import java.util.Objects;
  * <p>Security: a file is treated as hostile. The header length is bounded ({@value #MAX_HEADER_BYTES} bytes) and
  * checked against the file's size before anything is allocated; the offsets must lie in the file and tile the data
  * exactly (contiguous, no overlap, no gap, no trailing bytes); each tensor's byte length must equal its element
- * count times 4; names follow {@link TensorSpec}'s rules and appear once. So the memory a read allocates is bounded
- * by the file's own size. Every refusal is an {@link IOException} naming the file and what was wrong. This class
+ * count times 4; names follow {@link TensorSpec}'s rules and appear once. Before the header is parsed into a tree,
+ * one streaming pass counts its entries: at most {@value #MAX_TENSORS} tensors and {@value #MAX_METADATA_ENTRIES}
+ * metadata entries, so the parsed header stays a small multiple of what a real model needs (a header of millions of
+ * tiny entries, within the byte bound, would otherwise grow several times its size in memory). So the memory a read
+ * allocates is bounded by the file's own size plus a bounded header. Every refusal is an {@link IOException} naming the file and what was wrong. This class
  * frames the file and reads the data; the header's checks are in {@code SafeTensorsHeader}.
  */
 public final class SafeTensors {
     /** The largest header read (the reference implementation's own limit). */
     public static final long MAX_HEADER_BYTES = 100L << 20;
     /** The most tensors a file may hold (as for pqfl's own model files). */
-    public static final int MAX_TENSORS = 100_000;
+    public static final int MAX_TENSORS = 20_000;
+    /** The most {@code __metadata__} entries read. */
+    public static final int MAX_METADATA_ENTRIES = 1_024;
     /** Metadata key naming the model's architecture label (part of the manifest, and so of the digest). */
     public static final String ARCHITECTURE_KEY = "pqfl.architecture";
     /** Metadata key holding the manifest's tensor order as a JSON list of names. */

@@ -9,7 +9,9 @@ import static io.pqfl.coordinator.store.SafeTensors.METADATA;
 import static io.pqfl.coordinator.store.SafeTensors.TENSOR_ORDER_KEY;
 import static io.pqfl.coordinator.store.SafeTensors.refuse;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pqfl.protocol.ModelManifest;
 import io.pqfl.protocol.TensorSpec;
@@ -48,6 +50,52 @@ record SafeTensorsHeader(ModelManifest manifest, List<Entry> entries, Map<String
     }
 
     /**
+     * One streaming pass over the header before it becomes a tree: refuses more than {@link SafeTensors#MAX_TENSORS}
+     * tensors, more than {@link SafeTensors#MAX_METADATA_ENTRIES} metadata entries, or more than a tensor entry's
+     * worth of tokens per tensor (a tensor entry is about 20 tokens; shapes have at most 8 dimensions).
+     */
+    private static void countEntries(Path file, byte[] bytes) throws IOException {
+        long tokenLimit = 32L * (MAX_TENSORS + 1) + 4L * SafeTensors.MAX_METADATA_ENTRIES;
+        int topLevel = 0;
+        int metadata = 0;
+        long tokens = 0;
+        try (JsonParser p = JSON.getFactory().createParser(bytes)) {
+            int depth = 0;
+            boolean inMetadata = false;
+            for (JsonToken t; (t = p.nextToken()) != null; ) {
+                if (++tokens > tokenLimit) {
+                    throw refuse(file, "the header has more than " + tokenLimit + " JSON tokens; a model of at most "
+                            + MAX_TENSORS + " tensors has fewer");
+                }
+                switch (t) {
+                    case START_OBJECT, START_ARRAY -> depth++;
+                    case END_OBJECT, END_ARRAY -> {
+                        depth--;
+                        if (depth == 1) {
+                            inMetadata = false;
+                        }
+                    }
+                    case FIELD_NAME -> {
+                        if (depth == 1) {
+                            inMetadata = METADATA.equals(p.currentName());
+                            if (!inMetadata && ++topLevel > MAX_TENSORS) {
+                                throw refuse(file, "more than " + MAX_TENSORS + " tensors; at most " + MAX_TENSORS
+                                        + " are read");
+                            }
+                        } else if (depth == 2 && inMetadata && ++metadata > SafeTensors.MAX_METADATA_ENTRIES) {
+                            throw refuse(file, "more than " + SafeTensors.MAX_METADATA_ENTRIES
+                                    + " __metadata__ entries; at most " + SafeTensors.MAX_METADATA_ENTRIES + " are read");
+                        }
+                    }
+                    default -> { }
+                }
+            }
+        } catch (JsonProcessingException e) {
+            throw refuse(file, "the header is not valid JSON: " + printable(e.getOriginalMessage()));
+        }
+    }
+
+    /**
      * Parses and checks the header {@code bytes} of {@code file}, whose data after the header is {@code dataLength}
      * bytes long.
      */
@@ -55,6 +103,7 @@ record SafeTensorsHeader(ModelManifest manifest, List<Entry> entries, Map<String
         if (bytes[0] != '{') {
             throw refuse(file, "the header is not a JSON object");
         }
+        countEntries(file, bytes);
         JsonNode root;
         try {
             root = JSON.readTree(bytes);

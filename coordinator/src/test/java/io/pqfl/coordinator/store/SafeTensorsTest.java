@@ -103,6 +103,29 @@ class SafeTensorsTest {
     }
 
     @Test
+    void read_headerOfManyTinyEntries_isRefusedBeforeItBecomesATree() throws Exception {
+        // Within the header's byte bound, millions of tiny metadata entries would grow the parsed tree several times
+        // the file's size (a 43 MiB file exhausted a 256 MiB heap); the streaming count refuses them first.
+        StringBuilder meta = new StringBuilder("{\"__metadata__\":{");
+        for (int i = 0; i <= SafeTensors.MAX_METADATA_ENTRIES; i++) {
+            meta.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":\"v\"");
+        }
+        meta.append("},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+        Path file = write("metadata.safetensors", assemble(meta.toString(), floats(1f)));
+        assertThatThrownBy(() -> SafeTensors.read(file)).isInstanceOf(IOException.class)
+                .hasMessageStartingWith(file.toString())
+                .hasMessageContaining("more than " + SafeTensors.MAX_METADATA_ENTRIES + " __metadata__ entries");
+
+        StringBuilder tensors = new StringBuilder("{");
+        for (int i = 0; i <= SafeTensors.MAX_TENSORS; i++) {
+            tensors.append(i == 0 ? "" : ",").append("\"t").append(i).append("\":{}");
+        }
+        Path many = write("tensors.safetensors", assemble(tensors.append("}").toString(), new byte[0]));
+        assertThatThrownBy(() -> SafeTensors.read(many)).isInstanceOf(IOException.class)
+                .hasMessageContaining("more than " + SafeTensors.MAX_TENSORS + " tensors");
+    }
+
+    @Test
     void read_halfPrecisionAndIntegerBuffers_refusedNamingEachTensorAndWhatToDo() throws Exception {
         String header = "{\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]},"
                 + "\"bn.weight\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},"
