@@ -178,10 +178,15 @@ class PlainTrainerFederationTest {
     }
 
     private Running coordinator(int rounds, int clients, Path data) throws Exception {
+        return coordinator(rounds, clients, data, Duration.ofSeconds(30));
+    }
+
+    private Running coordinator(int rounds, int clients, Path data, Duration evaluationTimeout) throws Exception {
         SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("plain").dataDir(data)
                 .initialWeights(ModelWeights.zeros(LOGISTIC)).rounds(rounds).minClients(clients)
-                .roundTimeout(Duration.ofSeconds(30)).training(new TrainingConfig(2, 16, 0.5f, 0f, "sgd")).build();
+                .roundTimeout(Duration.ofSeconds(30)).evaluationTimeout(evaluationTimeout)
+                .training(new TrainingConfig(2, 16, 0.5f, 0f, "sgd")).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         Coordinator coordinator = Coordinator.open(config, key, trust, new CoordinatorMetrics(), Clock.systemUTC(),
                 new SecureRandom());
@@ -229,6 +234,33 @@ class PlainTrainerFederationTest {
             EvaluateResult initial = LogisticTrainer.measure(new float[FEATURES], new float[1], test);
             assertThat(global.loss()).isLessThan(initial.loss() / 2);
             assertThat(global.metric(Metrics.ACCURACY, 0)).isGreaterThan(0.9);
+        }
+    }
+
+    @Test
+    void aTrainerWithNothingToEvaluate_declinesTheEvaluationOnce_andTheRunStillFinishes() throws Exception {
+        List<Long> evaluations = new CopyOnWriteArrayList<>();
+        Trainer noHeldOut = new LogisticTrainer(Data.sample(50, 1), Data.sample(10, 2)) {
+            @Override
+            public EvaluateResult evaluate(ModelWeights model, TrainContext context) {
+                evaluations.add(context.round());
+                return new EvaluateResult(0, 0, Map.of());
+            }
+        };
+        // The coordinator offers the final evaluation until its deadline; the client must not evaluate again and
+        // again in a tight loop while it waits.
+        try (Running c = coordinator(1, 1, dir.resolve("data"), Duration.ofSeconds(3))) {
+            ManagedChannel ch = c.channel();
+            try {
+                ClientAgent.Summary s = agent(c, ch, "quiet", noHeldOut, ClientAgent.Hooks.none()).run();
+                assertThat(s.finished()).isTrue();
+                assertThat(s.updatesAccepted()).isEqualTo(1);
+            } finally {
+                ch.shutdownNow();
+            }
+            assertThat(evaluations).containsExactly(1L);
+            assertThat(c.coordinator().ledger().entries())
+                    .noneMatch(e -> e.kind() == LedgerEntry.Kind.EVALUATION_ACCEPTED);
         }
     }
 

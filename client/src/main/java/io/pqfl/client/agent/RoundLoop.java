@@ -50,6 +50,8 @@ final class RoundLoop {
     private int refused;
     private int trainingFailures;
     private int evaluated;
+    /** The round of an evaluation this client did not answer (no held-out data, a failure or a refusal); 0: none. */
+    private long declinedEvaluation;
     private int consecutiveFailures;
 
     RoundLoop(Channel channel, ClientAgent.Settings settings, ClientAgent.Hooks hooks, Trainer trainer,
@@ -138,8 +140,16 @@ final class RoundLoop {
             polls.reset();
             consecutiveRefusals = 0;
             if (statement.kind() == TaskKind.EVALUATE) { // the signed kind: never train on an evaluation task
+                if (task.round() == declinedEvaluation) {
+                    // This client could not (or may not) answer this evaluation: the coordinator keeps offering it
+                    // until its deadline; poll with backoff instead of evaluating again in a tight loop.
+                    Thread.sleep(polls.next().toMillis());
+                    continue;
+                }
                 if (evaluation.answer(task, WireMapping.fromWire(task.header().getConfig())) == Evaluation.Outcome.ACCEPTED) {
                     evaluated++;
+                } else {
+                    declinedEvaluation = task.round();
                 }
                 continue;
             }
