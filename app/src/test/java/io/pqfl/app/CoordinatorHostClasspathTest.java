@@ -91,13 +91,26 @@ class CoordinatorHostClasspathTest {
     @Test
     void theLauncher_sendsExactlyTheCoordinatorHostsCommandsToThatClasspath() throws IOException {
         String launcher = Files.readString(Path.of("..", "pqfl"), StandardCharsets.UTF_8);
-        Matcher m = Pattern.compile("(?m)^\\s*([a-z|]+)\\)\\s*\\n(?:\\s*#.*\\n)*\\s*exec .*\\\\\\n.*io\\.pqfl\\.app\\.CoordinatorHost")
+        Matcher m = Pattern.compile("(?m)^\\s*([a-z|]+)\\)\\s*\\n(?:\\s*#.*\\n)*(?:\\s*if .*\\n)?(?:\\s*#.*\\n)*"
+                + "\\s*exec .*\\\\\\n.*io\\.pqfl\\.app\\.CoordinatorHost")
                 .matcher(launcher);
         assertThat(m.find()).as("the launcher's case for the coordinator host").isTrue();
         assertThat(m.group(1).split("\\|")).containsExactlyInAnyOrderElementsOf(
                 CoordinatorHost.commandLine().getSubcommands().keySet());
         assertThat(CoordinatorHost.commandLine().getSubcommands().keySet())
                 .containsExactlyInAnyOrder("keys", "trust", "pki", "coordinator", "ledger", "token", "model");
+        // The options that need DJL go to the full jar instead.
+        assertThat(launcher).contains("grep -q -E -- '^--(torchscript|central-test-data)(=|$)'");
+    }
+
+    @Test
+    void anOptionThatNeedsDjl_onTheCoordinatorHost_saysSoAndWhatToDo() throws Exception {
+        Path pt = Path.of("..", "examples", "torchscript-cnn", "model", "fmnist_cnn.pt").toAbsolutePath();
+        Path out = dir.resolve("cnn.safetensors");
+        Run init = pqfl("model", "init", "--torchscript", pt.toString(), "--input-shape", "1,28,28", "--out", out.toString());
+        assertThat(init.exit()).as(init.output()).isEqualTo(1);
+        assertThat(init.output()).contains("--torchscript needs DJL and libtorch").contains("full pqfl launcher");
+        assertThat(out).doesNotExist();
     }
 
     private record Run(int exit, String output) {
