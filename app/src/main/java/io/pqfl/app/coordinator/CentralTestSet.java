@@ -40,7 +40,9 @@ final class CentralTestSet {
         try {
             TaskKind task = DjlTrainerFactory.task(trainerOptions);
             DataSpec spec = DjlTrainerFactory.dataSpec(trainerOptions, task).toBuilder().heldOutFraction(0).build();
-            Examples test = Datasets.load(spec);
+            // IDX data has its own test files (t10k-*): those; any other data is the test set as a whole.
+            Examples test = Datasets.format(spec) == DataSpec.Format.IDX ? Datasets.trainTest(spec, 0.5, 1).heldOut()
+                    : Datasets.load(spec);
             DjlModel model = DjlTrainerFactory.model(trainerOptions, test);
             if (!model.manifest().equals(federation)) {
                 throw new CliException("--central-test-option: the model they name is not the federation's: "

@@ -42,6 +42,14 @@ class CentralTestSetTest {
     }
 
     @Test
+    void idxData_isEvaluatedOnItsTestFiles() throws Exception {
+        CentralEvaluator evaluator = CentralTestSet.create(Path.of("/usr/share/datasets/fashion-mnist"),
+                Map.of("model", "mlp"), ModelCatalog.MLP.manifest());
+        Evaluation e = evaluator.evaluate(1, ModelCatalog.MLP.initialWeights(1));
+        assertThat(e.examples()).isEqualTo(10_000);
+    }
+
+    @Test
     void aModelThatIsNotTheFederations_isRefusedNamingTheDifference() {
         assertThatThrownBy(() -> CentralTestSet.create(Path.of("/usr/share/datasets/fashion-mnist"), Map.of("model", "cnn"),
                 ModelCatalog.MLP.manifest())).isInstanceOf(CliException.class)

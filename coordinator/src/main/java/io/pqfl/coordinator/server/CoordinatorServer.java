@@ -97,6 +97,8 @@ public final class CoordinatorServer implements AutoCloseable {
         return this;
     }
 
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
     /** The bound port (useful with port 0). */
     public int port() {
         return server.getPort();
@@ -116,8 +118,22 @@ public final class CoordinatorServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Stops the server and closes the coordinator, once: a second call (the shutdown hook at exit after a normal
+     * close) does nothing.
+     */
     @Override
     public void close() throws Exception {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (shutdownHook != null && Thread.currentThread() != shutdownHook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (IllegalStateException alreadyShuttingDown) {
+                // the hook is running or about to: it will find the server closed
+            }
+        }
         health.enterTerminalState();
         server.shutdown();
         if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
