@@ -245,6 +245,8 @@ public final class SimulationRunner {
         SignatureScheme clientScheme = spec.scheme();
         SigningKey coordinatorKey = Keys.generate(spec.scheme());
         // The arm's coordinator public key, to pin when checking what it signed offline (pqfl model verify, ledger verify).
+        Files.createDirectories(dir);
+        Files.deleteIfExists(dir.resolve("coordinator.pub")); // a new key per run, also when --out is reused
         io.pqfl.crypto.KeyPem.writeVerifyingKey(coordinatorKey.verifyingKey(), dir.resolve("coordinator.pub"));
         boolean tls = spec.transport() == Transport.TLS;
         CertificateAuthority ca = tls ? CertificateAuthority.init(dir.resolve("pki"),
@@ -255,7 +257,10 @@ public final class SimulationRunner {
                 .initialWeights(initialWeights).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
                 .clientsPerRound(spec.clients()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
                 .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training()).trainingSchedule(spec.schedule())
-                .acceptedSchemes(Set.of(clientScheme)).signingPolicy(spec.signing()).closeOnRejection(true).build();
+                .acceptedSchemes(Set.of(clientScheme)).signingPolicy(spec.signing()).closeOnRejection(true)
+                // Every simulated client calls from 127.0.0.1: a per-address limit meant for strangers would throttle
+                // the whole simulated federation as if it were one caller.
+                .helloRateLimit(100_000, 100_000).callRateLimit(100_000, 100_000).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         List<SigningKey> keys = new ArrayList<>();
         List<byte[]> certificates = new ArrayList<>();

@@ -104,4 +104,23 @@ class UserTrainerSimulationTest {
         assertThat(r.federated().examples()).isEqualTo(20);
         assertThat(r.federated().loss()).isEqualTo(1.0);
     }
+
+    /**
+     * Hundreds of simulated clients share 127.0.0.1: the per-address limits meant for strangers must not throttle the
+     * simulated federation (they once made evaluations wait out their deadline and runs look hung).
+     */
+    @Test
+    @org.junit.jupiter.api.Tag("slow")
+    void threeHundredClientsOverLoopback_allTrainAndAllAnswerTheFinalEvaluation() throws Exception {
+        ShiftFactory factory = new ShiftFactory();
+        SimulationRunner.Spec spec = new SimulationRunner.Spec("many", SigningPolicy.SIGNED, SignatureScheme.ML_DSA_44, 300, 1,
+                ModelCatalog.MLP, "fedavg", Map.of(), TrainingConfig.defaults(), Partitioner.Kind.IID, 0.5, 0, 1,
+                SimulationRunner.Transport.PLAINTEXT, AttackPlan.none(), Duration.ofSeconds(60),
+                new SimulationRunner.TrainerSetup(factory, Map.of()));
+        SimulationRunner.Result r = SimulationRunner.run(spec, null, null, dir, line -> { });
+        assertThat(r.clients()).hasSize(300).allSatisfy(c -> assertThat(c.accepted()).isTrue());
+        assertThat(r.federated()).isNotNull();
+        assertThat(r.federated().clients()).isEqualTo(300);
+        assertThat(r.federated().examples()).isEqualTo(3000);
+    }
 }

@@ -68,16 +68,39 @@ final class Evaluation {
             case SIGNED -> statement.sign(Signer.create(settings.key()));
             case UNSIGNED_BASELINE -> null;
         };
-        try {
-            EvaluationResponse response = session.attach(blocking)
-                    .withDeadlineAfter(settings.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                    .submitEvaluation(WireMapping.toWire(statement, signature));
-            log.info("Round {}: evaluation accepted (ledger entry {}): loss {} on {} examples", round,
-                    response.getLedgerSeq(), String.format(java.util.Locale.ROOT, "%.4f", result.loss()), result.examples());
-            return Outcome.ACCEPTED;
-        } catch (StatusRuntimeException e) {
-            log.warn("Round {}: evaluation refused: {} {}", round, Failures.reason(e), e.getStatus().getDescription());
-            return Outcome.REFUSED;
+        var report = WireMapping.toWire(statement, signature);
+        // Busy (rate limited) or unreachable: the same signed report is sent again, with backoff, until the task's
+        // deadline; a session that ended is renewed first. Any other refusal is final for this evaluation.
+        Backoff backoff = new Backoff(Backoff.INITIAL, settings.maxBackoff(), new java.util.Random());
+        long deadline = task.header().getDeadlineUnixMs();
+        while (true) {
+            try {
+                EvaluationResponse response = session.attach(blocking)
+                        .withDeadlineAfter(settings.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                        .submitEvaluation(report);
+                log.info("Round {}: evaluation accepted (ledger entry {}): loss {} on {} examples", round,
+                        response.getLedgerSeq(), String.format(java.util.Locale.ROOT, "%.4f", result.loss()),
+                        result.examples());
+                return Outcome.ACCEPTED;
+            } catch (StatusRuntimeException e) {
+                boolean again = Failures.retryable(e) || Failures.sessionEnded(e);
+                long wait = backoff.next().toMillis();
+                if (!again || (deadline > 0 && System.currentTimeMillis() + wait >= deadline)) {
+                    log.warn("Round {}: evaluation refused: {} {}", round, Failures.reason(e), e.getStatus().getDescription());
+                    return Outcome.REFUSED;
+                }
+                log.info("Round {}: evaluation not taken yet ({}); sending it again in {} ms", round,
+                        Failures.reason(e) != null ? Failures.reason(e) : e.getStatus().getCode(), wait);
+                try {
+                    Thread.sleep(wait);
+                    if (Failures.sessionEnded(e)) {
+                        session.hello();
+                    }
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return Outcome.NOT_SENT;
+                }
+            }
         }
     }
 
