@@ -110,7 +110,6 @@ class UserTrainerSimulationTest {
      * simulated federation (they once made evaluations wait out their deadline and runs look hung).
      */
     @Test
-    @org.junit.jupiter.api.Tag("slow")
     void threeHundredClientsOverLoopback_allTrainAndAllAnswerTheFinalEvaluation() throws Exception {
         ShiftFactory factory = new ShiftFactory();
         SimulationRunner.Spec spec = new SimulationRunner.Spec("many", SigningPolicy.SIGNED, SignatureScheme.ML_DSA_44, 300, 1,
