@@ -188,11 +188,14 @@ class TorchScriptModelTest {
                 float[] c = trainer.evaluate(new NDList(x)).singletonOrThrow().toFloatArray();
                 float[] d = trainer.evaluate(new NDList(x)).singletonOrThrow().toFloatArray();
                 assertThat(c).as("dropout is off when evaluating").isEqualTo(d);
-                // a trainer's rounds alternate: train, evaluate, train again
-                NDArray y = trainer.getManager().create(new int[] {1});
+                // a trainer's rounds alternate: train, evaluate, train again. A batch of 32, so that dropout cannot
+                // drop every unit of every example at once (with one example it sometimes did, and DJL refuses a
+                // step whose gradients are all zero).
+                NDArray batch = trainer.getManager().ones(new Shape(32, 1, 28, 28));
+                NDArray y = trainer.getManager().create(new int[32]).add(1);
                 for (int i = 0; i < 3; i++) {
                     try (GradientCollector gc = trainer.newGradientCollector()) {
-                        NDArray prediction = trainer.forward(new NDList(x)).singletonOrThrow();
+                        NDArray prediction = trainer.forward(new NDList(batch)).singletonOrThrow();
                         gc.backward(Loss.softmaxCrossEntropyLoss().evaluate(new NDList(y), new NDList(prediction)));
                     }
                     trainer.step();
