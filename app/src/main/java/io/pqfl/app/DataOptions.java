@@ -3,8 +3,6 @@ package io.pqfl.app;
 import io.pqfl.client.data.DataSpec;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Option;
 
 /**
@@ -12,7 +10,6 @@ import picocli.CommandLine.Option;
  * (docs/DATA.md). The commands add what is theirs (a client's partition and held-out share).
  */
 public final class DataOptions {
-    private static final Pattern SIZE = Pattern.compile("(\\d{1,9})[xX](\\d{1,9})");
 
     @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", paramLabel = "PATH",
             description = "A directory of IDX files (default: ${DEFAULT-VALUE}), a directory with one sub-folder of images "
@@ -85,11 +82,8 @@ public final class DataOptions {
                     .featureColumns(featureColumns).classes(classes).standardize(standardize)
                     .standardizeStats(standardizeStats).channels(channels).csvScale(csvScale);
             if (imageSize != null) {
-                Matcher m = SIZE.matcher(imageSize.trim());
-                if (!m.matches()) {
-                    throw new IllegalArgumentException("--image-size must be HxW (e.g. 64x64), got '" + imageSize + "'");
-                }
-                b.imageSize(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+                int[] hw = DataSpec.parseImageSize(imageSize, "--image-size");
+                b.imageSize(hw[0], hw[1]);
             }
             b.build(); // checks the values now, naming the option's meaning
             return b;

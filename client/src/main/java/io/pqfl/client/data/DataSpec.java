@@ -157,12 +157,8 @@ public record DataSpec(Path path, Format format, Task task, float csvScale, Stri
             b.standardizeStats(Path.of(o.get("standardize-stats")));
         }
         if (o.containsKey("image-size")) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})[xX](\\d{1,9})")
-                    .matcher(o.get("image-size").trim());
-            if (!m.matches()) {
-                throw new IllegalArgumentException("image size must be HxW (e.g. 64x64), got '" + o.get("image-size") + "'");
-            }
-            b.imageSize(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+            int[] hw = parseImageSize(o.get("image-size"), "image size");
+            b.imageSize(hw[0], hw[1]);
         }
         b.channels(number(o, "channels", 0).intValue());
         b.csvScale(number(o, "csv-scale", 1).floatValue());
@@ -210,6 +206,21 @@ public record DataSpec(Path path, Format format, Task task, float csvScale, Stri
         }
         return o;
     }
+
+    /**
+     * An {@code HxW} image size ({@code 64x64}) as {height, width}.
+     *
+     * @throws IllegalArgumentException "{@code name} must be HxW ..." when it is not one
+     */
+    public static int[] parseImageSize(String value, String name) {
+        java.util.regex.Matcher m = IMAGE_SIZE.matcher(value.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(name + " must be HxW (e.g. 64x64), got '" + value + "'");
+        }
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    }
+
+    private static final java.util.regex.Pattern IMAGE_SIZE = java.util.regex.Pattern.compile("(\\d{1,9})[xX](\\d{1,9})");
 
     private static List<String> list(String value) {
         return value == null || value.isBlank() ? List.of()
