@@ -85,9 +85,11 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         if (minUpdates < 1 || minUpdates > minClients) {
             throw new IllegalArgumentException("min updates must be in 1.." + minClients + " (min clients), got " + minUpdates);
         }
-        if (clientsPerRound < 0 || (clientsPerRound > 0 && clientsPerRound < minClients)) {
-            throw new IllegalArgumentException("clients per round (" + clientsPerRound + ") must be 0 (use the fraction) or >= min clients ("
-                    + minClients + ")");
+        // A round opens once minClients are live and samples clientsPerRound of them (Flower's min_available_clients
+        // and min_fit_clients): sampling fewer than are needed live is fine, sampling fewer than minUpdates is not.
+        if (clientsPerRound < 0 || (clientsPerRound > 0 && clientsPerRound < minUpdates)) {
+            throw new IllegalArgumentException("clients per round (" + clientsPerRound + ") must be 0 (use the fraction) or >= min updates ("
+                    + minUpdates + "): a round could never aggregate");
         }
         if (!(clientFraction > 0 && clientFraction <= 1)) {
             throw new IllegalArgumentException("client fraction must be in (0, 1], got " + clientFraction);

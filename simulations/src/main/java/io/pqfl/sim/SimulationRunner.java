@@ -39,6 +39,7 @@ import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.sim.attack.AttackPlan;
 import io.pqfl.sim.attack.ManInTheMiddle;
 import io.pqfl.sim.data.Partitioner;
+import io.pqfl.sim.fleet.VirtualFleet;
 import io.pqfl.trainer.EvaluateResult;
 import io.pqfl.trainer.Metrics;
 import io.pqfl.trainer.TrainContext;
@@ -100,6 +101,28 @@ public final class SimulationRunner {
     }
 
     /**
+     * How a simulation scales: {@code clientsPerRound} sampled each round (0: every client), {@code workers} training
+     * at once (one: in this JVM; more: worker processes), how the clients differ ({@code behaviour}: dropout, speed),
+     * and what a client's failure does to the run ({@code onFailure}). Used by the virtual-client fleet (arms without
+     * attacks, on the DJL trainer); an attack arm runs every client as a full agent on its own connection, so that
+     * the man-in-the-middle sits on that client's link.
+     */
+    public record Scale(int clientsPerRound, int workers, VirtualFleet.Behaviour behaviour,
+                        VirtualFleet.FailurePolicy onFailure) {
+        /** Every client every round, one worker in this JVM, uniform clients, the first failure ends the run. */
+        public static final Scale DEFAULT = new Scale(0, 1, VirtualFleet.Behaviour.UNIFORM, VirtualFleet.FailurePolicy.FAIL);
+
+        public Scale {
+            Objects.requireNonNull(behaviour, "behaviour");
+            Objects.requireNonNull(onFailure, "onFailure");
+            if (clientsPerRound < 0 || workers < 1) {
+                throw new IllegalArgumentException("need clients per round >= 0 and workers >= 1, got " + clientsPerRound
+                        + " and " + workers);
+            }
+        }
+    }
+
+    /**
      * What to run. {@code trainer} is null for the built-in {@code model} trained by DJL on Fashion-MNIST partitions,
      * or a user's {@link TrainerSetup}. {@code signing} is the arm's one signing policy, the coordinator's and every client's;
      * {@code scheme} is the scheme of every key in the arm: the clients' (what they sign updates with when signing,
@@ -109,11 +132,39 @@ public final class SimulationRunner {
                        String strategy, Map<String, String> strategyParams, TrainingConfig training,
                        Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
                        AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
-                       io.pqfl.coordinator.aggregate.TrainingSchedule schedule) {
+                       io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale) {
         public Spec {
             Objects.requireNonNull(signing, "signing");
             Objects.requireNonNull(scheme, "scheme");
             Objects.requireNonNull(schedule, "schedule");
+            Objects.requireNonNull(scale, "scale");
+            if (scale.clientsPerRound() > clients) {
+                throw new IllegalArgumentException("clients per round (" + scale.clientsPerRound() + ") exceeds the "
+                        + clients + " clients");
+            }
+        }
+
+        /** An arm at the default {@link Scale}. */
+        public Spec(String arm, SigningPolicy signing, SignatureScheme scheme, int clients, int rounds, ModelCatalog model,
+                    String strategy, Map<String, String> strategyParams, TrainingConfig training,
+                    Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
+                    AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
+                    io.pqfl.coordinator.aggregate.TrainingSchedule schedule) {
+            this(arm, signing, scheme, clients, rounds, model, strategy, strategyParams, training, partition, alpha,
+                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer, schedule, Scale.DEFAULT);
+        }
+
+        /** Clients sampled per round. */
+        public int perRound() {
+            return scale.clientsPerRound() == 0 ? clients : scale.clientsPerRound();
+        }
+
+        /**
+         * Whether the arm runs as a virtual-client fleet: no attacks (a man-in-the-middle needs each client's own link)
+         * and the DJL trainer (which the workers run).
+         */
+        public boolean fleet() {
+            return !attacks.any() && (trainer == null || trainer.factory() instanceof DjlTrainerFactory);
         }
 
         /** An arm whose training configuration is the same every round. */
@@ -123,7 +174,7 @@ public final class SimulationRunner {
                     AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer) {
             this(arm, signing, scheme, clients, rounds, model, strategy, strategyParams, training, partition, alpha,
                     examplesPerClient, seed, transport, attacks, roundTimeout, trainer,
-                    io.pqfl.coordinator.aggregate.TrainingSchedule.CONSTANT);
+                    io.pqfl.coordinator.aggregate.TrainingSchedule.CONSTANT, Scale.DEFAULT);
         }
 
         /** The update signature scheme the arm compares: its scheme when signed, "none" for the unsigned baseline. */
@@ -185,7 +236,21 @@ public final class SimulationRunner {
      */
     public record Result(Spec spec, List<Round> rounds, List<ClientRound> clients, Map<String, Integer> rejections,
                          double initialAccuracy, double finalAccuracy, long wallMillis, String channel,
-                         io.pqfl.coordinator.evaluate.EvaluationSummary federated, String architecture) {
+                         io.pqfl.coordinator.evaluate.EvaluationSummary federated, String architecture, FleetStats fleet) {
+    }
+
+    /**
+     * What the virtual-client fleet measured (null for an arm run as full agents): the workers, their summed compute
+     * (fits and evaluations), the fleet's wall time from the first Hello to the federation's end, the ratio of that
+     * wall time to compute / workers (1.0 would be perfect parallel use of the workers), peak resident memory of this
+     * JVM and of the worker processes, dropouts, late updates, and the failures with their reasons.
+     */
+    public record FleetStats(int workers, long computeMillis, long jobs, long fleetWallMillis, double overhead,
+                             long peakRssBytes, long peakWorkerRssBytes, long dropouts, long late,
+                             List<VirtualFleet.Failure> failures) {
+        public FleetStats {
+            failures = List.copyOf(failures);
+        }
     }
 
     private SimulationRunner() {
@@ -226,7 +291,9 @@ public final class SimulationRunner {
                 spec.partition(), spec.alpha(), spec.examplesPerClient(), spec.seed());
         TaskKind task = spec.trainer() == null ? TaskKind.CLASSIFICATION
                 : DjlTrainerFactory.task(djlOptions(spec));
-        for (int i = 0; i < spec.clients(); i++) {
+        boolean fleet = spec.fleet();
+        // A fleet's clients are materialised only while they train, in the workers; full agents each hold a trainer.
+        for (int i = 0; i < (fleet ? 0 : spec.clients()); i++) {
             if (userTrainer) {
                 trainers.add(spec.trainer().create(i, spec.clients(), i + "/" + spec.clients(), spec.seed() + i));
             } else {
@@ -239,14 +306,27 @@ public final class SimulationRunner {
         Trainer evaluator = userTrainer ? spec.trainer().create(-1, spec.clients(), "all", spec.seed())
                 : DjlTrainer.evaluator(djlModel(spec, test), task, test, Device.cpu());
         trainers.add(evaluator);
-        ModelWeights initialWeights = spec.trainer() != null ? trainers.get(0).initialWeights(spec.seed())
-                : spec.model().initialWeights(spec.seed());
+        ModelWeights initialWeights;
+        if (spec.trainer() == null) {
+            initialWeights = spec.model().initialWeights(spec.seed());
+        } else if (fleet) {
+            Examples[] first = clientData(train, parts, 0);
+            try (DjlTrainer probe = new DjlTrainer(djlModel(spec, first[0]), task, first[0], first[1], Device.cpu())) {
+                initialWeights = probe.initialWeights(spec.seed());
+            }
+        } else {
+            initialWeights = trainers.get(0).initialWeights(spec.seed());
+        }
         Path dir = workDir.resolve("arm-" + spec.arm());
         SignatureScheme clientScheme = spec.scheme();
         SigningKey coordinatorKey = Keys.generate(spec.scheme());
         // The arm's coordinator public key, to pin when checking what it signed offline (pqfl model verify, ledger verify).
+        // A new federation per run, also when --out is reused: a new key, CA and data directory.
+        for (String old : List.of("pki", "data", "workers")) {
+            deleteTree(dir.resolve(old));
+        }
         Files.createDirectories(dir);
-        Files.deleteIfExists(dir.resolve("coordinator.pub")); // a new key per run, also when --out is reused
+        Files.deleteIfExists(dir.resolve("coordinator.pub"));
         io.pqfl.crypto.KeyPem.writeVerifyingKey(coordinatorKey.verifyingKey(), dir.resolve("coordinator.pub"));
         boolean tls = spec.transport() == Transport.TLS;
         CertificateAuthority ca = tls ? CertificateAuthority.init(dir.resolve("pki"),
@@ -254,8 +334,14 @@ public final class SimulationRunner {
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("sim-" + spec.arm()).dataDir(dir.resolve("data"))
                 .clientCertificates(tls ? ca.directory().resolve(CertificateAuthority.CERT_FILE) : null,
                         tls ? ca.directory().resolve(CertificateAuthority.CRL_FILE) : null)
-                .initialWeights(initialWeights).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.clients() / 2))
-                .clientsPerRound(spec.clients()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
+                .initialWeights(initialWeights).rounds(spec.rounds()).minClients(spec.clients()).minUpdates(Math.max(1, spec.perRound() / 2))
+                .clientsPerRound(spec.perRound()).roundTimeout(spec.roundTimeout()).strategy(spec.strategy())
+                // As many evaluate the last model as train in a round; a dropped-out client (back after the round's
+                // deadline) stays live meanwhile, so that every round can open with every client.
+                .evaluateFraction(Math.min(1.0, (double) spec.perRound() / spec.clients()))
+                .clientLiveness(Duration.ofSeconds(60).plus(spec.roundTimeout()))
+                // A fleet's clients each hold a waiting task request on a few shared connections.
+                .maxCallsPerConnection(Math.max(256, spec.clients() + 64))
                 .strategyParams(spec.strategyParams()).seed(spec.seed()).training(spec.training()).trainingSchedule(spec.schedule())
                 .acceptedSchemes(Set.of(clientScheme)).signingPolicy(spec.signing()).closeOnRejection(true)
                 // Every simulated client calls from 127.0.0.1: a per-address limit meant for strangers would throttle
@@ -315,48 +401,21 @@ public final class SimulationRunner {
         }
         List<ClientRound> clientRows = Collections.synchronizedList(new ArrayList<>());
         io.pqfl.coordinator.evaluate.EvaluationSummary federated = null;
+        FleetStats fleetStats = null;
         try (CoordinatorServer server = new CoordinatorServer(serverBuilder, coordinator).start()) {
-            ExecutorService pool = Executors.newFixedThreadPool(spec.clients());
-            List<ManagedChannel> channels = new ArrayList<>();
-            List<Future<ClientAgent.Summary>> futures = new ArrayList<>();
-            for (int i = 0; i < spec.clients(); i++) {
-                int index = i;
-                NettyChannelBuilder netty = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).maxInboundMessageSize(8 << 20);
-                ManagedChannel ch = spec.inProcess() ? InProcessChannelBuilder.forName(inProcessName).build()
-                        : (tls ? netty.sslContext(clientTls) : netty.usePlaintext()).build();
-                channels.add(ch);
-                ManInTheMiddle mitm = spec.attacks().any() ? new ManInTheMiddle(spec.attacks(), i, Keys.generate(clientScheme)) : null;
-                Channel channel = mitm != null ? ClientInterceptors.intercept(ch, mitm) : ch;
-                ClientAgent.Settings settings = ClientAgent.Settings.builder(new ClientId(clientName(i)), keys.get(i),
-                        coordinatorKey.verifyingKey()).device("cpu").pollWait(Duration.ofSeconds(5))
-                        .certificate(certificates.get(i)).seed(spec.seed() + i)
-                        .signing(spec.signing()).build();
-                ClientAgent.Hooks.Builder hooks = ClientAgent.Hooks.builder();
-                if (spec.attacks().poison() > 0) {
-                    hooks.transformUpdates((round, global, trained) ->
-                            spec.attacks().decide(index, round) == AttackPlan.Attack.POISON
-                                    ? poison(global, trained, spec.attacks()) : trained);
-                }
-                hooks.observe(r -> clientRows.add(new ClientRound(spec.arm(), r.round(), r.client().value(),
-                        attackName(spec.attacks(), mitm, index, r.round()), r.trainMillis(), r.digestNanos() / 1e6,
-                        r.signNanos() / 1e6, verifyMillis.getOrDefault(r.round() + "/" + r.client(), 0.0), r.updateBytes(),
-                        r.signatureBytes(), r.uploadMillis(), r.accepted(), r.reason())));
-                ClientAgent agent = new ClientAgent(channel, settings, hooks.build(), trainers.get(i), ClientAgent.Progress.NONE);
-                futures.add(pool.submit(agent::run));
+            if (fleet) {
+                fleetStats = runFleet(spec, train, parts, task, initialWeights, keys, certificates, coordinatorKey, engine,
+                        config, server, inProcessName, clientTls, verifyMillis, clientRows, dir, progress);
+            } else {
+                runAgents(spec, trainers, keys, certificates, coordinatorKey, server, inProcessName, clientTls,
+                        verifyMillis, clientRows);
             }
-            for (Future<ClientAgent.Summary> f : futures) {
-                f.get(spec.rounds() * (spec.roundTimeout().toMillis() + 120_000), TimeUnit.MILLISECONDS);
-            }
-            pool.shutdown();
             engine.awaitFinished(Duration.ofMinutes(5));
             federated = engine.lastEvaluation(io.pqfl.coordinator.evaluate.EvaluationSummary.Source.FEDERATED)
                     .orElse(null);
             if (federated != null) {
                 progress.accept("federated evaluation of round " + federated.round() + "'s model (clients' held-out data): "
                         + federated.describe());
-            }
-            for (ManagedChannel ch : channels) {
-                ch.shutdownNow();
             }
         }
         List<Round> rounds = new ArrayList<>();
@@ -379,7 +438,167 @@ public final class SimulationRunner {
         List<ClientRound> sorted = new ArrayList<>(clientRows);
         sorted.sort((a, b) -> a.round() != b.round() ? Long.compare(a.round(), b.round()) : a.client().compareTo(b.client()));
         return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000,
-                channel(spec, metrics), federated, initialWeights.manifest().architecture());
+                channel(spec, metrics), federated, initialWeights.manifest().architecture(), fleetStats);
+    }
+
+    /** Every client a full {@link ClientAgent} on its own connection and thread, training with its own trainer. */
+    private static void runAgents(Spec spec, List<Trainer> trainers, List<SigningKey> keys, List<byte[]> certificates,
+                                  SigningKey coordinatorKey, CoordinatorServer server, String inProcessName,
+                                  SslContext clientTls, Map<String, Double> verifyMillis, List<ClientRound> clientRows)
+            throws Exception {
+        SignatureScheme clientScheme = spec.scheme();
+        ExecutorService pool = Executors.newFixedThreadPool(spec.clients());
+        List<ManagedChannel> channels = new ArrayList<>();
+        List<Future<ClientAgent.Summary>> futures = new ArrayList<>();
+        for (int i = 0; i < spec.clients(); i++) {
+            int index = i;
+            ManagedChannel ch = connect(spec, server, inProcessName, clientTls);
+            channels.add(ch);
+            ManInTheMiddle mitm = spec.attacks().any() ? new ManInTheMiddle(spec.attacks(), i, Keys.generate(clientScheme)) : null;
+            Channel channel = mitm != null ? ClientInterceptors.intercept(ch, mitm) : ch;
+            ClientAgent.Settings settings = ClientAgent.Settings.builder(new ClientId(clientName(i)), keys.get(i),
+                    coordinatorKey.verifyingKey()).device("cpu").pollWait(Duration.ofSeconds(5))
+                    .certificate(certificates.get(i)).seed(spec.seed() + i)
+                    .signing(spec.signing()).build();
+            ClientAgent.Hooks.Builder hooks = ClientAgent.Hooks.builder();
+            if (spec.attacks().poison() > 0) {
+                hooks.transformUpdates((round, global, trained) ->
+                        spec.attacks().decide(index, round) == AttackPlan.Attack.POISON
+                                ? poison(global, trained, spec.attacks()) : trained);
+            }
+            hooks.observe(r -> clientRows.add(new ClientRound(spec.arm(), r.round(), r.client().value(),
+                    attackName(spec.attacks(), mitm, index, r.round()), r.trainMillis(), r.digestNanos() / 1e6,
+                    r.signNanos() / 1e6, verifyMillis.getOrDefault(r.round() + "/" + r.client(), 0.0), r.updateBytes(),
+                    r.signatureBytes(), r.uploadMillis(), r.accepted(), r.reason())));
+            ClientAgent agent = new ClientAgent(channel, settings, hooks.build(), trainers.get(i), ClientAgent.Progress.NONE);
+            futures.add(pool.submit(agent::run));
+        }
+        for (Future<ClientAgent.Summary> f : futures) {
+            f.get(spec.rounds() * (spec.roundTimeout().toMillis() + 120_000), TimeUnit.MILLISECONDS);
+        }
+        pool.shutdown();
+        for (ManagedChannel ch : channels) {
+            ch.shutdownNow();
+        }
+    }
+
+    /** A connection to the arm's coordinator over the arm's transport. */
+    private static ManagedChannel connect(Spec spec, CoordinatorServer server, String inProcessName, SslContext clientTls) {
+        if (spec.inProcess()) {
+            return InProcessChannelBuilder.forName(inProcessName).build();
+        }
+        NettyChannelBuilder netty = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).maxInboundMessageSize(8 << 20);
+        return (spec.transport() == Transport.TLS ? netty.sslContext(clientTls) : netty.usePlaintext()).build();
+    }
+
+    /** Client {@code i}'s training and held-out examples: its partition, the last tenth held out. */
+    private static Examples[] clientData(Examples train, List<int[]> parts, int i) {
+        Examples mine = train.select(parts.get(i));
+        int evalCount = Math.max(1, mine.size() / 10);
+        return new Examples[] {mine.range(0, mine.size() - evalCount), mine.range(mine.size() - evalCount, mine.size())};
+    }
+
+    /**
+     * Every client a {@link PooledAgent} of a {@link VirtualFleet} over a few shared connections: its own key, session
+     * and signatures, but no thread or model of its own; a sampled client's model exists only while a worker trains it.
+     */
+    private static FleetStats runFleet(Spec spec, Examples train, List<int[]> parts, TaskKind task, ModelWeights initial,
+                                       List<SigningKey> keys, List<byte[]> certificates, SigningKey coordinatorKey,
+                                       FederationEngine engine, CoordinatorConfig config, CoordinatorServer server,
+                                       String inProcessName, SslContext clientTls, Map<String, Double> verifyMillis,
+                                       List<ClientRound> clientRows, Path dir, Consumer<String> progress) throws Exception {
+        Scale scale = spec.scale();
+        long start = System.nanoTime();
+        var setup = new io.pqfl.sim.fleet.WorkerSetup(spec.trainer() == null ? spec.model().id() : "",
+                spec.trainer() == null ? Map.of() : spec.trainer().options(), task.name(), spec.seed(), initial.manifest());
+        int connections = Math.max(2, Math.min(8, scale.workers()));
+        List<ManagedChannel> channels = new ArrayList<>();
+        for (int c = 0; c < connections; c++) {
+            channels.add(connect(spec, server, inProcessName, clientTls));
+        }
+        int handlers = Math.min(512, Math.min(spec.clients(), spec.perRound() + 16));
+        try (io.pqfl.sim.fleet.TrainingPool pool = io.pqfl.sim.fleet.TrainingPool.open(setup, scale.workers(),
+                dir.resolve("workers"), progress);
+             VirtualFleet fleet = new VirtualFleet(Duration.ofSeconds(30), scale.behaviour(), scale.onFailure(), handlers,
+                     progress)) {
+            for (int i = 0; i < spec.clients(); i++) {
+                int index = i;
+                ClientAgent.Settings settings = ClientAgent.Settings.builder(new ClientId(clientName(i)), keys.get(i),
+                        coordinatorKey.verifyingKey()).device("cpu").certificate(certificates.get(i)).seed(spec.seed() + i)
+                        .signing(spec.signing()).build();
+                ClientAgent.Observer fleetObserver = fleet.observer();
+                ClientAgent.Hooks hooks = ClientAgent.Hooks.builder().observe(r -> {
+                    clientRows.add(new ClientRound(spec.arm(), r.round(), r.client().value(), "none", r.trainMillis(),
+                            r.digestNanos() / 1e6, r.signNanos() / 1e6,
+                            verifyMillis.getOrDefault(r.round() + "/" + r.client(), 0.0), r.updateBytes(),
+                            r.signatureBytes(), r.uploadMillis(), r.accepted(), r.reason()));
+                    fleetObserver.round(r);
+                }).build();
+                Trainer trainer = pool.trainer(index, initial.manifest(), k -> clientData(train, parts, k),
+                        scale.behaviour().slowdown(index), (client, round, what) -> fleet.failed(clientName(client), round, what));
+                fleet.add(new io.pqfl.client.agent.PooledAgent(channels.get(i % connections), settings, hooks, trainer));
+            }
+            progress.accept(spec.arm() + ": " + spec.clients() + " virtual clients joining over " + connections
+                    + " connections; " + spec.perRound() + " sampled per round, " + pool.size() + " training worker"
+                    + (pool.size() == 1 ? " in this JVM" : " processes"));
+            fleet.start(8);
+            long[] lastProgress = {-1};
+            Duration max = Duration.ofMinutes(10).plus(spec.roundTimeout().plusMinutes(2).multipliedBy(spec.rounds() + 1));
+            try {
+                fleet.await(max, Duration.ofSeconds(10), () -> {
+                    long now = pool.jobs() + engine.status().closedRounds() * 1_000_000L;
+                    boolean moved = now != lastProgress[0];
+                    lastProgress[0] = now;
+                    return moved ? null : why(engine, config);
+                });
+            } finally {
+                channels.forEach(ManagedChannel::shutdownNow);
+            }
+            long wall = (System.nanoTime() - start) / 1_000_000;
+            double ideal = pool.computeMillis() / (double) pool.size();
+            return new FleetStats(pool.size(), pool.computeMillis(), pool.jobs(), wall, ideal > 0 ? wall / ideal : Double.NaN,
+                    peakRss(), pool.peakWorkerRssBytes(), fleet.dropouts(), fleet.late(), fleet.failures());
+        }
+    }
+
+    /** What the federation is waiting for, in a sentence: printed when a fleet's run has not moved for a while. */
+    static String why(FederationEngine engine, CoordinatorConfig config) {
+        var st = engine.status();
+        return switch (st.stage()) {
+            case WAITING_FOR_CLIENTS -> "waiting to open round " + (st.closedRounds() + 1) + ": " + st.connectedClients()
+                    + " live eligible clients, " + config.minClients() + " needed";
+            case ROUND_OPEN -> "round " + st.currentRound() + " open: waiting for its sampled clients' updates (it closes "
+                    + "when all have answered, or at its deadline, " + config.roundTimeout().toSeconds() + " s after it opened)";
+            case AGGREGATING -> "aggregating round " + st.currentRound();
+            case EVALUATING -> "waiting for evaluations of round " + st.modelRound() + "'s model ("
+                    + st.connectedClients() + " live clients)";
+            case FINISHED -> "finished; waiting for the clients to hear it";
+        };
+    }
+
+    /** The highest resident memory of this JVM so far (VmHWM, Linux), in bytes; -1 where unknown. */
+    static long peakRss() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // not Linux
+        }
+        return -1;
+    }
+
+    private static void deleteTree(Path p) throws java.io.IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var walk = Files.walk(p)) {
+            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
     }
 
     static String clientName(int i) {

@@ -17,6 +17,7 @@ import io.pqfl.client.model.ModelCatalog;
 import io.pqfl.protocol.SigningPolicy;
 import io.pqfl.protocol.TrainingConfig;
 import io.pqfl.sim.SimulationRunner;
+import io.pqfl.sim.fleet.VirtualFleet;
 import io.pqfl.sim.attack.AttackPlan;
 import io.pqfl.sim.data.Partitioner;
 import io.pqfl.sim.report.ReportWriter;
@@ -148,6 +149,33 @@ public final class SimulateCommand implements Callable<Integer> {
                     + "the global model (IDX data has its own test files) (default: ${DEFAULT-VALUE}).")
     double testFraction;
 
+    @Option(names = "--clients-per-round", defaultValue = "0", paramLabel = "N",
+            description = "Clients sampled per round by the coordinator (seeded); 0: every client, or --fraction (default: ${DEFAULT-VALUE}).")
+    int clientsPerRound;
+
+    @Option(names = "--fraction", paramLabel = "F",
+            description = "Share of the clients sampled per round, instead of --clients-per-round.")
+    Double fraction;
+
+    @Option(names = "--workers", paramLabel = "N",
+            description = "Clients training at once: 1 trains in this JVM, more start worker processes (default: the number of cores).")
+    Integer workers;
+
+    @Option(names = "--dropout", defaultValue = "0", paramLabel = "P",
+            description = "Chance that a sampled client drops out of its round (seeded; default: ${DEFAULT-VALUE}).")
+    double dropout;
+
+    @Option(names = "--speed-spread", defaultValue = "0", paramLabel = "S",
+            description = "Client speed spread: a client's device takes 1 + S*u times the worker's compute, u uniform in [0,1) per client (default: ${DEFAULT-VALUE}).")
+    double speedSpread;
+
+    @Option(names = "--on-client-failure", defaultValue = "fail", paramLabel = "fail|continue",
+            description = "A client's failure (training, delivery, joining) ends the run (fail) or is reported and counted (continue) (default: ${DEFAULT-VALUE}).")
+    String onClientFailure;
+
+    /** The sampling, workers, heterogeneity and failure policy of every arm (from the options above). */
+    private SimulationRunner.Scale scale;
+
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default: runs/simulate-TIMESTAMP).")
     Path out;
 
@@ -194,8 +222,10 @@ public final class SimulateCommand implements Callable<Integer> {
             if (clients < 1 || rounds < 1) {
                 throw new IllegalArgumentException("need --clients >= 1 and --rounds >= 1");
             }
-            // A round aggregates at least half the clients (SimulationRunner): the strategy must work with that many.
-            Strategies.create(strategy, strategyParams).checkClients(Math.max(1, clients / 2));
+            // A round aggregates at least half its sampled clients (SimulationRunner): the strategy must work with that many.
+            scale = scale();
+            Strategies.create(strategy, strategyParams).checkClients(Math.max(1, (scale.clientsPerRound() == 0 ? clients
+                    : scale.clientsPerRound()) / 2));
             if (partitionList.contains(Partitioner.Kind.DIRICHLET) && !(alpha > 0)) {
                 throw new IllegalArgumentException("dirichlet alpha must be > 0, got " + alpha);
             }
@@ -270,17 +300,28 @@ public final class SimulateCommand implements Callable<Integer> {
             k++;
             w.printf("[%d/%d] %s ...%n", k, arms.size(), arm.arm());
             w.flush();
-            results.add(SimulationRunner.run(arm, train, test, dir, line -> {
-                w.println("    " + line);
-                w.flush();
-            }));
+            try {
+                results.add(SimulationRunner.run(arm, train, test, dir, line -> {
+                    w.println("    " + line);
+                    w.flush();
+                }));
+            } catch (VirtualFleet.FleetException e) {
+                throw new CliException(arm.arm() + ": " + e.getMessage(), e);
+            }
             SimulationRunner.Result r = results.get(results.size() - 1);
             w.printf("    accuracy %.3f -> %.3f in %.1f s; %s%n", r.initialAccuracy(), r.finalAccuracy(), r.wallMillis() / 1000.0,
                     r.channel());
+            if (r.fleet() != null) {
+                w.println("    " + describe(r.fleet()));
+            }
             w.flush();
         }
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("clients", clients);
+        settings.put("clientsPerRound", scale.clientsPerRound() == 0 ? clients : scale.clientsPerRound());
+        settings.put("workers", scale.workers());
+        settings.put("dropout", dropout);
+        settings.put("speedSpread", speedSpread);
         settings.put("rounds", rounds);
         settings.put("schemes", schemes);
         // The federation's model: the built-in --model, or what the trainer trains (its manifest's label).
@@ -310,6 +351,16 @@ public final class SimulateCommand implements Callable<Integer> {
         return Cli.OK;
     }
 
+    /** A fleet's measurements in one line. */
+    static String describe(SimulationRunner.FleetStats f) {
+        return String.format(Locale.ROOT, "fleet: %d training jobs on %d worker%s, compute %.1f s, wall %.1f s = %.2f x "
+                        + "(compute / workers); peak RSS %d MiB%s; %d dropouts, %d late updates, %d client failures",
+                f.jobs(), f.workers(), f.workers() == 1 ? "" : "s", f.computeMillis() / 1000.0, f.fleetWallMillis() / 1000.0,
+                f.overhead(), f.peakRssBytes() >> 20,
+                f.peakWorkerRssBytes() > 0 ? " + " + (f.peakWorkerRssBytes() >> 20) + " MiB in worker processes" : "",
+                f.dropouts(), f.late(), f.failures().size());
+    }
+
     /** One entry of {@code --schemes}: a signature scheme, or {@code none}. */
     private record Signing(SigningPolicy policy, SignatureScheme scheme) {
         /**
@@ -328,7 +379,8 @@ public final class SimulateCommand implements Callable<Integer> {
                                       TrainingConfig training, AttackPlan attacks, SimulationRunner.TrainerSetup setup) {
         return new SimulationRunner.Spec(name, signing.policy(), signing.scheme(), clients, rounds, model, strategy,
                 strategyParams, training, partition, alpha, examplesPerClient, seed,
-                SimulationRunner.Transport.parse(transport), attacks, roundTimeout, setup, schedule(lrSchedule, epochsSchedule));
+                SimulationRunner.Transport.parse(transport), attacks, roundTimeout, setup, schedule(lrSchedule, epochsSchedule),
+                scale);
     }
 
     /**
@@ -345,6 +397,26 @@ public final class SimulateCommand implements Callable<Integer> {
             options.putIfAbsent("model", model.id());
         }
         return new SimulationRunner.TrainerSetup(factory, options);
+    }
+
+    /** The sampling, workers, heterogeneity and failure policy the options name. */
+    private SimulationRunner.Scale scale() {
+        if (fraction != null && clientsPerRound != 0) {
+            throw new IllegalArgumentException("give --clients-per-round or --fraction, not both");
+        }
+        if (fraction != null && !(fraction > 0 && fraction <= 1)) {
+            throw new IllegalArgumentException("--fraction must be in (0, 1], got " + fraction);
+        }
+        int perRound = fraction != null ? (int) Math.ceil(fraction * clients) : clientsPerRound;
+        if (perRound < 0 || perRound > clients) {
+            throw new IllegalArgumentException("--clients-per-round must be in 0.." + clients + " (--clients), got " + perRound);
+        }
+        int w = workers != null ? workers : Runtime.getRuntime().availableProcessors();
+        if (w < 1) {
+            throw new IllegalArgumentException("--workers must be >= 1, got " + w);
+        }
+        return new SimulationRunner.Scale(perRound, w, new VirtualFleet.Behaviour(dropout, speedSpread, seed),
+                VirtualFleet.FailurePolicy.parse(onClientFailure));
     }
 
     /** The training schedule the options name; a usage error (exit 2) naming what is wrong. */

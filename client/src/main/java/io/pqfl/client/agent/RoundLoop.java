@@ -53,6 +53,7 @@ final class RoundLoop {
     /** The round of an evaluation this client did not answer (no held-out data, a failure or a refusal); 0: none. */
     private long declinedEvaluation;
     private int consecutiveFailures;
+    private int consecutiveRefusals;
 
     RoundLoop(Channel channel, ClientAgent.Settings settings, ClientAgent.Hooks hooks, Trainer trainer,
               ClientAgent.Progress progress) {
@@ -87,12 +88,24 @@ final class RoundLoop {
         }
     }
 
-    private ClientAgent.Summary loop() throws InterruptedException {
+    /** Enrollment (when asked) and Hello: the session every later call carries. */
+    void join() throws InterruptedException {
         session.enrollIfAsked();
         session.hello();
+    }
+
+    Session session() {
+        return session;
+    }
+
+    ClientAgent.Settings settings() {
+        return settings;
+    }
+
+    private ClientAgent.Summary loop() throws InterruptedException {
+        join();
         // Paces polling after lost connections and refused tasks; a healthy poll starts it again.
         Backoff polls = new Backoff(Backoff.INITIAL, settings.maxBackoff(), jitter);
-        int consecutiveRefusals = 0;
         while (!stopping) {
             Task task;
             try {
@@ -122,63 +135,75 @@ final class RoundLoop {
                 }
                 throw e;
             }
-            TaskStatement statement;
-            try {
-                statement = verifier.check(task, session.federationId());
-            } catch (ModelRejectedException e) {
-                refused++;
-                consecutiveRefusals++;
-                log.error("Refusing the task for round {}: {}. Not training on it.", task.round(), e.getMessage());
-                if (consecutiveRefusals >= settings.maxConsecutiveRefusals()) {
-                    log.error("{} models in a row failed verification against the pinned coordinator key {}; stopping",
-                            consecutiveRefusals, settings.coordinatorKey().keyId());
-                    return summary(false);
-                }
-                Thread.sleep(polls.next().toMillis());
-                continue;
+            if (!handle(task, polls)) {
+                return summary(false);
             }
-            polls.reset();
-            consecutiveRefusals = 0;
-            if (statement.kind() == TaskKind.EVALUATE) { // the signed kind: never train on an evaluation task
-                if (task.round() == declinedEvaluation) {
-                    // This client could not (or may not) answer this evaluation: the coordinator keeps offering it
-                    // until its deadline; poll with backoff instead of evaluating again in a tight loop.
-                    Thread.sleep(polls.next().toMillis());
-                    continue;
-                }
-                if (evaluation.answer(task, WireMapping.fromWire(task.header().getConfig())) == Evaluation.Outcome.ACCEPTED) {
-                    evaluated++;
-                } else {
-                    declinedEvaluation = task.round();
-                }
-                continue;
-            }
-            LocalTraining.Outcome outcome;
-            try {
-                outcome = training.run(task, WireMapping.fromWire(task.header().getConfig()));
-            } catch (LocalTraining.Failed e) {
-                trainingFailures++;
-                consecutiveFailures++;
-                log.error("Round {}: training failed, no update sent: {}", task.round(), e.getMessage(), e.getCause());
-                hooks.observer().round(new ClientAgent.RoundReport(settings.clientId(), task.round(), 0, 0, 0, 0, 0, 0,
-                        false, TRAINING_FAILED, Double.NaN));
-                if (consecutiveFailures >= settings.maxConsecutiveRefusals()) {
-                    log.error("Training failed {} rounds in a row; stopping", consecutiveFailures);
-                    return summary(false);
-                }
-                Thread.sleep(polls.next().toMillis());
-                continue;
-            }
-            consecutiveFailures = 0;
-            submit(task, outcome);
         }
         return summary(false);
+    }
+
+    /**
+     * One received task, start to end: verified, then evaluated or trained on, signed and delivered. False when the
+     * agent must stop (too many refused models, or training failed too often in a row); failures in between are
+     * paced by {@code polls}.
+     */
+    boolean handle(Task task, Backoff polls) throws InterruptedException {
+        TaskStatement statement;
+        try {
+            statement = verifier.check(task, session.federationId());
+        } catch (ModelRejectedException e) {
+            refused++;
+            consecutiveRefusals++;
+            log.error("Refusing the task for round {}: {}. Not training on it.", task.round(), e.getMessage());
+            if (consecutiveRefusals >= settings.maxConsecutiveRefusals()) {
+                log.error("{} models in a row failed verification against the pinned coordinator key {}; stopping",
+                        consecutiveRefusals, settings.coordinatorKey().keyId());
+                return false;
+            }
+            Thread.sleep(polls.next().toMillis());
+            return true;
+        }
+        polls.reset();
+        consecutiveRefusals = 0;
+        if (statement.kind() == TaskKind.EVALUATE) { // the signed kind: never train on an evaluation task
+            if (task.round() == declinedEvaluation) {
+                // This client could not (or may not) answer this evaluation: the coordinator keeps offering it
+                // until its deadline; poll with backoff instead of evaluating again in a tight loop.
+                Thread.sleep(polls.next().toMillis());
+                return true;
+            }
+            if (evaluation.answer(task, WireMapping.fromWire(task.header().getConfig())) == Evaluation.Outcome.ACCEPTED) {
+                evaluated++;
+            } else {
+                declinedEvaluation = task.round();
+            }
+            return true;
+        }
+        LocalTraining.Outcome outcome;
+        try {
+            outcome = training.run(task, WireMapping.fromWire(task.header().getConfig()));
+        } catch (LocalTraining.Failed e) {
+            trainingFailures++;
+            consecutiveFailures++;
+            log.error("Round {}: training failed, no update sent: {}", task.round(), e.getMessage(), e.getCause());
+            hooks.observer().round(new ClientAgent.RoundReport(settings.clientId(), task.round(), 0, 0, 0, 0, 0, 0,
+                    false, TRAINING_FAILED, Double.NaN));
+            if (consecutiveFailures >= settings.maxConsecutiveRefusals()) {
+                log.error("Training failed {} rounds in a row; stopping", consecutiveFailures);
+                return false;
+            }
+            Thread.sleep(polls.next().toMillis());
+            return true;
+        }
+        consecutiveFailures = 0;
+        submit(task, outcome);
+        return true;
     }
 
     /** The reason a {@link ClientAgent.RoundReport} gives for a round whose training failed. */
     static final String TRAINING_FAILED = "TRAINING_FAILED";
 
-    private ClientAgent.Summary summary(boolean finished) {
+    ClientAgent.Summary summary(boolean finished) {
         return new ClientAgent.Summary(trained, accepted, rejected, refused, trainingFailures, finished);
     }
 

@@ -39,7 +39,11 @@ import org.slf4j.LoggerFactory;
 public final class ClientDirectory implements EnrolledKeys {
     private static final Logger log = LoggerFactory.getLogger(ClientDirectory.class);
 
-    private record Certified(X509Certificate certificate, VerifyingKey key) {
+    /** {@code notAfter}: the certificate's, decoded once (every round's eligibility check asks). */
+    private record Certified(X509Certificate certificate, VerifyingKey key, java.time.Instant notAfter) {
+        Certified(X509Certificate certificate, VerifyingKey key) {
+            this(certificate, key, certificate.getNotAfter().toInstant());
+        }
     }
 
     private final TrustStore trust;
@@ -108,7 +112,7 @@ public final class ClientDirectory implements EnrolledKeys {
             return Optional.empty();
         }
         boolean stillValid = checker != null && !checker.isRevoked(c.certificate())
-                && !c.certificate().getNotAfter().toInstant().isBefore(clock.instant());
+                && !c.notAfter().isBefore(clock.instant());
         return Optional.of(new TrustedClient(clientId, c.key(), !stillValid));
     }
 

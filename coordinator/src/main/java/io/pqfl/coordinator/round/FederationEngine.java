@@ -355,6 +355,11 @@ public final class FederationEngine implements AutoCloseable {
         return finished;
     }
 
+    /** The federation's stage, without the live-client count {@link #status} works out. */
+    public Stage stage() {
+        return locked(machine::stage);
+    }
+
     public FederationStatus status() {
         return locked(() -> {
             int live = (int) machine.live(clock.instant()).stream().filter(eligible).count();

@@ -36,6 +36,11 @@ final class Presence {
         return lastSeen.containsKey(client);
     }
 
+    /** Clients ever seen: an upper bound of {@link #live}, known without sorting. */
+    int known() {
+        return lastSeen.size();
+    }
+
     /** Live clients: seen within the liveness window before {@code now}, in id order. */
     List<ClientId> live(Instant now) {
         Instant cutoff = now.minus(liveness);

@@ -314,7 +314,7 @@ public final class RoundMachine {
             if (lastClosed >= settings.totalRounds()) {
                 stage = Stage.FINISHED;
                 effects.add(new Effect.Finished(lastClosed));
-            } else {
+            } else if (clients.known() >= settings.minClients()) { // else too few, without listing thousands per event
                 List<ClientId> eligible = eligible(now);
                 if (eligible.size() >= settings.minClients()) {
                     open = TrainingRound.open(lastClosed + 1, eligible, sampler, nonces, now, settings);

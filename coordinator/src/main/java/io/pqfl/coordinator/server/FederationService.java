@@ -11,6 +11,7 @@ import io.pqfl.proto.v1.EvaluationResponse;
 import io.pqfl.coordinator.identity.Sessions;
 import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.round.FederationStatus;
+import io.pqfl.coordinator.round.Stage;
 import io.pqfl.coordinator.round.TaskWaits;
 import io.pqfl.coordinator.verify.LogSafe;
 import io.pqfl.protocol.RejectReason;
@@ -117,11 +118,12 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             responses.onError(Statuses.invalid("cannot encode the TLS client certificate"));
             return;
         }
-        FederationStatus s = coordinator.rounds().status();
-        responses.onNext(HelloResponse.newBuilder().setFederationId(s.federationId())
+        // The stage only: a full status counts the live clients, which a Hello from each of thousands must not do.
+        Stage stage = coordinator.rounds().stage();
+        responses.onNext(HelloResponse.newBuilder().setFederationId(coordinator.config().federationId())
                 .setCoordinatorKeyId(coordinator.coordinatorKey().keyId().hex())
                 .setCoordinatorScheme(coordinator.coordinatorKey().scheme().displayName())
-                .setState(wireState(s)).setSessionToken(session.token())
+                .setState(wireState(stage)).setSessionToken(session.token())
                 .setSessionExpiresUnixMs(session.expires().toEpochMilli()).build());
         responses.onCompleted();
     }
@@ -204,7 +206,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     @Override
     public void getStatus(StatusRequest request, StreamObserver<StatusResponse> responses) {
         FederationStatus s = coordinator.rounds().status();
-        responses.onNext(StatusResponse.newBuilder().setFederationId(s.federationId()).setState(wireState(s))
+        responses.onNext(StatusResponse.newBuilder().setFederationId(s.federationId()).setState(wireState(s.stage()))
                 .setCurrentRound(s.currentRound()).setCompletedRounds(s.closedRounds()).setTotalRounds(s.totalRounds())
                 .setConnectedClients(s.connectedClients()).setModelDigest(WireMapping.bytes(s.modelDigest()))
                 .mergeFrom(evaluations()).build());
@@ -230,8 +232,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         return b.build();
     }
 
-    private static FederationState wireState(FederationStatus s) {
-        return switch (s.stage()) {
+    private static FederationState wireState(Stage stage) {
+        return switch (stage) {
             case WAITING_FOR_CLIENTS -> FederationState.WAITING_FOR_CLIENTS;
             case ROUND_OPEN, AGGREGATING, EVALUATING -> FederationState.ROUND_OPEN;
             case FINISHED -> FederationState.FINISHED;

@@ -1,0 +1,52 @@
+package io.pqfl.sim.fleet;
+
+import ai.djl.Device;
+import io.pqfl.client.model.ModelCatalog;
+import io.pqfl.client.train.DjlModel;
+import io.pqfl.client.train.DjlTrainer;
+import io.pqfl.client.train.DjlTrainerFactory;
+import io.pqfl.client.train.TaskKind;
+import io.pqfl.trainer.EvaluateResult;
+import io.pqfl.trainer.FitResult;
+import io.pqfl.trainer.TrainContext;
+import io.pqfl.trainer.TrainerException;
+import io.pqfl.trainer.TrainerOptions;
+
+/**
+ * Runs {@link Job}s with the DJL trainer, the same in a worker process and in the simulation's own JVM: for each
+ * job a fresh model and trainer over the job's examples, closed when the job ends, so a virtual client is
+ * materialised only while its job runs. One job at a time (DJL allows one gradient collector per process).
+ */
+final class JobRunner {
+    private final WorkerSetup setup;
+    private final TaskKind task;
+
+    JobRunner(WorkerSetup setup) throws TrainerException {
+        this.setup = setup;
+        this.task = setup.model().isEmpty() ? DjlTrainerFactory.task(options()) : TaskKind.CLASSIFICATION;
+    }
+
+    private TrainerOptions options() {
+        return new TrainerOptions(setup.options(), setup.seed(), "cpu");
+    }
+
+    private static DjlModel model(WorkerSetup setup, io.pqfl.client.data.Examples data) throws TrainerException {
+        return setup.model().isEmpty()
+                ? DjlTrainerFactory.model(new TrainerOptions(setup.options(), setup.seed(), "cpu"), data)
+                : DjlModel.builtIn(ModelCatalog.byId(setup.model()));
+    }
+
+    JobResult run(Job job) throws TrainerException {
+        long start = System.nanoTime();
+        try (DjlTrainer trainer = new DjlTrainer(model(setup, job.train()), task, job.train(), job.eval(), Device.cpu())) {
+            TrainContext context = TrainContext.of(job.round(), job.config(), job.seed());
+            if (job.kind() == Job.Kind.FIT) {
+                FitResult r = trainer.fit(job.global(), context);
+                return new JobResult(r.weights(), r.examples(), r.metric(io.pqfl.trainer.Metrics.LOSS, Double.NaN),
+                        r.metrics(), (System.nanoTime() - start) / 1_000_000);
+            }
+            EvaluateResult r = trainer.evaluate(job.global(), context);
+            return new JobResult(null, r.examples(), r.loss(), r.metrics(), (System.nanoTime() - start) / 1_000_000);
+        }
+    }
+}
