@@ -88,7 +88,7 @@ public final class Coordinator implements AutoCloseable {
             this.identity = new IdentityService(
                     new Authenticator(config.federationId(), coordinatorKey.keyId(), directory, verifier, challenges, sessions),
                     new Enrollment(config.federationId(), directory, tokens, config.acceptedSchemes(), challenges), ledger,
-                    metrics, () -> rounds.status().currentRound());
+                    metrics, () -> rounds.currentRound()); // not status(): it counts live clients
             identity.onSeen(rounds::clientSeen);
             Gauge.builder("pqfl.sessions", sessions, Sessions::size).description("Live client sessions")
                     .register(metrics.registry());

@@ -102,19 +102,26 @@ public final class SimulationRunner {
 
     /**
      * How a simulation scales: {@code clientsPerRound} sampled each round (0: every client), {@code workers} training
-     * at once (one: in this JVM; more: worker processes), how the clients differ ({@code behaviour}: dropout, speed),
+     * at once (one: in this JVM; more: worker processes) on {@code device} ({@code cpu}, {@code gpu}, {@code auto}), how the clients differ ({@code behaviour}: dropout, speed),
      * and what a client's failure does to the run ({@code onFailure}). Used by the virtual-client fleet (arms without
      * attacks, on the DJL trainer); an attack arm runs every client as a full agent on its own connection, so that
      * the man-in-the-middle sits on that client's link.
      */
     public record Scale(int clientsPerRound, int workers, VirtualFleet.Behaviour behaviour,
-                        VirtualFleet.FailurePolicy onFailure) {
+                        VirtualFleet.FailurePolicy onFailure, String device) {
         /** Every client every round, one worker in this JVM, uniform clients, the first failure ends the run. */
         public static final Scale DEFAULT = new Scale(0, 1, VirtualFleet.Behaviour.UNIFORM, VirtualFleet.FailurePolicy.FAIL);
+
+        /** On the CPU. */
+        public Scale(int clientsPerRound, int workers, VirtualFleet.Behaviour behaviour,
+                     VirtualFleet.FailurePolicy onFailure) {
+            this(clientsPerRound, workers, behaviour, onFailure, "cpu");
+        }
 
         public Scale {
             Objects.requireNonNull(behaviour, "behaviour");
             Objects.requireNonNull(onFailure, "onFailure");
+            Objects.requireNonNull(device, "device");
             if (clientsPerRound < 0 || workers < 1) {
                 throw new IllegalArgumentException("need clients per round >= 0 and workers >= 1, got " + clientsPerRound
                         + " and " + workers);
@@ -510,7 +517,8 @@ public final class SimulationRunner {
         Scale scale = spec.scale();
         long start = System.nanoTime();
         var setup = new io.pqfl.sim.fleet.WorkerSetup(spec.trainer() == null ? spec.model().id() : "",
-                spec.trainer() == null ? Map.of() : spec.trainer().options(), task.name(), spec.seed(), initial.manifest());
+                spec.trainer() == null ? Map.of() : spec.trainer().options(), task.name(), spec.seed(), initial.manifest(),
+                scale.device());
         int connections = Math.max(2, Math.min(8, scale.workers()));
         List<ManagedChannel> channels = new ArrayList<>();
         for (int c = 0; c < connections; c++) {

@@ -161,6 +161,10 @@ public final class SimulateCommand implements Callable<Integer> {
             description = "Clients training at once: 1 trains in this JVM, more start worker processes (default: the number of cores).")
     Integer workers;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|gpu|auto",
+            description = "Where the workers train the virtual clients (default: ${DEFAULT-VALUE}).")
+    String device;
+
     @Option(names = "--dropout", defaultValue = "0", paramLabel = "P",
             description = "Chance that a sampled client drops out of its round (seeded; default: ${DEFAULT-VALUE}).")
     double dropout;
@@ -416,7 +420,14 @@ public final class SimulateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--workers must be >= 1, got " + w);
         }
         return new SimulationRunner.Scale(perRound, w, new VirtualFleet.Behaviour(dropout, speedSpread, seed),
-                VirtualFleet.FailurePolicy.parse(onClientFailure));
+                VirtualFleet.FailurePolicy.parse(onClientFailure), device(device));
+    }
+
+    private static String device(String d) {
+        if (!List.of("cpu", "gpu", "auto").contains(d)) {
+            throw new IllegalArgumentException("unknown --device '" + d + "': use cpu, gpu or auto");
+        }
+        return d;
     }
 
     /** The training schedule the options name; a usage error (exit 2) naming what is wrong. */

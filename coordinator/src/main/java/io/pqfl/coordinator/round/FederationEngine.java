@@ -355,6 +355,11 @@ public final class FederationEngine implements AutoCloseable {
         return finished;
     }
 
+    /** The round now open or last opened, without the live-client count {@link #status} works out. */
+    public long currentRound() {
+        return locked(machine::currentRound);
+    }
+
     /** The federation's stage, without the live-client count {@link #status} works out. */
     public Stage stage() {
         return locked(machine::stage);

@@ -21,8 +21,11 @@ final class JobRunner {
     private final WorkerSetup setup;
     private final TaskKind task;
 
+    private final Device device;
+
     JobRunner(WorkerSetup setup) throws TrainerException {
         this.setup = setup;
+        this.device = DjlTrainer.chooseDevice(setup.device());
         this.task = setup.model().isEmpty() ? DjlTrainerFactory.task(options()) : TaskKind.CLASSIFICATION;
     }
 
@@ -38,7 +41,7 @@ final class JobRunner {
 
     JobResult run(Job job) throws TrainerException {
         long start = System.nanoTime();
-        try (DjlTrainer trainer = new DjlTrainer(model(setup, job.train()), task, job.train(), job.eval(), Device.cpu())) {
+        try (DjlTrainer trainer = new DjlTrainer(model(setup, job.train()), task, job.train(), job.eval(), device)) {
             TrainContext context = TrainContext.of(job.round(), job.config(), job.seed());
             if (job.kind() == Job.Kind.FIT) {
                 FitResult r = trainer.fit(job.global(), context);

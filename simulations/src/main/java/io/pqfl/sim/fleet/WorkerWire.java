@@ -34,6 +34,7 @@ final class WorkerWire {
         byte[] manifest = io.pqfl.protocol.WireMapping.toWire(setup.manifest()).toByteArray();
         out.writeInt(manifest.length);
         out.write(manifest);
+        out.writeUTF(setup.device());
         out.flush();
     }
 
@@ -52,7 +53,7 @@ final class WorkerWire {
         byte[] manifest = new byte[length(in)];
         in.readFully(manifest);
         return new WorkerSetup(model, options, task, seed, io.pqfl.protocol.WireMapping.fromWire(
-                io.pqfl.proto.v1.ModelManifest.parseFrom(manifest)));
+                io.pqfl.proto.v1.ModelManifest.parseFrom(manifest)), in.readUTF());
     }
 
     static void writeJob(DataOutputStream out, Job job) throws IOException {

@@ -24,7 +24,7 @@ class WorkerWireTest {
     void setupJobAndResultCrossThePipeUnchanged() throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(bytes);
-        WorkerSetup setup = new WorkerSetup("", Map.of("model", "dense", "hidden", "8"), "CLASSIFICATION", 7, M);
+        WorkerSetup setup = new WorkerSetup("", Map.of("model", "dense", "hidden", "8"), "CLASSIFICATION", 7, M, "cpu");
         ModelWeights global = ModelWeights.of(M, new float[][] {{1, 2, 3, 4, 5, Float.MIN_VALUE}, {-1, 0.5f, 9}});
         Examples train = new Examples(new float[] {1, 2, 3, 4}, new int[] {0, 1}, 2, 2);
         Examples eval = Examples.regression(new float[] {5, 6}, new float[] {0.25f}, new int[] {2});
