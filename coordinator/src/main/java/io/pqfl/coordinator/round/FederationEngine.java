@@ -11,7 +11,9 @@ import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
+import io.pqfl.coordinator.verify.ReceiptVerifier;
 import io.pqfl.coordinator.verify.UpdateVerifier;
+import io.pqfl.crypto.TrustStore;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Signer;
@@ -105,7 +107,8 @@ public final class FederationEngine implements AutoCloseable {
                 r.global().weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory());
         log.info("Upload budget: {}", budget.describe());
         this.waits = new TaskWaits(this, clock, timer);
-        this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener);
+        this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener,
+                new ReceiptVerifier(receiptKeys(config)));
         this.evaluation = new EvaluationDriver(this, config, strategy, signer, runs, ledger, verifier, metrics, clock);
         Random sampling = new Random(config.seed());
         this.machine = new RoundMachine(new RoundMachine.Settings(config.rounds(), config.minClients(), config.minUpdates(),
@@ -136,6 +139,19 @@ public final class FederationEngine implements AutoCloseable {
      * (REJECTION_LIMIT, not ledgered), so one enrolled client cannot fill the ledger at its call rate.
      */
     static final int MAX_REJECTIONS_PER_ROUND = 16;
+
+    /** The keys of the aggregators' clients, when the operator gave their trust directory (read once, at start). */
+    private static io.pqfl.coordinator.verify.EnrolledKeys receiptKeys(CoordinatorConfig config) throws IOException {
+        if (config.receiptTrustDir() == null) {
+            return null;
+        }
+        try {
+            return TrustStore.open(config.receiptTrustDir())::find;
+        } catch (io.pqfl.crypto.TrustStoreException e) {
+            throw new IOException("cannot read the receipt trust directory " + config.receiptTrustDir() + ": "
+                    + e.getMessage(), e);
+        }
+    }
 
     private static Thread daemon(Runnable r, String name) {
         Thread t = new Thread(r, name);
