@@ -64,6 +64,7 @@ public final class FederationEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FederationEngine.class);
 
     private final CoordinatorConfig config;
+    private final Ledger ledger;
     private final UploadBudget budget;
     private final Uploads uploads;
     private final CoordinatorMetrics metrics;
@@ -88,6 +89,7 @@ public final class FederationEngine implements AutoCloseable {
                             Predicate<ClientId> eligible, CoordinatorMetrics metrics, Clock clock, SecureRandom random)
             throws SQLException, IOException {
         this.config = Objects.requireNonNull(config, "config");
+        this.ledger = Objects.requireNonNull(ledger, "ledger");
         Objects.requireNonNull(signer, "signer");
         Objects.requireNonNull(runs, "runs");
         Objects.requireNonNull(verifier, "verifier");
@@ -116,6 +118,9 @@ public final class FederationEngine implements AutoCloseable {
                 config.evaluationSettings(),
                 (round, candidates) -> strategy.sample(round, candidates, config.sampleSize(candidates.size()), sampling),
                 evaluation.evaluators(), eligible, () -> RoundNonce.random(random));
+        if (config.holdRounds()) {
+            machine.holdRounds();
+        }
         evaluation.abandonUnfinished();
         Instant now = clock.instant();
         RoundPlan resumed = null;
@@ -346,6 +351,71 @@ public final class FederationEngine implements AutoCloseable {
 
     ReentrantLock lock() {
         return lock;
+    }
+
+    // ---------------------------------------------------------------- an aggregator's rounds
+
+    /** A closed round of an aggregator's coordinator: the model it published, or null when it was skipped. */
+    public record ClosedRound(long round, ModelWeights weights, SignedModel signed) {
+        public boolean published() {
+            return signed != null;
+        }
+    }
+
+    /**
+     * An aggregator's coordinator ({@link CoordinatorConfig#holdRounds()}), between rounds: {@code parentModel} becomes
+     * the global model (signed with this coordinator's key, ledgered MODEL_ADOPTED) and the next round is released;
+     * it opens once enough clients are live. Returns that round's number.
+     *
+     * @throws IllegalStateException when rounds are not held, or a round is open or being closed
+     */
+    public long release(ModelWeights parentModel) throws SQLException, IOException {
+        Objects.requireNonNull(parentModel, "parentModel");
+        if (!config.holdRounds()) {
+            throw new IllegalStateException("this coordinator's rounds are not held for a parent");
+        }
+        List<Effect> effects;
+        long round;
+        lock.lock();
+        try {
+            if (machine.stage() != Stage.WAITING_FOR_CLIENTS || machine.nextRoundReleased()) {
+                throw new IllegalStateException("round " + (machine.lastClosed() + 1) + " cannot be released: the rounds are "
+                        + machine.stage() + (machine.nextRoundReleased() ? ", the round already released" : ""));
+            }
+            round = machine.lastClosed() + 1;
+            training.adopt(parentModel, machine.lastClosed(), ledger);
+            effects = machine.release(round, clock.instant());
+            persistOpened(effects);
+        } finally {
+            lock.unlock();
+        }
+        carryOut(effects);
+        return round;
+    }
+
+    /**
+     * Waits until round {@code round} closed: its published model, or a {@link ClosedRound} without one when it was
+     * skipped; empty when {@code timeout} passed first or the engine stopped.
+     */
+    public java.util.Optional<ClosedRound> awaitClosed(long round, Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (machine.lastClosed() < round) {
+                long left = end - System.nanoTime();
+                if (left <= 0 || stopping || failure != null) {
+                    return java.util.Optional.empty();
+                }
+                changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+            }
+            GlobalModel g = training.global();
+            boolean published = g.round() == round
+                    && g.signed().statement().receipt().size() > 0;
+            return java.util.Optional.of(published ? new ClosedRound(round, g.weights(), g.signed())
+                    : new ClosedRound(round, null, null));
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---------------------------------------------------------------- lifecycle and status

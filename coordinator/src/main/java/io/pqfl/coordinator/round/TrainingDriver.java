@@ -103,6 +103,25 @@ final class TrainingDriver {
         });
     }
 
+    /**
+     * Under the engine's lock, between rounds: {@code model} (the parent's global model, which an aggregator trains its
+     * clients on) becomes the global model, signed as of the last closed round {@code lastClosed} with this
+     * coordinator's key and ledgered as MODEL_ADOPTED, so the next round's tasks carry it.
+     */
+    void adopt(ModelWeights model, long lastClosed, io.pqfl.coordinator.store.Ledger ledger) throws SQLException, IOException {
+        if (!model.manifest().equals(global.weights().manifest())) {
+            throw new IllegalArgumentException("the parent's model is not this federation's: "
+                    + global.weights().manifest().describeMismatch(model.manifest()));
+        }
+        if (model.firstNonFiniteTensor() >= 0) {
+            throw new IllegalArgumentException("the parent's model is not finite");
+        }
+        io.pqfl.crypto.PayloadDigest parent = lastClosed == 0 ? null : global.signed().statement().modelDigest();
+        var signed = ledger.appendAdopted(head -> checkpoints.sign(lastClosed, model, parent, head));
+        global = GlobalModel.of(model, signed, config.chunkBytes());
+        log.info("Adopted the parent's model {} as the base of round {}", model.digest(), lastClosed + 1);
+    }
+
     private RoundWork newWork(RoundPlan plan) {
         ModelWeights model = global.weights();
         RoundContext context = new RoundContext(config.federationId(), plan.round(), plan.nonce(),
