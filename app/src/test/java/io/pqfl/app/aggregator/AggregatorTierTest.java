@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.within;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
+import io.pqfl.app.Cli;
+import io.pqfl.app.coordinator.LedgerCommand;
 import io.pqfl.client.agent.ClientAgent;
+import io.pqfl.crypto.KeyPem;
 import io.pqfl.coordinator.Coordinator;
 import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
@@ -132,7 +135,8 @@ class AggregatorTierTest {
         List<ManagedChannel> channels = new ArrayList<>();
         ModelWeights tiered;
         ModelWeights flat;
-        try (Node root = node("root", 2, false, receiptTrust, Keys.generate(SignatureScheme.ML_DSA_65));
+        SigningKey rootKey = Keys.generate(SignatureScheme.ML_DSA_65);
+        try (Node root = node("root", 2, false, receiptTrust, rootKey);
              Node aggA = node("agg-a", 3, true, null, Keys.generate(SignatureScheme.ML_DSA_65));
              Node aggB = node("agg-b", 3, true, null, Keys.generate(SignatureScheme.ML_DSA_65))) {
             List<Future<ClientAgent.Summary>> agents = new ArrayList<>();
@@ -209,5 +213,34 @@ class AggregatorTierTest {
             }
         }
         assertThat(flat.tensor(0)[0]).isNotZero();
+
+        // pqfl ledger verify follows the root's partial aggregates into the aggregators' ledgers.
+        KeyPem.writeVerifyingKey(rootKey.verifyingKey(), dir.resolve("root.pub"));
+        String root = dir.resolve("root").toString();
+        String pub = dir.resolve("root.pub").toString();
+        Run ok = cli("verify", root, "--coordinator-key", pub, "--aggregator", "agg-a=" + dir.resolve("agg-a"),
+                "--aggregator", "agg-b=" + dir.resolve("agg-b"));
+        assertThat(ok.exit()).as(ok.err()).isEqualTo(Cli.OK);
+        assertThat(ok.out()).contains("4 partial aggregates followed into their aggregators' ledgers");
+        Run one = cli("verify", root, "--coordinator-key", pub, "--aggregator", "agg-a=" + dir.resolve("agg-a"));
+        assertThat(one.exit()).isEqualTo(Cli.OK);
+        assertThat(one.out()).contains("2 partial aggregates followed").contains("partial aggregates of agg-b not followed");
+        // Another aggregator's ledger under agg-a's name: it is not signed with agg-a's key.
+        Run swapped = cli("verify", root, "--coordinator-key", pub, "--aggregator", "agg-a=" + dir.resolve("agg-b"));
+        assertThat(swapped.exit()).isEqualTo(Cli.FAILED);
+        assertThat(swapped.err()).contains("the ledger of aggregator agg-a does not verify with its key");
+    }
+
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run cli(String... args) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cmd = Cli.commandLine(new LedgerCommand());
+        cmd.setOut(new java.io.PrintWriter(out, true));
+        cmd.setErr(new java.io.PrintWriter(err, true));
+        int exit = cmd.execute(args);
+        return new Run(exit, out.toString(), err.toString());
     }
 }
