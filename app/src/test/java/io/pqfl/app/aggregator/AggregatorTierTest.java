@@ -57,6 +57,8 @@ import org.junit.jupiter.api.io.TempDir;
 class AggregatorTierTest {
     static final ModelManifest MODEL = new ModelManifest("tier-test", List.of(TensorSpec.of("w", 2, 3), TensorSpec.of("b", 3)));
     static final int ROUNDS = 2;
+    /** The rounds of the coordinators {@link #node} opens. */
+    private static final ThreadLocal<Integer> ROUNDS_OVERRIDE = ThreadLocal.withInitial(() -> ROUNDS);
 
     @TempDir
     Path dir;
@@ -100,7 +102,7 @@ class AggregatorTierTest {
 
     private Node node(String federation, int minClients, boolean hold, Path receiptTrust, SigningKey key) throws Exception {
         CoordinatorConfig.Builder b = CoordinatorConfig.builder().federationId(federation).dataDir(dir.resolve(federation))
-                .initialWeights(ModelWeights.zeros(MODEL)).rounds(ROUNDS).minClients(minClients)
+                .initialWeights(ModelWeights.zeros(MODEL)).rounds(ROUNDS_OVERRIDE.get()).minClients(minClients)
                 .roundTimeout(Duration.ofSeconds(60)).finalEvaluation(false).callRateLimit(1_000, 1_000)
                 .training(new TrainingConfig(1, 16, 0.1f, 0f, "sgd")).holdRounds(hold);
         if (receiptTrust != null) {
@@ -229,6 +231,60 @@ class AggregatorTierTest {
         Run swapped = cli("verify", root, "--coordinator-key", pub, "--aggregator", "agg-a=" + dir.resolve("agg-b"));
         assertThat(swapped.exit()).isEqualTo(Cli.FAILED);
         assertThat(swapped.err()).contains("the ledger of aggregator agg-a does not verify with its key");
+    }
+
+    @Test
+    void pqflAggregator_isOneTierBetweenARootAndItsClients() throws Exception {
+        SigningKey aggKey = Keys.generate(SignatureScheme.ML_DSA_65);
+        SigningKey rootKey = Keys.generate(SignatureScheme.ML_DSA_65);
+        KeyPem.writeKeyPair(aggKey, dir.resolve("agg.key"), dir.resolve("agg.pub"), null);
+        KeyPem.writeVerifyingKey(rootKey.verifyingKey(), dir.resolve("root.pub"));
+        ModelFiles.write(dir.resolve("initial.pqfl"), ModelWeights.zeros(MODEL), null);
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        // Without a transport chosen towards the parent, the command refuses to start (exit 2).
+        assertThat(Cli.commandLine(new io.pqfl.app.coordinator.AggregatorCommand()).execute("--federation-id", "agg-x",
+                "--key", dir.resolve("agg.key").toString(), "--rounds", "1", "--plaintext", "--parent", "127.0.0.1:1",
+                "--parent-key", dir.resolve("root.pub").toString())).isEqualTo(Cli.USAGE);
+        ExecutorService pool = Executors.newCachedThreadPool();
+        List<ManagedChannel> channels = new ArrayList<>();
+        ROUNDS_OVERRIDE.set(1);
+        try (Node root = node("root", 1, false, null, rootKey)) {
+            root.trust().add(new ClientId("agg-x"), aggKey.verifyingKey());
+            java.io.StringWriter out = new java.io.StringWriter();
+            picocli.CommandLine cmd = Cli.commandLine(new io.pqfl.app.coordinator.AggregatorCommand());
+            cmd.setOut(new java.io.PrintWriter(out, true));
+            Future<Integer> aggregator = pool.submit(() -> cmd.execute("--federation-id", "agg-x", "--key",
+                    dir.resolve("agg.key").toString(), "--data-dir", dir.resolve("agg-x").toString(), "--rounds", "1",
+                    "--min-clients", "2", "--round-timeout", "60s", "--initial-model", dir.resolve("initial.pqfl").toString(),
+                    "--host", "127.0.0.1", "--port", Integer.toString(port), "--plaintext", "--parent",
+                    "127.0.0.1:" + root.server().port(), "--parent-plaintext", "--parent-key",
+                    dir.resolve("root.pub").toString(), "--poll", "2"));
+            TrustStore childTrust = TrustStore.open(dir.resolve("agg-x").resolve("trust"));
+            List<Future<ClientAgent.Summary>> clients = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
+                childTrust.add(new ClientId("client-" + i), k.verifyingKey());
+                ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+                channels.add(ch);
+                clients.add(pool.submit(new ClientAgent(ch, ClientAgent.Settings.builder(new ClientId("client-" + i), k,
+                        aggKey.verifyingKey()).pollWait(Duration.ofSeconds(2)).build(), ClientAgent.Hooks.none(),
+                        new DeterministicTrainer(i), ClientAgent.Progress.NONE)::run));
+            }
+            assertThat(aggregator.get(2, TimeUnit.MINUTES)).as(out.toString()).isEqualTo(Cli.OK);
+            assertThat(out.toString()).contains("1 partial aggregates accepted by the parent");
+            for (Future<ClientAgent.Summary> c : clients) {
+                assertThat(c.get(1, TimeUnit.MINUTES).updatesAccepted()).isEqualTo(1);
+            }
+            assertThat(root.coordinator().ledger().entries()).filteredOn(e -> e.kind() == LedgerEntry.Kind.PARTIAL_AGGREGATE)
+                    .singleElement().satisfies(e -> assertThat(e.clientId()).isEqualTo("agg-x"));
+        } finally {
+            ROUNDS_OVERRIDE.remove();
+            channels.forEach(ManagedChannel::shutdownNow);
+            pool.shutdownNow();
+        }
     }
 
     private record Run(int exit, String out, String err) {
