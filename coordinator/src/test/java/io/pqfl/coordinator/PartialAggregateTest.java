@@ -108,11 +108,9 @@ class PartialAggregateTest {
         try (TestFederation f = TestFederation.start(dir, 2, b -> b.receiptTrustDir(childTrust).closeOnRejection(false)
                 .roundTimeout(Duration.ofSeconds(60)))) {
             TestClient aggA = f.client("c1");
-            TestClient aggB = f.client("c2");
             aggA.hello();
-            aggB.hello();
+            f.client("c2").hello(); // both aggregators are live: round 1 samples both
             TestClient.ReceivedTask taskA = aggA.task(5_000);
-            TestClient.ReceivedTask taskB = aggB.task(5_000);
             ChildRound roundA = new ChildRound("agg-a", RoundNonce.random(random));
             ChildRound roundB = new ChildRound("agg-b", RoundNonce.random(random));
             var base = taskA.digest();
@@ -158,11 +156,16 @@ class PartialAggregateTest {
 
             // The honest partial aggregate of c1 is accepted.
             assertThat(aggA.send(submission(aggA, taskA, aggregateA, 400, honestA)).getAccepted()).isTrue();
+            // A restart mid-round resumes it with c1's partial aggregate, and what its receipt counted.
+            f.restart();
+            TestClient aggB2 = f.client("c2");
+            aggB2.hello();
+            TestClient.ReceivedTask taskB2 = aggB2.task(5_000);
             // c2 names a1 too (a1 signed for c2's round as well): a1's update already counts in this round.
             ChildUpdate a1AtB = child(roundB, "a1", 1, 100, base);
-            assertRefused(() -> aggB.send(submission(aggB, taskB, mean(List.of(b1, b2, a1AtB)), 300,
+            assertRefused(() -> aggB2.send(submission(aggB2, taskB2, mean(List.of(b1, b2, a1AtB)), 300,
                     partial(roundB, List.of(b1.entry(), b2.entry(), a1AtB.entry())))), RejectReason.BAD_RECEIPT);
-            assertThat(aggB.send(submission(aggB, taskB, mean(List.of(b1, b2)), 200,
+            assertThat(aggB2.send(submission(aggB2, taskB2, mean(List.of(b1, b2)), 200,
                     partial(roundB, List.of(b1.entry(), b2.entry())))).getAccepted()).isTrue();
 
             Await.until(Duration.ofSeconds(30), "round 1's model", () -> !f.global().digest().equals(taskA.digest()));

@@ -128,6 +128,7 @@ public final class FederationEngine implements AutoCloseable {
             RoundRecord rec = r.openRound();
             resumed = new RoundPlan(rec.round(), rec.nonce(), rec.sampled(), now.plus(config.roundTimeout()));
             training.resume(resumed, r.accepted());
+            countAgain(rec.round());
             log.info("Round {} resumed with its original nonce; {} of {} updates already accepted", rec.round(),
                     r.accepted().size(), rec.sampled().size());
         }
@@ -144,6 +145,20 @@ public final class FederationEngine implements AutoCloseable {
      * (REJECTION_LIMIT, not ledgered), so one enrolled client cannot fill the ledger at its call rate.
      */
     static final int MAX_REJECTIONS_PER_ROUND = 16;
+
+    /**
+     * A resumed round counts again the clients the receipts of its accepted partial aggregates named (the senders of
+     * its accepted updates are counted by {@link TrainingDriver#resume}).
+     */
+    private void countAgain(long round) throws SQLException {
+        RoundWork w = training.work();
+        for (io.pqfl.coordinator.store.LedgerEntry e : ledger.entriesOfRound(round)) {
+            if (w != null && e.kind() == io.pqfl.coordinator.store.LedgerEntry.Kind.PARTIAL_AGGREGATE) {
+                io.pqfl.protocol.PartialAggregateStatement.decode(e.statement()).partial().receipt()
+                        .forEach(x -> w.counted.add(x.clientId()));
+            }
+        }
+    }
 
     /** The keys of the aggregators' clients, when the operator gave their trust directory (read once, at start). */
     private static io.pqfl.coordinator.verify.EnrolledKeys receiptKeys(CoordinatorConfig config) throws IOException {

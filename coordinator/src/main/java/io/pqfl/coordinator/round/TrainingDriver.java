@@ -62,6 +62,7 @@ final class TrainingDriver {
     void resume(RoundPlan plan, List<VerifiedUpdate> accepted) {
         work = newWork(plan);
         accepted.forEach(work::fold);
+        accepted.forEach(u -> work.counted.add(u.clientId()));
     }
 
     /** Under the engine's lock: a new round is persisted before anyone can act on it. */
