@@ -253,6 +253,13 @@ class AggregatorTierTest {
         ROUNDS_OVERRIDE.set(1);
         try (Node root = node("root", 1, false, null, rootKey)) {
             root.trust().add(new ClientId("agg-x"), aggKey.verifyingKey());
+            // The aggregator's clients are enrolled in its trust directory before it starts.
+            TrustStore childTrust = TrustStore.open(dir.resolve("agg-x").resolve("trust"));
+            List<SigningKey> childKeys = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                childKeys.add(Keys.generate(SignatureScheme.ML_DSA_44));
+                childTrust.add(new ClientId("client-" + i), childKeys.get(i).verifyingKey());
+            }
             java.io.StringWriter out = new java.io.StringWriter();
             picocli.CommandLine cmd = Cli.commandLine(new io.pqfl.app.coordinator.AggregatorCommand());
             cmd.setOut(new java.io.PrintWriter(out, true));
@@ -262,11 +269,9 @@ class AggregatorTierTest {
                     "--host", "127.0.0.1", "--port", Integer.toString(port), "--plaintext", "--parent",
                     "127.0.0.1:" + root.server().port(), "--parent-plaintext", "--parent-key",
                     dir.resolve("root.pub").toString(), "--poll", "2"));
-            TrustStore childTrust = TrustStore.open(dir.resolve("agg-x").resolve("trust"));
             List<Future<ClientAgent.Summary>> clients = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
-                SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
-                childTrust.add(new ClientId("client-" + i), k.verifyingKey());
+                SigningKey k = childKeys.get(i);
                 ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
                 channels.add(ch);
                 clients.add(pool.submit(new ClientAgent(ch, ClientAgent.Settings.builder(new ClientId("client-" + i), k,
