@@ -1,6 +1,7 @@
 package io.pqfl.app;
 
 import io.pqfl.app.client.ClientCommand;
+import io.pqfl.app.coordinator.AggregatorCommand;
 import io.pqfl.app.coordinator.CoordinatorCommand;
 import io.pqfl.app.coordinator.LedgerCommand;
 import io.pqfl.app.coordinator.TokenCommand;
@@ -22,6 +23,7 @@ import picocli.CommandLine;
 @Command(name = "pqfl", mixinStandardHelpOptions = true, version = "pqfl 0.1.0-SNAPSHOT",
         description = "Federated learning with post-quantum signed updates and models.",
         subcommands = {KeysCommand.class, TrustCommand.class, PkiCommand.class, CoordinatorCommand.class, ClientCommand.class,
+            AggregatorCommand.class,
             LedgerCommand.class, TokenCommand.class, ModelCommand.class,
             SimulateCommand.class, BenchCommand.class, CoordinatorBenchCommand.class,
             LoadCommand.class})

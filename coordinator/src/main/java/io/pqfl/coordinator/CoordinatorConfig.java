@@ -37,7 +37,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 Duration trustReloadInterval, int maxCallsPerConnection, int maxTaskStreams,
                                 Duration requestTimeout, int evaluateEvery, boolean finalEvaluation,
                                 double evaluateFraction, int minEvaluations, Duration evaluationTimeout,
-                                CentralEvaluator centralEvaluator, TrainingSchedule trainingSchedule) {
+                                CentralEvaluator centralEvaluator, TrainingSchedule trainingSchedule,
+                                Path receiptTrustDir, boolean holdRounds) {
     /** The base training configuration as the schedule makes it for {@code round}: what the strategy starts from. */
     public TrainingConfig trainingFor(long round) {
         return trainingSchedule.forRound(round, rounds, training);
@@ -214,6 +215,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private long seed = 1;
         private TrainingConfig training = TrainingConfig.defaults();
         private TrainingSchedule trainingSchedule = TrainingSchedule.CONSTANT;
+        private Path receiptTrustDir;
+        private boolean holdRounds;
         private long maxUpdateBytes = 512L << 20;
         // A task stream whose client does not read holds one serialised chunk: keep chunks small.
         private int chunkBytes = 256 << 10;
@@ -268,6 +271,17 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder training(TrainingConfig v) { this.training = v; return this; }
         /** How the training configuration changes by round (default: the same every round). */
         public Builder trainingSchedule(TrainingSchedule v) { this.trainingSchedule = v; return this; }
+        /**
+         * A trust directory of the keys of the aggregators' clients (docs/AGGREGATOR.md): with it, every entry of an
+         * aggregator's receipt must be an update its client signed; without it (null, the default), receipts are
+         * checked for their sums and the aggregator's signature, and entries are left to {@code pqfl ledger verify}.
+         */
+        public Builder receiptTrustDir(Path v) { this.receiptTrustDir = v; return this; }
+        /**
+         * An aggregator's coordinator: a round opens only when released with the parent's model
+         * ({@link io.pqfl.coordinator.round.FederationEngine#release}), never on its own.
+         */
+        public Builder holdRounds(boolean v) { this.holdRounds = v; return this; }
         public Builder maxUpdateBytes(long v) { this.maxUpdateBytes = v; return this; }
         public Builder chunkBytes(int v) { this.chunkBytes = v; return this; }
         /**
@@ -346,7 +360,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     serverThreads, maxExamplesPerUpdate, sessionTtl, uploadIdleTimeout, maxConcurrentUploads,
                     uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection, maxTaskStreams,
                     requestTimeout, evaluateEvery, finalEvaluation, evaluateFraction, minEvaluations,
-                    evaluationTimeout != null ? evaluationTimeout : roundTimeout, centralEvaluator, trainingSchedule);
+                    evaluationTimeout != null ? evaluationTimeout : roundTimeout, centralEvaluator, trainingSchedule,
+                    receiptTrustDir, holdRounds);
         }
     }
 }

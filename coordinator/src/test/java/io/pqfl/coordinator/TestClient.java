@@ -179,6 +179,8 @@ public final class TestClient {
         List<byte[]> chunks = new ArrayList<>();
         byte[] signature;
         UpdateStatement statement;
+        /** An aggregator's partial aggregate for the trailer, or null. */
+        io.pqfl.proto.v1.PartialAggregate partial;
     }
 
     Submission prepare(ReceivedTask task, ModelWeights update, long examples) {
@@ -241,8 +243,11 @@ public final class TestClient {
             messages.add(UpdateChunk.newBuilder().setTensorChunk(ByteString.copyFrom(c)).build());
         }
         if (s.signature != null) {
-            messages.add(UpdateChunk.newBuilder().setTrailer(UpdateTrailer.newBuilder()
-                    .setSignature(ByteString.copyFrom(s.signature))).build());
+            UpdateTrailer.Builder trailer = UpdateTrailer.newBuilder().setSignature(ByteString.copyFrom(s.signature));
+            if (s.partial != null) {
+                trailer.setPartialAggregate(s.partial);
+            }
+            messages.add(UpdateChunk.newBuilder().setTrailer(trailer).build());
         }
         return sendRaw(messages);
     }

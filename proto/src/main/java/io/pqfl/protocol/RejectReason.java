@@ -28,6 +28,12 @@ public enum RejectReason {
     NON_FINITE,
     BAD_EXAMPLE_COUNT,
     BAD_SIGNATURE,
+    /**
+     * An aggregator's partial aggregate whose receipt does not account for it: the example counts do not add up to
+     * the update's, an entry is not an update its client signed for the aggregator's round on the round's model, or
+     * names a client the coordinator has no key for (docs/AGGREGATOR.md).
+     */
+    BAD_RECEIPT,
     /** A certificate not issued by the federation CA, for another name or role, or none accepted here. */
     CERTIFICATE_INVALID,
     CERTIFICATE_EXPIRED,

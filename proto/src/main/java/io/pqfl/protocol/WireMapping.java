@@ -239,4 +239,45 @@ public final class WireMapping {
                 receipt, scheme, new KeyId(m.getKeyId()));
         return new SignedModel(statement, SignatureValue.of(scheme, m.getSignature().toByteArray()));
     }
+
+    /**
+     * An aggregator's partial aggregate from an update trailer (every field validated: ids, digests, nonce, ledger
+     * head, a non-empty receipt without duplicate clients, example counts of at least one; nothing checked against a
+     * round or a key). Its signature is {@link io.pqfl.proto.v1.PartialAggregate#getSignature()}.
+     */
+    public static PartialAggregate fromWire(io.pqfl.proto.v1.PartialAggregate p) {
+        if (p.getReceiptCount() > PartialAggregate.MAX_ENTRIES) {
+            throw new IllegalArgumentException("receipt of " + p.getReceiptCount() + " entries, at most "
+                    + PartialAggregate.MAX_ENTRIES);
+        }
+        if (p.getAggregatorLedgerHead().size() != LedgerHead.BYTES) {
+            throw new IllegalArgumentException("aggregator_ledger_head must be " + LedgerHead.BYTES + " bytes, got "
+                    + p.getAggregatorLedgerHead().size());
+        }
+        List<PartialReceiptEntry> receipt = new ArrayList<>();
+        for (var e : p.getReceiptList()) {
+            if (e.getNumExamples() < 1) {
+                throw new IllegalArgumentException("receipt entry of client " + e.getClientId() + " counts "
+                        + Long.toUnsignedString(e.getNumExamples()) + " examples");
+            }
+            receipt.add(new PartialReceiptEntry(new ClientId(e.getClientId()), digest(e.getUpdateDigest(), "receipt update_digest"),
+                    e.getNumExamples(), new KeyId(e.getKeyId()), scheme(e.getScheme()), e.getSignature().toByteArray()));
+        }
+        return new PartialAggregate(p.getChildFederationId(), p.getChildRound(), RoundNonce.of(p.getChildNonce().toByteArray()),
+                LedgerHead.of(p.getAggregatorLedgerHead().toByteArray()), receipt);
+    }
+
+    /** The wire form of a partial aggregate with the aggregator's {@code signature} over its statement. */
+    public static io.pqfl.proto.v1.PartialAggregate toWire(PartialAggregate p, byte[] signature) {
+        var b = io.pqfl.proto.v1.PartialAggregate.newBuilder().setChildFederationId(p.childFederationId())
+                .setChildRound(p.childRound()).setChildNonce(ByteString.copyFrom(p.childNonce().bytes()))
+                .setAggregatorLedgerHead(ByteString.copyFrom(p.aggregatorLedgerHead().bytes()))
+                .setSignature(ByteString.copyFrom(signature));
+        for (PartialReceiptEntry e : p.receipt()) {
+            b.addReceipt(io.pqfl.proto.v1.PartialReceiptEntry.newBuilder().setClientId(e.clientId().value())
+                    .setUpdateDigest(bytes(e.updateDigest())).setNumExamples(e.numExamples()).setKeyId(e.keyId().hex())
+                    .setScheme(e.scheme().displayName()).setSignature(ByteString.copyFrom(e.signature())));
+        }
+        return b.build();
+    }
 }

@@ -25,7 +25,7 @@ import java.util.Arrays;
 class DecoderFuzzTest {
     @FuzzTest(maxDuration = "10s")
     void decoders(FuzzedDataProvider data) {
-        int which = data.consumeInt(0, 12);
+        int which = data.consumeInt(0, 13);
         byte[] input = data.consumeRemainingAsBytes();
         switch (which) {
             case 0 -> {
@@ -92,6 +92,19 @@ class DecoderFuzzTest {
                             io.pqfl.crypto.SignatureScheme.ML_DSA_44);
                 } catch (InvalidProtocolBufferException | IllegalArgumentException refused) {
                     // not a report, or one with invalid fields
+                }
+            }
+            case 13 -> {
+                try {
+                    assertThat(PartialAggregateStatement.decode(input).encode()).isEqualTo(input);
+                } catch (IllegalArgumentException refused) {
+                    // a malformed statement
+                }
+                // An aggregator's partial aggregate as the parent receives it in an update trailer.
+                try {
+                    WireMapping.fromWire(io.pqfl.proto.v1.PartialAggregate.parseFrom(input));
+                } catch (InvalidProtocolBufferException | IllegalArgumentException refused) {
+                    // not a partial aggregate, or one with invalid fields
                 }
             }
             case 5 -> {

@@ -115,6 +115,38 @@ final class WorkedExample {
         return out;
     }
 
+    /**
+     * The partial-aggregate statement of the tier example: the example coordinator, as aggregator "edge-hub" of the
+     * parent federation "demo-root", folded alice's update of the update example (round 1 of its own federation
+     * "demo-federation", on the all-zero model that the parent sent) into its partial aggregate for round 1 of the
+     * parent (nonce 20 21 ... 3f); the aggregate is alice's update itself (600 examples); its ledger head is 64 bytes 5a.
+     */
+    static Map<String, String> partial(SigningKey alice, SigningKey aggregator) {
+        ModelManifest manifest = new ModelManifest("example", List.of(TensorSpec.of("w", 2, 2), TensorSpec.of("b", 2)));
+        ModelWeights base = ModelWeights.of(manifest, new float[][] {{0f, 0f, 0f, 0f}, {0f, 0f}});
+        ModelWeights update = ModelWeights.of(manifest, new float[][] {{0.5f, -1.25f, 2f, 0.125f}, {1f, -0.5f}});
+        byte[] childNonce = new byte[RoundNonce.BYTES];
+        byte[] nonce = new byte[RoundNonce.BYTES];
+        for (int i = 0; i < nonce.length; i++) {
+            childNonce[i] = (byte) i;
+            nonce[i] = (byte) (0x20 + i);
+        }
+        UpdateStatement alices = new UpdateStatement("demo-federation", 1, RoundNonce.of(childNonce), base.digest(),
+                new ClientId("alice"), alice.keyId(), alice.scheme(), update.digest(), 600);
+        byte[] aliceSignature = Signer.create(alice).sign(alices.encode()).bytes();
+        UpdateStatement hub = new UpdateStatement("demo-root", 1, RoundNonce.of(nonce), base.digest(),
+                new ClientId("edge-hub"), aggregator.keyId(), aggregator.scheme(), update.digest(), 600);
+        PartialAggregate partial = new PartialAggregate("demo-federation", 1, RoundNonce.of(childNonce),
+                LedgerHead.ofHex("5a".repeat(LedgerHead.BYTES)), List.of(new PartialReceiptEntry(new ClientId("alice"),
+                        update.digest(), 600, alice.keyId(), alice.scheme(), aliceSignature)));
+        PartialAggregateStatement st = partial.statement(hub);
+        HexFormat hex = HexFormat.of();
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("partial.statement", hex.formatHex(st.encode()));
+        out.put("partial.signature", hex.formatHex(st.sign(aggregator)));
+        return out;
+    }
+
     static SigningKey coordinatorKey() throws Exception {
         return KeyPem.readSigningKey(DIR.resolve("coordinator.key"), null);
     }
@@ -126,6 +158,7 @@ final class WorkedExample {
         out.putAll(task(coordinatorKey()));
         out.putAll(evaluation(key()));
         out.putAll(evaluateTask(coordinatorKey()));
+        out.putAll(partial(key(), coordinatorKey()));
         return out;
     }
 

@@ -157,6 +157,55 @@ class WorkedExampleTest {
     }
 
     @Test
+    void partialAggregateStatement_followsTheDocumentedLayout_andBothSignaturesVerifyFromTheRawKeys() throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(buf);
+        byte[] childNonce = new byte[32];
+        byte[] nonce = new byte[32];
+        for (int i = 0; i < 32; i++) {
+            childNonce[i] = (byte) i;
+            nonce[i] = (byte) (0x20 + i);
+        }
+        str(out, "pqfl.partial-aggregate-statement");
+        out.writeShort(1);
+        str(out, "demo-root");
+        out.writeLong(1);
+        bytes(out, nonce);
+        bytes(out, HEX.parseHex(expected.getProperty("baseModelDigest")));
+        str(out, "edge-hub");
+        str(out, expected.getProperty("coordinator.keyId"));
+        str(out, "ML-DSA-44");
+        bytes(out, HEX.parseHex(expected.getProperty("updateDigest")));
+        out.writeLong(600);
+        str(out, "demo-federation");
+        out.writeLong(1);
+        bytes(out, childNonce);
+        bytes(out, HEX.parseHex("5a".repeat(64)));
+        out.writeInt(1);
+        str(out, "alice");
+        bytes(out, HEX.parseHex(expected.getProperty("updateDigest")));
+        out.writeLong(600);
+        str(out, expected.getProperty("keyId"));
+        str(out, "ML-DSA-44");
+        bytes(out, HEX.parseHex(expected.getProperty("signature")));
+        assertThat(HEX.formatHex(buf.toByteArray())).isEqualTo(expected.getProperty("partial.statement"));
+        // The aggregator's signature, with the example coordinator's raw key; the receipt entry's, with alice's, over the
+        // update statement she signed in the aggregator's round: the update example's statement.
+        assertThatCode(() -> Verifier.create(VerifyingKey.fromRaw(SignatureScheme.ML_DSA_44,
+                        HEX.parseHex(expected.getProperty("coordinator.publicKeyRaw"))))
+                .verify(buf.toByteArray(), SignatureValue.of(SignatureScheme.ML_DSA_44,
+                        HEX.parseHex(expected.getProperty("partial.signature")))))
+                .doesNotThrowAnyException();
+        PartialAggregateStatement decoded = PartialAggregateStatement.decode(buf.toByteArray());
+        PartialReceiptEntry entry = decoded.partial().receipt().get(0);
+        byte[] child = decoded.partial().childStatement(entry, decoded.update().baseModelDigest()).encode();
+        assertThat(HEX.formatHex(child)).isEqualTo(expected.getProperty("statement"));
+        assertThatCode(() -> Verifier.create(VerifyingKey.fromRaw(SignatureScheme.ML_DSA_44,
+                        HEX.parseHex(expected.getProperty("publicKeyRaw")))).verify(child, entry.signatureValue()))
+                .doesNotThrowAnyException();
+    }
+
+    @Test
     void evaluateTask_differsFromTheTrainTaskOnlyInItsKindAndModelRound() {
         String train = expected.getProperty("task.statement");
         String evaluate = expected.getProperty("evaluateTask.statement");

@@ -199,6 +199,12 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Threads serving calls; 0 = gRPC's cached pool (default: max(8, 4 x cores)).")
     int serverThreads;
 
+    @Option(names = "--receipt-trust", paramLabel = "DIR",
+            description = "Public keys of the aggregators' clients, <client-id>.pub: every entry of an aggregator's receipt "
+                    + "must then be an update its client signed (docs/AGGREGATOR.md). Without it, receipts are checked "
+                    + "for their sums and the aggregator's signature only.")
+    Path receiptTrust;
+
     @Mixin
     ServerTlsOptions tls;
 
@@ -231,7 +237,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .uploadIdleTimeout(uploadIdleTimeout).maxExamplesPerUpdate(maxExamples).sessionTtl(sessionTtl)
                     .callRateLimit(callRate, callBurst).maxCallsPerConnection(maxCallsPerConnection)
                     .uploadLimits(maxUploads, uploadMemoryMib << 20)
-                    .clientCertificates(tls.clientCa, tls.clientCrl);
+                    .clientCertificates(tls.clientCa, tls.clientCrl).receiptTrustDir(receiptTrust);
             evaluation.federated(cfgBuilder);
             if (serverThreads >= 0) {
                 cfgBuilder.serverThreads(serverThreads);

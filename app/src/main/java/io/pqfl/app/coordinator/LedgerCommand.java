@@ -5,6 +5,8 @@ import io.pqfl.app.CliException;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.coordinator.store.Database;
 import io.pqfl.coordinator.store.LedgerVerifier;
+import io.pqfl.coordinator.store.TierVerifier;
+import java.util.List;
 import io.pqfl.crypto.KeyPem;
 import io.pqfl.crypto.VerifyingKey;
 import java.io.PrintWriter;
@@ -55,6 +57,13 @@ public final class LedgerCommand implements Callable<Integer> {
                 + "signatures not checked); without it such a run fails, since the mark could have been set in the database.")
         boolean allowUnsigned;
 
+        @Option(names = "--aggregator", paramLabel = "ID=DATA-DIR",
+                description = {"Follow the partial aggregates of aggregator ID (its client id here) into its own ledger, in "
+                        + "DATA-DIR: that ledger must verify with the aggregator's key as this ledger recorded it, hold the "
+                        + "child round's signed model at the head each partial names, and every update its receipt lists. "
+                        + "Repeat for each aggregator (docs/AGGREGATOR.md)."})
+        java.util.Map<String, Path> aggregators = new java.util.LinkedHashMap<>();
+
         @Override
         public Integer call() throws Exception {
             DataDirectory data = DataDirectory.of(dir);
@@ -67,8 +76,12 @@ public final class LedgerCommand implements Callable<Integer> {
             }
             VerifyingKey pinned = coordinatorKey == null ? null : KeyPem.readVerifyingKey(coordinatorKey);
             LedgerVerifier.Report r;
+            TierVerifier.Report tier = null;
             try (Database database = Database.open(url)) {
                 r = LedgerVerifier.verify(database, pinned, data.checkpoints(), allowUnsigned);
+                if (r.ok()) {
+                    tier = followAggregators(database);
+                }
             }
             PrintWriter w = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
@@ -102,6 +115,28 @@ public final class LedgerCommand implements Callable<Integer> {
                 for (String note : r.notes()) {
                     w.println("note: " + note);
                 }
+                if (tier != null && !tier.ok()) {
+                    w.flush();
+                    for (String note : tier.notes()) {
+                        err.println("note: " + note);
+                    }
+                    err.printf("FAILED: %s%n", tier.problem());
+                    err.flush();
+                    return Cli.FAILED;
+                }
+                if (tier != null) {
+                    for (String note : tier.notes()) {
+                        w.println("note: " + note);
+                    }
+                    if (tier.followed() > 0) {
+                        w.printf("%d partial aggregates followed into their aggregators' ledgers: every receipt entry is "
+                                + "an accepted update there, and every head their signed model%n", tier.followed());
+                    }
+                    if (!tier.notFollowed().isEmpty()) {
+                        w.println("note: partial aggregates of " + String.join(", ", tier.notFollowed()) + " not followed "
+                                + "(give --aggregator ID=DATA-DIR)");
+                    }
+                }
                 w.println("OK: the hash chain is intact and every signature verifies");
                 w.flush();
                 return Cli.OK;
@@ -117,6 +152,29 @@ public final class LedgerCommand implements Callable<Integer> {
             }
             err.flush();
             return Cli.FAILED;
+        }
+
+        /** Opens each aggregator's ledger named with --aggregator and follows the partial aggregates into it. */
+        private TierVerifier.Report followAggregators(Database parent) throws Exception {
+            java.util.Map<String, TierVerifier.Aggregator> ledgers = new java.util.LinkedHashMap<>();
+            List<Database> opened = new java.util.ArrayList<>();
+            try {
+                for (var e : aggregators.entrySet()) {
+                    DataDirectory d = DataDirectory.of(e.getValue());
+                    if (!Files.isRegularFile(d.database())) {
+                        throw new CliException(e.getValue() + ": no ledger of aggregator " + e.getKey() + " here (expected "
+                                + d.database() + ")");
+                    }
+                    Database db = Database.open(d.jdbcUrl());
+                    opened.add(db);
+                    ledgers.put(e.getKey(), new TierVerifier.Aggregator(db, d.checkpoints()));
+                }
+                return TierVerifier.verify(parent, ledgers);
+            } finally {
+                for (Database db : opened) {
+                    db.close();
+                }
+            }
         }
     }
 }

@@ -220,6 +220,12 @@ public final class ClientAgent {
         }
     }
 
+    /** What an aggregator sends with the update it signed: its partial aggregate, signed (null: nothing). */
+    @FunctionalInterface
+    public interface UpdateAttachment {
+        io.pqfl.proto.v1.PartialAggregate attach(io.pqfl.protocol.UpdateStatement signed);
+    }
+
     /**
      * What a harness plugs into the agent, fixed when it is built: a round observer, an update transform, and where
      * accepted rounds are remembered. Built with {@link #builder}.
@@ -228,8 +234,10 @@ public final class ClientAgent {
         private final Observer observer;
         private final UpdateTransform transform;
         private final ClientState state;
+        private final UpdateAttachment attachment;
 
         private Hooks(Builder b) {
+            this.attachment = b.attachment;
             this.observer = b.observer;
             this.transform = b.transform;
             this.state = b.state != null ? b.state : ClientState.inMemory();
@@ -256,13 +264,28 @@ public final class ClientAgent {
             return state;
         }
 
+        UpdateAttachment attachment() {
+            return attachment;
+        }
+
         /** Builds {@link Hooks}; each hook left out does nothing. */
         public static final class Builder {
             private Observer observer = r -> { };
             private UpdateTransform transform = (round, global, trained) -> trained;
             private ClientState state;
+            private UpdateAttachment attachment = signed -> null;
 
             private Builder() {
+            }
+
+            /**
+             * Adds an aggregator's partial aggregate to each update's trailer (docs/AGGREGATOR.md): called with the
+             * update statement just signed, it returns the partial aggregate with the aggregator's signature over its
+             * statement, or null to send a plain update.
+             */
+            public Builder attach(UpdateAttachment attachment) {
+                this.attachment = Objects.requireNonNull(attachment, "attachment");
+                return this;
             }
 
             /** Receives a {@link RoundReport} after each round the agent took part in. */

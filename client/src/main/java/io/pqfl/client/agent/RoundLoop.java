@@ -217,16 +217,17 @@ final class RoundLoop {
         PayloadDigest updateDigest = update.digest();
         long digestNanos = System.nanoTime() - digestStart;
         long signStart = System.nanoTime();
+        UpdateStatement signed = statement(task, updateDigest, result.examples());
         byte[] signature = switch (settings.signing()) {
-            case SIGNED -> Signer.create(settings.key()).sign(statement(task, updateDigest, result.examples()).encode())
-                    .bytes();
+            case SIGNED -> Signer.create(settings.key()).sign(signed.encode()).bytes();
             case UNSIGNED_BASELINE -> new byte[0];
         };
+        io.pqfl.proto.v1.PartialAggregate partial = hooks.attachment().attach(signed);
         long signNanos = System.nanoTime() - signStart;
 
         long uploadStart = System.nanoTime();
         Optional<Uploader.Delivery> delivery = uploader.deliver(round, header(task, update, result, outcome.millis()), update, signature,
-                task.header().getDeadlineUnixMs());
+                partial, task.header().getDeadlineUnixMs());
         if (delivery.isEmpty()) {
             return; // stopped while delivering: no outcome to count or report
         }

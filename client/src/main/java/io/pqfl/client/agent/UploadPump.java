@@ -23,11 +23,13 @@ final class UploadPump {
     private final UpdateHeader header;
     private final Iterator<byte[]> chunks;
     private final byte[] signature;
+    private final io.pqfl.proto.v1.PartialAggregate partial;
     private boolean headerSent;
     private boolean done;
 
     private UploadPump(ClientCallStreamObserver<UpdateChunk> out, UpdateHeader header, Iterator<byte[]> chunks,
-                       byte[] signature) {
+                       byte[] signature, io.pqfl.proto.v1.PartialAggregate partial) {
+        this.partial = partial;
         this.out = out;
         this.header = header;
         this.chunks = chunks;
@@ -43,11 +45,18 @@ final class UploadPump {
      */
     static CompletableFuture<SubmitResponse> start(FederationGrpc.FederationStub stub, UpdateHeader header,
                                                    Iterator<byte[]> chunks, byte[] signature) {
+        return start(stub, header, chunks, signature, null);
+    }
+
+    /** {@link #start(FederationGrpc.FederationStub, UpdateHeader, Iterator, byte[])} with an aggregator's partial aggregate. */
+    static CompletableFuture<SubmitResponse> start(FederationGrpc.FederationStub stub, UpdateHeader header,
+                                                   Iterator<byte[]> chunks, byte[] signature,
+                                                   io.pqfl.proto.v1.PartialAggregate partial) {
         CompletableFuture<SubmitResponse> result = new CompletableFuture<>();
         stub.submitUpdate(new ClientResponseObserver<UpdateChunk, SubmitResponse>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<UpdateChunk> requests) {
-                requests.setOnReadyHandler(new UploadPump(requests, header, chunks, signature)::drain);
+                requests.setOnReadyHandler(new UploadPump(requests, header, chunks, signature, partial)::drain);
             }
 
             @Override
@@ -81,8 +90,11 @@ final class UploadPump {
                 ByteString chunk = UnsafeByteOperations.unsafeWrap(chunks.next());
                 out.onNext(UpdateChunk.newBuilder().setTensorChunk(chunk).build());
             } else {
-                out.onNext(UpdateChunk.newBuilder().setTrailer(UpdateTrailer.newBuilder()
-                        .setSignature(ByteString.copyFrom(signature))).build());
+                UpdateTrailer.Builder trailer = UpdateTrailer.newBuilder().setSignature(ByteString.copyFrom(signature));
+                if (partial != null) {
+                    trailer.setPartialAggregate(partial);
+                }
+                out.onNext(UpdateChunk.newBuilder().setTrailer(trailer).build());
                 out.onCompleted();
                 done = true;
             }

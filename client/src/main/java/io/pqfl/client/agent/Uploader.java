@@ -51,12 +51,13 @@ final class Uploader {
     }
 
     /** Delivers {@code update} for {@code round}; empty when the agent was stopped first. */
-    Optional<Delivery> deliver(long round, UpdateHeader header, ModelWeights update, byte[] signature, long deadlineUnixMs)
+    Optional<Delivery> deliver(long round, UpdateHeader header, ModelWeights update, byte[] signature,
+                               io.pqfl.proto.v1.PartialAggregate partial, long deadlineUnixMs)
             throws InterruptedException {
         Backoff backoff = new Backoff(Backoff.INITIAL, settings.maxBackoff(), jitter);
         while (!stopping.getAsBoolean()) {
             try {
-                return Optional.of(Delivery.accepted(submit(header, update, signature, deadlineUnixMs).getLedgerSeq()));
+                return Optional.of(Delivery.accepted(submit(header, update, signature, partial, deadlineUnixMs).getLedgerSeq()));
             } catch (StatusRuntimeException e) {
                 boolean beforeDeadline = System.currentTimeMillis() < deadlineUnixMs;
                 if (Failures.sessionEnded(e) && beforeDeadline) {
@@ -89,12 +90,13 @@ final class Uploader {
         return Optional.empty();
     }
 
-    private SubmitResponse submit(UpdateHeader header, ModelWeights update, byte[] signature, long deadlineUnixMs)
+    private SubmitResponse submit(UpdateHeader header, ModelWeights update, byte[] signature,
+                                  io.pqfl.proto.v1.PartialAggregate partial, long deadlineUnixMs)
             throws InterruptedException {
         long timeout = Math.max(10_000, Math.min(settings.rpcTimeout().toMillis(),
                 deadlineUnixMs - System.currentTimeMillis() + 10_000));
         var upload = UploadPump.start(session.attach(async).withDeadlineAfter(timeout, TimeUnit.MILLISECONDS), header,
-                new WeightChunks(update, settings.chunkBytes()), signature);
+                new WeightChunks(update, settings.chunkBytes()), signature, partial);
         try {
             return upload.get(timeout + 5_000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {

@@ -52,6 +52,13 @@ final class Checkpoints {
      * lock (a Ledger.Publication) and appends the model's ledger entry right after {@code head}; so it must not
      * take the engine's lock (threads holding that lock wait for the database's).
      */
+    /** Signs a model statement of this federation without writing a checkpoint (a model adopted from a parent). */
+    SignedModel sign(long round, ModelWeights model, PayloadDigest parent, LedgerHead head) {
+        ModelStatement statement = new ModelStatement(federationId, round, model.digest(), parent, head, null,
+                List.of(), signer.scheme(), signer.keyId());
+        return new SignedModel(statement, signer.sign(statement.encode()));
+    }
+
     SignedModel signAndWrite(long round, ModelWeights model, PayloadDigest parent, List<ReceiptEntry> receipt,
                              PayloadDigest strategyState, LedgerHead head) throws IOException {
         ModelStatement statement = new ModelStatement(federationId, round, model.digest(), parent, head, strategyState,

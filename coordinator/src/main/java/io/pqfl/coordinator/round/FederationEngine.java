@@ -11,7 +11,9 @@ import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
+import io.pqfl.coordinator.verify.ReceiptVerifier;
 import io.pqfl.coordinator.verify.UpdateVerifier;
+import io.pqfl.crypto.TrustStore;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.Signer;
@@ -62,6 +64,7 @@ public final class FederationEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FederationEngine.class);
 
     private final CoordinatorConfig config;
+    private final Ledger ledger;
     private final UploadBudget budget;
     private final Uploads uploads;
     private final CoordinatorMetrics metrics;
@@ -86,6 +89,7 @@ public final class FederationEngine implements AutoCloseable {
                             Predicate<ClientId> eligible, CoordinatorMetrics metrics, Clock clock, SecureRandom random)
             throws SQLException, IOException {
         this.config = Objects.requireNonNull(config, "config");
+        this.ledger = Objects.requireNonNull(ledger, "ledger");
         Objects.requireNonNull(signer, "signer");
         Objects.requireNonNull(runs, "runs");
         Objects.requireNonNull(verifier, "verifier");
@@ -105,7 +109,8 @@ public final class FederationEngine implements AutoCloseable {
                 r.global().weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory());
         log.info("Upload budget: {}", budget.describe());
         this.waits = new TaskWaits(this, clock, timer);
-        this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener);
+        this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener,
+                new ReceiptVerifier(receiptKeys(config)));
         this.evaluation = new EvaluationDriver(this, config, strategy, signer, runs, ledger, verifier, metrics, clock);
         Random sampling = new Random(config.seed());
         this.machine = new RoundMachine(new RoundMachine.Settings(config.rounds(), config.minClients(), config.minUpdates(),
@@ -113,6 +118,9 @@ public final class FederationEngine implements AutoCloseable {
                 config.evaluationSettings(),
                 (round, candidates) -> strategy.sample(round, candidates, config.sampleSize(candidates.size()), sampling),
                 evaluation.evaluators(), eligible, () -> RoundNonce.random(random));
+        if (config.holdRounds()) {
+            machine.holdRounds();
+        }
         evaluation.abandonUnfinished();
         Instant now = clock.instant();
         RoundPlan resumed = null;
@@ -120,6 +128,7 @@ public final class FederationEngine implements AutoCloseable {
             RoundRecord rec = r.openRound();
             resumed = new RoundPlan(rec.round(), rec.nonce(), rec.sampled(), now.plus(config.roundTimeout()));
             training.resume(resumed, r.accepted());
+            countAgain(rec.round());
             log.info("Round {} resumed with its original nonce; {} of {} updates already accepted", rec.round(),
                     r.accepted().size(), rec.sampled().size());
         }
@@ -136,6 +145,33 @@ public final class FederationEngine implements AutoCloseable {
      * (REJECTION_LIMIT, not ledgered), so one enrolled client cannot fill the ledger at its call rate.
      */
     static final int MAX_REJECTIONS_PER_ROUND = 16;
+
+    /**
+     * A resumed round counts again the clients the receipts of its accepted partial aggregates named (the senders of
+     * its accepted updates are counted by {@link TrainingDriver#resume}).
+     */
+    private void countAgain(long round) throws SQLException {
+        RoundWork w = training.work();
+        for (io.pqfl.coordinator.store.LedgerEntry e : ledger.entriesOfRound(round)) {
+            if (w != null && e.kind() == io.pqfl.coordinator.store.LedgerEntry.Kind.PARTIAL_AGGREGATE) {
+                io.pqfl.protocol.PartialAggregateStatement.decode(e.statement()).partial().receipt()
+                        .forEach(x -> w.counted.add(x.clientId()));
+            }
+        }
+    }
+
+    /** The keys of the aggregators' clients, when the operator gave their trust directory (read once, at start). */
+    private static io.pqfl.coordinator.verify.EnrolledKeys receiptKeys(CoordinatorConfig config) throws IOException {
+        if (config.receiptTrustDir() == null) {
+            return null;
+        }
+        try {
+            return TrustStore.open(config.receiptTrustDir())::find;
+        } catch (io.pqfl.crypto.TrustStoreException e) {
+            throw new IOException("cannot read the receipt trust directory " + config.receiptTrustDir() + ": "
+                    + e.getMessage(), e);
+        }
+    }
 
     private static Thread daemon(Runnable r, String name) {
         Thread t = new Thread(r, name);
@@ -330,6 +366,71 @@ public final class FederationEngine implements AutoCloseable {
 
     ReentrantLock lock() {
         return lock;
+    }
+
+    // ---------------------------------------------------------------- an aggregator's rounds
+
+    /** A closed round of an aggregator's coordinator: the model it published, or null when it was skipped. */
+    public record ClosedRound(long round, ModelWeights weights, SignedModel signed) {
+        public boolean published() {
+            return signed != null;
+        }
+    }
+
+    /**
+     * An aggregator's coordinator ({@link CoordinatorConfig#holdRounds()}), between rounds: {@code parentModel} becomes
+     * the global model (signed with this coordinator's key, ledgered MODEL_ADOPTED) and the next round is released;
+     * it opens once enough clients are live. Returns that round's number.
+     *
+     * @throws IllegalStateException when rounds are not held, or a round is open or being closed
+     */
+    public long release(ModelWeights parentModel) throws SQLException, IOException {
+        Objects.requireNonNull(parentModel, "parentModel");
+        if (!config.holdRounds()) {
+            throw new IllegalStateException("this coordinator's rounds are not held for a parent");
+        }
+        List<Effect> effects;
+        long round;
+        lock.lock();
+        try {
+            if (machine.stage() != Stage.WAITING_FOR_CLIENTS || machine.nextRoundReleased()) {
+                throw new IllegalStateException("round " + (machine.lastClosed() + 1) + " cannot be released: the rounds are "
+                        + machine.stage() + (machine.nextRoundReleased() ? ", the round already released" : ""));
+            }
+            round = machine.lastClosed() + 1;
+            training.adopt(parentModel, machine.lastClosed(), ledger);
+            effects = machine.release(round, clock.instant());
+            persistOpened(effects);
+        } finally {
+            lock.unlock();
+        }
+        carryOut(effects);
+        return round;
+    }
+
+    /**
+     * Waits until round {@code round} closed: its published model, or a {@link ClosedRound} without one when it was
+     * skipped; empty when {@code timeout} passed first or the engine stopped.
+     */
+    public java.util.Optional<ClosedRound> awaitClosed(long round, Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (machine.lastClosed() < round) {
+                long left = end - System.nanoTime();
+                if (left <= 0 || stopping || failure != null) {
+                    return java.util.Optional.empty();
+                }
+                changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+            }
+            GlobalModel g = training.global();
+            boolean published = g.round() == round
+                    && g.signed().statement().receipt().size() > 0;
+            return java.util.Optional.of(published ? new ClosedRound(round, g.weights(), g.signed())
+                    : new ClosedRound(round, null, null));
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---------------------------------------------------------------- lifecycle and status

@@ -76,6 +76,8 @@ public final class RoundMachine {
     private TrainingRound open;
     private final EvaluationStage evaluation; // open exactly while the stage is EVALUATING
     private boolean stopped;
+    /** Rounds up to this one may open; {@link #holdRounds} makes it 0, {@link #release} raises it. */
+    private long releasedThrough = Long.MAX_VALUE;
 
     /** A machine without federated evaluation. */
     public RoundMachine(Settings settings, Sampler sampler, Predicate<ClientId> enrolled, Supplier<RoundNonce> nonces) {
@@ -110,6 +112,32 @@ public final class RoundMachine {
             stage = Stage.ROUND_OPEN;
         }
         return advance(now);
+    }
+
+    /**
+     * An aggregator's machine (before {@link #restore}): no round opens on its own; each waits for {@link #release}
+     * (its parent's task), then for its clients as usual.
+     */
+    public void holdRounds() {
+        releasedThrough = 0;
+    }
+
+    /**
+     * The parent released round {@code round} (its model was adopted as the round's base): it opens as soon as enough
+     * clients are live. Only the next round may be released, and only between rounds.
+     */
+    public List<Effect> release(long round, Instant now) {
+        if (stage != Stage.WAITING_FOR_CLIENTS || round != lastClosed + 1) {
+            throw new IllegalStateException("round " + round + " cannot be released now: the machine is " + stage
+                    + " after round " + lastClosed);
+        }
+        releasedThrough = round;
+        return advance(now);
+    }
+
+    /** Whether round {@code lastClosed + 1} may open (always, unless {@link #holdRounds} holds it). */
+    public boolean nextRoundReleased() {
+        return lastClosed < releasedThrough;
     }
 
     /** An authenticated client showed itself (Hello, a task request, an upload): it is live. */
@@ -314,7 +342,8 @@ public final class RoundMachine {
             if (lastClosed >= settings.totalRounds()) {
                 stage = Stage.FINISHED;
                 effects.add(new Effect.Finished(lastClosed));
-            } else if (clients.known() >= settings.minClients()) { // else too few, without listing thousands per event
+            } else if (nextRoundReleased() // and enough clients known, without listing thousands per event if not
+                    && clients.known() >= settings.minClients()) {
                 List<ClientId> eligible = eligible(now);
                 if (eligible.size() >= settings.minClients()) {
                     open = TrainingRound.open(lastClosed + 1, eligible, sampler, nonces, now, settings);

@@ -23,6 +23,12 @@ final class RoundWork {
     final RoundTask task;
     final Instant openedAt;
     final List<ReceiptEntry> receipt = new ArrayList<>();
+    /**
+     * Every client whose update this round counts: the senders of accepted updates and the clients an accepted
+     * partial aggregate's receipt names, so that no client's update is counted twice through two aggregators, or
+     * once directly and once through an aggregator.
+     */
+    final java.util.Set<io.pqfl.crypto.ClientId> counted = new java.util.HashSet<>();
     /** The advisory metrics of the accepted updates, weighted by their example counts. */
     final WeightedMeans clientReports = new WeightedMeans();
 

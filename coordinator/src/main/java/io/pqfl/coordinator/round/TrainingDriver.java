@@ -62,6 +62,7 @@ final class TrainingDriver {
     void resume(RoundPlan plan, List<VerifiedUpdate> accepted) {
         work = newWork(plan);
         accepted.forEach(work::fold);
+        accepted.forEach(u -> work.counted.add(u.clientId()));
     }
 
     /** Under the engine's lock: a new round is persisted before anyone can act on it. */
@@ -101,6 +102,25 @@ final class TrainingDriver {
             work = null;
             return m.roundClosed(c.round(), global.round(), clock.instant());
         });
+    }
+
+    /**
+     * Under the engine's lock, between rounds: {@code model} (the parent's global model, which an aggregator trains its
+     * clients on) becomes the global model, signed as of the last closed round {@code lastClosed} with this
+     * coordinator's key and ledgered as MODEL_ADOPTED, so the next round's tasks carry it.
+     */
+    void adopt(ModelWeights model, long lastClosed, io.pqfl.coordinator.store.Ledger ledger) throws SQLException, IOException {
+        if (!model.manifest().equals(global.weights().manifest())) {
+            throw new IllegalArgumentException("the parent's model is not this federation's: "
+                    + global.weights().manifest().describeMismatch(model.manifest()));
+        }
+        if (model.firstNonFiniteTensor() >= 0) {
+            throw new IllegalArgumentException("the parent's model is not finite");
+        }
+        io.pqfl.crypto.PayloadDigest parent = lastClosed == 0 ? null : global.signed().statement().modelDigest();
+        var signed = ledger.appendAdopted(head -> checkpoints.sign(lastClosed, model, parent, head));
+        global = GlobalModel.of(model, signed, config.chunkBytes());
+        log.info("Adopted the parent's model {} as the base of round {}", model.digest(), lastClosed + 1);
     }
 
     private RoundWork newWork(RoundPlan plan) {

@@ -13,6 +13,7 @@ import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
 import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.protocol.PartialAggregateStatement;
 import io.pqfl.protocol.UpdateStatement;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -78,6 +79,22 @@ final class UpdateRecorder {
             return entry.seq();
         } catch (SQLException | IOException e) {
             throw new UncheckedIOException(new IOException("cannot record update: " + e.getMessage(), e));
+        }
+    }
+
+    /** Records an accepted update's partial aggregate (under the engine's lock, right after {@link #commit}). */
+    void partial(PartialAggregateStatement s, byte[] signature, VerifyingKey key, long round) {
+        var p = s.partial();
+        try {
+            ledger.append(new Ledger.Draft(LedgerEntry.Kind.PARTIAL_AGGREGATE, round, s.update().clientId().value(),
+                    key.keyId().hex(), key.scheme().displayName(), s.encode(), signature, s.update().updateDigest().bytes(),
+                    null, "aggregator ledger head " + p.aggregatorLedgerHead().hex() + "; child round " + p.childRound()
+                    + " of " + LogSafe.text(p.childFederationId(), 64) + "; " + p.receipt().size() + " updates, "
+                    + s.update().numExamples() + " examples"));
+            log.info("Accepted partial aggregate from {} for round {}: {} updates of its round {}, aggregator ledger head {}",
+                    s.update().clientId(), round, p.receipt().size(), p.childRound(), p.aggregatorLedgerHead());
+        } catch (SQLException e) {
+            throw new UncheckedIOException(new IOException("cannot record partial aggregate: " + e.getMessage(), e));
         }
     }
 

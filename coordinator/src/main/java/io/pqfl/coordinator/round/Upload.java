@@ -9,6 +9,7 @@ import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.SignatureValue;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.PartialAggregateStatement;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.protocol.WeightsReceiver;
 import java.nio.ByteBuffer;
@@ -61,6 +62,15 @@ public final class Upload {
 
     /** Ends the upload with the client's signature: verifies and, if all is well, the engine records it. */
     public long finish(byte[] signatureBytes) throws RefusedException {
+        return finish(signatureBytes, null);
+    }
+
+    /**
+     * Ends the upload with the client's signature and, from an aggregator, its partial aggregate (null for a plain
+     * update): the update is verified, then the partial aggregate's receipt and signature; only if both pass is the
+     * update recorded, with its partial aggregate in the ledger.
+     */
+    public long finish(byte[] signatureBytes, io.pqfl.proto.v1.PartialAggregate partialAggregate) throws RefusedException {
         if (done) {
             throw new RefusedException(RejectReason.INCOMPLETE, "the upload has ended");
         }
@@ -76,10 +86,19 @@ public final class Upload {
             UpdateStatement attempted = weights == null ? null : header.statement(digest);
             throw end(e, attempted, signatureBytes);
         }
+        PartialAggregateStatement partial = null;
+        if (partialAggregate != null) {
+            try {
+                partial = engine.verifyPartial(update, key, partialAggregate);
+            } catch (RefusedException e) {
+                throw end(e, update.statement(), signatureBytes);
+            }
+        }
         long verifyNanos = System.nanoTime() - verifyStart;
         done = true;
         receiver = null;
-        return engine.record(this, update, verifyNanos, received + signatureBytes.length);
+        return engine.record(this, update, partial, partialAggregate == null ? null
+                : partialAggregate.getSignature().toByteArray(), verifyNanos, received + signatureBytes.length);
     }
 
     /** Abandons the upload (the client went away, broke the stream, stalled, or was superseded). */

@@ -12,6 +12,11 @@ import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.SignatureValue;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.PartialAggregate;
+import io.pqfl.protocol.PartialAggregateStatement;
+import io.pqfl.protocol.WireMapping;
+import io.pqfl.coordinator.verify.LogSafe;
+import io.pqfl.coordinator.verify.ReceiptVerifier;
 import io.pqfl.protocol.UpdateStatement;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -42,11 +47,14 @@ final class Uploads {
     private final Clock clock;
     private final Executor later;
     private final Supplier<UpdateListener> listener;
+    private final ReceiptVerifier receipts;
     private final Map<Long, Upload> inProgress = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
 
     Uploads(FederationEngine engine, UpdateVerifier verifier, UploadBudget budget, UpdateRecorder recorder,
-            CoordinatorMetrics metrics, Clock clock, Executor later, Supplier<UpdateListener> listener) {
+            CoordinatorMetrics metrics, Clock clock, Executor later, Supplier<UpdateListener> listener,
+            ReceiptVerifier receipts) {
+        this.receipts = receipts;
         this.engine = engine;
         this.verifier = verifier;
         this.budget = budget;
@@ -141,6 +149,18 @@ final class Uploads {
         }
     }
 
+    /** The partial aggregate an aggregator sent with its verified update: decoded, its signature and receipt checked. */
+    PartialAggregateStatement verifyPartial(VerifiedUpdate update, VerifyingKey key,
+                                            io.pqfl.proto.v1.PartialAggregate wire) throws RefusedException {
+        PartialAggregate partial;
+        try {
+            partial = WireMapping.fromWire(wire);
+        } catch (IllegalArgumentException e) {
+            throw new RefusedException(RejectReason.BAD_RECEIPT, "malformed partial aggregate: " + LogSafe.text(e.getMessage()));
+        }
+        return receipts.verify(update, key, partial, wire.getSignature().toByteArray());
+    }
+
     private static final class Rejected extends RuntimeException {
         private static final long serialVersionUID = 1L;
         final transient RefusedException rejection;
@@ -152,14 +172,17 @@ final class Uploads {
     }
 
     /** Records a verified update if the machine still wants it: spooled, ledgered, folded; returns its ledger entry. */
-    long record(Upload u, VerifiedUpdate update, long verifyNanos, long bytes) throws RefusedException {
+    long record(Upload u, VerifiedUpdate update, PartialAggregateStatement partial, byte[] partialSignature,
+                long verifyNanos, long bytes) throws RefusedException {
         ClientId client = u.header.clientId();
         long round = u.header.round();
         ReentrantLock lock = engine.lock();
         RoundMachine.Admission admission;
         lock.lock();
         try {
-            admission = engine.machine().updateVerified(u.id, client, round);
+            RoundWork w = engine.training().work();
+            RoundMachine.Admission twice = w != null && w.round() == round ? countedOnce(w, client, partial) : null;
+            admission = twice != null ? twice : engine.machine().updateVerified(u.id, client, round);
         } finally {
             lock.unlock();
         }
@@ -180,7 +203,15 @@ final class Uploads {
         lock.lock();
         try {
             seq = recorder.commit(part, update, u.key, round);
-            engine.training().work().fold(update);
+            if (partial != null) {
+                recorder.partial(partial, partialSignature, u.key, round);
+            }
+            RoundWork w = engine.training().work();
+            w.fold(update);
+            w.counted.add(client);
+            if (partial != null) {
+                partial.partial().receipt().forEach(e -> w.counted.add(e.clientId()));
+            }
             if (u.reported != null) {
                 engine.training().work().report(update.numExamples(), u.reported);
             }
@@ -200,6 +231,26 @@ final class Uploads {
         engine.carryOut(effects);
         listener.get().accepted(client, round, verifyNanos, bytes);
         return seq;
+    }
+
+    /**
+     * Under the lock: refused when a client this update counts (its sender, or a client its receipt names) was
+     * already counted in the round, directly or through an aggregator.
+     */
+    private static RoundMachine.Admission countedOnce(RoundWork w, ClientId client, PartialAggregateStatement partial) {
+        if (w.counted.contains(client)) {
+            return RoundMachine.Admission.refused(RejectReason.DUPLICATE, "client " + client
+                    + "'s update was already counted in round " + w.round() + " through an aggregator's receipt");
+        }
+        if (partial != null) {
+            for (var e : partial.partial().receipt()) {
+                if (w.counted.contains(e.clientId()) || e.clientId().equals(client)) {
+                    return RoundMachine.Admission.refused(RejectReason.BAD_RECEIPT, "the receipt names client "
+                            + e.clientId() + ", whose update round " + w.round() + " already counts");
+                }
+            }
+        }
+        return null;
     }
 
     /** An upload ended without an accepted update ({@code e} null: its own stream or disk failed). */

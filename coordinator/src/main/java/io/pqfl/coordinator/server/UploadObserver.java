@@ -41,6 +41,8 @@ final class UploadObserver implements StreamObserver<UpdateChunk> {
     private Upload upload;
     private byte[] signature;
     private boolean finished;
+    /** An aggregator's partial aggregate from the trailer, or null. */
+    private io.pqfl.proto.v1.PartialAggregate partialAggregate;
     private long claimedRound;
     private long lastMessageNanos = System.nanoTime();
     private ScheduledFuture<?> timer;
@@ -110,6 +112,8 @@ final class UploadObserver implements StreamObserver<UpdateChunk> {
                         throw malformed(upload == null ? "a trailer before the header" : "a second trailer");
                     }
                     signature = chunk.getTrailer().getSignature().toByteArray();
+                    partialAggregate = chunk.getTrailer().hasPartialAggregate()
+                            ? chunk.getTrailer().getPartialAggregate() : null;
                 }
                 case PART_NOT_SET -> throw malformed("an empty message");
             }
@@ -205,7 +209,7 @@ final class UploadObserver implements StreamObserver<UpdateChunk> {
         finished = true;
         timer.cancel(false);
         try {
-            long seq = upload.finish(signature);
+            long seq = upload.finish(signature, partialAggregate);
             responses.onNext(SubmitResponse.newBuilder().setAccepted(true).setLedgerSeq(seq).build());
             responses.onCompleted();
         } catch (RefusedException e) {

@@ -161,6 +161,34 @@ public final class Ledger {
         }
     }
 
+    /**
+     * Signs a model adopted from an aggregator's parent over the current head and appends its {@code MODEL_ADOPTED}
+     * entry right after that head, in one transaction under the database lock (as {@link #insertPublished} does for
+     * a published model, without a checkpoint: the adopted model is the parent's, which keeps it).
+     */
+    public SignedModel appendAdopted(Publication publication) throws SQLException, IOException {
+        synchronized (db) {
+            Connection c = db.connection();
+            boolean auto = c.getAutoCommit();
+            try {
+                c.setAutoCommit(false);
+                Tip tip = tip(c);
+                SignedModel signed = publication.publish(LedgerHead.of(tip.hash()));
+                ModelStatement s = signed.statement();
+                insert(c, tip, new Draft(LedgerEntry.Kind.MODEL_ADOPTED, s.modelRound(), null, s.coordinatorKeyId().hex(),
+                        s.scheme().displayName(), s.encode(), signed.signature().bytes(), s.modelDigest().bytes(), null,
+                        "the parent's model, the base of round " + (s.modelRound() + 1)));
+                c.commit();
+                return signed;
+            } catch (SQLException | IOException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(auto);
+            }
+        }
+    }
+
     /** The current head: the newest entry's hash, {@link LedgerHead#EMPTY} while the ledger is empty. */
     public LedgerHead head() throws SQLException {
         synchronized (db) {

@@ -26,7 +26,18 @@ public record LedgerEntry(long seq, Kind kind, long round, String clientId, Stri
          * An evaluation closed: the reason is its source (FEDERATED or CENTRAL), the detail its aggregate (or why it
          * is empty).
          */
-        EVALUATION_CLOSED
+        EVALUATION_CLOSED,
+        /**
+         * An aggregator's partial aggregate was accepted (right after its UPDATE_ACCEPTED entry): the statement is its
+         * partial-aggregate statement, the signature the aggregator's over it, the payload digest the aggregate's, the
+         * detail the aggregator's ledger head, its child round and the receipt's size (docs/AGGREGATOR.md).
+         */
+        PARTIAL_AGGREGATE,
+        /**
+         * An aggregator's coordinator took its parent's model as the base of its next round: the statement is the
+         * model statement it signed for that model (receipt empty), the payload digest the model's.
+         */
+        MODEL_ADOPTED
     }
 
     public LedgerEntry {

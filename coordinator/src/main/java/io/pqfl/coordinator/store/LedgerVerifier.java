@@ -139,6 +139,7 @@ public final class LedgerVerifier {
         Map<Long, Set<String>> acceptedDigests = new HashMap<>();
         var entries = ledger.entries();
         int[] evaluations = new int[3]; // accepted, rejected, closed
+        int[] partials = new int[2]; // partial aggregates accepted, models adopted from a parent
         for (LedgerEntry e : entries) {
             String problem = null;
             if (e.seq() != expectedSeq) {
@@ -171,6 +172,14 @@ public final class LedgerVerifier {
                         }
                         case EVALUATION_REJECTED -> evaluations[1]++;
                         case EVALUATION_CLOSED -> evaluations[2]++;
+                        case PARTIAL_AGGREGATE -> {
+                            checkPartial(e, ledger, acceptedDigests.getOrDefault(e.round(), Set.of()), !unsignedRun);
+                            partials[0]++;
+                        }
+                        case MODEL_ADOPTED -> {
+                            checkAdopted(e, coordinator, run.federationId());
+                            partials[1]++;
+                        }
                     }
                 } catch (IllegalArgumentException | SignatureVerificationException | KeyFormatException e1) {
                     problem = e1.getMessage();
@@ -186,6 +195,13 @@ public final class LedgerVerifier {
         if (evaluations[0] + evaluations[1] + evaluations[2] > 0) {
             notes.add(evaluations[0] + " accepted evaluations (each statement " + (unsignedRun ? "unsigned" : "verified")
                     + "), " + evaluations[1] + " rejected, " + evaluations[2] + " evaluations closed");
+        }
+        if (partials[0] > 0) {
+            notes.add(partials[0] + " partial aggregates of aggregators (each statement " + (unsignedRun ? "unsigned"
+                    : "verified") + "; their receipts are followed into the aggregators' ledgers with --aggregator)");
+        }
+        if (partials[1] > 0) {
+            notes.add(partials[1] + " models adopted from this aggregator's parent (each signed with the coordinator key)");
         }
         Coverage coverage = newestModel == null ? null
                 : new Coverage(newestModel.round(), newestModel.seq(), (int) (entries.size() - newestModel.seq()));
@@ -347,6 +363,40 @@ public final class LedgerVerifier {
         if (signed) {
             Verifier.create(key).verify(e.statement(), SignatureValue.of(SignatureScheme.parse(e.scheme()), e.signature()));
         }
+    }
+
+    /**
+     * A partial aggregate's entry: its statement matches its row, verifies with the aggregator's recorded key, and
+     * follows the aggregator's accepted update of the same digest in the same round.
+     */
+    private static void checkPartial(LedgerEntry e, Ledger ledger, Set<String> acceptedInRound, boolean signed)
+            throws SQLException, SignatureVerificationException, KeyFormatException {
+        io.pqfl.protocol.PartialAggregateStatement s = io.pqfl.protocol.PartialAggregateStatement.decode(e.statement());
+        UpdateStatement u = s.update();
+        if (u.round() != e.round() || !u.clientId().value().equals(e.clientId()) || !u.keyId().hex().equals(e.keyId())
+                || !Arrays.equals(u.updateDigest().bytes(), e.payloadDigest())) {
+            throw new IllegalArgumentException("the partial-aggregate statement does not match its ledger row");
+        }
+        if (!acceptedInRound.contains(e.clientId() + "/" + u.updateDigest().hex())) {
+            throw new IllegalArgumentException("partial aggregate of " + e.clientId() + " follows no accepted update of "
+                    + "its digest in round " + e.round());
+        }
+        byte[] encoded = ledger.publicKey(e.keyId()).orElseThrow(
+                () -> new IllegalArgumentException("aggregator key " + e.keyId() + " is not recorded"));
+        VerifyingKey key = VerifyingKey.fromEncoded(encoded);
+        if (signed) {
+            Verifier.create(key).verify(e.statement(), SignatureValue.of(SignatureScheme.parse(e.scheme()), e.signature()));
+        }
+    }
+
+    /** A model adopted from the parent: a model statement with an empty receipt, signed over the head it follows. */
+    private static void checkAdopted(LedgerEntry e, VerifyingKey coordinator, String federation)
+            throws SignatureVerificationException {
+        ModelStatement s = ModelStatement.decode(e.statement());
+        if (!s.receipt().isEmpty()) {
+            throw new IllegalArgumentException("an adopted model aggregates nothing here, but its statement lists a receipt");
+        }
+        checkModel(e, coordinator, federation, Set.of());
     }
 
     private static void checkModel(LedgerEntry e, VerifyingKey coordinator, String federation, Set<String> acceptedInRound)

@@ -62,6 +62,27 @@ class RoundMachineTest {
     }
 
     @Test
+    void heldRounds_openOnlyWhenReleased_oneAtATime_andBetweenRoundsOnly() {
+        RoundMachine m = machine(2, 2, 2, false);
+        m.holdRounds();
+        assertThat(m.restore(0, null, Set.of(), at(0))).isEmpty();
+        m.clientSeen(A, at(1));
+        assertThat(m.clientSeen(B, at(2))).isEmpty(); // enough clients, but the parent has not released round 1
+        assertThat(m.stage()).isEqualTo(Stage.WAITING_FOR_CLIENTS);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.release(2, at(3)))
+                .isInstanceOf(IllegalStateException.class);
+        Effect.OpenRound open = of(m.release(1, at(3)), Effect.OpenRound.class).get(0);
+        assertThat(open.plan().round()).isEqualTo(1);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.release(2, at(4)))
+                .isInstanceOf(IllegalStateException.class); // a round is open
+        runRound(m, 1, 5);
+        assertThat(of(m.roundClosed(1, at(6)), Effect.OpenRound.class)).isEmpty(); // round 2 waits for its release
+        assertThat(m.stage()).isEqualTo(Stage.WAITING_FOR_CLIENTS);
+        assertThat(of(m.tick(at(10)), Effect.OpenRound.class)).isEmpty();
+        assertThat(of(m.release(2, at(11)), Effect.OpenRound.class)).hasSize(1);
+    }
+
+    @Test
     void clientsThatAreNotEnrolledOrNoLongerLive_doNotCount() {
         RoundMachine m = machine(1, 2, 2, false);
         enrolled.remove(B);
