@@ -549,7 +549,7 @@ public final class SimulationRunner {
             progress.accept(spec.arm() + ": " + spec.clients() + " virtual clients joining over " + connections
                     + " connections; " + spec.perRound() + " sampled per round, " + pool.size() + " training worker"
                     + (pool.size() == 1 ? " in this JVM" : " processes"));
-            fleet.start(8);
+            fleet.start(64); // many Hellos in flight: their ledger entries share commits
             long[] lastProgress = {-1};
             Duration max = Duration.ofMinutes(10).plus(spec.roundTimeout().plusMinutes(2).multipliedBy(spec.rounds() + 1));
             try {

@@ -116,9 +116,8 @@ public final class IdentityService {
     private void record(LedgerEntry.Kind kind, ClientId clientId, VerifyingKey key, byte[] statement, byte[] signature,
                         String detail) {
         try {
-            ledger.rememberKey(key);
             ledger.append(new Ledger.Draft(kind, currentRound.getAsLong(), clientId.value(), key.keyId().hex(),
-                    key.scheme().displayName(), statement, signature, null, null, detail));
+                    key.scheme().displayName(), statement, signature, null, null, detail), key);
         } catch (SQLException e) {
             log.error("Cannot record {} of {} in the ledger", kind, clientId, e);
         }

@@ -73,7 +73,7 @@ public final class Ledger {
     }
 
     /** A draft waiting to be appended, and where its caller waits for the entry (or the failure). */
-    private record Pending(Draft draft, CompletableFuture<LedgerEntry> entry) {
+    private record Pending(Draft draft, VerifyingKey key, CompletableFuture<LedgerEntry> entry) {
     }
 
     private final Object queue = new Object();
@@ -86,7 +86,15 @@ public final class Ledger {
      * of its drafts is tried alone, so one bad draft fails only its own caller.
      */
     public LedgerEntry append(Draft d) throws SQLException {
-        Pending mine = new Pending(Objects.requireNonNull(d, "draft"), new CompletableFuture<>());
+        return append(d, null);
+    }
+
+    /**
+     * Appends an entry as {@link #append(Draft)} does, recording {@code key} (if not null and not yet known) in the
+     * same transaction: the entry's key is there for offline verification, at the cost of no extra commit.
+     */
+    public LedgerEntry append(Draft d, VerifyingKey key) throws SQLException {
+        Pending mine = new Pending(Objects.requireNonNull(d, "draft"), key, new CompletableFuture<>());
         synchronized (queue) {
             pending.add(mine);
         }
@@ -120,7 +128,7 @@ public final class Ledger {
                 List<LedgerEntry> entries = transaction(c -> {
                     List<LedgerEntry> out = new ArrayList<>(batch.size());
                     for (Pending p : batch) {
-                        out.add(insert(c, p.draft()));
+                        out.add(insertWithKey(c, p));
                     }
                     return out;
                 });
@@ -134,11 +142,18 @@ public final class Ledger {
         }
         for (Pending p : batch) {
             try {
-                p.entry().complete(transaction(c -> List.of(insert(c, p.draft()))).get(0));
+                p.entry().complete(transaction(c -> List.of(insertWithKey(c, p))).get(0));
             } catch (SQLException | RuntimeException e) {
                 p.entry().completeExceptionally(e);
             }
         }
+    }
+
+    private LedgerEntry insertWithKey(Connection c, Pending p) throws SQLException {
+        if (p.key() != null) {
+            insertKey(c, p.key());
+        }
+        return insert(c, p.draft());
     }
 
     private interface Work {
@@ -259,13 +274,17 @@ public final class Ledger {
     /** Records a public key so that the ledger can be verified offline. Idempotent. */
     public void rememberKey(VerifyingKey key) throws SQLException {
         synchronized (db) {
-            try (PreparedStatement ps = db.connection().prepareStatement(
-                    "INSERT INTO public_keys (key_id, scheme, encoded) VALUES (?, ?, ?) ON CONFLICT (key_id) DO NOTHING")) {
-                ps.setString(1, key.keyId().hex());
-                ps.setString(2, key.scheme().displayName());
-                ps.setBytes(3, key.encoded());
-                ps.executeUpdate();
-            }
+            insertKey(db.connection(), key);
+        }
+    }
+
+    private static void insertKey(Connection c, VerifyingKey key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO public_keys (key_id, scheme, encoded) VALUES (?, ?, ?) ON CONFLICT (key_id) DO NOTHING")) {
+            ps.setString(1, key.keyId().hex());
+            ps.setString(2, key.scheme().displayName());
+            ps.setBytes(3, key.encoded());
+            ps.executeUpdate();
         }
     }
 

@@ -51,9 +51,11 @@ final class ProcessWorker implements Worker {
         command.add(TrainingWorkerMain.class.getName());
         ProcessBuilder builder = new ProcessBuilder(command).redirectError(log.toFile());
         builder.environment().putIfAbsent("OMP_NUM_THREADS", "1");
-        builder.environment().putIfAbsent("MALLOC_MMAP_THRESHOLD_", "33554432");
-        builder.environment().putIfAbsent("MALLOC_TRIM_THRESHOLD_", "68719476736");
-        builder.environment().putIfAbsent("MALLOC_TOP_PAD_", "536870912");
+        // A worker builds and drops a model per job: memory freed by one job is given back to the system, unlike the
+        // launcher's never-trim settings for one long-lived model (which let a worker's resident memory pile up).
+        builder.environment().put("MALLOC_MMAP_THRESHOLD_", "33554432");
+        builder.environment().put("MALLOC_TRIM_THRESHOLD_", "134217728");
+        builder.environment().put("MALLOC_TOP_PAD_", "16777216");
         this.process = builder.start();
         this.toWorker = new DataOutputStream(new BufferedOutputStream(process.getOutputStream(), 1 << 16));
         this.fromWorker = new DataInputStream(new BufferedInputStream(process.getInputStream(), 1 << 16));
