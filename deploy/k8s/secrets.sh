@@ -8,8 +8,9 @@
 #   pqfl-clients-N     ID.key, ID.crt of every FED-DIR/clients/ID/, 50 clients per Secret (a Secret holds <= 1 MiB)
 #   pqfl-postgres      POSTGRES_PASSWORD and the coordinator's jdbc-url; the password is made once and kept in
 #                      FED-DIR/postgres-password (owner-only), so running this again does not lock the store out
-#   pqfl-aggregator    if FED-DIR/aggregator/ exists: aggregator.key, aggregator-server.crt, aggregator.crt,
-#                      ca.crt, ca.crl, coordinator.pub (docs/DEPLOYMENT.md shows how to issue them)
+#   pqfl-aggregator    if FED-DIR/aggregator/ exists: aggregator.key, aggregator-server.crt, ca.crt, ca.crl,
+#                      coordinator.pub (docs/DEPLOYMENT.md shows how to issue them)
+#   pqfl-trust         then also: aggregator-0.pub, the coordinator's trust directory for the aggregator
 set -euo pipefail
 fed="${1:?usage: $0 FED-DIR [OUT-DIR]}"
 out="${2:-$fed/k8s}"
@@ -57,7 +58,8 @@ secret pqfl-postgres --from-literal=POSTGRES_PASSWORD="$password" \
 
 if [ -d "$fed/aggregator" ]; then
   secret pqfl-aggregator --from-file="$fed/aggregator/aggregator.key" \
-    --from-file="$fed/aggregator/aggregator-server.crt" --from-file="$fed/aggregator/aggregator.crt" \
+    --from-file="$fed/aggregator/aggregator-server.crt" \
     --from-file="$fed/ca/ca.crt" --from-file="$fed/ca/ca.crl" --from-file="$fed/coordinator.pub"
+  secret pqfl-trust --from-file=aggregator-0.pub="$fed/aggregator/aggregator.pub"
 fi
 echo "Apply with: kubectl apply -f $out   (namespace $ns must exist: kubectl create namespace $ns)"

@@ -40,8 +40,8 @@ import picocli.CommandLine;
  * settings of their command, as {@code pqfl} checks them at start. Kubernetes' {@code $(VAR)} references are filled in
  * from the container's literal environment values, others with a placeholder.
  *
- * <p>{@code pqfl aggregator} was written against its name before the command existed: while there is no such
- * sub-command its manifests are reported as skipped, and from the day it exists they are checked like the others.
+ * <p>The aggregator's manifests were written against {@code pqfl aggregator} on its development branch: while this
+ * CLI has no such sub-command they are reported as skipped, and from the day it has they are checked like the others.
  */
 class DeploymentManifestsTest {
     private static final Path DEPLOY = Path.of("..", "deploy");
