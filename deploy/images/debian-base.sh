@@ -6,10 +6,10 @@
 #   ./mvnw -B -Pimages -DskipTests package -Dpqfl.image.base=tar://$PWD/OUT.tar
 set -euo pipefail
 out="$(realpath -m "${1:?usage: $0 OUT.tar}")"
-mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-debootstrap --variant=minbase --include=openjdk-17-jre-headless,ca-certificates bookworm "$work/rootfs" "$mirror" >&2
+# debootstrap's default mirror, or DEBIAN_MIRROR.
+debootstrap --variant=minbase --include=openjdk-17-jre-headless,ca-certificates bookworm "$work/rootfs" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >&2
 rm -rf "$work"/rootfs/var/cache/apt/archives/*.deb "$work"/rootfs/var/lib/apt/lists/*
 mkdir -p "$work/image"
 tar --numeric-owner --xattrs -C "$work/rootfs" -cf "$work/image/layer.tar" .
