@@ -565,7 +565,7 @@ public final class SimulationRunner {
             long wall = (System.nanoTime() - start) / 1_000_000;
             double ideal = pool.computeMillis() / (double) pool.size();
             return new FleetStats(pool.size(), pool.computeMillis(), pool.jobs(), wall, ideal > 0 ? wall / ideal : Double.NaN,
-                    peakRss(), pool.peakWorkerRssBytes(), fleet.dropouts(), fleet.late(), fleet.failures());
+                    io.pqfl.sim.fleet.Rss.peakBytes("self"), pool.peakWorkerRssBytes(), fleet.dropouts(), fleet.late(), fleet.failures());
         }
     }
 
@@ -582,20 +582,6 @@ public final class SimulationRunner {
                     + st.connectedClients() + " live clients)";
             case FINISHED -> "finished; waiting for the clients to hear it";
         };
-    }
-
-    /** The highest resident memory of this JVM so far (VmHWM, Linux), in bytes; -1 where unknown. */
-    static long peakRss() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (java.io.IOException | NumberFormatException e) {
-            // not Linux
-        }
-        return -1;
     }
 
     private static void deleteTree(Path p) throws java.io.IOException {

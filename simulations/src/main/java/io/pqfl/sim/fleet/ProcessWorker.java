@@ -85,18 +85,9 @@ final class ProcessWorker implements Worker {
         }
     }
 
-    /** VmHWM of the worker process, from /proc (Linux); unchanged elsewhere. */
+    /** VmHWM of the worker process (Linux); unchanged elsewhere. */
     private void samplePeakRss() {
-        Path status = Path.of("/proc", Long.toString(process.pid()), "status");
-        try {
-            for (String line : Files.readAllLines(status)) {
-                if (line.startsWith("VmHWM:")) {
-                    peakRss = Math.max(peakRss, Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024);
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // not Linux, or the process is gone: keep what was seen
-        }
+        peakRss = Math.max(peakRss, Rss.peakBytes(Long.toString(process.pid())));
     }
 
     static String tail(Path log) {
