@@ -41,6 +41,9 @@ public final class WeightsReceiver {
     private int tensor;
     private int element;
     private long received;
+    /** The first tensor in which a NaN or an infinity arrived, or -1. */
+    private int firstNonFinite = -1;
+    private PayloadDigest digest;
 
     public WeightsReceiver(ModelManifest manifest) {
         this.manifest = manifest;
@@ -94,12 +97,11 @@ public final class WeightsReceiver {
                 return;
             }
             carryLength = 0;
-            ByteBuffer one = ByteBuffer.wrap(carry).order(ByteOrder.LITTLE_ENDIAN);
-            store(one.asFloatBuffer(), 1);
+            store(ByteBuffer.wrap(carry).order(ByteOrder.LITTLE_ENDIAN), 1);
         }
         int whole = (n - p) >>> 2;
         if (whole > 0) {
-            store(in.slice(p, whole << 2).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer(), whole);
+            store(in.slice(p, whole << 2).order(ByteOrder.LITTLE_ENDIAN), whole);
             p += whole << 2;
         }
         while (p < n) {
@@ -107,28 +109,55 @@ public final class WeightsReceiver {
         }
     }
 
-    /** Moves {@code count} values from {@code src} into the tensors, in runs as long as the arrays allow. */
-    private void store(FloatBuffer src, int count) {
+    /**
+     * Moves {@code count} little-endian values from {@code src} (from its index 0) into the tensors, in runs as long
+     * as the arrays allow, checking each run for NaN and infinity while its bytes are in the cache.
+     */
+    private void store(ByteBuffer src, int count) {
+        int from = 0;
         while (count > 0) {
             while (element == sizes[tensor]) {
                 tensor++;
                 element = 0;
             }
             float[] whole = values[tensor];
-            int run;
-            if (whole != null) {
-                run = Math.min(count, whole.length - element);
-                src.get(whole, element, run);
-            } else if (part == null || element == partStart + part.length) {
+            if (whole == null && (part == null || element == partStart + part.length)) {
                 grow();
                 continue;
-            } else {
-                run = Math.min(count, partStart + part.length - element);
-                src.get(part, element - partStart, run);
             }
+            int run = Math.min(count, whole != null ? whole.length - element : partStart + part.length - element);
+            if (firstNonFinite < 0 && !allFinite(src, from, run)) {
+                firstNonFinite = tensor;
+            }
+            FloatBuffer view = src.slice(from, run << 2).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            if (whole != null) {
+                view.get(whole, element, run);
+            } else {
+                view.get(part, element - partStart, run);
+            }
+            from += run << 2;
             element += run;
             count -= run;
         }
+    }
+
+    /**
+     * Whether the {@code count} float32 values at byte {@code from} are all finite, two per 64-bit read: a value is
+     * NaN or infinite exactly when its eight exponent bits are all ones, and then adding one at the exponent's lowest
+     * bit carries into the bit above the exponent (the sign's place) of that value's 32 bits, and only then.
+     * (Read as floats, one comparison per value cost more than reading the whole model again.)
+     */
+    static boolean allFinite(ByteBuffer src, int from, int count) {
+        long carries = 0;
+        int end = from + (count << 2);
+        int i = from;
+        for (; i + 8 <= end; i += 8) {
+            carries |= (src.getLong(i) & 0x7f80_0000_7f80_0000L) + 0x0080_0000_0080_0000L;
+        }
+        if (i < end) {
+            carries |= (src.getInt(i) & 0x7f80_0000) + 0x0080_0000;
+        }
+        return (carries & 0x8000_0000_8000_0000L) == 0;
     }
 
     /**
@@ -182,9 +211,21 @@ public final class WeightsReceiver {
         return received == manifest.totalBytes();
     }
 
-    /** The digest of manifest and bytes; call once, after the last chunk. */
+    /** The digest of manifest and bytes, after the last chunk: no chunk is accepted once it has been asked for. */
     public PayloadDigest digest() {
-        return hasher.finish();
+        if (digest == null) {
+            digest = hasher.finish();
+        }
+        return digest;
+    }
+
+    /**
+     * The index of the first tensor that received a NaN or an infinity, or -1 when every value so far is finite: the
+     * same answer as {@link ModelWeights#firstNonFiniteTensor()} on {@link #weights()}, found while the values were
+     * decoded rather than by reading the model again.
+     */
+    public int firstNonFiniteTensor() {
+        return firstNonFinite;
     }
 
     /** The decoded weights; only when {@link #isComplete()}. */

@@ -9,9 +9,11 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The receiver's bulk, block-wise decode against the plainest decoder there is — one {@code getFloat} per value and
@@ -99,6 +101,82 @@ class WeightsReceiverDecodeTest {
     static Stream<Integer> byteAtATimeStarts() {
         // Inside the first tensor; just before the end of "staged" (a tensor boundary); mid-value near a block edge.
         return Stream.of(1, 4 * (5 + 3 * I + 7) - 2001, WeightsReceiver.BLOCK_BYTES * 7 - 1001);
+    }
+
+    static Stream<Arguments> specialValues() {
+        Stream.Builder<Arguments> cases = Stream.builder();
+        float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.intBitsToFloat(0x7f800001),
+            Float.intBitsToFloat(0xffc00000)};
+        for (int k = 0; k < specials.length; k++) {
+            for (int tensor = 0; tensor < MANIFEST.tensors().size(); tensor++) {
+                cases.add(Arguments.of(Float.floatToRawIntBits(specials[k]), tensor, 1000L * k + tensor));
+            }
+        }
+        return cases.build();
+    }
+
+    @ParameterizedTest(name = "bits {0} in tensor {1}")
+    @MethodSource("specialValues")
+    void firstNonFiniteTensor_oneNaNOrInfinityAnywhere_isFoundInItsTensor(int specialBits, int tensor, long seed)
+            throws Exception {
+        SplittableRandom random = new SplittableRandom(seed);
+        ByteBuffer wire = extremeButFiniteWire(random);
+        long before = 0;
+        for (int t = 0; t < tensor; t++) {
+            before += MANIFEST.tensors().get(t).elementCount();
+        }
+        int index = Math.toIntExact(before + random.nextInt(MANIFEST.tensors().get(tensor).elementCount()));
+        wire.putInt(4 * index, specialBits);
+        // A later tensor's non-finite value must not be reported instead of the first.
+        int last = MANIFEST.tensors().size() - 1;
+        if (tensor < last) {
+            wire.putInt(Math.toIntExact(MANIFEST.totalBytes()) - 4, Float.floatToRawIntBits(Float.NaN));
+        }
+
+        WeightsReceiver receiver = receiveInRandomChunks(wire.array(), random);
+
+        assertThat(receiver.firstNonFiniteTensor()).isEqualTo(tensor)
+                .isEqualTo(ModelWeights.of(MANIFEST, referenceDecode(wire.array())).firstNonFiniteTensor());
+    }
+
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3})
+    void firstNonFiniteTensor_extremeFiniteValues_isMinusOne(long seed) throws Exception {
+        SplittableRandom random = new SplittableRandom(seed);
+        WeightsReceiver receiver = receiveInRandomChunks(extremeButFiniteWire(random).array(), random);
+        assertThat(receiver.firstNonFiniteTensor()).isEqualTo(-1);
+    }
+
+    @Test
+    void allFinite_eachValueOfALongRead_andTheOddTail_areChecked() {
+        ByteBuffer b = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+        for (int at : new int[] {0, 4, 8}) {
+            b.putFloat(0, 1f).putFloat(4, -2f).putFloat(8, Float.MAX_VALUE);
+            assertThat(WeightsReceiver.allFinite(b, 0, 3)).isTrue();
+            b.putFloat(at, Float.NEGATIVE_INFINITY);
+            assertThat(WeightsReceiver.allFinite(b, 0, 3)).as("infinity at byte %d", at).isFalse();
+        }
+    }
+
+    private static WeightsReceiver receiveInRandomChunks(byte[] wire, SplittableRandom random) throws Exception {
+        WeightsReceiver receiver = new WeightsReceiver(MANIFEST);
+        for (int at = 0; at < wire.length; ) {
+            int n = Math.min(wire.length - at, 1 + random.nextInt(3 * WeightsReceiver.BLOCK_BYTES));
+            receiver.accept(ByteBuffer.wrap(wire, at, n).slice());
+            at += n;
+        }
+        return receiver;
+    }
+
+    /** Finite values, many at the edges: the largest, the smallest subnormal, zeros of both signs, exponent 0xfe. */
+    private static ByteBuffer extremeButFiniteWire(SplittableRandom random) {
+        float[] edges = {Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_VALUE, 0f, -0f,
+            Float.MIN_NORMAL, Float.intBitsToFloat(0x7f7fffff), Float.intBitsToFloat(0xff000001)};
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(MANIFEST.totalBytes())).order(ByteOrder.LITTLE_ENDIAN);
+        while (out.hasRemaining()) {
+            out.putFloat(random.nextInt(4) == 0 ? edges[random.nextInt(edges.length)] : (float) random.nextGaussian());
+        }
+        return out;
     }
 
     /** Random float32 values, NaNs made canonical (a float array need not keep a NaN's payload bits). */
