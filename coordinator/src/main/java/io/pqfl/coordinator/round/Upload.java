@@ -81,7 +81,7 @@ public final class Upload {
         VerifiedUpdate update;
         long verifyStart = System.nanoTime();
         try {
-            update = engine.verify(header, key, digest, received, weights, signature);
+            update = engine.verify(header, key, receiver, signature);
         } catch (RefusedException e) {
             UpdateStatement attempted = weights == null ? null : header.statement(digest);
             throw end(e, attempted, signatureBytes);

@@ -4,6 +4,7 @@ import io.pqfl.coordinator.identity.Sessions;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.UpdateHeader;
+import io.pqfl.protocol.WeightsReceiver;
 import io.pqfl.coordinator.RefusedException;
 import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
@@ -134,12 +135,12 @@ final class Uploads {
         metrics.bytesReceived(n);
     }
 
-    VerifiedUpdate verify(UpdateHeader h, VerifyingKey key, PayloadDigest digest, long received,
-                          ModelWeights weights, SignatureValue signature) throws RefusedException {
+    VerifiedUpdate verify(UpdateHeader h, VerifyingKey key, WeightsReceiver received, SignatureValue signature)
+            throws RefusedException {
         try {
             return metrics.timeVerification(() -> {
                 try {
-                    return verifier.verify(h, key, digest, received, weights, signature);
+                    return verifier.verify(h, key, received, signature);
                 } catch (RefusedException e) {
                     throw new Rejected(e);
                 }

@@ -15,8 +15,10 @@ import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.SigningPolicy;
 import io.pqfl.protocol.UpdateHeader;
 import io.pqfl.protocol.UpdateStatement;
+import io.pqfl.protocol.WeightsReceiver;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.ToIntFunction;
 
 /**
  * The coordinator's checks on an incoming update, in the order the upload path meets them. The header
@@ -176,13 +178,30 @@ public final class UpdateVerifier {
      */
     public VerifiedUpdate verify(UpdateHeader h, VerifyingKey key, PayloadDigest computedDigest, long receivedBytes,
                                  ModelWeights weights, SignatureValue signature) throws RefusedException {
+        return verify(h, key, computedDigest, receivedBytes, weights, ModelWeights::firstNonFiniteTensor, signature);
+    }
+
+    /**
+     * {@link #verify(UpdateHeader, VerifyingKey, PayloadDigest, long, ModelWeights, SignatureValue) verify} for the
+     * upload that {@code received} took in: its digest, its byte count, and its values, which the receiver checked
+     * for NaN and infinity while it decoded them, so that the model is not read once more for that.
+     */
+    public VerifiedUpdate verify(UpdateHeader h, VerifyingKey key, WeightsReceiver received, SignatureValue signature)
+            throws RefusedException {
+        return verify(h, key, received.digest(), received.receivedBytes(), received.isComplete() ? received.weights() : null,
+                w -> received.firstNonFiniteTensor(), signature);
+    }
+
+    private VerifiedUpdate verify(UpdateHeader h, VerifyingKey key, PayloadDigest computedDigest, long receivedBytes,
+                                  ModelWeights weights, ToIntFunction<ModelWeights> firstNonFinite,
+                                  SignatureValue signature) throws RefusedException {
         // The client may have been revoked (or re-keyed) while it was uploading.
         checkIdentity(h.clientId(), h.keyId(), h.scheme());
         if (receivedBytes != h.manifest().totalBytes() || weights == null) {
             throw new RefusedException(RejectReason.INCOMPLETE,
                     "received " + receivedBytes + " of " + h.manifest().totalBytes() + " tensor bytes");
         }
-        int bad = weights.firstNonFiniteTensor();
+        int bad = firstNonFinite.applyAsInt(weights);
         if (bad >= 0) {
             throw new RefusedException(RejectReason.NON_FINITE,
                     "tensor " + h.manifest().tensors().get(bad).name() + " contains NaN or infinity");

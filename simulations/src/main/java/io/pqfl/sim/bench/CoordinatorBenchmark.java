@@ -39,12 +39,20 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The coordinator's upload path without the network — one-pass digest-and-decode of each update's chunks, the
- * statement, the signature check — measured in signed updates per second, and the heap used while a strategy
- * aggregates them: FedAvg streams, FedMedian buffers. The update values are random (what is measured does not
- * depend on them); every update is really signed and really verified.
+ * statement, the signature check, the strategy's fold — measured in signed updates per second and MB/s, beside
+ * SHA-512 alone over the same bytes delivered the same way, and the heap used while a strategy aggregates them:
+ * FedAvg streams, FedMedian buffers. The update values are random (what is measured does not depend on them);
+ * every update is really signed and really verified.
+ *
+ * <p>The update bytes are generated once, before anything is timed, and kept off the heap (so the heap figure is
+ * the coordinator's, not the fixture's); each chunk reaches the receiver as a read-only view, as gRPC hands
+ * {@code ByteString.asReadOnlyByteBuffer()} to the upload. Large models reuse a few distinct payloads (each
+ * client still signs its own statement over its payload's digest).
  */
 public final class CoordinatorBenchmark {
     private static final int CHUNK = 1 << 20;
+    /** Off-heap bytes of distinct payloads a fixture generates at most; clients beyond that share payloads. */
+    private static final long PAYLOAD_POOL_BYTES = 128L << 20;
 
     private CoordinatorBenchmark() {
     }
@@ -53,18 +61,36 @@ public final class CoordinatorBenchmark {
     public record Result(double perSecond, double mbPerSecond, long peakHeapMib) {
     }
 
+    /**
+     * Medians over paired runs: verify-and-aggregate, then SHA-512 alone over the same bytes on as many threads.
+     *
+     * @param ratio the median of each pair's verify-and-aggregate MB/s over its SHA-512 MB/s
+     */
+    public record Comparison(int runs, double perSecond, double mbPerSecond, double sha512MbPerSecond, double ratio,
+                             long peakHeapMib) {
+    }
+
     /** A round of {@code clients} signed updates of {@code manifest}, ready to be verified again and again. */
     public static Fixture fixture(ModelManifest manifest, int clients, SignatureScheme scheme) throws Exception {
         return new Fixture(manifest, clients, scheme);
     }
 
-    /** Clients, their keys and signed statements; update bytes are regenerated from a seed when sent. */
+    /** The median of {@code values} (the mean of the middle two for an even count). */
+    static double median(double[] values) {
+        double[] v = values.clone();
+        java.util.Arrays.sort(v);
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+
+    /** Clients, their keys and signed statements, and the update bytes they send. */
     public static final class Fixture {
         private final ModelManifest manifest;
         private final int clients;
         private final List<SigningKey> keys = new ArrayList<>();
         private final List<UpdateHeader> headers = new ArrayList<>();
         private final List<SignatureValue> signatures = new ArrayList<>();
+        private final List<ByteBuffer> payloads = new ArrayList<>();
         private final TrustStore trust;
         private final RoundContext round;
         private final PayloadDigest base;
@@ -76,6 +102,10 @@ public final class CoordinatorBenchmark {
             this.scheme = scheme;
             this.trust = TrustStore.open(Files.createTempDirectory("bench-trust"));
             this.base = ModelWeights.zeros(manifest).digest();
+            long distinct = Math.max(1, Math.min(clients, PAYLOAD_POOL_BYTES / Math.max(1, manifest.totalBytes())));
+            for (int i = 0; i < distinct; i++) {
+                payloads.add(generate(i));
+            }
             RoundNonce nonce = RoundNonce.random(new SecureRandom());
             List<ClientId> ids = new ArrayList<>();
             for (int i = 0; i < clients; i++) {
@@ -84,41 +114,102 @@ public final class CoordinatorBenchmark {
                 trust.add(id, key.verifyingKey());
                 ids.add(id);
                 keys.add(key);
-                PayloadHasher h = new PayloadHasher().update(manifest.encode());
-                forEachChunk(i, c -> h.update(c.duplicate()));
                 UpdateHeader header = new UpdateHeader("bench", 1, nonce, id, key.keyId(), scheme, base, manifest, 100,
                         manifest.totalBytes());
                 headers.add(header);
-                UpdateStatement st = header.statement(h.finish());
+                UpdateStatement st = header.statement(sha512(i));
                 signatures.add(Signer.create(key).sign(st.encode()));
             }
             this.round = new RoundContext("bench", 1, nonce, base, manifest, Set.copyOf(ids));
         }
 
-        /** The deterministic pseudo-random wire bytes of client i's update, in 1 MiB chunks. */
+        /** Pseudo-random float32 little-endian wire bytes, off the heap. */
+        private ByteBuffer generate(int seed) {
+            SplittableRandom random = new SplittableRandom(seed);
+            ByteBuffer all = ByteBuffer.allocateDirect(Math.toIntExact(manifest.totalBytes())).order(ByteOrder.LITTLE_ENDIAN);
+            while (all.hasRemaining()) {
+                all.putFloat((float) (random.nextDouble() - 0.5));
+            }
+            return all.flip().asReadOnlyBuffer();
+        }
+
+        /** Client i's wire bytes in 1 MiB read-only chunks (views, no copy). */
         void forEachChunk(int client, java.util.function.Consumer<ByteBuffer> sink) {
-            SplittableRandom random = new SplittableRandom(client);
-            ByteBuffer chunk = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
-            long left = manifest.totalElements();
-            while (left > 0) {
-                chunk.clear();
-                int n = (int) Math.min(left, CHUNK / 4);
-                for (int k = 0; k < n; k++) {
-                    chunk.putFloat((float) (random.nextDouble() - 0.5));
-                }
-                chunk.flip();
-                sink.accept(chunk);
-                left -= n;
+            ByteBuffer payload = payloads.get(client % payloads.size());
+            for (int at = 0; at < payload.limit(); at += CHUNK) {
+                sink.accept(payload.duplicate().limit(Math.min(payload.limit(), at + CHUNK)).position(at).slice());
             }
         }
 
-        /** Verifies every update on {@code threads} threads and folds it into {@code strategy}'s aggregate. */
+        /** SHA-512 over what client i sends: the payload digest that the protocol defines, and nothing else. */
+        PayloadDigest sha512(int client) {
+            PayloadHasher h = new PayloadHasher().update(manifest.encode());
+            forEachChunk(client, h::update);
+            return h.finish();
+        }
+
+        /**
+         * {@code runs} pairs of timed runs on {@code threads} threads, after one untimed pair to warm up (which also
+         * measures the peak heap): the upload path with {@code strategy}, then SHA-512 alone over the same chunks.
+         */
+        public Comparison compare(int runs, int threads, String strategy) throws Exception {
+            if (runs < 1) {
+                throw new IllegalArgumentException("runs must be >= 1, got " + runs);
+            }
+            long peak = verifyAll(threads, strategy, true).peakHeapMib();
+            digestAll(threads);
+            double[] perSecond = new double[runs];
+            double[] mb = new double[runs];
+            double[] sha = new double[runs];
+            double[] ratio = new double[runs];
+            for (int r = 0; r < runs; r++) {
+                Result v = verifyAll(threads, strategy, false);
+                perSecond[r] = v.perSecond();
+                mb[r] = v.mbPerSecond();
+                sha[r] = digestAll(threads);
+                ratio[r] = mb[r] / sha[r];
+            }
+            return new Comparison(runs, median(perSecond), median(mb), median(sha), median(ratio), peak);
+        }
+
+        /** SHA-512 over every client's bytes (manifest encoding, then the chunks) on {@code threads} threads, in MB/s. */
+        public double digestAll(int threads) throws Exception {
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            long start = System.nanoTime();
+            List<Future<PayloadDigest>> futures = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                int client = i;
+                futures.add(pool.submit(() -> sha512(client)));
+            }
+            for (Future<PayloadDigest> f : futures) {
+                f.get();
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            pool.shutdown();
+            return clients * manifest.totalBytes() / 1e6 / seconds;
+        }
+
+        /**
+         * Verifies every update on {@code threads} threads and folds it into {@code strategy}'s aggregate, sampling
+         * the heap after a full collection and after each update.
+         */
         public Result verifyAll(int threads, String strategy) throws Exception {
+            return verifyAll(threads, strategy, true);
+        }
+
+        /**
+         * Without {@code sampleHeap} nothing but the upload path runs: no full collection first (it would shrink the
+         * heap, and the run would then time the operating system handing the heap back, page by page, which a
+         * coordinator that has run a round no longer pays) and no heap sampling per update.
+         */
+        private Result verifyAll(int threads, String strategy, boolean sampleHeap) throws Exception {
             UpdateVerifier verifier = new UpdateVerifier(trust, Set.of(scheme), Long.MAX_VALUE);
             RoundAggregator aggregator = Strategies.create(strategy, Map.of()).begin(1, ModelWeights.zeros(manifest));
             MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
-            System.gc();
-            AtomicLong peak = new AtomicLong(memory.getHeapMemoryUsage().getUsed());
+            if (sampleHeap) {
+                System.gc();
+            }
+            AtomicLong peak = new AtomicLong(sampleHeap ? memory.getHeapMemoryUsage().getUsed() : 0);
             ExecutorService pool = Executors.newFixedThreadPool(threads);
             long start = System.nanoTime();
             List<Future<?>> futures = new ArrayList<>();
@@ -129,7 +220,9 @@ public final class CoordinatorBenchmark {
                     synchronized (aggregator) {
                         aggregator.accept(u);
                     }
-                    peak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+                    if (sampleHeap) {
+                        peak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+                    }
                     return null;
                 }));
             }
@@ -139,7 +232,9 @@ public final class CoordinatorBenchmark {
             aggregator.finish();
             double seconds = (System.nanoTime() - start) / 1e9;
             pool.shutdown();
-            peak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+            if (sampleHeap) {
+                peak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+            }
             return new Result(clients / seconds, clients * manifest.totalBytes() / 1e6 / seconds, peak.get() >> 20);
         }
 
@@ -154,8 +249,7 @@ public final class CoordinatorBenchmark {
                     throw new IllegalStateException(e);
                 }
             });
-            return verifier.verify(header, key, receiver.digest(), receiver.receivedBytes(), receiver.weights(),
-                    signatures.get(client));
+            return verifier.verify(header, key, receiver, signatures.get(client));
         }
     }
 }
