@@ -2,7 +2,10 @@ package io.pqfl.coordinator;
 
 import io.pqfl.coordinator.aggregate.TrainingSchedule;
 
+import io.pqfl.coordinator.aggregate.CentralDp;
+import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.evaluate.CentralEvaluator;
+import io.pqfl.coordinator.privacy.DpSettings;
 import io.pqfl.coordinator.store.DataDirectory;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.protocol.FederationIds;
@@ -38,7 +41,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 Duration requestTimeout, int evaluateEvery, boolean finalEvaluation,
                                 double evaluateFraction, int minEvaluations, Duration evaluationTimeout,
                                 CentralEvaluator centralEvaluator, TrainingSchedule trainingSchedule,
-                                Path receiptTrustDir, boolean holdRounds) {
+                                Path receiptTrustDir, boolean holdRounds, DpSettings dp) {
     /** The base training configuration as the schedule makes it for {@code round}: what the strategy starts from. */
     public TrainingConfig trainingFor(long round) {
         return trainingSchedule.forRound(round, rounds, training);
@@ -131,6 +134,20 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         if (maxCallsPerConnection < 1) {
             throw new IllegalArgumentException("max calls per connection must be >= 1, got " + maxCallsPerConnection);
         }
+        if (dp != null) {
+            CentralDp.requireSumBased(Strategies.create(strategy, strategyParams));
+            dp.checkPlan(rounds, largestSamplingRate(clientsPerRound, minClients));
+        }
+    }
+
+    /**
+     * The largest sampling rate a round can have: a round opens only with at least {@code minClients} eligible
+     * clients live, and samples {@link #sampleSize} of them. With a fixed count below the minimum that is
+     * {@code clientsPerRound / minClients}; otherwise a round may sample every live client (rate 1). The privacy
+     * budget is checked against it at start, since the number of eligible clients is not known then.
+     */
+    public static double largestSamplingRate(int clientsPerRound, int minClients) {
+        return clientsPerRound > 0 ? Math.min(1.0, (double) clientsPerRound / minClients) : 1.0;
     }
 
     private static void requirePositive(Duration d, String what) {
@@ -246,6 +263,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private int minEvaluations = 1;
         private Duration evaluationTimeout;
         private CentralEvaluator centralEvaluator;
+        private DpSettings dp;
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -350,6 +368,11 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder centralEvaluator(CentralEvaluator v) { this.centralEvaluator = v; return this; }
         /** Concurrent calls one connection may have open. */
         public Builder maxCallsPerConnection(int v) { this.maxCallsPerConnection = v; return this; }
+        /**
+         * Central differential privacy ({@code docs/PRIVACY.md}): clip each update's difference from the global model
+         * and noise the average (default: none, null). Only with fedavg, fedprox and the FedOpt family.
+         */
+        public Builder differentialPrivacy(DpSettings v) { this.dp = v; return this; }
 
         public CoordinatorConfig build() {
             Path trust = trustDir != null ? trustDir : DataDirectory.of(dataDir).trust();
@@ -361,7 +384,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection, maxTaskStreams,
                     requestTimeout, evaluateEvery, finalEvaluation, evaluateFraction, minEvaluations,
                     evaluationTimeout != null ? evaluationTimeout : roundTimeout, centralEvaluator, trainingSchedule,
-                    receiptTrustDir, holdRounds);
+                    receiptTrustDir, holdRounds, dp);
         }
     }
 }

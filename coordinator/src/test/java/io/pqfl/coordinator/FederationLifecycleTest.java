@@ -99,6 +99,33 @@ class FederationLifecycleTest {
     }
 
     @Test
+    void differentialPrivacy_clipsEachUpdateInTheRunningFederation_andExportsEpsilon() throws Exception {
+        // no noise, clip 0.5: the differences +1 and +3 on every coordinate both clip to 0.5 * (1,..,1)/sqrt(d)
+        try (TestFederation fed = TestFederation.start(dir, 2, b -> b.rounds(1)
+                .differentialPrivacy(new io.pqfl.coordinator.privacy.DpSettings(0, 0.5, 1e-5, 0)))) {
+            TestClient c1 = fed.client("c1");
+            TestClient c2 = fed.client("c2");
+            c1.hello();
+            c2.hello();
+            contribute(c1, 1);
+            contribute(c2, 3);
+            assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
+            float[] before = tiny(0).tensor(0);
+            int d = 0;
+            for (int t = 0; t < tiny(0).tensorCount(); t++) {
+                d += tiny(0).tensor(t).length;
+            }
+            float step = (float) (0.5 / Math.sqrt(d));
+            float[] after = fed.global().tensor(0);
+            for (int i = 0; i < after.length; i++) {
+                assertThat(after[i] - before[i]).isCloseTo(step, org.assertj.core.api.Assertions.within(1e-6f));
+            }
+            // without noise there is no privacy: the gauge says so rather than 0
+            assertThat(fed.metrics.gaugeValue("pqfl.dp.epsilon")).isInfinite();
+        }
+    }
+
+    @Test
     void metricsEndpoint_servesPrometheusText() throws Exception {
         try (TestFederation fed = TestFederation.start(dir, 2, b -> { });
              MetricsEndpoint endpoint = new MetricsEndpoint("127.0.0.1", 0, fed.metrics)) {

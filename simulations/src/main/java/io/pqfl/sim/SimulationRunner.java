@@ -139,7 +139,8 @@ public final class SimulationRunner {
                        String strategy, Map<String, String> strategyParams, TrainingConfig training,
                        Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
                        AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
-                       io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale) {
+                       io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale,
+                       io.pqfl.coordinator.privacy.DpSettings dp) {
         public Spec {
             Objects.requireNonNull(signing, "signing");
             Objects.requireNonNull(scheme, "scheme");
@@ -149,6 +150,16 @@ public final class SimulationRunner {
                 throw new IllegalArgumentException("clients per round (" + scale.clientsPerRound() + ") exceeds the "
                         + clients + " clients");
             }
+        }
+
+        /** An arm without differential privacy. */
+        public Spec(String arm, SigningPolicy signing, SignatureScheme scheme, int clients, int rounds, ModelCatalog model,
+                    String strategy, Map<String, String> strategyParams, TrainingConfig training,
+                    Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
+                    AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
+                    io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale) {
+            this(arm, signing, scheme, clients, rounds, model, strategy, strategyParams, training, partition, alpha,
+                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer, schedule, scale, null);
         }
 
         /** An arm at the default {@link Scale}. */
@@ -243,7 +254,12 @@ public final class SimulationRunner {
      */
     public record Result(Spec spec, List<Round> rounds, List<ClientRound> clients, Map<String, Integer> rejections,
                          double initialAccuracy, double finalAccuracy, long wallMillis, String channel,
-                         io.pqfl.coordinator.evaluate.EvaluationSummary federated, String architecture, FleetStats fleet) {
+                         io.pqfl.coordinator.evaluate.EvaluationSummary federated, String architecture, FleetStats fleet,
+                         double epsilon) {
+        /** Whether the arm ran with central differential privacy ({@link #epsilon} is then what it spent). */
+        public boolean privateArm() {
+            return spec.dp() != null;
+        }
     }
 
     /**
@@ -353,7 +369,7 @@ public final class SimulationRunner {
                 .acceptedSchemes(Set.of(clientScheme)).signingPolicy(spec.signing()).closeOnRejection(true)
                 // Every simulated client calls from 127.0.0.1: a per-address limit meant for strangers would throttle
                 // the whole simulated federation as if it were one caller.
-                .helloRateLimit(100_000, 100_000).callRateLimit(100_000, 100_000).build();
+                .helloRateLimit(100_000, 100_000).callRateLimit(100_000, 100_000).differentialPrivacy(spec.dp()).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         List<SigningKey> keys = new ArrayList<>();
         List<byte[]> certificates = new ArrayList<>();
@@ -445,7 +461,8 @@ public final class SimulationRunner {
         List<ClientRound> sorted = new ArrayList<>(clientRows);
         sorted.sort((a, b) -> a.round() != b.round() ? Long.compare(a.round(), b.round()) : a.client().compareTo(b.client()));
         return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000,
-                channel(spec, metrics), federated, initialWeights.manifest().architecture(), fleetStats);
+                channel(spec, metrics), federated, initialWeights.manifest().architecture(), fleetStats,
+                spec.dp() == null ? Double.NaN : metrics.gaugeValue("pqfl.dp.epsilon"));
     }
 
     /** Every client a full {@link ClientAgent} on its own connection and thread, training with its own trainer. */

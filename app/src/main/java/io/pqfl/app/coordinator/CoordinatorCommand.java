@@ -211,6 +211,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     EvaluationOptions evaluation;
 
+    @Mixin
+    io.pqfl.app.DpOptions dp;
+
     @Option(names = "--linger", defaultValue = "10s", converter = DurationConverter.class,
             description = "Keep serving this long after the last round so clients learn the run is over (default: ${DEFAULT-VALUE}).")
     Duration linger;
@@ -237,7 +240,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .uploadIdleTimeout(uploadIdleTimeout).maxExamplesPerUpdate(maxExamples).sessionTtl(sessionTtl)
                     .callRateLimit(callRate, callBurst).maxCallsPerConnection(maxCallsPerConnection)
                     .uploadLimits(maxUploads, uploadMemoryMib << 20)
-                    .clientCertificates(tls.clientCa, tls.clientCrl).receiptTrustDir(receiptTrust);
+                    .clientCertificates(tls.clientCa, tls.clientCrl).receiptTrustDir(receiptTrust)
+                    .differentialPrivacy(dp.settings());
             evaluation.federated(cfgBuilder);
             if (serverThreads >= 0) {
                 cfgBuilder.serverThreads(serverThreads);
@@ -276,7 +280,16 @@ public final class CoordinatorCommand implements Callable<Integer> {
             out.printf("  %d clients enrolled in %s; %d rounds of %s (%s); data in %s%n", trust.clients().size(),
                     cfg.trustDir(), cfg.rounds(), cfg.strategy(), cfg.trainingSchedule().describe(), cfg.dataDir());
             out.flush();
-            if (!coordinator.rounds().awaitFinished(Duration.ofDays(3650))) {
+            boolean done;
+            try {
+                done = coordinator.rounds().awaitFinished(Duration.ofDays(3650));
+            } catch (IllegalStateException e) {
+                if (e.getCause() instanceof io.pqfl.coordinator.privacy.PrivacyBudgetExhausted budget) {
+                    throw new CliException(budget.getMessage(), budget);
+                }
+                throw e;
+            }
+            if (!done) {
                 out.println("Stopped before the last round; restart with the same --data-dir to resume.");
                 out.flush();
                 return Cli.OK;
@@ -284,6 +297,10 @@ public final class CoordinatorCommand implements Callable<Integer> {
             var status = coordinator.rounds().status();
             out.printf("Finished: %d rounds closed; final model %s (round %d)%n", status.closedRounds(), status.modelDigest(),
                     status.modelRound());
+            if (cfg.dp() != null) {
+                out.printf("Differential privacy: epsilon %.4f spent at delta %g (docs/PRIVACY.md)%n",
+                        metrics.gaugeValue("pqfl.dp.epsilon"), cfg.dp().delta());
+            }
             out.flush();
             Thread.sleep(linger.toMillis());
         }

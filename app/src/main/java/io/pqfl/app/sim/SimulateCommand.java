@@ -191,6 +191,11 @@ public final class SimulateCommand implements Callable<Integer> {
     @Mixin
     TrainerChoice trainerChoice;
 
+    @Mixin
+    io.pqfl.app.DpOptions dpOptions;
+
+    private io.pqfl.coordinator.privacy.DpSettings dp;
+
     @Override
     public Integer call() throws Exception {
         if ("paper".equalsIgnoreCase(preset)) {
@@ -229,6 +234,12 @@ public final class SimulateCommand implements Callable<Integer> {
             }
             // A round aggregates at least half its sampled clients (SimulationRunner): the strategy must work with that many.
             scale = scale();
+            dp = dpOptions.settings();
+            if (dp != null) {
+                io.pqfl.coordinator.aggregate.CentralDp.requireSumBased(Strategies.create(strategy, strategyParams));
+                int perRound = scale.clientsPerRound() == 0 ? clients : scale.clientsPerRound();
+                dp.checkPlan(rounds, io.pqfl.coordinator.CoordinatorConfig.largestSamplingRate(perRound, clients));
+            }
             Strategies.create(strategy, strategyParams).checkClients(Math.max(1, (scale.clientsPerRound() == 0 ? clients
                     : scale.clientsPerRound()) / 2));
             if (partitionList.contains(Partitioner.Kind.DIRICHLET) && !(alpha > 0)) {
@@ -316,6 +327,10 @@ public final class SimulateCommand implements Callable<Integer> {
             SimulationRunner.Result r = results.get(results.size() - 1);
             w.printf("    accuracy %.3f -> %.3f in %.1f s; %s%n", r.initialAccuracy(), r.finalAccuracy(), r.wallMillis() / 1000.0,
                     r.channel());
+            if (r.privateArm()) {
+                w.printf(Locale.ROOT, "    differential privacy: epsilon %.4f at delta %g (noise multiplier %s, clip %s)%n",
+                        r.epsilon(), dp.delta(), dp.noiseMultiplier(), dp.clip());
+            }
             if (r.fleet() != null) {
                 w.println("    " + describe(r.fleet()));
             }
@@ -337,6 +352,9 @@ public final class SimulateCommand implements Callable<Integer> {
         settings.put("alpha", alpha);
         settings.put("strategy", strategy + " " + strategyParams);
         settings.put("training", training.toString());
+        if (dp != null) {
+            settings.put("dp", dp.toString());
+        }
         settings.put("examplesPerClient", examplesPerClient);
         settings.put("testExamples", test == null ? 0 : test.size());
         if (factory != null) {
@@ -385,7 +403,7 @@ public final class SimulateCommand implements Callable<Integer> {
         return new SimulationRunner.Spec(name, signing.policy(), signing.scheme(), clients, rounds, model, strategy,
                 strategyParams, training, partition, alpha, examplesPerClient, seed,
                 SimulationRunner.Transport.parse(transport), attacks, roundTimeout, setup, schedule(lrSchedule, epochsSchedule),
-                scale);
+                scale, dp);
     }
 
     /**

@@ -144,6 +144,26 @@ class CoordinatorCliTest {
     }
 
     @Test
+    void coordinator_differentialPrivacy_refusesWhatItCannotHonour() throws Exception {
+        TestFederation.writeKey(Keys.generate(SignatureScheme.ML_DSA_65), dir.resolve("coord"));
+        String key = dir.resolve("coord.key").toString();
+        String data = dir.resolve("d").toString();
+
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--data-dir", data, "--strategy", "fedmedian",
+                "--dp-noise-multiplier", "1.0", "--dp-clip", "1.0")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("works only with the sum-based strategies").contains("not fedmedian");
+
+        // 50 rounds that may each sample every live client spend far more than epsilon 1 at z = 1
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--data-dir", data, "--rounds", "50",
+                "--dp-noise-multiplier", "1.0", "--dp-clip", "1.0", "--dp-epsilon-budget", "1")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("the planned 50 rounds would spend epsilon").contains("over the DP epsilon budget 1.0");
+
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--data-dir", data,
+                "--dp-noise-multiplier", "1.0")).isNotEqualTo(Cli.OK);
+        assertThat(err.toString()).contains("--dp-noise-multiplier needs --dp-clip");
+    }
+
+    @Test
     void coordinator_badSettings_clearErrorsAndNonZeroExit() throws Exception {
         TestFederation.writeKey(Keys.generate(SignatureScheme.ML_DSA_65), dir.resolve("coord"));
         String key = dir.resolve("coord.key").toString();

@@ -73,6 +73,27 @@ class SimulateCommandTest {
     }
 
     @Test
+    void differentialPrivacy_reportsTheAccountantsEpsilon() throws Exception {
+        assertThat(simulate("--clients", "3", "--rounds", "2", "--schemes", "ML-DSA-44", "--dp-noise-multiplier", "2.0",
+                "--dp-clip", "1.0")).isEqualTo(Cli.OK);
+        JsonNode a = new ObjectMapper().readTree(dir.resolve("results.json").toFile()).get("arms").get(0);
+        // every round samples all 3 clients (rate 1): epsilon of 2 Gaussian mechanisms with z = 2, delta 1e-5
+        io.pqfl.coordinator.privacy.RdpAccountant ref = new io.pqfl.coordinator.privacy.RdpAccountant();
+        ref.compose(1.0, 2.0, 2);
+        assertThat(a.get("epsilon").asDouble()).isEqualTo(ref.epsilon(1e-5));
+        assertThat(a.get("dpDelta").asDouble()).isEqualTo(1e-5);
+        assertThat(out.toString()).contains("differential privacy: epsilon ");
+        assertThat(a.get("rounds")).hasSize(2);
+    }
+
+    @Test
+    void differentialPrivacy_withMedian_isACliError() {
+        assertThat(simulate("--clients", "3", "--rounds", "2", "--strategy", "fedmedian", "--dp-noise-multiplier", "1",
+                "--dp-clip", "1")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("sum-based");
+    }
+
+    @Test
     void attacks_areRejectedWithSignatures_andReachTheModelWithout() throws Exception {
         assertThat(simulate("--clients", "6", "--rounds", "3", "--schemes", "ML-DSA-44,none", "--attack-tamper", "0.12",
                 "--attack-replay", "0.12", "--attack-forge", "0.12", "--attack-unenrolled", "0.08", "--seed", "2")).isEqualTo(Cli.OK);

@@ -67,7 +67,7 @@ public abstract class FedOpt implements Strategy {
      * finite: a finite but huge update (whose square overflows float32) must not leave infinite moments that
      * would freeze the model for every later round. Otherwise the round fails and the state stays as it was.
      */
-    private ModelWeights step(ModelWeights global, ModelWeights average) {
+    ModelWeights step(ModelWeights global, ModelWeights average) {
         ModelWeights mNext = m == null ? ModelWeights.zeros(global.manifest()) : m.copy();
         ModelWeights vNext = v == null ? ModelWeights.zeros(global.manifest()) : v.copy();
         ModelWeights next = global.copy();

@@ -97,8 +97,20 @@ public final class FederationEngine implements AutoCloseable {
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.wakeUps = new WakeUps(clock, timer);
-        Strategy strategy = Strategies.create(config.strategy(), config.strategyParams());
-        strategy.checkClients(config.minUpdates());
+        Strategy plain = Strategies.create(config.strategy(), config.strategyParams());
+        plain.checkClients(config.minUpdates());
+        Strategy strategy = plain;
+        if (config.dp() != null) {
+            io.pqfl.coordinator.aggregate.CentralDp dp = new io.pqfl.coordinator.aggregate.CentralDp(plain, config.dp(), random);
+            Gauge.builder("pqfl.dp.epsilon", dp, io.pqfl.coordinator.aggregate.CentralDp::totalEpsilon)
+                    .description("Differential privacy: epsilon spent so far, at the configured delta (docs/PRIVACY.md)")
+                    .register(metrics.registry());
+            Gauge.builder("pqfl.dp.round.epsilon", dp, d -> d.lastSpent() == null ? 0 : d.lastSpent().roundEpsilon())
+                    .description("Differential privacy: epsilon of the newest noised round alone").register(metrics.registry());
+            log.info("Central differential privacy on: {}", config.dp());
+            strategy = dp;
+        }
+        Strategy chosen = strategy;
         Checkpoints checkpoints = new Checkpoints(config.federationId(), signer, config.dataDirectory());
         UpdateRecorder recorder = new UpdateRecorder(ledger, checkpoints, metrics);
         Recovery.Recovered r = new Recovery(config, signer.verifyingKey(), runs, ledger, checkpoints, strategy, verifier)
@@ -116,7 +128,7 @@ public final class FederationEngine implements AutoCloseable {
         this.machine = new RoundMachine(new RoundMachine.Settings(config.rounds(), config.minClients(), config.minUpdates(),
                 config.roundTimeout(), config.clientLiveness(), config.closeOnRejection(), MAX_REJECTIONS_PER_ROUND),
                 config.evaluationSettings(),
-                (round, candidates) -> strategy.sample(round, candidates, config.sampleSize(candidates.size()), sampling),
+                (round, candidates) -> chosen.sample(round, candidates, config.sampleSize(candidates.size()), sampling),
                 evaluation.evaluators(), eligible, () -> RoundNonce.random(random));
         if (config.holdRounds()) {
             machine.holdRounds();

@@ -102,6 +102,10 @@ final class TrainingDriver {
             work = null;
             return m.roundClosed(c.round(), global.round(), clock.instant());
         });
+        if (strategy instanceof io.pqfl.coordinator.aggregate.CentralDp dp && c.round() < config.rounds()
+                && dp.nextRoundWouldExceedBudget()) {
+            engine.fail(new io.pqfl.coordinator.privacy.PrivacyBudgetExhausted(c.round(), dp.totalEpsilon(), config.dp()));
+        }
     }
 
     /**

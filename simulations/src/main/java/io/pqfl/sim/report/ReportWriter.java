@@ -100,6 +100,12 @@ public final class ReportWriter {
             a.put("attacks", r.spec().attacks().toString());
             a.put("channel", r.channel());
             a.put("initialAccuracy", r.initialAccuracy());
+            if (r.privateArm()) {
+                // central differential privacy (docs/PRIVACY.md): the epsilon the arm spent, at the settings' delta
+                a.put("dp", r.spec().dp().toString());
+                a.put("epsilon", r.epsilon());
+                a.put("dpDelta", r.spec().dp().delta());
+            }
             a.put("rounds", r.rounds());
             a.put("clients", r.clients());
             a.put("rejections", r.rejections());

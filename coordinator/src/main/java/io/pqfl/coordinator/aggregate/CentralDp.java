@@ -1,0 +1,248 @@
+package io.pqfl.coordinator.aggregate;
+
+import io.pqfl.coordinator.privacy.DpSettings;
+import io.pqfl.coordinator.privacy.RdpAccountant;
+import io.pqfl.coordinator.verify.VerifiedUpdate;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.TrainingConfig;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Central differential privacy around a sum-based strategy (FedAvg, FedProx, the FedOpt family), in the shape of
+ * DP-FedAvg with fixed clipping (McMahan et al., "Learning Differentially Private Recurrent Language Models",
+ * 2018; Flower's server-side fixed clipping). For a round with global model {@code g} and accepted updates
+ * {@code w_1..w_n} it computes
+ * <pre>
+ *   d_i   = (w_i - g) * min(1, C / ||w_i - g||_2)          each update's difference, clipped to L2 norm C
+ *   avg   = (1/n) sum_i d_i + N(0, (z C / n)^2 I)           every coordinate gets independent Gaussian noise
+ *   model = g + avg                                         FedAvg, FedProx
+ *   model = inner server step from g towards g + avg        FedAdam, FedYogi, FedAdagrad
+ * </pre>
+ * with {@code z} the noise multiplier. The mean is unweighted whatever the inner strategy's weighting: an
+ * example-weighted mean would let one client's claimed example count scale its influence past {@code C / n}.
+ * The noise comes from a {@link SecureRandom} ({@code nextGaussian}).
+ *
+ * <p>Privacy is accounted per round as one sampled Gaussian mechanism with rate {@code q = sampled / eligible live
+ * clients at round open} ({@link RdpAccountant}); a round whose rate is not known (one resumed after a restart, or
+ * rounds closed before it) counts with {@code q = 1}, which over-states epsilon, never under-states it. A round
+ * is counted when its noisy aggregate is computed, even if it is then not published. With a budget, a round whose
+ * composition would cross it is refused before any noise is drawn (the round is skipped, nothing is released).
+ */
+public final class CentralDp implements Strategy {
+    private static final Logger log = LoggerFactory.getLogger(CentralDp.class);
+
+    /** What a round spent: its sampling rate, the epsilon of the round alone and of all rounds so far. */
+    public record Spent(long round, double rate, int updates, int clipped, double roundEpsilon, double totalEpsilon,
+                        double delta) {
+        /** The ledger and log form: {@code dp_epsilon=... dp_round_epsilon=... dp_delta=... dp_rate=...}. */
+        public String describe() {
+            return String.format(Locale.ROOT, "dp_epsilon=%.6f dp_round_epsilon=%.6f dp_delta=%g dp_rate=%.6f dp_clipped=%d/%d",
+                    totalEpsilon, roundEpsilon, delta, rate, clipped, updates);
+        }
+    }
+
+    private final Strategy inner;
+    private final DpSettings dp;
+    private final Random random;
+    private final RdpAccountant accountant = new RdpAccountant();
+    private final Map<Long, Double> rates = new ConcurrentHashMap<>();
+    private long accountedThrough; // the last round composed into the accountant
+    private double lastRate = 1;
+    private volatile Spent last;
+
+    /**
+     * @throws IllegalArgumentException when {@code inner} is not a sum-based strategy (median, trimmed mean and
+     *     Krum select or sort updates, so a clipped update's influence on them is not bounded by the noise's scale)
+     */
+    public CentralDp(Strategy inner, DpSettings dp, SecureRandom random) {
+        this(inner, dp, (Random) Objects.requireNonNull(random, "random"));
+    }
+
+    /** Test seam: a strategy with a seeded source of noise (never outside tests: the noise must be unpredictable). */
+    static CentralDp withRandom(Strategy inner, DpSettings dp, Random random) {
+        return new CentralDp(inner, dp, random);
+    }
+
+    private CentralDp(Strategy inner, DpSettings dp, Random random) {
+        this.inner = Objects.requireNonNull(inner, "inner");
+        this.dp = Objects.requireNonNull(dp, "dp");
+        this.random = random;
+        requireSumBased(inner);
+    }
+
+    /** Refuses a strategy central DP cannot wrap, with a message that names the ones it can. */
+    public static void requireSumBased(Strategy inner) {
+        if (!(inner instanceof FedAvg || inner instanceof FedOpt)) {
+            throw new IllegalArgumentException("differential privacy (--dp-noise-multiplier) works only with the sum-based "
+                    + "strategies fedavg, fedprox, fedadam, fedyogi and fedadagrad, not " + inner.name()
+                    + ": its aggregate is not a noised average, so clipping and noise would not bound one client's influence");
+        }
+    }
+
+    public DpSettings settings() {
+        return dp;
+    }
+
+    @Override
+    public String name() {
+        return inner.name();
+    }
+
+    @Override
+    public TrainingConfig configureRound(long round, TrainingConfig base) {
+        return inner.configureRound(round, base);
+    }
+
+    @Override
+    public TrainingConfig configureClient(long round, ClientId client, TrainingConfig base) {
+        return inner.configureClient(round, client, base);
+    }
+
+    /** The inner strategy's sample; its size over the eligible clients is the round's sampling rate. */
+    @Override
+    public List<ClientId> sample(long round, List<ClientId> eligible, int count, Random sampling) {
+        List<ClientId> chosen = inner.sample(round, eligible, count, sampling);
+        if (!eligible.isEmpty()) {
+            rates.put(round, Math.min(1.0, (double) chosen.size() / eligible.size()));
+        }
+        return chosen;
+    }
+
+    @Override
+    public void checkClients(int minClients) {
+        inner.checkClients(minClients);
+    }
+
+    @Override
+    public Optional<ModelWeights> state() {
+        return inner.state();
+    }
+
+    @Override
+    public void restore(ModelWeights state) {
+        inner.restore(state);
+    }
+
+    /** The newest round's spending, or null before the first noised round. */
+    public Spent lastSpent() {
+        return last;
+    }
+
+    /** Epsilon spent so far at the configured delta (0 before the first round). */
+    public double totalEpsilon() {
+        Spent s = last;
+        return s == null ? 0 : s.totalEpsilon();
+    }
+
+    /**
+     * Whether one more round at the newest round's sampling rate would cross the budget (false without one): the
+     * federation stops before such a round.
+     */
+    public synchronized boolean nextRoundWouldExceedBudget() {
+        return dp.hasBudget() && accountant.epsilonAfter(lastRate, dp.noiseMultiplier(), 1, dp.delta()) > dp.epsilonBudget();
+    }
+
+    @Override
+    public RoundAggregator begin(long round, ModelWeights global) {
+        ModelWeights sum = ModelWeights.zeros(global.manifest());
+        return new RoundAggregator() {
+            private int count;
+            private int clipped;
+
+            @Override
+            public void accept(VerifiedUpdate update) {
+                ModelWeights w = update.weights();
+                if (!w.manifest().sameTensors(global.manifest())) {
+                    throw new IllegalArgumentException("update tensors do not match the round's manifest");
+                }
+                double norm2 = WeightsMath.squaredDistance(w, global);
+                double norm = Math.sqrt(norm2);
+                double scale = norm > dp.clip() ? dp.clip() / norm : 1.0;
+                if (scale < 1.0) {
+                    clipped++;
+                }
+                for (int t = 0; t < sum.tensorCount(); t++) {
+                    float[] s = sum.tensor(t);
+                    float[] x = w.tensor(t);
+                    float[] g = global.tensor(t);
+                    for (int i = 0; i < s.length; i++) {
+                        s[i] += (float) ((x[i] - (double) g[i]) * scale);
+                    }
+                }
+                count++;
+            }
+
+            @Override
+            public int count() {
+                return count;
+            }
+
+            @Override
+            public ModelWeights finish() {
+                if (count == 0) {
+                    throw new IllegalStateException("no updates to aggregate");
+                }
+                double rate = account(round);
+                double std = dp.noiseMultiplier() * dp.clip() / count;
+                ModelWeights next = global.copy();
+                for (int t = 0; t < next.tensorCount(); t++) {
+                    float[] m = next.tensor(t);
+                    float[] s = sum.tensor(t);
+                    for (int i = 0; i < m.length; i++) {
+                        double noise = std == 0 ? 0 : std * random.nextGaussian();
+                        m[i] = (float) (m[i] + s[i] / (double) count + noise);
+                    }
+                }
+                Spent spent = record(round, rate, count, clipped);
+                log.info("Round {} central DP: {} updates ({} clipped to norm {}), noise std {} on the average; {}", round,
+                        count, clipped, dp.clip(), std, spent.describe());
+                return inner instanceof FedOpt opt ? opt.step(global, next) : next;
+            }
+        };
+    }
+
+    /**
+     * Composes rounds not yet counted before {@code round} with rate 1 (their rates are unknown: closed before a
+     * restart), then checks the budget for {@code round} at its own rate; returns that rate.
+     */
+    private synchronized double account(long round) {
+        if (accountedThrough < round - 1) {
+            accountant.compose(1.0, dp.noiseMultiplier(), round - 1 - accountedThrough);
+            accountedThrough = round - 1;
+        }
+        double rate = rates.getOrDefault(round, 1.0);
+        if (dp.hasBudget()) {
+            double after = accountant.epsilonAfter(rate, dp.noiseMultiplier(), 1, dp.delta());
+            if (after > dp.epsilonBudget()) {
+                lastRate = rate;
+                throw new AggregationException(String.format(Locale.ROOT, "PRIVACY_BUDGET: round %d would bring epsilon to %.4f,"
+                        + " over the budget %s (delta %g); nothing from it is released", round, after, dp.epsilonBudget(), dp.delta()));
+            }
+        }
+        return rate;
+    }
+
+    private synchronized Spent record(long round, double rate, int updates, int clipped) {
+        RdpAccountant alone = new RdpAccountant();
+        alone.compose(rate, dp.noiseMultiplier(), 1);
+        if (accountedThrough < round) {
+            accountant.compose(rate, dp.noiseMultiplier(), 1);
+            accountedThrough = round;
+        }
+        lastRate = rate;
+        rates.remove(round);
+        Spent s = new Spent(round, rate, updates, clipped, alone.epsilon(dp.delta()), accountant.epsilon(dp.delta()), dp.delta());
+        last = s;
+        return s;
+    }
+}
