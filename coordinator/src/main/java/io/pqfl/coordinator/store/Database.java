@@ -105,6 +105,30 @@ public final class Database implements AutoCloseable {
         return connection;
     }
 
+    /** Work done inside one transaction; {@code E}: what else it may throw (a checkpoint file's IOException). */
+    @FunctionalInterface
+    interface Work<T, E extends Exception> {
+        T run(Connection c) throws SQLException, E;
+    }
+
+    /** Runs {@code work} in one transaction under this database's lock: committed if it returns, rolled back if it throws. */
+    <T, E extends Exception> T inTransaction(Work<T, E> work) throws SQLException, E {
+        synchronized (this) {
+            boolean auto = connection.getAutoCommit();
+            try {
+                connection.setAutoCommit(false);
+                T out = work.run(connection);
+                connection.commit();
+                return out;
+            } catch (Exception e) {
+                connection.rollback();
+                throw e;
+            } finally {
+                connection.setAutoCommit(auto);
+            }
+        }
+    }
+
     public String url() {
         return url;
     }

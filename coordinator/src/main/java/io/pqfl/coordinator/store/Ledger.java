@@ -125,7 +125,7 @@ public final class Ledger {
     private void commit(List<Pending> batch) {
         if (batch.size() > 1) {
             try {
-                List<LedgerEntry> entries = transaction(c -> {
+                List<LedgerEntry> entries = db.inTransaction(c -> {
                     List<LedgerEntry> out = new ArrayList<>(batch.size());
                     for (Pending p : batch) {
                         out.add(insertWithKey(c, p));
@@ -142,7 +142,7 @@ public final class Ledger {
         }
         for (Pending p : batch) {
             try {
-                p.entry().complete(transaction(c -> List.of(insertWithKey(c, p))).get(0));
+                p.entry().complete(db.inTransaction(c -> insertWithKey(c, p)));
             } catch (SQLException | RuntimeException e) {
                 p.entry().completeExceptionally(e);
             }
@@ -156,25 +156,6 @@ public final class Ledger {
         return insert(c, p.draft());
     }
 
-    private interface Work {
-        List<LedgerEntry> run(Connection c) throws SQLException;
-    }
-
-    private List<LedgerEntry> transaction(Work work) throws SQLException {
-        Connection c = db.connection();
-        boolean auto = c.getAutoCommit();
-        try {
-            c.setAutoCommit(false);
-            List<LedgerEntry> out = work.run(c);
-            c.commit();
-            return out;
-        } catch (SQLException | RuntimeException e) {
-            c.rollback();
-            throw e;
-        } finally {
-            c.setAutoCommit(auto);
-        }
-    }
 
     /**
      * Signs a model adopted from an aggregator's parent over the current head and appends its {@code MODEL_ADOPTED}
@@ -182,26 +163,15 @@ public final class Ledger {
      * a published model, without a checkpoint: the adopted model is the parent's, which keeps it).
      */
     public SignedModel appendAdopted(Publication publication) throws SQLException, IOException {
-        synchronized (db) {
-            Connection c = db.connection();
-            boolean auto = c.getAutoCommit();
-            try {
-                c.setAutoCommit(false);
-                Tip tip = tip(c);
-                SignedModel signed = publication.publish(LedgerHead.of(tip.hash()));
-                ModelStatement s = signed.statement();
-                insert(c, tip, new Draft(LedgerEntry.Kind.MODEL_ADOPTED, s.modelRound(), null, s.coordinatorKeyId().hex(),
-                        s.scheme().displayName(), s.encode(), signed.signature().bytes(), s.modelDigest().bytes(), null,
-                        "the parent's model, the base of round " + (s.modelRound() + 1)));
-                c.commit();
-                return signed;
-            } catch (SQLException | IOException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(auto);
-            }
-        }
+        return db.inTransaction(c -> {
+            Tip tip = tip(c);
+            SignedModel signed = publication.publish(LedgerHead.of(tip.hash()));
+            ModelStatement s = signed.statement();
+            insert(c, tip, new Draft(LedgerEntry.Kind.MODEL_ADOPTED, s.modelRound(), null, s.coordinatorKeyId().hex(),
+                    s.scheme().displayName(), s.encode(), signed.signature().bytes(), s.modelDigest().bytes(), null,
+                    "the parent's model, the base of round " + (s.modelRound() + 1)));
+            return signed;
+        });
     }
 
     /** The current head: the newest entry's hash, {@link LedgerHead#EMPTY} while the ledger is empty. */

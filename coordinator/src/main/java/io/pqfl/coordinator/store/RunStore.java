@@ -54,32 +54,21 @@ public final class RunStore {
      */
     public SignedModel createRun(String federationId, VerifyingKey coordinatorKey, long totalRounds, String config,
                                  Ledger.Publication initialModel) throws SQLException, IOException {
-        synchronized (db) {
-            Connection c = db.connection();
-            boolean auto = c.getAutoCommit();
-            try {
-                c.setAutoCommit(false);
-                try (PreparedStatement ps = c.prepareStatement("INSERT INTO runs (federation_id, created_at, "
-                        + "coordinator_key_id, coordinator_public_key, total_rounds, config) VALUES (?, ?, ?, ?, ?, ?)")) {
-                    ps.setString(1, federationId);
-                    ps.setString(2, clock.instant().toString());
-                    ps.setString(3, coordinatorKey.keyId().hex());
-                    ps.setBytes(4, coordinatorKey.encoded());
-                    ps.setLong(5, totalRounds);
-                    ps.setString(6, config);
-                    ps.executeUpdate();
-                }
-                ledger.rememberKey(coordinatorKey);
-                SignedModel signed = ledger.insertPublished(c, initialModel);
-                c.commit();
-                return signed;
-            } catch (SQLException | IOException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(auto);
+        return db.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO runs (federation_id, created_at, "
+                    + "coordinator_key_id, coordinator_public_key, total_rounds, config) VALUES (?, ?, ?, ?, ?, ?)")) {
+                ps.setString(1, federationId);
+                ps.setString(2, clock.instant().toString());
+                ps.setString(3, coordinatorKey.keyId().hex());
+                ps.setBytes(4, coordinatorKey.encoded());
+                ps.setLong(5, totalRounds);
+                ps.setString(6, config);
+                ps.executeUpdate();
             }
-        }
+            ledger.rememberKey(coordinatorKey);
+            SignedModel signed = ledger.insertPublished(c, initialModel);
+            return signed;
+        });
     }
 
     public void openRound(RoundRecord r) throws SQLException {
@@ -107,43 +96,21 @@ public final class RunStore {
      */
     public SignedModel completeRound(long round, int accepted, int rejected, Ledger.Publication model)
             throws SQLException, IOException {
-        synchronized (db) {
-            Connection c = db.connection();
-            boolean auto = c.getAutoCommit();
-            try {
-                c.setAutoCommit(false);
-                SignedModel signed = ledger.insertPublished(c, model);
-                markClosed(c, round, RoundRecord.State.COMPLETED, signed.statement().modelDigest(), accepted, rejected);
-                c.commit();
-                return signed;
-            } catch (SQLException | IOException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(auto);
-            }
-        }
+        return db.inTransaction(c -> {
+            SignedModel signed = ledger.insertPublished(c, model);
+            markClosed(c, round, RoundRecord.State.COMPLETED, signed.statement().modelDigest(), accepted, rejected);
+            return signed;
+        });
     }
 
     /** Closes a round and appends its ledger entry in one transaction (a skipped round: no model is published). */
     public LedgerEntry closeRound(long round, RoundRecord.State state, PayloadDigest modelDigest, int accepted,
                                   int rejected, Ledger.Draft entry) throws SQLException {
-        synchronized (db) {
-            Connection c = db.connection();
-            boolean auto = c.getAutoCommit();
-            try {
-                c.setAutoCommit(false);
-                LedgerEntry stored = ledger.insert(c, entry);
-                markClosed(c, round, state, modelDigest, accepted, rejected);
-                c.commit();
-                return stored;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(auto);
-            }
-        }
+        return db.inTransaction(c -> {
+            LedgerEntry stored = ledger.insert(c, entry);
+            markClosed(c, round, state, modelDigest, accepted, rejected);
+            return stored;
+        });
     }
 
     private void markClosed(Connection c, long round, RoundRecord.State state, PayloadDigest modelDigest, int accepted,
@@ -185,49 +152,39 @@ public final class RunStore {
      * round's reported metrics; with {@code entry} (when not null) appended to the ledger in the same transaction.
      */
     public void recordEvaluation(EvaluationSummary s, Ledger.Draft entry) throws SQLException {
-        synchronized (db) {
-            Connection c = db.connection();
-            boolean auto = c.getAutoCommit();
-            try {
-                c.setAutoCommit(false);
-                if (entry != null) {
-                    ledger.insert(c, entry);
-                }
-                String now = clock.instant().toString();
-                int updated;
-                try (PreparedStatement ps = c.prepareStatement("UPDATE evaluations SET state = 'CLOSED', closed_at = ?, "
-                        + "clients = ?, examples = ?, loss = ?, metrics = ? WHERE round = ? AND source = ? AND state = 'OPEN'")) {
-                    ps.setString(1, now);
-                    ps.setInt(2, s.clients());
-                    ps.setLong(3, s.examples());
-                    setLoss(ps, 4, s);
-                    ps.setString(5, metricsText(s.metrics()));
-                    ps.setLong(6, s.round());
-                    ps.setString(7, s.source().name());
-                    updated = ps.executeUpdate();
-                }
-                if (updated == 0) {
-                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO evaluations (round, source, state, opened_at, "
-                            + "closed_at, clients, examples, loss, metrics) VALUES (?, ?, 'CLOSED', ?, ?, ?, ?, ?, ?)")) {
-                        ps.setLong(1, s.round());
-                        ps.setString(2, s.source().name());
-                        ps.setString(3, now);
-                        ps.setString(4, now);
-                        ps.setInt(5, s.clients());
-                        ps.setLong(6, s.examples());
-                        setLoss(ps, 7, s);
-                        ps.setString(8, metricsText(s.metrics()));
-                        ps.executeUpdate();
-                    }
-                }
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(auto);
+        db.inTransaction(c -> {
+            if (entry != null) {
+                ledger.insert(c, entry);
             }
-        }
+            String now = clock.instant().toString();
+            int updated;
+            try (PreparedStatement ps = c.prepareStatement("UPDATE evaluations SET state = 'CLOSED', closed_at = ?, "
+                    + "clients = ?, examples = ?, loss = ?, metrics = ? WHERE round = ? AND source = ? AND state = 'OPEN'")) {
+                ps.setString(1, now);
+                ps.setInt(2, s.clients());
+                ps.setLong(3, s.examples());
+                setLoss(ps, 4, s);
+                ps.setString(5, metricsText(s.metrics()));
+                ps.setLong(6, s.round());
+                ps.setString(7, s.source().name());
+                updated = ps.executeUpdate();
+            }
+            if (updated == 0) {
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO evaluations (round, source, state, opened_at, "
+                        + "closed_at, clients, examples, loss, metrics) VALUES (?, ?, 'CLOSED', ?, ?, ?, ?, ?, ?)")) {
+                    ps.setLong(1, s.round());
+                    ps.setString(2, s.source().name());
+                    ps.setString(3, now);
+                    ps.setString(4, now);
+                    ps.setInt(5, s.clients());
+                    ps.setLong(6, s.examples());
+                    setLoss(ps, 7, s);
+                    ps.setString(8, metricsText(s.metrics()));
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
     }
 
     /**
