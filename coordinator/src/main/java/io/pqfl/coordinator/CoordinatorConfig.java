@@ -41,7 +41,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 Duration requestTimeout, int evaluateEvery, boolean finalEvaluation,
                                 double evaluateFraction, int minEvaluations, Duration evaluationTimeout,
                                 CentralEvaluator centralEvaluator, TrainingSchedule trainingSchedule,
-                                Path receiptTrustDir, boolean holdRounds, DpSettings dp) {
+                                Path receiptTrustDir, boolean holdRounds, DpSettings dp,
+                                io.pqfl.coordinator.secagg.SecAggSettings secureAggregation) {
     /** The base training configuration as the schedule makes it for {@code round}: what the strategy starts from. */
     public TrainingConfig trainingFor(long round) {
         return trainingSchedule.forRound(round, rounds, training);
@@ -137,6 +138,17 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         if (dp != null) {
             CentralDp.requireSumBased(Strategies.create(strategy, strategyParams));
             dp.checkPlan(rounds, largestSamplingRate(clientsPerRound, minClients));
+        }
+        if (secureAggregation != null) {
+            io.pqfl.coordinator.aggregate.SecureAggregation.requireSumBased(Strategies.create(strategy, strategyParams));
+            if (dp != null) {
+                throw new IllegalArgumentException("central differential privacy clips each update, which secure aggregation "
+                        + "hides from the coordinator: use --dp-noise-multiplier without --secure-aggregation");
+            }
+            if (signingPolicy != SigningPolicy.SIGNED) {
+                throw new IllegalArgumentException("secure aggregation signs every message of its protocol; it cannot run "
+                        + "with the signing policy " + signingPolicy);
+            }
         }
     }
 
@@ -264,6 +276,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private Duration evaluationTimeout;
         private CentralEvaluator centralEvaluator;
         private DpSettings dp;
+        private io.pqfl.coordinator.secagg.SecAggSettings secureAggregation;
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -373,6 +386,11 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
          * and noise the average (default: none, null). Only with fedavg, fedprox and the FedOpt family.
          */
         public Builder differentialPrivacy(DpSettings v) { this.dp = v; return this; }
+        /**
+         * Post-quantum secure aggregation ({@code docs/PRIVACY.md}): clients send masked inputs and the coordinator only
+         * learns their sum (default: off, null). Only with fedavg, fedprox and the FedOpt family.
+         */
+        public Builder secureAggregation(io.pqfl.coordinator.secagg.SecAggSettings v) { this.secureAggregation = v; return this; }
 
         public CoordinatorConfig build() {
             Path trust = trustDir != null ? trustDir : DataDirectory.of(dataDir).trust();
@@ -384,7 +402,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection, maxTaskStreams,
                     requestTimeout, evaluateEvery, finalEvaluation, evaluateFraction, minEvaluations,
                     evaluationTimeout != null ? evaluationTimeout : roundTimeout, centralEvaluator, trainingSchedule,
-                    receiptTrustDir, holdRounds, dp);
+                    receiptTrustDir, holdRounds, dp, secureAggregation);
         }
     }
 }

@@ -60,7 +60,13 @@ public enum RejectReason {
     /** Too many calls from one address. */
     RATE_LIMITED,
     /** The client had too many updates refused in this round; it may try again in the next. */
-    REJECTION_LIMIT;
+    REJECTION_LIMIT,
+    /** The round runs secure aggregation: a plain update is refused (the masked input goes through SubmitMaskedInput). */
+    SECURE_AGGREGATION_REQUIRED,
+    /** A secure-aggregation message when the coordinator runs none, or in a phase that is not open (too early or late). */
+    SECAGG_PHASE,
+    /** A secure-aggregation message whose content breaks the protocol (wrong neighbours, lengths, shares). */
+    SECAGG_INVALID;
 
     /**
      * The reason a trailer names, or empty when there is none or it is not one this version knows (a newer

@@ -43,6 +43,7 @@ final class RoundLoop {
     private final LocalTraining training;
     private final Uploader uploader;
     private final Evaluation evaluation;
+    private final SecureRound secure;
     private volatile boolean stopping;
     private int trained;
     private int accepted;
@@ -68,6 +69,7 @@ final class RoundLoop {
         this.verifier = new TaskVerifier(settings, hooks.state(), trainer.manifest());
         this.uploader = new Uploader(FederationGrpc.newStub(channel), session, settings, jitter, this::stopping);
         this.evaluation = new Evaluation(blocking, session, settings, trainer);
+        this.secure = new SecureRound(blocking, session, settings, this::stopping);
     }
 
     void stop() {
@@ -179,6 +181,16 @@ final class RoundLoop {
             }
             return true;
         }
+        SecureRound.Prepared prepared = null;
+        if (task.header().getSecureAggregation()) {
+            // Keys and shares before training: the coordinator closes these phases after a short timeout.
+            prepared = secure.prepare(task);
+            if (prepared == null) {
+                hooks.observer().round(new ClientAgent.RoundReport(settings.clientId(), task.round(), 0, 0, 0, 0, 0, 0,
+                        false, "SECAGG_EXCLUDED", Double.NaN));
+                return true;
+            }
+        }
         LocalTraining.Outcome outcome;
         try {
             outcome = training.run(task, WireMapping.fromWire(task.header().getConfig()));
@@ -196,7 +208,11 @@ final class RoundLoop {
             return true;
         }
         consecutiveFailures = 0;
-        submit(task, outcome);
+        if (prepared != null) {
+            submitMasked(task, outcome, prepared);
+        } else {
+            submit(task, outcome);
+        }
         return true;
     }
 
@@ -241,6 +257,25 @@ final class RoundLoop {
         hooks.observer().round(new ClientAgent.RoundReport(settings.clientId(), round, outcome.millis(), digestNanos,
                 signNanos, update.manifest().totalBytes(), signature.length, (System.nanoTime() - uploadStart) / 1_000_000,
                 d.accepted(), d.reason(), result.metric(Metrics.EVAL_ACCURACY, Double.NaN)));
+    }
+
+    /** Phases 3 and 4 of secure aggregation: the masked input instead of the update. */
+    private void submitMasked(Task task, LocalTraining.Outcome outcome, SecureRound.Prepared prepared) throws InterruptedException {
+        long round = task.round();
+        FitResult result = outcome.result();
+        trained++;
+        ModelWeights update = hooks.transform().apply(round, task.model(), result.weights());
+        long start = System.nanoTime();
+        SecureRound.Outcome o = secure.deliver(task, prepared, update, result.examples());
+        if (o.accepted()) {
+            accepted++;
+            log.info("Round {}: masked input accepted (ledger entry {}), {} examples", round, o.ledgerSeq(), result.examples());
+        } else {
+            rejected++;
+        }
+        hooks.observer().round(new ClientAgent.RoundReport(settings.clientId(), round, outcome.millis(), 0, 0, o.bytesSent(),
+                0, (System.nanoTime() - start) / 1_000_000, o.accepted(), o.reason(),
+                result.metric(Metrics.EVAL_ACCURACY, Double.NaN)));
     }
 
     /**

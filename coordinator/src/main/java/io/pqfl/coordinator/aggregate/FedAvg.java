@@ -25,6 +25,11 @@ public class FedAvg implements Strategy {
         return "fedavg";
     }
 
+    /** How updates are weighted in the mean. */
+    public Weighting weighting() {
+        return weighting;
+    }
+
     @Override
     public RoundAggregator begin(long round, ModelWeights global) {
         WeightsMath.RunningMean mean = new WeightsMath.RunningMean(global.manifest(), weighting);

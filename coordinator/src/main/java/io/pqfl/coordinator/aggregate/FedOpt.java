@@ -33,6 +33,11 @@ public abstract class FedOpt implements Strategy {
     }
 
     /** How the round's average weights updates (by examples, the default, or equally). */
+    /** How updates are weighted in the mean the server step starts from. */
+    public Weighting weighting() {
+        return weighting;
+    }
+
     FedOpt weighting(Weighting w) {
         this.weighting = java.util.Objects.requireNonNull(w, "weighting");
         return this;

@@ -67,6 +67,9 @@ public final class FederationEngine implements AutoCloseable {
     private final Ledger ledger;
     private final UploadBudget budget;
     private final Uploads uploads;
+    private final io.pqfl.coordinator.aggregate.SecureAggregation secure;
+    private final MaskedInputs maskedInputs;
+    private final UpdateVerifier verifier;
     private final CoordinatorMetrics metrics;
     private final Clock clock;
     private final Predicate<ClientId> eligible;
@@ -110,6 +113,13 @@ public final class FederationEngine implements AutoCloseable {
             log.info("Central differential privacy on: {}", config.dp());
             strategy = dp;
         }
+        if (config.secureAggregation() != null) {
+            this.secure = new io.pqfl.coordinator.aggregate.SecureAggregation(plain, config.secureAggregation());
+            log.info("Secure aggregation on: {}", config.secureAggregation());
+            strategy = secure;
+        } else {
+            this.secure = null;
+        }
         Strategy chosen = strategy;
         Checkpoints checkpoints = new Checkpoints(config.federationId(), signer, config.dataDirectory());
         UpdateRecorder recorder = new UpdateRecorder(ledger, checkpoints, metrics);
@@ -124,6 +134,8 @@ public final class FederationEngine implements AutoCloseable {
         this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener,
                 new ReceiptVerifier(receiptKeys(config)));
         this.evaluation = new EvaluationDriver(this, config, strategy, signer, runs, ledger, verifier, metrics, clock);
+        this.verifier = verifier;
+        this.maskedInputs = new MaskedInputs(this, ledger, metrics, clock);
         Random sampling = new Random(config.seed());
         this.machine = new RoundMachine(new RoundMachine.Settings(config.rounds(), config.minClients(), config.minUpdates(),
                 config.roundTimeout(), config.clientLiveness(), config.closeOnRejection(), MAX_REJECTIONS_PER_ROUND),
@@ -363,6 +375,38 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     /** The evaluation adapter (the open evaluation's working parts, the last aggregates). */
+    /** Whether rounds run secure aggregation. */
+    public boolean secureAggregation() {
+        return secure != null;
+    }
+
+    /**
+     * The protocol state of round {@code round}'s secure aggregation.
+     *
+     * @throws RefusedException SECAGG_PHASE when the coordinator runs none, or the round is not open
+     */
+    public io.pqfl.coordinator.secagg.SecAggRound secureRound(long round) throws RefusedException {
+        if (secure == null) {
+            throw new RefusedException(RejectReason.SECAGG_PHASE, "this coordinator does not run secure aggregation");
+        }
+        return secure.round(round).orElseThrow(() -> new RefusedException(RejectReason.SECAGG_PHASE, "round " + round
+                + " has no secure aggregation in progress (the open round is " + currentRound() + ")"));
+    }
+
+    /** A client's masked input for the open round (secure aggregation's phase 3); returns its ledger sequence number. */
+    public long submitMaskedInput(io.pqfl.proto.v1.SecAggMaskedInput msg, Sessions.Session session) throws RefusedException {
+        return maskedInputs.submit(secureRound(msg.getRound()), msg, session);
+    }
+
+    /** A client's enrolled verifying key. */
+    io.pqfl.crypto.VerifyingKey enrolledKey(ClientId client) throws RefusedException {
+        return verifier.enrolledKey(client);
+    }
+
+    ScheduledExecutorService timer() {
+        return timer;
+    }
+
     EvaluationDriver evaluation() {
         return evaluation;
     }

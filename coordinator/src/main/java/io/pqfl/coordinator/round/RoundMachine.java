@@ -201,6 +201,17 @@ public final class RoundMachine {
     }
 
     /** A verified update was recorded and folded into the round's aggregate. */
+    /**
+     * Secure aggregation left {@code clients} out of round {@code round} (they missed a phase of the protocol): the
+     * round stops waiting for their updates and refuses any they still send.
+     */
+    public List<Effect> clientsExcused(long round, Set<ClientId> clients, Instant now) {
+        if (open != null && open.number == round) {
+            open.excuse(clients);
+        }
+        return advance(now);
+    }
+
     public List<Effect> updateRecorded(ClientId client, long round, Instant now) {
         if (open != null && open.number == round) {
             open.updateRecorded(client);

@@ -27,6 +27,7 @@ public final class RoundTask {
 
     private final String federationId;
     private final TaskKind kind;
+    private volatile boolean secureAggregation;
     private final RoundPlan plan;
     private final GlobalModel global;
     private final Signer signer;
@@ -61,6 +62,16 @@ public final class RoundTask {
 
     public TaskKind kind() {
         return kind;
+    }
+
+    /** Whether the round runs secure aggregation (the task header says so; the setup of phase 1 is signed). */
+    public boolean secureAggregation() {
+        return secureAggregation;
+    }
+
+    RoundTask withSecureAggregation() {
+        this.secureAggregation = true;
+        return this;
     }
 
     public ModelManifest manifest() {

@@ -1,7 +1,9 @@
 package io.pqfl.coordinator.round;
 
 import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.aggregate.SecureAggregation;
 import io.pqfl.coordinator.aggregate.Strategy;
+import io.pqfl.coordinator.secagg.SecAggRound;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.store.RoundRecord;
 import io.pqfl.coordinator.store.RunStore;
@@ -91,6 +93,9 @@ final class TrainingDriver {
             engine.fail(ex);
             return;
         }
+        if (strategy instanceof SecureAggregation secure) {
+            secure.closed(c.round(), "round " + c.round() + " closed");
+        }
         Duration took = Duration.between(w.openedAt, clock.instant());
         metrics.round(closed.completed() ? "completed" : "skipped", took);
         listener.get().roundClosed(c.round(), closed.completed(), took, closed.accepted(), closed.rejected());
@@ -133,6 +138,17 @@ final class TrainingDriver {
                 global.signed().statement().modelDigest(), model.manifest(), Set.copyOf(plan.sampled()));
         RoundTask task = new RoundTask(config.federationId(), plan, global, signer,
                 client -> strategy.configureClient(plan.round(), client, config.trainingFor(plan.round())));
+        if (strategy instanceof SecureAggregation secure) {
+            task.withSecureAggregation();
+            int parameters = 0;
+            for (int t = 0; t < model.tensorCount(); t++) {
+                parameters += model.tensor(t).length;
+            }
+            int p = parameters;
+            secure.open(plan.round(), r -> new SecAggRound(config.federationId(), r, plan.nonce(), plan.sampled(),
+                    secure.settings(), secure.encodingFor(plan.sampled().size()), p, signer, engine::enrolledKey,
+                    excused -> engine.feed(m -> m.clientsExcused(r, excused, clock.instant())), engine.timer(), clock));
+        }
         return new RoundWork(context, strategy.begin(plan.round(), model), task, clock.instant());
     }
 

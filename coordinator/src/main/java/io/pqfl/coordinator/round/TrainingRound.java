@@ -31,6 +31,8 @@ final class TrainingRound {
     private final Set<ClientId> recording = new HashSet<>();
     private final Map<ClientId, Long> uploading = new HashMap<>();
     private final Set<ClientId> failed = new HashSet<>();
+    /** Left out by secure aggregation: not waited for, their updates refused. */
+    private final Set<ClientId> excused = new HashSet<>();
     private final Map<ClientId, Integer> rejections = new HashMap<>();
     private int rejected;
 
@@ -77,6 +79,10 @@ final class TrainingRound {
             return RoundMachine.Admission.refused(RejectReason.DUPLICATE, "client " + client
                     + " already submitted an update for round " + number);
         }
+        if (excused.contains(client)) {
+            return RoundMachine.Admission.refused(RejectReason.NOT_SAMPLED, "client " + client
+                    + " was left out of round " + number + "'s secure aggregation");
+        }
         Long older = uploading.put(client, uploadId);
         return RoundMachine.Admission.admitted(older == null ? List.of() : List.of(new Effect.Supersede(older)));
     }
@@ -93,6 +99,15 @@ final class TrainingRound {
         uploading.remove(client);
         recording.add(client);
         return RoundMachine.Admission.admitted(List.of());
+    }
+
+    /** {@link RoundMachine#clientsExcused}: these sampled clients are no longer waited for. */
+    void excuse(Set<ClientId> clients) {
+        for (ClientId c : clients) {
+            if (sampled.contains(c) && !delivered(c)) {
+                excused.add(c);
+            }
+        }
     }
 
     /** {@link RoundMachine#updateRecorded}: the client delivered. */
@@ -127,7 +142,7 @@ final class TrainingRound {
     /** Whether {@code client} should be handed its task now: sampled, and neither delivered nor settled by a refusal. */
     boolean owesUpdate(ClientId client) {
         boolean settledByRejection = settings.closeOnRejection() && failed.contains(client);
-        return sampled.contains(client) && !delivered(client) && !settledByRejection;
+        return sampled.contains(client) && !delivered(client) && !settledByRejection && !excused.contains(client);
     }
 
     /**
@@ -149,9 +164,14 @@ final class TrainingRound {
 
     private boolean settled() {
         int done = accepted.size();
+        for (ClientId c : excused) {
+            if (!accepted.contains(c)) {
+                done++;
+            }
+        }
         if (settings.closeOnRejection()) {
             for (ClientId c : failed) {
-                if (!accepted.contains(c)) {
+                if (!accepted.contains(c) && !excused.contains(c)) {
                     done++;
                 }
             }

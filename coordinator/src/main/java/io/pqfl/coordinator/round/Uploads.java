@@ -99,6 +99,10 @@ final class Uploads {
                         + FederationEngine.MAX_REJECTIONS_PER_ROUND + " updates refused in this round; it may not try again "
                         + "before the next");
             }
+            if (engine.secureAggregation()) {
+                throw new RefusedException(RejectReason.SECURE_AGGREGATION_REQUIRED, "round " + header.round()
+                        + " runs secure aggregation: send the masked input (SubmitMaskedInput), not the update");
+            }
             header = verifier.checkSigning(header, session.keyId());
             RoundWork w = machine.stage() == Stage.ROUND_OPEN ? engine.training().work() : null;
             VerifyingKey key = verifier.checkHeader(header, w == null ? null : w.context);

@@ -33,6 +33,14 @@ import io.pqfl.proto.v1.HelloResponse;
 import io.pqfl.proto.v1.StatusRequest;
 import io.pqfl.proto.v1.StatusResponse;
 import io.pqfl.proto.v1.SubmitResponse;
+import io.pqfl.proto.v1.SecAggAck;
+import io.pqfl.proto.v1.SecAggAdvertisement;
+import io.pqfl.proto.v1.SecAggAwait;
+import io.pqfl.proto.v1.SecAggMaskedInput;
+import io.pqfl.proto.v1.SecAggPhase;
+import io.pqfl.proto.v1.SecAggReveal;
+import io.pqfl.proto.v1.SecAggShares;
+import io.pqfl.proto.v1.SecAggStep;
 import io.pqfl.proto.v1.TaskChunk;
 import io.pqfl.proto.v1.TaskRequest;
 import io.pqfl.proto.v1.UpdateChunk;
@@ -167,6 +175,70 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         } catch (RuntimeException e) {
             log.error("Could not record the evaluation of {}", session.clientId(), e);
             responses.onError(Statuses.internal("the coordinator could not record the evaluation"));
+        }
+    }
+
+    @Override
+    public void advertiseKeys(SecAggAdvertisement request, StreamObserver<SecAggAck> responses) {
+        secAgg(responses, "advertisement", SecAggPhase.ADVERTISE, session ->
+                coordinator.rounds().secureRound(request.getRound()).advertise(session.clientId(), request));
+    }
+
+    @Override
+    public void shareKeys(SecAggShares request, StreamObserver<SecAggAck> responses) {
+        secAgg(responses, "shares", SecAggPhase.SHARE, session ->
+                coordinator.rounds().secureRound(request.getRound()).share(session.clientId(), request));
+    }
+
+    @Override
+    public void revealShares(SecAggReveal request, StreamObserver<SecAggAck> responses) {
+        secAgg(responses, "revealed shares", SecAggPhase.UNMASK, session ->
+                coordinator.rounds().secureRound(request.getRound()).reveal(session.clientId(), request));
+    }
+
+    @Override
+    public void submitMaskedInput(SecAggMaskedInput request, StreamObserver<SubmitResponse> responses) {
+        Sessions.Session session = SessionInterceptor.SESSION.get();
+        try {
+            long seq = coordinator.rounds().submitMaskedInput(request, session);
+            responses.onNext(SubmitResponse.newBuilder().setAccepted(true).setLedgerSeq(seq)
+                    .setUpdateDigest(com.google.protobuf.ByteString.copyFrom(
+                            io.pqfl.crypto.PayloadDigest.of(request.getMasked().toByteArray()).bytes())).build());
+            responses.onCompleted();
+        } catch (RefusedException e) {
+            responses.onError(Statuses.rejected(e));
+        } catch (RuntimeException e) {
+            log.error("Could not record the masked input of {}", session.clientId(), e);
+            responses.onError(Statuses.internal("the coordinator could not record the masked input"));
+        }
+    }
+
+    @Override
+    public void awaitSecAgg(SecAggAwait request, StreamObserver<SecAggStep> responses) {
+        Sessions.Session session = SessionInterceptor.SESSION.get();
+        try {
+            coordinator.rounds().secureRound(request.getRound()).await(session.clientId(), request, responses);
+        } catch (RefusedException e) {
+            responses.onError(Statuses.rejected(e));
+        }
+    }
+
+    private interface SecAggCall {
+        void run(Sessions.Session session) throws RefusedException;
+    }
+
+    private static void secAgg(StreamObserver<SecAggAck> responses, String what, SecAggPhase phase, SecAggCall call) {
+        Sessions.Session session = SessionInterceptor.SESSION.get();
+        try {
+            call.run(session);
+            responses.onNext(SecAggAck.newBuilder().setPhase(phase).build());
+            responses.onCompleted();
+        } catch (RefusedException e) {
+            log.warn("Refused the secure-aggregation {} of {}: {}", what, session.clientId(), e.toString());
+            responses.onError(Statuses.rejected(e));
+        } catch (RuntimeException e) {
+            log.error("Could not handle the secure-aggregation {} of {}", what, session.clientId(), e);
+            responses.onError(Statuses.internal("the coordinator could not handle the " + what));
         }
     }
 

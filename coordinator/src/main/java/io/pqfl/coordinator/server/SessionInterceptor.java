@@ -25,7 +25,10 @@ final class SessionInterceptor implements ServerInterceptor {
     static final Context.Key<Sessions.Session> SESSION = Context.key("pqfl-session");
     private static final Set<String> NEEDS_SESSION = Set.of(FederationGrpc.getGetTaskMethod().getFullMethodName(),
             FederationGrpc.getSubmitUpdateMethod().getFullMethodName(),
-            FederationGrpc.getSubmitEvaluationMethod().getFullMethodName());
+            FederationGrpc.getSubmitEvaluationMethod().getFullMethodName(),
+            FederationGrpc.getAdvertiseKeysMethod().getFullMethodName(), FederationGrpc.getShareKeysMethod().getFullMethodName(),
+            FederationGrpc.getSubmitMaskedInputMethod().getFullMethodName(),
+            FederationGrpc.getRevealSharesMethod().getFullMethodName(), FederationGrpc.getAwaitSecAggMethod().getFullMethodName());
 
     private final IdentityService identity;
 

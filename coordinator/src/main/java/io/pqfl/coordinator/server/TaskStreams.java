@@ -194,7 +194,7 @@ final class TaskStreams {
                 if (next == -1) {
                     RoundTask.Signed signed = task.statementFor(client);
                     out.onNext(TaskChunk.newBuilder().setHeader(WireMapping.toWire(signed.statement(), task.manifest(),
-                            signed.signature())).build());
+                            signed.signature()).toBuilder().setSecureAggregation(task.secureAggregation())).build());
                 } else if (next < chunks.size()) {
                     // The chunks are the global model's own bytes: wrapped, not copied, for every client.
                     out.onNext(TaskChunk.newBuilder().setModelChunk(UnsafeByteOperations.unsafeWrap(chunks.get(next))).build());

@@ -37,7 +37,13 @@ public record LedgerEntry(long seq, Kind kind, long round, String clientId, Stri
          * An aggregator's coordinator took its parent's model as the base of its next round: the statement is the
          * model statement it signed for that model (receipt empty), the payload digest the model's.
          */
-        MODEL_ADOPTED
+        MODEL_ADOPTED,
+        /**
+         * A client's masked input in a round with secure aggregation was accepted: the statement is its signed
+         * secure-aggregation statement (docs/PROTOCOL.md), the payload digest the SHA-512 of the masked bytes (what the
+         * round's model statement lists in its receipt), the detail the number of 64-bit words.
+         */
+        SECAGG_INPUT_ACCEPTED
     }
 
     public LedgerEntry {

@@ -140,6 +140,7 @@ public final class LedgerVerifier {
         var entries = ledger.entries();
         int[] evaluations = new int[3]; // accepted, rejected, closed
         int[] partials = new int[2]; // partial aggregates accepted, models adopted from a parent
+        int maskedInputs = 0;
         for (LedgerEntry e : entries) {
             String problem = null;
             if (e.seq() != expectedSeq) {
@@ -180,6 +181,12 @@ public final class LedgerVerifier {
                             checkAdopted(e, coordinator, run.federationId());
                             partials[1]++;
                         }
+                        case SECAGG_INPUT_ACCEPTED -> {
+                            checkMaskedInput(e, ledger, run.federationId());
+                            maskedInputs++;
+                            acceptedDigests.computeIfAbsent(e.round(), r -> new HashSet<>())
+                                    .add(e.clientId() + "/" + HexFormat.of().formatHex(e.payloadDigest()));
+                        }
                     }
                 } catch (IllegalArgumentException | SignatureVerificationException | KeyFormatException e1) {
                     problem = e1.getMessage();
@@ -195,6 +202,10 @@ public final class LedgerVerifier {
         if (evaluations[0] + evaluations[1] + evaluations[2] > 0) {
             notes.add(evaluations[0] + " accepted evaluations (each statement " + (unsignedRun ? "unsigned" : "verified")
                     + "), " + evaluations[1] + " rejected, " + evaluations[2] + " evaluations closed");
+        }
+        if (maskedInputs > 0) {
+            notes.add(maskedInputs + " masked inputs of secure aggregation (each statement verified; the models list their "
+                    + "digests, not updates)");
         }
         if (partials[0] > 0) {
             notes.add(partials[0] + " partial aggregates of aggregators (each statement " + (unsignedRun ? "unsigned"
@@ -342,6 +353,26 @@ public final class LedgerVerifier {
         if (signed) {
             Verifier.create(key).verify(e.statement(), SignatureValue.of(SignatureScheme.parse(e.scheme()), e.signature()));
         }
+    }
+
+    private static void checkMaskedInput(LedgerEntry e, Ledger ledger, String federation)
+            throws SQLException, SignatureVerificationException, KeyFormatException {
+        io.pqfl.protocol.SecAggStatement s = io.pqfl.protocol.SecAggStatement.decode(e.statement());
+        if (s.part() != io.pqfl.protocol.SecAggStatement.Part.MASKED_INPUT || s.round() != e.round()
+                || !s.clientId().value().equals(e.clientId()) || !s.keyId().hex().equals(e.keyId())
+                || !s.federationId().equals(federation)
+                || !Arrays.equals(io.pqfl.protocol.SecAggStatement.maskedInputDigest(s.body()).bytes(), e.payloadDigest())) {
+            throw new IllegalArgumentException("the masked-input statement does not match its ledger row");
+        }
+        Optional<byte[]> encoded = ledger.publicKey(e.keyId());
+        if (encoded.isEmpty()) {
+            throw new IllegalArgumentException("client key " + e.keyId() + " is not recorded");
+        }
+        VerifyingKey key = VerifyingKey.fromEncoded(encoded.get());
+        if (!key.keyId().hex().equals(e.keyId())) {
+            throw new IllegalArgumentException("recorded key does not have id " + e.keyId());
+        }
+        Verifier.create(key).verify(e.statement(), SignatureValue.of(SignatureScheme.parse(e.scheme()), e.signature()));
     }
 
     private static void checkEvaluation(LedgerEntry e, Ledger ledger, String federation, boolean signed)

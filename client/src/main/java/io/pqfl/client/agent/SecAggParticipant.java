@@ -1,0 +1,296 @@
+package io.pqfl.client.agent;
+
+import com.google.protobuf.ByteString;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.KeyFormatException;
+import io.pqfl.crypto.PayloadDigest;
+import io.pqfl.crypto.SignatureValue;
+import io.pqfl.crypto.SignatureVerificationException;
+import io.pqfl.crypto.Signer;
+import io.pqfl.crypto.VerifyingKey;
+import io.pqfl.crypto.secagg.FixedPoint;
+import io.pqfl.crypto.secagg.Masks;
+import io.pqfl.crypto.secagg.SecAggKeys;
+import io.pqfl.crypto.secagg.Shamir;
+import io.pqfl.crypto.secagg.ShareSeal;
+import io.pqfl.proto.v1.SecAggAdvertisement;
+import io.pqfl.proto.v1.SecAggMaskedInput;
+import io.pqfl.proto.v1.SecAggReveal;
+import io.pqfl.proto.v1.SecAggRevealedShare;
+import io.pqfl.proto.v1.SecAggSealedShare;
+import io.pqfl.proto.v1.SecAggSetup;
+import io.pqfl.proto.v1.SecAggShares;
+import io.pqfl.proto.v1.SecAggUnmaskRequest;
+import io.pqfl.protocol.RoundNonce;
+import io.pqfl.protocol.SecAggStatement;
+import io.pqfl.protocol.SecAggStatement.Part;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A client's side of one round of secure aggregation (docs/PRIVACY.md), without the network: it makes the signed
+ * messages and checks the coordinator's. Its secrets (the pairwise seed, the self-mask seed, the shares it holds for
+ * its neighbours) live only in this object, for one round.
+ *
+ * <p>What it refuses, each with a {@link Refused} that names why: a setup or unmask request not signed by the pinned
+ * coordinator key, a neighbour advertisement not signed by the neighbour's key, a share that does not verify or open,
+ * and an unmask request that asks, for any neighbour, for both its self-mask share and its pairwise-seed share (in one
+ * request, or across two: it answers one request per round). Refusing such a request reveals nothing at all.
+ */
+final class SecAggParticipant {
+    /** The coordinator asked for something an honest client does not do; nothing was revealed. */
+    static final class Refused extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    private record Held(int index, byte[] selfShare, byte[] pairShare) {
+    }
+
+    private record Peer(ClientId id, byte[] kem, byte[] x25519, VerifyingKey key) {
+    }
+
+    private final String federationId;
+    private final long round;
+    private final RoundNonce nonce;
+    private final byte[] context;
+    private final ClientId self;
+    private final Signer signer;
+    private final VerifyingKey coordinatorKey;
+    private final SecureRandom random;
+    private final SecAggKeys keys;
+    private final byte[] selfMask = new byte[32];
+    private Map<ClientId, Peer> neighbours;
+    private List<ClientId> order;
+    private FixedPoint encoding;
+    private int threshold;
+    private final Map<ClientId, Held> held = new LinkedHashMap<>();
+    private boolean revealed;
+
+    SecAggParticipant(String federationId, long round, RoundNonce nonce, ClientId self, Signer signer,
+                      VerifyingKey coordinatorKey, SecureRandom random) {
+        this.federationId = federationId;
+        this.round = round;
+        this.nonce = nonce;
+        this.context = SecAggStatement.context(federationId, round, nonce);
+        this.self = self;
+        this.signer = signer;
+        this.coordinatorKey = coordinatorKey;
+        this.random = random;
+        this.keys = SecAggKeys.generate(random);
+        random.nextBytes(selfMask);
+    }
+
+    long round() {
+        return round;
+    }
+
+    /** Phase 1: this client's keys for the round, signed. */
+    SecAggAdvertisement advertisement() {
+        byte[] commitment = SecAggKeys.commitSelfMask(context, self.value(), selfMask);
+        SecAggStatement s = statement(Part.ADVERTISE, SecAggStatement.advertiseBody(keys.kemPublicKey(), keys.x25519PublicKey(),
+                commitment));
+        return SecAggAdvertisement.newBuilder().setFederationId(federationId).setRound(round)
+                .setNonce(ByteString.copyFrom(nonce.bytes())).setClientId(self.value())
+                .setKemPublicKey(ByteString.copyFrom(keys.kemPublicKey()))
+                .setX25519PublicKey(ByteString.copyFrom(keys.x25519PublicKey()))
+                .setSelfMaskCommitment(ByteString.copyFrom(commitment)).setKeyId(signer.keyId().hex())
+                .setScheme(signer.scheme().displayName()).setSignature(ByteString.copyFrom(s.sign(signer).bytes())).build();
+    }
+
+    /** Phase 2: checks the coordinator's setup and every neighbour's advertisement, and seals shares for each. */
+    SecAggShares shares(SecAggSetup setup) throws Refused {
+        List<SecAggStatement.Neighbour> listed = new ArrayList<>();
+        Map<ClientId, Peer> peers = new LinkedHashMap<>();
+        for (SecAggAdvertisement ad : setup.getNeighboursList()) {
+            ClientId id = new ClientId(ad.getClientId());
+            if (id.equals(self) || peers.containsKey(id)) {
+                throw new Refused("the setup lists " + id + " twice or lists this client as its own neighbour");
+            }
+            VerifyingKey key;
+            try {
+                key = VerifyingKey.fromEncoded(ad.getPublicKey().toByteArray());
+            } catch (KeyFormatException e) {
+                throw new Refused("neighbour " + id + "'s key does not decode: " + e.getMessage());
+            }
+            if (!key.keyId().hex().equals(ad.getKeyId()) || !key.scheme().displayName().equals(ad.getScheme())) {
+                throw new Refused("neighbour " + id + "'s advertisement names another key than the one forwarded");
+            }
+            SecAggStatement s = new SecAggStatement(federationId, round, nonce, id, Part.ADVERTISE,
+                    SecAggStatement.advertiseBody(ad.getKemPublicKey().toByteArray(), ad.getX25519PublicKey().toByteArray(),
+                            ad.getSelfMaskCommitment().toByteArray()), key.scheme(), key.keyId());
+            verify(s, key, ad.getSignature().toByteArray(), "neighbour " + id + "'s advertisement");
+            listed.add(new SecAggStatement.Neighbour(id, key.keyId(), PayloadDigest.of(s.encode())));
+            peers.put(id, new Peer(id, ad.getKemPublicKey().toByteArray(), ad.getX25519PublicKey().toByteArray(), key));
+        }
+        SecAggStatement signedSetup = new SecAggStatement(federationId, round, nonce, self, Part.SETUP,
+                SecAggStatement.setupBody(setup.getThreshold(), setup.getClip(), setup.getFractionBits(), setup.getWeightCap(),
+                        listed), coordinatorKey.scheme(), coordinatorKey.keyId());
+        verify(signedSetup, coordinatorKey, setup.getCoordinatorSignature().toByteArray(), "the coordinator's setup");
+        if (setup.getThreshold() < 2 || setup.getThreshold() > peers.size()) {
+            throw new Refused("the setup's threshold " + setup.getThreshold() + " does not fit " + peers.size() + " neighbours");
+        }
+        try {
+            encoding = new FixedPoint(setup.getClip(), setup.getFractionBits(), setup.getWeightCap());
+        } catch (IllegalArgumentException e) {
+            throw new Refused("the setup's encoding is invalid: " + e.getMessage());
+        }
+        threshold = setup.getThreshold();
+        neighbours = peers;
+        order = List.copyOf(peers.keySet());
+        byte[][] selfShares = Shamir.split(selfMask, threshold, order.size(), random);
+        byte[][] pairShares = Shamir.split(keys.seed(), threshold, order.size(), random);
+        SecAggShares.Builder b = SecAggShares.newBuilder().setFederationId(federationId).setRound(round)
+                .setNonce(ByteString.copyFrom(nonce.bytes())).setClientId(self.value()).setKeyId(signer.keyId().hex())
+                .setScheme(signer.scheme().displayName());
+        for (int i = 0; i < order.size(); i++) {
+            Peer p = neighbours.get(order.get(i));
+            SecAggKeys.Encapsulation e = keys.encapsulateTo(context, self.value(), p.id().value(), p.kem());
+            byte[] key = SecAggKeys.shareKey(context, self.value(), p.id().value(), e.secret(), keys.agree(p.x25519()));
+            byte[] plain = new byte[65];
+            plain[0] = (byte) (i + 1);
+            System.arraycopy(selfShares[i], 0, plain, 1, 32);
+            System.arraycopy(pairShares[i], 0, plain, 33, 32);
+            byte[] sealed = ShareSeal.seal(key, associated(self, p.id()), plain);
+            SecAggStatement s = statement(Part.SHARE, SecAggStatement.shareBody(p.id(), e.ciphertext(), sealed));
+            b.addShares(SecAggSealedShare.newBuilder().setFrom(self.value()).setTo(p.id().value())
+                    .setKemCiphertext(ByteString.copyFrom(e.ciphertext())).setSealed(ByteString.copyFrom(sealed))
+                    .setSignature(ByteString.copyFrom(s.sign(signer).bytes())));
+        }
+        return b.build();
+    }
+
+    /**
+     * Phase 3: opens the shares the neighbours sent, and masks the update: its fixed-point encoding, plus the self
+     * mask, plus or minus the pairwise mask of every neighbour that sent shares.
+     */
+    SecAggMaskedInput maskedInput(List<SecAggSealedShare> inbox, float[][] trained, float[][] global, long examples)
+            throws Refused {
+        if (neighbours == null) {
+            throw new Refused("no setup yet");
+        }
+        long[] v = encoding.encode(trained, global, encoding.weightOf(examples));
+        Masks.apply(v, selfMask, 1);
+        Set<ClientId> seen = new HashSet<>();
+        for (SecAggSealedShare sh : inbox) {
+            ClientId from = new ClientId(sh.getFrom());
+            Peer p = neighbours.get(from);
+            if (p == null || !sh.getTo().equals(self.value()) || !seen.add(from)) {
+                throw new Refused("the inbox holds a share from '" + from + "' to '" + sh.getTo()
+                        + "', which is not one of this client's neighbours' shares for it (or is there twice)");
+            }
+            SecAggStatement s = new SecAggStatement(federationId, round, nonce, from, Part.SHARE, SecAggStatement.shareBody(self,
+                    sh.getKemCiphertext().toByteArray(), sh.getSealed().toByteArray()), p.key().scheme(), p.key().keyId());
+            verify(s, p.key(), sh.getSignature().toByteArray(), "the share of " + from);
+            byte[] ct = sh.getKemCiphertext().toByteArray();
+            byte[] key = SecAggKeys.shareKey(context, from.value(), self.value(), keys.decapsulate(ct), keys.agree(p.x25519()));
+            byte[] plain;
+            try {
+                plain = ShareSeal.open(key, associated(from, self), sh.getSealed().toByteArray());
+            } catch (IllegalArgumentException e) {
+                throw new Refused("the share of " + from + " does not open: " + e.getMessage());
+            }
+            // The index is this client's x coordinate among the sender's neighbours: sealed by the sender for this client
+            // alone; the coordinator checks it against its graph when the share is revealed.
+            int index = plain.length == 65 ? plain[0] & 0xff : 0;
+            if (index == 0) {
+                throw new Refused("the share of " + from + " is malformed (" + plain.length + " bytes, index " + index + ")");
+            }
+            held.put(from, new Held(index, Arrays.copyOfRange(plain, 1, 33), Arrays.copyOfRange(plain, 33, 65)));
+            byte[] pair = keys.pairSeed(context, self.value(), from.value(), p.kem(), p.x25519(), ct);
+            Masks.apply(v, pair, Masks.pairSign(self.value(), from.value()));
+        }
+        if (held.size() < threshold) {
+            throw new Refused("only " + held.size() + " neighbours sent shares; the round needs " + threshold);
+        }
+        byte[] bytes = Masks.toBytes(v);
+        SecAggStatement s = statement(Part.MASKED_INPUT, SecAggStatement.maskedInputBody(v.length, PayloadDigest.of(bytes)));
+        return SecAggMaskedInput.newBuilder().setFederationId(federationId).setRound(round)
+                .setNonce(ByteString.copyFrom(nonce.bytes())).setClientId(self.value()).setMasked(ByteString.copyFrom(bytes))
+                .setKeyId(signer.keyId().hex()).setScheme(signer.scheme().displayName())
+                .setSignature(ByteString.copyFrom(s.sign(signer).bytes())).build();
+    }
+
+    /**
+     * Phase 4: the shares the coordinator asks for: the self-mask share of every surviving neighbour, the pairwise-seed
+     * share of every dropped one. Refused whole when the request is not the coordinator's, names a client twice (in both
+     * lists), names a client this client holds no share of, or comes after this client already answered one.
+     */
+    SecAggReveal reveal(SecAggUnmaskRequest request) throws Refused {
+        List<ClientId> survivors = request.getSurvivorsList().stream().map(ClientId::new).toList();
+        List<ClientId> dropped = request.getDroppedList().stream().map(ClientId::new).toList();
+        SecAggStatement s = new SecAggStatement(federationId, round, nonce, self, Part.UNMASK_REQUEST,
+                SecAggStatement.unmaskRequestBody(survivors, dropped), coordinatorKey.scheme(), coordinatorKey.keyId());
+        verify(s, coordinatorKey, request.getCoordinatorSignature().toByteArray(), "the coordinator's unmask request");
+        if (revealed) {
+            throw new Refused("this client already answered an unmask request for round " + round
+                    + "; a second could ask for the other share of a neighbour");
+        }
+        Set<ClientId> named = new HashSet<>();
+        for (ClientId c : survivors) {
+            if (!named.add(c)) {
+                throw new Refused("the unmask request names " + c + " twice");
+            }
+        }
+        for (ClientId c : dropped) {
+            if (!named.add(c)) {
+                throw new Refused("the unmask request asks for both shares of " + c
+                        + " (its self mask as a survivor and its pairwise seed as dropped); revealing neither");
+            }
+        }
+        for (ClientId c : named) {
+            if (!held.containsKey(c)) {
+                throw new Refused("the unmask request names " + c + ", of which this client holds no share");
+            }
+        }
+        revealed = true;
+        List<SecAggStatement.Revealed> out = new ArrayList<>();
+        for (ClientId c : survivors) {
+            Held h = held.get(c);
+            out.add(new SecAggStatement.Revealed(c, true, h.index(), h.selfShare()));
+        }
+        for (ClientId c : dropped) {
+            Held h = held.get(c);
+            out.add(new SecAggStatement.Revealed(c, false, h.index(), h.pairShare()));
+        }
+        SecAggStatement signed = statement(Part.REVEAL, SecAggStatement.revealBody(out));
+        SecAggReveal.Builder b = SecAggReveal.newBuilder().setFederationId(federationId).setRound(round)
+                .setNonce(ByteString.copyFrom(nonce.bytes())).setClientId(self.value()).setKeyId(signer.keyId().hex())
+                .setScheme(signer.scheme().displayName()).setSignature(ByteString.copyFrom(signed.sign(signer).bytes()));
+        for (SecAggStatement.Revealed r : out) {
+            b.addShares(SecAggRevealedShare.newBuilder().setOwner(r.owner().value()).setSelfMask(r.selfMask())
+                    .setIndex(r.index()).setShare(ByteString.copyFrom(r.share())));
+        }
+        return b.build();
+    }
+
+    private byte[] associated(ClientId from, ClientId to) {
+        return (HexFormatHolder.HEX.formatHex(context) + "|" + from.value() + "|" + to.value()).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static final class HexFormatHolder {
+        static final java.util.HexFormat HEX = java.util.HexFormat.of();
+    }
+
+    private SecAggStatement statement(Part part, byte[] body) {
+        return new SecAggStatement(federationId, round, nonce, self, part, body, signer.scheme(), signer.keyId());
+    }
+
+    private static void verify(SecAggStatement s, VerifyingKey key, byte[] signature, String what) throws Refused {
+        try {
+            s.verify(key, SignatureValue.of(key.scheme(), signature));
+        } catch (SignatureVerificationException | IllegalArgumentException e) {
+            throw new Refused(what + " does not verify: " + e.getMessage());
+        }
+    }
+}

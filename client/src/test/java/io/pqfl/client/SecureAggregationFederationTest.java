@@ -1,0 +1,146 @@
+package io.pqfl.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.pqfl.client.PlainTrainerFederationTest.Data;
+import io.pqfl.client.PlainTrainerFederationTest.LogisticTrainer;
+import io.pqfl.client.agent.ClientAgent;
+import io.pqfl.coordinator.Coordinator;
+import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.metrics.CoordinatorMetrics;
+import io.pqfl.coordinator.secagg.SecAggSettings;
+import io.pqfl.coordinator.server.CoordinatorServer;
+import io.pqfl.coordinator.store.LedgerEntry;
+import io.pqfl.coordinator.store.LedgerVerifier;
+import io.pqfl.coordinator.store.ModelFiles;
+import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.Keys;
+import io.pqfl.crypto.SignatureScheme;
+import io.pqfl.crypto.SigningKey;
+import io.pqfl.crypto.TrustStore;
+import io.pqfl.protocol.ModelWeights;
+import io.pqfl.protocol.TrainingConfig;
+import io.pqfl.trainer.FitResult;
+import io.pqfl.trainer.TrainContext;
+import io.pqfl.trainer.Trainer;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Post-quantum secure aggregation between real client agents and the real coordinator over loopback gRPC: the model
+ * it publishes is plain FedAvg's within the fixed-point error, also when a client drops out after sharing its keys,
+ * and the coordinator's ledger holds only masked inputs.
+ */
+class SecureAggregationFederationTest {
+    @TempDir
+    Path dir;
+
+    private record Run(ModelWeights model, List<LedgerEntry> ledger, List<ClientAgent.RoundReport> reports,
+                       String jdbcUrl, SigningKey coordinatorKey) {
+    }
+
+    /** One round with {@code clients} logistic-regression clients; {@code failing} of them fail to train (after sharing keys). */
+    private Run federate(String name, int clients, int failing, SecAggSettings secure, Duration roundTimeout) throws Exception {
+        SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
+        Path data = dir.resolve(name);
+        CoordinatorConfig config = CoordinatorConfig.builder().federationId(name).dataDir(data)
+                .initialWeights(ModelWeights.zeros(PlainTrainerFederationTest.LOGISTIC)).rounds(1).minClients(clients)
+                .minUpdates(clients - failing).roundTimeout(roundTimeout).evaluateEvery(0).finalEvaluation(false)
+                .training(new TrainingConfig(2, 16, 0.5f, 0f, "sgd")).secureAggregation(secure).build();
+        TrustStore trust = TrustStore.open(config.trustDir());
+        Coordinator coordinator = Coordinator.open(config, key, trust, new CoordinatorMetrics(), Clock.systemUTC(), new SecureRandom());
+        List<ClientAgent.RoundReport> reports = new CopyOnWriteArrayList<>();
+        try (CoordinatorServer server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
+                coordinator).start()) {
+            ExecutorService pool = Executors.newFixedThreadPool(clients);
+            List<ManagedChannel> channels = new ArrayList<>();
+            List<Future<ClientAgent.Summary>> results = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+                channels.add(ch);
+                Trainer trainer = new LogisticTrainer(Data.sample(100 + 50 * i, i), Data.sample(50, 10 + i));
+                if (i < failing) {
+                    trainer = new LogisticTrainer(Data.sample(10, i), Data.sample(10, i)) {
+                        @Override
+                        public FitResult fit(ModelWeights global, TrainContext context) {
+                            throw new IllegalStateException("this device ran out of battery");
+                        }
+                    };
+                }
+                SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
+                String id = "client-" + i;
+                trust.add(new ClientId(id), k.verifyingKey());
+                ClientAgent agent = new ClientAgent(ch, ClientAgent.Settings.builder(new ClientId(id), k, key.verifyingKey())
+                        .pollWait(Duration.ofSeconds(5)).maxConsecutiveRefusals(1).build(),
+                        ClientAgent.Hooks.builder().observe(reports::add).build(), trainer, ClientAgent.Progress.NONE);
+                results.add(pool.submit(agent::run));
+            }
+            assertThat(coordinator.rounds().awaitFinished(Duration.ofMinutes(2))).isTrue();
+            for (Future<ClientAgent.Summary> f : results) {
+                f.get(1, TimeUnit.MINUTES);
+            }
+            pool.shutdownNow();
+            channels.forEach(ManagedChannel::shutdownNow);
+            ModelWeights model = ModelFiles.read(config.dataDirectory().checkpoint(1)).weights();
+            return new Run(model, coordinator.ledger().entries(), reports, config.effectiveJdbcUrl(), key);
+        } finally {
+            coordinator.close();
+        }
+    }
+
+    private static SecAggSettings secure() {
+        return new SecAggSettings(0, 0, 4.0, SecAggSettings.DEFAULT_WEIGHT_CAP, Duration.ofSeconds(20));
+    }
+
+    private static void assertClose(ModelWeights a, ModelWeights b, double tolerance) {
+        for (int t = 0; t < a.tensorCount(); t++) {
+            for (int i = 0; i < a.tensor(t).length; i++) {
+                assertThat((double) a.tensor(t)[i]).as("tensor %d[%d]", t, i)
+                        .isCloseTo(b.tensor(t)[i], org.assertj.core.data.Offset.offset(tolerance));
+            }
+        }
+    }
+
+    @Test
+    void theSecurelyAggregatedModelIsPlainFedAvgs_andTheLedgerHoldsOnlyMaskedInputs() throws Exception {
+        Run plain = federate("plain", 4, 0, null, Duration.ofSeconds(60));
+        Run masked = federate("masked", 4, 0, secure(), Duration.ofSeconds(60));
+        assertThat(plain.model().tensor(0)).isNotEqualTo(new float[PlainTrainerFederationTest.FEATURES]); // it trained
+        assertClose(masked.model(), plain.model(), 1e-5);
+        assertThat(masked.ledger()).filteredOn(e -> e.kind() == LedgerEntry.Kind.SECAGG_INPUT_ACCEPTED).hasSize(4);
+        assertThat(masked.ledger()).noneMatch(e -> e.kind() == LedgerEntry.Kind.UPDATE_ACCEPTED);
+        assertThat(masked.reports()).hasSize(4).allSatisfy(r -> assertThat(r.accepted()).isTrue());
+        // the ledger with masked inputs verifies end to end, their digests matching the published model's receipt
+        LedgerVerifier.Report report;
+        try (var db = io.pqfl.coordinator.store.Database.open(masked.jdbcUrl())) {
+            report = LedgerVerifier.verify(db);
+        }
+        assertThat(report.ok()).as(report.toString()).isTrue();
+    }
+
+    @Test
+    void aClientThatDropsAfterSharing_isUnmaskedFromItsNeighboursShares_andTheRoundCompletes() throws Exception {
+        // client-0 advertises keys and shares them, then fails to train: its pairwise masks are in the others' inputs
+        Run masked = federate("dropout", 5, 1, secure(), Duration.ofSeconds(15));
+        assertThat(masked.ledger()).filteredOn(e -> e.kind() == LedgerEntry.Kind.SECAGG_INPUT_ACCEPTED).hasSize(4)
+                .noneMatch(e -> "client-0".equals(e.clientId()));
+        assertThat(masked.ledger()).anyMatch(e -> e.kind() == LedgerEntry.Kind.MODEL_PUBLISHED && e.round() == 1);
+        Run survivorsOnly = federate("survivors", 5, 1, null, Duration.ofSeconds(15));
+        assertClose(masked.model(), survivorsOnly.model(), 1e-5);
+    }
+}
