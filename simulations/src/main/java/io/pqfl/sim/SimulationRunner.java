@@ -140,7 +140,7 @@ public final class SimulationRunner {
                        Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
                        AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
                        io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale,
-                       io.pqfl.coordinator.privacy.DpSettings dp) {
+                       io.pqfl.coordinator.privacy.DpSettings dp, io.pqfl.coordinator.secagg.SecAggSettings secureAggregation) {
         public Spec {
             Objects.requireNonNull(signing, "signing");
             Objects.requireNonNull(scheme, "scheme");
@@ -159,7 +159,18 @@ public final class SimulationRunner {
                     AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
                     io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale) {
             this(arm, signing, scheme, clients, rounds, model, strategy, strategyParams, training, partition, alpha,
-                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer, schedule, scale, null);
+                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer, schedule, scale, null, null);
+        }
+
+        /** An arm without secure aggregation. */
+        public Spec(String arm, SigningPolicy signing, SignatureScheme scheme, int clients, int rounds, ModelCatalog model,
+                    String strategy, Map<String, String> strategyParams, TrainingConfig training,
+                    Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
+                    AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
+                    io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale,
+                    io.pqfl.coordinator.privacy.DpSettings dp) {
+            this(arm, signing, scheme, clients, rounds, model, strategy, strategyParams, training, partition, alpha,
+                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer, schedule, scale, dp, null);
         }
 
         /** An arm at the default {@link Scale}. */
@@ -255,7 +266,12 @@ public final class SimulationRunner {
     public record Result(Spec spec, List<Round> rounds, List<ClientRound> clients, Map<String, Integer> rejections,
                          double initialAccuracy, double finalAccuracy, long wallMillis, String channel,
                          io.pqfl.coordinator.evaluate.EvaluationSummary federated, String architecture, FleetStats fleet,
-                         double epsilon) {
+                         double epsilon, double secAggCoordinatorMillis) {
+        /** Whether the arm ran with secure aggregation ({@link #secAggCoordinatorMillis} is then the coordinator's protocol time). */
+        public boolean secureArm() {
+            return spec.secureAggregation() != null && spec.signing() == SigningPolicy.SIGNED;
+        }
+
         /** Whether the arm ran with central differential privacy ({@link #epsilon} is then what it spent). */
         public boolean privateArm() {
             return spec.dp() != null;
@@ -369,7 +385,8 @@ public final class SimulationRunner {
                 .acceptedSchemes(Set.of(clientScheme)).signingPolicy(spec.signing()).closeOnRejection(true)
                 // Every simulated client calls from 127.0.0.1: a per-address limit meant for strangers would throttle
                 // the whole simulated federation as if it were one caller.
-                .helloRateLimit(100_000, 100_000).callRateLimit(100_000, 100_000).differentialPrivacy(spec.dp()).build();
+                .helloRateLimit(100_000, 100_000).callRateLimit(100_000, 100_000).differentialPrivacy(spec.dp())
+                .secureAggregation(spec.signing() == SigningPolicy.SIGNED ? spec.secureAggregation() : null).build();
         TrustStore trust = TrustStore.open(config.trustDir());
         List<SigningKey> keys = new ArrayList<>();
         List<byte[]> certificates = new ArrayList<>();
@@ -462,7 +479,8 @@ public final class SimulationRunner {
         sorted.sort((a, b) -> a.round() != b.round() ? Long.compare(a.round(), b.round()) : a.client().compareTo(b.client()));
         return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000,
                 channel(spec, metrics), federated, initialWeights.manifest().architecture(), fleetStats,
-                spec.dp() == null ? Double.NaN : metrics.gaugeValue("pqfl.dp.epsilon"));
+                spec.dp() == null ? Double.NaN : metrics.gaugeValue("pqfl.dp.epsilon"),
+                metrics.timerTotalMillis("pqfl.secagg.coordinator"));
     }
 
     /** Every client a full {@link ClientAgent} on its own connection and thread, training with its own trainer. */

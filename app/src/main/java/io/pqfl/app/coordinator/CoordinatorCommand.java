@@ -214,6 +214,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     io.pqfl.app.DpOptions dp;
 
+    @Mixin
+    io.pqfl.app.SecAggOptions secAgg;
+
     @Option(names = "--linger", defaultValue = "10s", converter = DurationConverter.class,
             description = "Keep serving this long after the last round so clients learn the run is over (default: ${DEFAULT-VALUE}).")
     Duration linger;
@@ -241,7 +244,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .callRateLimit(callRate, callBurst).maxCallsPerConnection(maxCallsPerConnection)
                     .uploadLimits(maxUploads, uploadMemoryMib << 20)
                     .clientCertificates(tls.clientCa, tls.clientCrl).receiptTrustDir(receiptTrust)
-                    .differentialPrivacy(dp.settings());
+                    .differentialPrivacy(dp.settings())
+                    .secureAggregation(secAgg.settings());
             evaluation.federated(cfgBuilder);
             if (serverThreads >= 0) {
                 cfgBuilder.serverThreads(serverThreads);

@@ -194,7 +194,11 @@ public final class SimulateCommand implements Callable<Integer> {
     @Mixin
     io.pqfl.app.DpOptions dpOptions;
 
+    @Mixin
+    io.pqfl.app.SecAggOptions secAggOptions;
+
     private io.pqfl.coordinator.privacy.DpSettings dp;
+    private io.pqfl.coordinator.secagg.SecAggSettings secAgg;
 
     @Override
     public Integer call() throws Exception {
@@ -239,6 +243,14 @@ public final class SimulateCommand implements Callable<Integer> {
                 io.pqfl.coordinator.aggregate.CentralDp.requireSumBased(Strategies.create(strategy, strategyParams));
                 int perRound = scale.clientsPerRound() == 0 ? clients : scale.clientsPerRound();
                 dp.checkPlan(rounds, io.pqfl.coordinator.CoordinatorConfig.largestSamplingRate(perRound, clients));
+            }
+            secAgg = secAggOptions.settings();
+            if (secAgg != null) {
+                io.pqfl.coordinator.aggregate.SecureAggregation.requireSumBased(Strategies.create(strategy, strategyParams));
+                if (dp != null) {
+                    throw new UsageException("--secure-aggregation and --dp-noise-multiplier cannot be combined yet: central DP "
+                            + "clips each update, which secure aggregation hides from the coordinator");
+                }
             }
             Strategies.create(strategy, strategyParams).checkClients(Math.max(1, (scale.clientsPerRound() == 0 ? clients
                     : scale.clientsPerRound()) / 2));
@@ -331,6 +343,14 @@ public final class SimulateCommand implements Callable<Integer> {
                 w.printf(Locale.ROOT, "    differential privacy: epsilon %.4f at delta %g (noise multiplier %s, clip %s)%n",
                         r.epsilon(), dp.delta(), dp.noiseMultiplier(), dp.clip());
             }
+            if (r.secureArm()) {
+                w.printf(Locale.ROOT, "    secure aggregation: %.0f bytes sent per client per round (keys, shares, masked input, "
+                        + "reveal), coordinator protocol time %.1f ms per round%n", r.clients().stream()
+                        .filter(SimulationRunner.ClientRound::accepted).mapToLong(SimulationRunner.ClientRound::updateBytes)
+                        .average().orElse(Double.NaN), r.secAggCoordinatorMillis() / Math.max(1, r.rounds().size()));
+            } else if (secAgg != null) {
+                w.println("    secure aggregation: off in this arm (it signs every message; the unsigned baseline cannot run it)");
+            }
             if (r.fleet() != null) {
                 w.println("    " + describe(r.fleet()));
             }
@@ -403,7 +423,7 @@ public final class SimulateCommand implements Callable<Integer> {
         return new SimulationRunner.Spec(name, signing.policy(), signing.scheme(), clients, rounds, model, strategy,
                 strategyParams, training, partition, alpha, examplesPerClient, seed,
                 SimulationRunner.Transport.parse(transport), attacks, roundTimeout, setup, schedule(lrSchedule, epochsSchedule),
-                scale, dp);
+                scale, dp, secAgg);
     }
 
     /**

@@ -24,6 +24,12 @@ import java.util.function.Function;
  * strategy is unweighted.
  */
 public final class SecureAggregation implements Strategy {
+    /**
+     * The most parameters a model may have: its masked vector ({@code 8 * (P + 1)} bytes) travels in one gRPC message,
+     * and the coordinator accepts messages of up to 8 MiB (64 KiB kept for the message's other fields).
+     */
+    public static final int MAX_PARAMETERS = ((8 << 20) - (64 << 10)) / 8 - 1;
+
     private final Strategy inner;
     private final SecAggSettings settings;
     private final Map<Long, SecAggRound> rounds = new ConcurrentHashMap<>();
@@ -33,6 +39,15 @@ public final class SecureAggregation implements Strategy {
         this.inner = Objects.requireNonNull(inner, "inner");
         this.settings = Objects.requireNonNull(settings, "settings");
         requireSumBased(inner);
+    }
+
+    /** Refuses a model too large for one masked input. */
+    public static void requireFits(long parameters) {
+        if (parameters > MAX_PARAMETERS) {
+            throw new IllegalArgumentException("secure aggregation sends a masked update in one message of 8 bytes per "
+                    + "parameter; this model has " + parameters + " parameters, more than the " + MAX_PARAMETERS
+                    + " that fit in the coordinator's 8 MiB message limit");
+        }
     }
 
     /** Refuses a strategy secure aggregation cannot serve, naming the ones it can. */

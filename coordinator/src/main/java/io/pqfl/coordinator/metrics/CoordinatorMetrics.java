@@ -138,6 +138,18 @@ public final class CoordinatorMetrics {
         }).set(value);
     }
 
+    /** CPU time the coordinator spent on one round's secure-aggregation protocol (verifying, routing, unmasking). */
+    public void secureAggregation(long nanos) {
+        Timer.builder("pqfl.secagg.coordinator").description("Coordinator time in one round's secure-aggregation protocol")
+                .register(registry).record(Duration.ofNanos(nanos));
+    }
+
+    /** A timer's total time in milliseconds, or 0 when it has none. */
+    public double timerTotalMillis(String name) {
+        var t = registry.find(name).timer();
+        return t == null ? 0 : t.totalTime(java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     /** A gauge's value, or NaN when it has none (tests). */
     public double gaugeValue(String name) {
         var g = registry.find(name).gauge();

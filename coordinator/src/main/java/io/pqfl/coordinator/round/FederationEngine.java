@@ -125,6 +125,9 @@ public final class FederationEngine implements AutoCloseable {
         UpdateRecorder recorder = new UpdateRecorder(ledger, checkpoints, metrics);
         Recovery.Recovered r = new Recovery(config, signer.verifyingKey(), runs, ledger, checkpoints, strategy, verifier)
                 .recover(config.describe(strategy.name()));
+        if (secure != null) {
+            io.pqfl.coordinator.aggregate.SecureAggregation.requireFits(r.global().weights().manifest().totalBytes() / 4);
+        }
         this.training = new TrainingDriver(this, config, strategy, signer, runs, checkpoints, metrics, clock,
                 () -> listener, r.global());
         this.budget = UploadBudget.forModel(config.maxConcurrentUploads(), config.uploadMemoryBytes(),

@@ -94,6 +94,7 @@ final class TrainingDriver {
             return;
         }
         if (strategy instanceof SecureAggregation secure) {
+            secure.round(c.round()).ifPresent(r -> metrics.secureAggregation(r.coordinatorNanos()));
             secure.closed(c.round(), "round " + c.round() + " closed");
         }
         Duration took = Duration.between(w.openedAt, clock.instant());
