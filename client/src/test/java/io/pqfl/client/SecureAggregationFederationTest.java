@@ -51,19 +51,26 @@ class SecureAggregationFederationTest {
     Path dir;
 
     private record Run(ModelWeights model, List<LedgerEntry> ledger, List<ClientAgent.RoundReport> reports,
-                       String jdbcUrl, SigningKey coordinatorKey) {
+                       String jdbcUrl, SigningKey coordinatorKey, double epsilon) {
     }
 
     /** One round with {@code clients} logistic-regression clients; {@code failing} of them fail to train (after sharing keys). */
     private Run federate(String name, int clients, int failing, SecAggSettings secure, Duration roundTimeout) throws Exception {
+        return federate(name, clients, failing, secure, roundTimeout, null, java.util.Map.of());
+    }
+
+    private Run federate(String name, int clients, int failing, SecAggSettings secure, Duration roundTimeout,
+                         io.pqfl.coordinator.privacy.DpSettings dp, java.util.Map<String, String> strategyParams) throws Exception {
         SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
         Path data = dir.resolve(name);
         CoordinatorConfig config = CoordinatorConfig.builder().federationId(name).dataDir(data)
                 .initialWeights(ModelWeights.zeros(PlainTrainerFederationTest.LOGISTIC)).rounds(1).minClients(clients)
                 .minUpdates(clients - failing).roundTimeout(roundTimeout).evaluateEvery(0).finalEvaluation(false)
-                .training(new TrainingConfig(2, 16, 0.5f, 0f, "sgd")).secureAggregation(secure).build();
+                .training(new TrainingConfig(2, 16, 0.5f, 0f, "sgd")).secureAggregation(secure).differentialPrivacy(dp)
+                .strategyParams(strategyParams).build();
         TrustStore trust = TrustStore.open(config.trustDir());
-        Coordinator coordinator = Coordinator.open(config, key, trust, new CoordinatorMetrics(), Clock.systemUTC(), new SecureRandom());
+        CoordinatorMetrics metrics = new CoordinatorMetrics();
+        Coordinator coordinator = Coordinator.open(config, key, trust, metrics, Clock.systemUTC(), new SecureRandom());
         List<ClientAgent.RoundReport> reports = new CopyOnWriteArrayList<>();
         try (CoordinatorServer server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
                 coordinator).start()) {
@@ -97,7 +104,8 @@ class SecureAggregationFederationTest {
             pool.shutdownNow();
             channels.forEach(ManagedChannel::shutdownNow);
             ModelWeights model = ModelFiles.read(config.dataDirectory().checkpoint(1)).weights();
-            return new Run(model, coordinator.ledger().entries(), reports, config.effectiveJdbcUrl(), key);
+            return new Run(model, coordinator.ledger().entries(), reports, config.effectiveJdbcUrl(), key,
+                    metrics.gaugeValue("pqfl.dp.epsilon"));
         } finally {
             coordinator.close();
         }
@@ -142,5 +150,29 @@ class SecureAggregationFederationTest {
         assertThat(masked.ledger()).anyMatch(e -> e.kind() == LedgerEntry.Kind.MODEL_PUBLISHED && e.round() == 1);
         Run survivorsOnly = federate("survivors", 5, 1, null, Duration.ofSeconds(15));
         assertClose(masked.model(), survivorsOnly.model(), 1e-5);
+    }
+
+    @Test
+    void withDistributedDp_clientsClipAndAddNoise_andTheAccountantCountsTheNoiseThatArrived() throws Exception {
+        var equal = java.util.Map.of("weighting", "equal");
+        // no noise and a clip no update reaches: exactly the unweighted FedAvg
+        Run plainEqual = federate("plain-equal", 4, 0, null, Duration.ofSeconds(60), null, equal);
+        Run noiseless = federate("dp-noiseless", 4, 0, secure(), Duration.ofSeconds(60),
+                new io.pqfl.coordinator.privacy.DpSettings(0.0, 100.0, 1e-5, 0), equal);
+        assertClose(noiseless.model(), plainEqual.model(), 1e-5);
+        // noise multiplier 2, clip 0.5: each of the 4 clients adds std 2 * 0.5 / sqrt(4) = 0.5 per coordinate, so the
+        // mean carries std 2 * 0.5 / 4 = 0.25
+        var dp = new io.pqfl.coordinator.privacy.DpSettings(2.0, 0.5, 1e-5, 0);
+        Run noisy = federate("dp-noisy", 4, 0, secure(), Duration.ofSeconds(60), dp, equal);
+        double maxDiff = 0;
+        for (int t = 0; t < noisy.model().tensorCount(); t++) {
+            for (int i = 0; i < noisy.model().tensor(t).length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(noisy.model().tensor(t)[i] - noiseless.model().tensor(t)[i]));
+            }
+        }
+        assertThat(maxDiff).isGreaterThan(1e-4).isLessThan(0.5 + 8 * 0.25); // clipped move <= 0.5, noise within 8 std
+        var expected = new io.pqfl.coordinator.privacy.RdpAccountant();
+        expected.compose(1.0, 2.0, 1); // every client sampled and every input arrived: multiplier 2 at rate 1
+        assertThat(noisy.epsilon()).isCloseTo(expected.epsilon(1e-5), org.assertj.core.data.Offset.offset(1e-9));
     }
 }

@@ -141,10 +141,6 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         }
         if (secureAggregation != null) {
             io.pqfl.coordinator.aggregate.SecureAggregation.requireSumBased(Strategies.create(strategy, strategyParams));
-            if (dp != null) {
-                throw new IllegalArgumentException("central differential privacy clips each update, which secure aggregation "
-                        + "hides from the coordinator: use --dp-noise-multiplier without --secure-aggregation");
-            }
             if (signingPolicy != SigningPolicy.SIGNED) {
                 throw new IllegalArgumentException("secure aggregation signs every message of its protocol; it cannot run "
                         + "with the signing policy " + signingPolicy);

@@ -84,9 +84,14 @@ public record SecAggStatement(String federationId, long round, RoundNonce nonce,
     public record Neighbour(ClientId clientId, KeyId keyId, PayloadDigest advertisement) {
     }
 
-    /** Body of {@link Part#SETUP}: the round's parameters and the recipient's neighbours. */
-    public static byte[] setupBody(int threshold, double clip, int fractionBits, long weightCap, List<Neighbour> neighbours) {
-        CanonicalWriter w = new CanonicalWriter().u32(threshold).f64(clip).u32(fractionBits).u64(weightCap).u32(neighbours.size());
+    /**
+     * Body of {@link Part#SETUP}: the round's parameters (with distributed DP's L2 clip and per-client noise std, both 0
+     * without it) and the recipient's neighbours.
+     */
+    public static byte[] setupBody(int threshold, double clip, int fractionBits, long weightCap, double dpClip,
+                                   double dpNoiseStd, List<Neighbour> neighbours) {
+        CanonicalWriter w = new CanonicalWriter().u32(threshold).f64(clip).u32(fractionBits).u64(weightCap).f64(dpClip)
+                .f64(dpNoiseStd).u32(neighbours.size());
         for (Neighbour n : neighbours) {
             w.string(n.clientId().value()).string(n.keyId().hex()).bytes(n.advertisement().bytes());
         }

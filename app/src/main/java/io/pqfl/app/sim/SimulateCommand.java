@@ -247,10 +247,6 @@ public final class SimulateCommand implements Callable<Integer> {
             secAgg = secAggOptions.settings();
             if (secAgg != null) {
                 io.pqfl.coordinator.aggregate.SecureAggregation.requireSumBased(Strategies.create(strategy, strategyParams));
-                if (dp != null) {
-                    throw new UsageException("--secure-aggregation and --dp-noise-multiplier cannot be combined yet: central DP "
-                            + "clips each update, which secure aggregation hides from the coordinator");
-                }
             }
             Strategies.create(strategy, strategyParams).checkClients(Math.max(1, (scale.clientsPerRound() == 0 ? clients
                     : scale.clientsPerRound()) / 2));

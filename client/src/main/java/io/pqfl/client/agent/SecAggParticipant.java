@@ -74,6 +74,8 @@ final class SecAggParticipant {
     private List<ClientId> order;
     private FixedPoint encoding;
     private int threshold;
+    private double dpClip;
+    private double dpNoiseStd;
     private final Map<ClientId, Held> held = new LinkedHashMap<>();
     private boolean revealed;
 
@@ -135,7 +137,7 @@ final class SecAggParticipant {
         }
         SecAggStatement signedSetup = new SecAggStatement(federationId, round, nonce, self, Part.SETUP,
                 SecAggStatement.setupBody(setup.getThreshold(), setup.getClip(), setup.getFractionBits(), setup.getWeightCap(),
-                        listed), coordinatorKey.scheme(), coordinatorKey.keyId());
+                        setup.getDpClip(), setup.getDpNoiseStd(), listed), coordinatorKey.scheme(), coordinatorKey.keyId());
         verify(signedSetup, coordinatorKey, setup.getCoordinatorSignature().toByteArray(), "the coordinator's setup");
         if (setup.getThreshold() < 2 || setup.getThreshold() > peers.size()) {
             throw new Refused("the setup's threshold " + setup.getThreshold() + " does not fit " + peers.size() + " neighbours");
@@ -145,6 +147,12 @@ final class SecAggParticipant {
         } catch (IllegalArgumentException e) {
             throw new Refused("the setup's encoding is invalid: " + e.getMessage());
         }
+        if (!(setup.getDpClip() >= 0) || !(setup.getDpNoiseStd() >= 0) || Double.isInfinite(setup.getDpClip())
+                || Double.isInfinite(setup.getDpNoiseStd())) {
+            throw new Refused("the setup's differential-privacy parameters are invalid");
+        }
+        dpClip = setup.getDpClip();
+        dpNoiseStd = setup.getDpNoiseStd();
         threshold = setup.getThreshold();
         neighbours = peers;
         order = List.copyOf(peers.keySet());
@@ -179,7 +187,7 @@ final class SecAggParticipant {
         if (neighbours == null) {
             throw new Refused("no setup yet");
         }
-        long[] v = encoding.encode(trained, global, encoding.weightOf(examples));
+        long[] v = encoding.encode(dpClip > 0 ? clipAndNoise(trained, global) : trained, global, encoding.weightOf(examples));
         Masks.apply(v, selfMask, 1);
         Set<ClientId> seen = new HashSet<>();
         for (SecAggSealedShare sh : inbox) {
@@ -272,6 +280,30 @@ final class SecAggParticipant {
                     .setIndex(r.index()).setShare(ByteString.copyFrom(r.share())));
         }
         return b.build();
+    }
+
+    /**
+     * Distributed DP's client part: the difference from the global model clipped to L2 norm {@code dpClip}, plus
+     * Gaussian noise of std {@code dpNoiseStd} on every coordinate (from a {@link SecureRandom}), returned as a model.
+     */
+    private float[][] clipAndNoise(float[][] trained, float[][] global) {
+        double norm2 = 0;
+        for (int t = 0; t < trained.length; t++) {
+            for (int i = 0; i < trained[t].length; i++) {
+                double d = (double) trained[t][i] - global[t][i];
+                norm2 += d * d;
+            }
+        }
+        double scale = Math.sqrt(norm2) > dpClip ? dpClip / Math.sqrt(norm2) : 1.0;
+        float[][] out = new float[trained.length][];
+        for (int t = 0; t < trained.length; t++) {
+            out[t] = new float[trained[t].length];
+            for (int i = 0; i < out[t].length; i++) {
+                double d = ((double) trained[t][i] - global[t][i]) * scale + dpNoiseStd * random.nextGaussian();
+                out[t][i] = (float) (global[t][i] + d);
+            }
+        }
+        return out;
     }
 
     private byte[] associated(ClientId from, ClientId to) {

@@ -67,7 +67,7 @@ class SecAggParticipantTest {
             b.addNeighbours(ad);
         }
         SecAggStatement s = new SecAggStatement("fed", 5, nonce, new ClientId(id), SecAggStatement.Part.SETUP,
-                SecAggStatement.setupBody(2, 1.0, 30, 100, listed), signer.scheme(), signer.verifyingKey().keyId());
+                SecAggStatement.setupBody(2, 1.0, 30, 100, 0, 0, listed), signer.scheme(), signer.verifyingKey().keyId());
         return b.setCoordinatorSignature(ByteString.copyFrom(Signer.create(signer).sign(s.encode()).bytes())).build();
     }
 

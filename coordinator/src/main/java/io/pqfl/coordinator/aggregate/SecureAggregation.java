@@ -1,5 +1,7 @@
 package io.pqfl.coordinator.aggregate;
 
+import io.pqfl.coordinator.privacy.DpSettings;
+import io.pqfl.coordinator.privacy.RdpAccountant;
 import io.pqfl.coordinator.secagg.SecAggRound;
 import io.pqfl.coordinator.secagg.SecAggSettings;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
@@ -30,15 +32,69 @@ public final class SecureAggregation implements Strategy {
      */
     public static final int MAX_PARAMETERS = ((8 << 20) - (64 << 10)) / 8 - 1;
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SecureAggregation.class);
+    /** Distributed DP's per-coordinate range in noise standard deviations above the L2 clip: clamping never bites. */
+    static final double NOISE_RANGE_STDS = 8;
+
     private final Strategy inner;
     private final SecAggSettings settings;
+    private final DpSettings dp;
     private final Map<Long, SecAggRound> rounds = new ConcurrentHashMap<>();
+    private final Map<Long, Double> rates = new ConcurrentHashMap<>();
+    private final Map<Long, Integer> sampledCounts = new ConcurrentHashMap<>();
+    private final RdpAccountant accountant = new RdpAccountant();
+    private long accountedThrough;
+    private double lastRate = 1;
+    private volatile double totalEpsilon;
+    private volatile double roundEpsilon;
 
     /** @throws IllegalArgumentException when {@code inner} needs individual updates */
     public SecureAggregation(Strategy inner, SecAggSettings settings) {
+        this(inner, settings, null);
+    }
+
+    /**
+     * With {@code dp} non-null, <b>distributed differential privacy</b>: every client clips its update's difference to
+     * L2 norm {@code dp.clip()} and adds Gaussian noise of std {@code z C / sqrt(k)} per coordinate for the round's
+     * {@code k} sampled clients, so the sum the coordinator unmasks carries noise of std {@code z C sqrt(n / k)} for the
+     * {@code n} clients whose inputs arrived; the accountant counts each round with that effective multiplier.
+     *
+     * @throws IllegalArgumentException when {@code inner} needs individual updates
+     */
+    public SecureAggregation(Strategy inner, SecAggSettings settings, DpSettings dp) {
         this.inner = Objects.requireNonNull(inner, "inner");
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.dp = dp;
         requireSumBased(inner);
+    }
+
+    /** The distributed-DP settings, or null. */
+    public DpSettings dp() {
+        return dp;
+    }
+
+    /** Epsilon spent so far at the configured delta (0 without DP or before the first round). */
+    public double totalEpsilon() {
+        return totalEpsilon;
+    }
+
+    /** Epsilon of the newest round alone. */
+    public double roundEpsilon() {
+        return roundEpsilon;
+    }
+
+    /** Whether one more round at the newest round's rate would cross the budget (false without one). */
+    public synchronized boolean nextRoundWouldExceedBudget() {
+        return dp != null && dp.hasBudget()
+                && accountant.epsilonAfter(lastRate, dp.noiseMultiplier(), 1, dp.delta()) > dp.epsilonBudget();
+    }
+
+    /** The noise each client adds in a round with {@code sampled} clients ({@link SecAggRound.ClientNoise#NONE} without DP). */
+    public SecAggRound.ClientNoise noiseFor(int sampled) {
+        if (dp == null) {
+            return SecAggRound.ClientNoise.NONE;
+        }
+        return new SecAggRound.ClientNoise(dp.clip(), dp.noiseMultiplier() * dp.clip() / Math.sqrt(Math.max(1, sampled)));
     }
 
     /** Refuses a model too large for one masked input. */
@@ -63,14 +119,22 @@ public final class SecureAggregation implements Strategy {
         return settings;
     }
 
-    /** The weight cap clients use: 1 when the inner strategy weighs every update equally. */
+    /** The weight cap clients use: 1 when the inner strategy weighs every update equally, or with DP. */
     public long weightCap() {
+        if (dp != null) {
+            return 1; // an example-weighted mean would let one client's claimed count scale its influence past C / n
+        }
         Weighting w = inner instanceof FedAvg a ? a.weighting() : ((FedOpt) inner).weighting();
         return w == Weighting.EQUAL ? 1 : settings.weightCap();
     }
 
     /** The encoding of a round with {@code clients} sampled clients. */
     public FixedPoint encodingFor(int clients) {
+        if (dp != null) {
+            // Each coordinate of a clipped difference is at most C; its noise is within NOISE_RANGE_STDS stds.
+            double range = dp.clip() + NOISE_RANGE_STDS * noiseFor(clients).std();
+            return FixedPoint.forBound(Math.max(range, 1e-9), 1, clients);
+        }
         return FixedPoint.forBound(settings.clip(), weightCap(), clients);
     }
 
@@ -114,7 +178,44 @@ public final class SecureAggregation implements Strategy {
 
     @Override
     public List<ClientId> sample(long round, List<ClientId> eligible, int count, Random random) {
-        return inner.sample(round, eligible, count, random);
+        List<ClientId> chosen = inner.sample(round, eligible, count, random);
+        if (!eligible.isEmpty()) {
+            rates.put(round, Math.min(1.0, (double) chosen.size() / eligible.size()));
+            sampledCounts.put(round, chosen.size());
+        }
+        return chosen;
+    }
+
+    /**
+     * Counts round {@code round}'s release: {@code contributors} of the round's sampled clients added noise. Rounds not
+     * yet counted before it (closed before a restart) count with rate 1, which over-states epsilon, never under-states it.
+     *
+     * @throws AggregationException PRIVACY_BUDGET when the round would cross the budget (nothing is released)
+     */
+    private synchronized void account(long round, int contributors) {
+        if (accountedThrough < round - 1) {
+            accountant.compose(1.0, dp.noiseMultiplier(), round - 1 - accountedThrough);
+            accountedThrough = round - 1;
+        }
+        double rate = rates.getOrDefault(round, 1.0);
+        int sampled = sampledCounts.getOrDefault(round, contributors);
+        double z = dp.noiseMultiplier() * Math.sqrt(Math.min(1.0, (double) contributors / Math.max(1, sampled)));
+        lastRate = rate;
+        if (dp.hasBudget() && accountant.epsilonAfter(rate, z, 1, dp.delta()) > dp.epsilonBudget()) {
+            throw new AggregationException(String.format(java.util.Locale.ROOT, "PRIVACY_BUDGET: round %d would bring epsilon "
+                    + "over the budget %s (delta %g); nothing from it is released", round, dp.epsilonBudget(), dp.delta()));
+        }
+        RdpAccountant alone = new RdpAccountant();
+        alone.compose(rate, z, 1);
+        accountant.compose(rate, z, 1);
+        accountedThrough = round;
+        rates.remove(round);
+        sampledCounts.remove(round);
+        roundEpsilon = alone.epsilon(dp.delta());
+        totalEpsilon = accountant.epsilon(dp.delta());
+        log.info(String.format(java.util.Locale.ROOT, "Round %d distributed DP: %d of %d sampled clients added noise (effective "
+                + "noise multiplier %.4f); dp_epsilon=%.6f dp_round_epsilon=%.6f dp_delta=%g dp_rate=%.6f", round, contributors,
+                sampled, z, totalEpsilon, roundEpsilon, dp.delta(), rate));
     }
 
     @Override
@@ -164,6 +265,9 @@ public final class SecureAggregation implements Strategy {
                 float[][] g = new float[global.tensorCount()][];
                 for (int t = 0; t < g.length; t++) {
                     g[t] = global.tensor(t);
+                }
+                if (dp != null) {
+                    account(round, (int) sum[sum.length - 1]); // unweighted: the total weight is the number of contributors
                 }
                 float[][] mean = r.encoding().decodeMean(sum, g);
                 ModelWeights next = global.copy();

@@ -103,7 +103,7 @@ public final class FederationEngine implements AutoCloseable {
         Strategy plain = Strategies.create(config.strategy(), config.strategyParams());
         plain.checkClients(config.minUpdates());
         Strategy strategy = plain;
-        if (config.dp() != null) {
+        if (config.dp() != null && config.secureAggregation() == null) {
             io.pqfl.coordinator.aggregate.CentralDp dp = new io.pqfl.coordinator.aggregate.CentralDp(plain, config.dp(), random);
             Gauge.builder("pqfl.dp.epsilon", dp, io.pqfl.coordinator.aggregate.CentralDp::totalEpsilon)
                     .description("Differential privacy: epsilon spent so far, at the configured delta (docs/PRIVACY.md)")
@@ -114,8 +114,16 @@ public final class FederationEngine implements AutoCloseable {
             strategy = dp;
         }
         if (config.secureAggregation() != null) {
-            this.secure = new io.pqfl.coordinator.aggregate.SecureAggregation(plain, config.secureAggregation());
-            log.info("Secure aggregation on: {}", config.secureAggregation());
+            this.secure = new io.pqfl.coordinator.aggregate.SecureAggregation(plain, config.secureAggregation(), config.dp());
+            log.info("Secure aggregation on: {}{}", config.secureAggregation(), config.dp() == null ? ""
+                    : "; distributed differential privacy: " + config.dp());
+            if (config.dp() != null) {
+                Gauge.builder("pqfl.dp.epsilon", secure, io.pqfl.coordinator.aggregate.SecureAggregation::totalEpsilon)
+                        .description("Differential privacy: epsilon spent so far, at the configured delta (docs/PRIVACY.md)")
+                        .register(metrics.registry());
+                Gauge.builder("pqfl.dp.round.epsilon", secure, io.pqfl.coordinator.aggregate.SecureAggregation::roundEpsilon)
+                        .description("Differential privacy: epsilon of the newest noised round alone").register(metrics.registry());
+            }
             strategy = secure;
         } else {
             this.secure = null;

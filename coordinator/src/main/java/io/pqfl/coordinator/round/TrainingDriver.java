@@ -112,6 +112,10 @@ final class TrainingDriver {
                 && dp.nextRoundWouldExceedBudget()) {
             engine.fail(new io.pqfl.coordinator.privacy.PrivacyBudgetExhausted(c.round(), dp.totalEpsilon(), config.dp()));
         }
+        if (strategy instanceof SecureAggregation secure && secure.dp() != null && c.round() < config.rounds()
+                && secure.nextRoundWouldExceedBudget()) {
+            engine.fail(new io.pqfl.coordinator.privacy.PrivacyBudgetExhausted(c.round(), secure.totalEpsilon(), config.dp()));
+        }
     }
 
     /**
@@ -147,7 +151,8 @@ final class TrainingDriver {
             }
             int p = parameters;
             secure.open(plan.round(), r -> new SecAggRound(config.federationId(), r, plan.nonce(), plan.sampled(),
-                    secure.settings(), secure.encodingFor(plan.sampled().size()), p, signer, engine::enrolledKey,
+                    secure.settings(), secure.encodingFor(plan.sampled().size()), secure.noiseFor(plan.sampled().size()), p,
+                    signer, engine::enrolledKey,
                     excused -> engine.feed(m -> m.clientsExcused(r, excused, clock.instant())), engine.timer(), clock));
         }
         return new RoundWork(context, strategy.begin(plan.round(), model), task, clock.instant());

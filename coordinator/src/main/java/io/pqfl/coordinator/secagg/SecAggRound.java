@@ -93,6 +93,7 @@ public final class SecAggRound {
     private final Set<ClientId> sampled;
     private final SecAggSettings settings;
     private final FixedPoint encoding;
+    private final ClientNoise noise;
     private final int words;
     private final Signer coordinator;
     private final Keys keys;
@@ -120,9 +121,17 @@ public final class SecAggRound {
     private final Instant opened;
     private long coordinatorNanos;
 
+    /**
+     * Distributed differential privacy's part in a round: the L2 norm each client clips its update's difference to and
+     * the std of the Gaussian noise each adds per coordinate; {@link #NONE} without DP.
+     */
+    public record ClientNoise(double clip, double std) {
+        public static final ClientNoise NONE = new ClientNoise(0, 0);
+    }
+
     public SecAggRound(String federationId, long round, RoundNonce nonce, List<ClientId> sampled, SecAggSettings settings,
-                       FixedPoint encoding, int parameters, Signer coordinator, Keys keys, Consumer<Set<ClientId>> excuse,
-                       ScheduledExecutorService timer, Clock clock) {
+                       FixedPoint encoding, ClientNoise noise, int parameters, Signer coordinator, Keys keys,
+                       Consumer<Set<ClientId>> excuse, ScheduledExecutorService timer, Clock clock) {
         this.federationId = federationId;
         this.round = round;
         this.nonce = nonce;
@@ -130,6 +139,7 @@ public final class SecAggRound {
         this.sampled = new LinkedHashSet<>(sampled);
         this.settings = settings;
         this.encoding = encoding;
+        this.noise = noise;
         this.words = parameters + 1;
         this.sum = new long[words];
         this.coordinator = coordinator;
@@ -682,14 +692,15 @@ public final class SecAggRound {
     private SecAggStep setup(ClientId client) {
         List<SecAggStatement.Neighbour> listed = new ArrayList<>();
         SecAggSetup.Builder b = SecAggSetup.newBuilder().setThreshold(threshold).setClip(encoding.clip())
-                .setFractionBits(encoding.fractionBits()).setWeightCap(encoding.weightCap());
+                .setFractionBits(encoding.fractionBits()).setWeightCap(encoding.weightCap()).setDpClip(noise.clip())
+                .setDpNoiseStd(noise.std());
         for (ClientId n : graph.get(client)) {
             Advert a = adverts.get(n);
             listed.add(new SecAggStatement.Neighbour(n, a.key().keyId(), a.statementDigest()));
             b.addNeighbours(a.wire());
         }
         SecAggStatement s = coordinatorStatement(client, Part.SETUP, SecAggStatement.setupBody(threshold, encoding.clip(),
-                encoding.fractionBits(), encoding.weightCap(), listed));
+                encoding.fractionBits(), encoding.weightCap(), noise.clip(), noise.std(), listed));
         b.setCoordinatorSignature(ByteString.copyFrom(s.sign(coordinator).bytes()));
         return SecAggStep.newBuilder().setSetup(b).build();
     }
