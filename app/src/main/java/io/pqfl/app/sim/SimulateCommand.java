@@ -340,10 +340,14 @@ public final class SimulateCommand implements Callable<Integer> {
                         r.epsilon(), dp.delta(), dp.noiseMultiplier(), dp.clip());
             }
             if (r.secureArm()) {
+                var delivered = r.clients().stream().filter(SimulationRunner.ClientRound::accepted).toList();
                 w.printf(Locale.ROOT, "    secure aggregation: %.0f bytes sent per client per round (keys, shares, masked input, "
-                        + "reveal), coordinator protocol time %.1f ms per round%n", r.clients().stream()
-                        .filter(SimulationRunner.ClientRound::accepted).mapToLong(SimulationRunner.ClientRound::updateBytes)
-                        .average().orElse(Double.NaN), r.secAggCoordinatorMillis() / Math.max(1, r.rounds().size()));
+                        + "reveal), client protocol time %.1f ms (median), coordinator protocol time %.1f ms per round, "
+                        + "%d of %d rounds completed%n",
+                        delivered.stream().mapToLong(SimulationRunner.ClientRound::updateBytes).average().orElse(Double.NaN),
+                        median(delivered.stream().mapToDouble(SimulationRunner.ClientRound::signMillis).toArray()),
+                        r.secAggCoordinatorMillis() / Math.max(1, r.rounds().size()),
+                        r.rounds().stream().filter(SimulationRunner.Round::completed).count(), r.rounds().size());
             } else if (secAgg != null) {
                 w.println("    secure aggregation: off in this arm (it signs every message; the unsigned baseline cannot run it)");
             }
@@ -474,5 +478,15 @@ public final class SimulateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new io.pqfl.app.UsageException("--lr-schedule/--epochs-schedule: " + e.getMessage());
         }
+    }
+
+    /** The median of {@code values} (NaN when empty). */
+    static double median(double[] values) {
+        if (values.length == 0) {
+            return Double.NaN;
+        }
+        double[] v = values.clone();
+        java.util.Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }

@@ -341,7 +341,11 @@ public final class ClientAgent {
         void roundDone(long round);
     }
 
-    /** Per-round measurements, for the simulation harness. */
+    /**
+     * Per-round measurements, for the simulation harness. In a round with secure aggregation, {@code signNanos} is the
+     * client's whole protocol computation (keys, shares, masking, reveal and their signatures, not the waits) and
+     * {@code updateBytes} every byte of its protocol messages (advertisement, shares, masked input, reveal).
+     */
     public record RoundReport(ClientId client, long round, long trainMillis, long digestNanos, long signNanos,
                               long updateBytes, int signatureBytes, long uploadMillis, boolean accepted, String reason,
                               double evalAccuracy) {

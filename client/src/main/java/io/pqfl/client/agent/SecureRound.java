@@ -30,11 +30,11 @@ final class SecureRound {
     private static final int WAIT_MS = 10_000;
 
     /** The outcome of a round's secure aggregation for this client. */
-    record Outcome(boolean accepted, long ledgerSeq, String reason, long bytesSent) {
+    record Outcome(boolean accepted, long ledgerSeq, String reason, long bytesSent, long computeNanos) {
     }
 
-    /** Phases 1 and 2 done: the participant and the shares its neighbours sent it. */
-    record Prepared(SecAggParticipant participant, List<SecAggSealedShare> inbox, long bytesSent) {
+    /** Phases 1 and 2 done: the participant, the shares its neighbours sent it, and what it cost so far. */
+    record Prepared(SecAggParticipant participant, List<SecAggSealedShare> inbox, long bytesSent, long computeNanos) {
     }
 
     private final FederationGrpc.FederationBlockingStub blocking;
@@ -59,13 +59,17 @@ final class SecureRound {
                 RoundNonce.of(task.header().getNonce().toByteArray()), settings.clientId(), Signer.create(settings.key()),
                 settings.coordinatorKey(), random);
         try {
+            long t0 = System.nanoTime();
             var ad = p.advertisement();
+            long compute = System.nanoTime() - t0;
             session.attach(blocking).withDeadlineAfter(30, TimeUnit.SECONDS).advertiseKeys(ad);
             SecAggStep setup = await(round, SecAggPhase.ADVERTISE, deadline);
             if (setup == null || !setup.hasSetup()) {
                 return null;
             }
+            t0 = System.nanoTime();
             var shares = p.shares(setup.getSetup());
+            compute += System.nanoTime() - t0;
             session.attach(blocking).withDeadlineAfter(30, TimeUnit.SECONDS).shareKeys(shares);
             SecAggStep inbox = await(round, SecAggPhase.SHARE, deadline);
             if (inbox == null) {
@@ -73,7 +77,7 @@ final class SecureRound {
             }
             log.info("Round {}: secure aggregation set up with {} neighbours, {} shares received", round,
                     setup.getSetup().getNeighboursCount(), inbox.getInboxCount());
-            return new Prepared(p, inbox.getInboxList(), ad.getSerializedSize() + shares.getSerializedSize());
+            return new Prepared(p, inbox.getInboxList(), ad.getSerializedSize() + shares.getSerializedSize(), compute);
         } catch (SecAggParticipant.Refused e) {
             log.error("Round {}: refusing the coordinator's secure-aggregation setup: {}", round, e.getMessage());
             return null;
@@ -90,11 +94,14 @@ final class SecureRound {
         float[][] t = arrays(trained);
         float[][] g = arrays(task.model());
         SecAggMaskedInput masked;
+        long compute = prepared.computeNanos();
         try {
+            long t0 = System.nanoTime();
             masked = prepared.participant().maskedInput(prepared.inbox(), t, g, examples);
+            compute += System.nanoTime() - t0;
         } catch (SecAggParticipant.Refused e) {
             log.error("Round {}: not sending a masked input: {}", round, e.getMessage());
-            return new Outcome(false, 0, "SECAGG_REFUSED", prepared.bytesSent());
+            return new Outcome(false, 0, "SECAGG_REFUSED", prepared.bytesSent(), compute);
         }
         long sent = prepared.bytesSent() + masked.getSerializedSize();
         SubmitResponse r;
@@ -105,14 +112,16 @@ final class SecureRound {
                     : e.getTrailers().get(io.grpc.Metadata.Key.of(io.pqfl.protocol.Rejections.REASON_TRAILER, io.grpc.Metadata.ASCII_STRING_MARSHALLER)))
                     .map(Enum::name).orElse(e.getStatus().getCode().name());
             log.warn("Round {}: masked input refused: {}", round, e.getStatus());
-            return new Outcome(false, 0, reason, sent);
+            return new Outcome(false, 0, reason, sent, compute);
         }
         SecAggStep unmask = await(round, SecAggPhase.MASKED_INPUT, deadline + 120_000);
         if (unmask == null || !unmask.hasUnmask()) {
-            return new Outcome(true, r.getLedgerSeq(), "NOT_UNMASKED", sent);
+            return new Outcome(true, r.getLedgerSeq(), "NOT_UNMASKED", sent, compute);
         }
         try {
+            long t0 = System.nanoTime();
             var reveal = prepared.participant().reveal(unmask.getUnmask());
+            compute += System.nanoTime() - t0;
             session.attach(blocking).withDeadlineAfter(30, TimeUnit.SECONDS).revealShares(reveal);
             sent += reveal.getSerializedSize();
         } catch (SecAggParticipant.Refused e) {
@@ -120,7 +129,7 @@ final class SecureRound {
         } catch (StatusRuntimeException e) {
             log.warn("Round {}: revealed shares refused: {}", round, e.getStatus());
         }
-        return new Outcome(true, r.getLedgerSeq(), null, sent);
+        return new Outcome(true, r.getLedgerSeq(), null, sent, compute);
     }
 
     /** Waits for the step after {@code after}; null (logged) when this client is excluded, or at the deadline. */

@@ -53,7 +53,8 @@ class SecAggRoundTest {
         }
         SigningKey coordinator = Keys.generate(SignatureScheme.ML_DSA_65);
         return new SecAggRound("fed", 3, nonce, List.of(ids).stream().map(ClientId::new).toList(),
-                new SecAggSettings(0, 0, 1.0, 100, phaseTimeout), FixedPoint.forBound(1.0, 100, ids.length), 10,
+                new SecAggSettings(0, 0, 1.0, 100, phaseTimeout), FixedPoint.forBound(1.0, 100, ids.length),
+                SecAggRound.ClientNoise.NONE, 10,
                 Signer.create(coordinator), this::keyOf, excused::add, timer, Clock.systemUTC());
     }
 
