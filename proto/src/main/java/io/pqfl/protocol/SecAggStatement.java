@@ -75,9 +75,11 @@ public record SecAggStatement(String federationId, long round, RoundNonce nonce,
                 .bytes(nonce.bytes()).toByteArray();
     }
 
-    /** Body of {@link Part#ADVERTISE}. */
-    public static byte[] advertiseBody(byte[] kemPublic, byte[] x25519Public, byte[] selfMaskCommitment) {
-        return new CanonicalWriter().bytes(kemPublic).bytes(x25519Public).bytes(selfMaskCommitment).toByteArray();
+    /** Body of {@link Part#ADVERTISE}: the mask keys, the sealing keys and the self-mask commitment. */
+    public static byte[] advertiseBody(byte[] kemPublic, byte[] x25519Public, byte[] sealKemPublic, byte[] sealX25519Public,
+                                       byte[] selfMaskCommitment) {
+        return new CanonicalWriter().bytes(kemPublic).bytes(x25519Public).bytes(sealKemPublic).bytes(sealX25519Public)
+                .bytes(selfMaskCommitment).toByteArray();
     }
 
     /** One neighbour in a {@link Part#SETUP} body: its id, key and the digest of its signed advertisement statement. */
@@ -98,9 +100,11 @@ public record SecAggStatement(String federationId, long round, RoundNonce nonce,
         return w.toByteArray();
     }
 
-    /** Body of {@link Part#SHARE}: one sealed share, from the statement's client to {@code to}. */
-    public static byte[] shareBody(ClientId to, byte[] kemCiphertext, byte[] sealed) {
-        return new CanonicalWriter().string(to.value()).bytes(kemCiphertext).bytes(sealed).toByteArray();
+    /** Body of {@link Part#SHARE}: one sealed share pair, from the statement's client to {@code to}. */
+    public static byte[] shareBody(ClientId to, int index, byte[] kemCiphertext, byte[] sealCiphertext, byte[] sealed,
+                                   byte[] selfShareDigest, byte[] pairShareDigest) {
+        return new CanonicalWriter().string(to.value()).u32(index).bytes(kemCiphertext).bytes(sealCiphertext).bytes(sealed)
+                .bytes(selfShareDigest).bytes(pairShareDigest).toByteArray();
     }
 
     /** Body of {@link Part#MASKED_INPUT}: the number of 64-bit words and the SHA-512 of their bytes. */

@@ -10,9 +10,9 @@ import io.pqfl.crypto.Signer;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.crypto.secagg.FixedPoint;
 import io.pqfl.crypto.secagg.Masks;
+import io.pqfl.crypto.secagg.SealKeys;
 import io.pqfl.crypto.secagg.SecAggKeys;
 import io.pqfl.crypto.secagg.Shamir;
-import io.pqfl.crypto.secagg.ShareSeal;
 import io.pqfl.proto.v1.SecAggAdvertisement;
 import io.pqfl.proto.v1.SecAggMaskedInput;
 import io.pqfl.proto.v1.SecAggReveal;
@@ -25,6 +25,7 @@ import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.SecAggStatement;
 import io.pqfl.protocol.SecAggStatement.Part;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -57,7 +58,7 @@ final class SecAggParticipant {
     private record Held(int index, byte[] selfShare, byte[] pairShare) {
     }
 
-    private record Peer(ClientId id, byte[] kem, byte[] x25519, VerifyingKey key) {
+    private record Peer(ClientId id, byte[] kem, byte[] x25519, byte[] sealKem, byte[] sealX25519, VerifyingKey key) {
     }
 
     private final String federationId;
@@ -69,7 +70,11 @@ final class SecAggParticipant {
     private final VerifyingKey coordinatorKey;
     private final SecureRandom random;
     private final SecAggKeys keys;
+    private final SealKeys seal;
     private final byte[] selfMask = new byte[32];
+    private boolean shared;
+    /** Neighbours whose sealed shares did not open or match their signed digests: masked with, but holding no share. */
+    private final List<String> unopened = new ArrayList<>();
     private Map<ClientId, Peer> neighbours;
     private List<ClientId> order;
     private FixedPoint encoding;
@@ -90,6 +95,7 @@ final class SecAggParticipant {
         this.coordinatorKey = coordinatorKey;
         this.random = random;
         this.keys = SecAggKeys.generate(random);
+        this.seal = SealKeys.generate(random);
         random.nextBytes(selfMask);
     }
 
@@ -101,11 +107,13 @@ final class SecAggParticipant {
     SecAggAdvertisement advertisement() {
         byte[] commitment = SecAggKeys.commitSelfMask(context, self.value(), selfMask);
         SecAggStatement s = statement(Part.ADVERTISE, SecAggStatement.advertiseBody(keys.kemPublicKey(), keys.x25519PublicKey(),
-                commitment));
+                seal.kemPublicKey(), seal.x25519PublicKey(), commitment));
         return SecAggAdvertisement.newBuilder().setFederationId(federationId).setRound(round)
                 .setNonce(ByteString.copyFrom(nonce.bytes())).setClientId(self.value())
                 .setKemPublicKey(ByteString.copyFrom(keys.kemPublicKey()))
                 .setX25519PublicKey(ByteString.copyFrom(keys.x25519PublicKey()))
+                .setSealKemPublicKey(ByteString.copyFrom(seal.kemPublicKey()))
+                .setSealX25519PublicKey(ByteString.copyFrom(seal.x25519PublicKey()))
                 .setSelfMaskCommitment(ByteString.copyFrom(commitment)).setKeyId(signer.keyId().hex())
                 .setScheme(signer.scheme().displayName()).setSignature(ByteString.copyFrom(s.sign(signer).bytes())).build();
     }
@@ -130,17 +138,31 @@ final class SecAggParticipant {
             }
             SecAggStatement s = new SecAggStatement(federationId, round, nonce, id, Part.ADVERTISE,
                     SecAggStatement.advertiseBody(ad.getKemPublicKey().toByteArray(), ad.getX25519PublicKey().toByteArray(),
+                            ad.getSealKemPublicKey().toByteArray(), ad.getSealX25519PublicKey().toByteArray(),
                             ad.getSelfMaskCommitment().toByteArray()), key.scheme(), key.keyId());
             verify(s, key, ad.getSignature().toByteArray(), "neighbour " + id + "'s advertisement");
+            try {
+                SecAggKeys.checkPublicKeys(ad.getKemPublicKey().toByteArray(), ad.getX25519PublicKey().toByteArray());
+                SecAggKeys.checkPublicKeys(ad.getSealKemPublicKey().toByteArray(), ad.getSealX25519PublicKey().toByteArray());
+            } catch (IllegalArgumentException e) {
+                throw new Refused("neighbour " + id + "'s keys are unusable: " + e.getMessage());
+            }
             listed.add(new SecAggStatement.Neighbour(id, key.keyId(), PayloadDigest.of(s.encode())));
-            peers.put(id, new Peer(id, ad.getKemPublicKey().toByteArray(), ad.getX25519PublicKey().toByteArray(), key));
+            peers.put(id, new Peer(id, ad.getKemPublicKey().toByteArray(), ad.getX25519PublicKey().toByteArray(),
+                    ad.getSealKemPublicKey().toByteArray(), ad.getSealX25519PublicKey().toByteArray(), key));
         }
         SecAggStatement signedSetup = new SecAggStatement(federationId, round, nonce, self, Part.SETUP,
                 SecAggStatement.setupBody(setup.getThreshold(), setup.getClip(), setup.getFractionBits(), setup.getWeightCap(),
                         setup.getDpClip(), setup.getDpNoiseStd(), listed), coordinatorKey.scheme(), coordinatorKey.keyId());
         verify(signedSetup, coordinatorKey, setup.getCoordinatorSignature().toByteArray(), "the coordinator's setup");
-        if (setup.getThreshold() < 2 || setup.getThreshold() > peers.size()) {
-            throw new Refused("the setup's threshold " + setup.getThreshold() + " does not fit " + peers.size() + " neighbours");
+        if (shared) {
+            throw new Refused("this client already sent its shares for round " + round + "; it seals them once");
+        }
+        // More than half of the neighbours must be needed: else a coordinator could ask one half for self-mask shares
+        // and the other half for pairwise-seed shares, each request looking honest on its own.
+        if (setup.getThreshold() < 2 || setup.getThreshold() > peers.size() || 2L * setup.getThreshold() <= peers.size()) {
+            throw new Refused("the setup's threshold " + setup.getThreshold() + " does not fit " + peers.size()
+                    + " neighbours (it must be more than half of them)");
         }
         try {
             encoding = new FixedPoint(setup.getClip(), setup.getFractionBits(), setup.getWeightCap());
@@ -163,18 +185,25 @@ final class SecAggParticipant {
                 .setScheme(signer.scheme().displayName());
         for (int i = 0; i < order.size(); i++) {
             Peer p = neighbours.get(order.get(i));
-            SecAggKeys.Encapsulation e = keys.encapsulateTo(context, self.value(), p.id().value(), p.kem());
-            byte[] key = SecAggKeys.shareKey(context, self.value(), p.id().value(), e.secret(), keys.agree(p.x25519()));
-            byte[] plain = new byte[65];
-            plain[0] = (byte) (i + 1);
-            System.arraycopy(selfShares[i], 0, plain, 1, 32);
-            System.arraycopy(pairShares[i], 0, plain, 33, 32);
-            byte[] sealed = ShareSeal.seal(key, associated(self, p.id()), plain);
-            SecAggStatement s = statement(Part.SHARE, SecAggStatement.shareBody(p.id(), e.ciphertext(), sealed));
-            b.addShares(SecAggSealedShare.newBuilder().setFrom(self.value()).setTo(p.id().value())
-                    .setKemCiphertext(ByteString.copyFrom(e.ciphertext())).setSealed(ByteString.copyFrom(sealed))
+            int index = i + 1;
+            byte[] maskCiphertext = keys.encapsulateTo(context, self.value(), p.id().value(), p.kem()).ciphertext();
+            byte[] plain = new byte[64];
+            System.arraycopy(selfShares[i], 0, plain, 0, 32);
+            System.arraycopy(pairShares[i], 0, plain, 32, 32);
+            SealKeys.Sealed sealed = seal.seal(context, self.value(), p.id().value(), p.sealKem(), p.sealX25519(),
+                    associated(self, p.id(), index), plain, random);
+            byte[] selfDigest = SecAggKeys.shareDigest(context, self.value(), index, true, selfShares[i]);
+            byte[] pairDigest = SecAggKeys.shareDigest(context, self.value(), index, false, pairShares[i]);
+            SecAggStatement s = statement(Part.SHARE, SecAggStatement.shareBody(p.id(), index, maskCiphertext,
+                    sealed.ciphertext(), sealed.sealed(), selfDigest, pairDigest));
+            b.addShares(SecAggSealedShare.newBuilder().setFrom(self.value()).setTo(p.id().value()).setIndex(index)
+                    .setKemCiphertext(ByteString.copyFrom(maskCiphertext))
+                    .setSealCiphertext(ByteString.copyFrom(sealed.ciphertext()))
+                    .setSealed(ByteString.copyFrom(sealed.sealed())).setSelfShareDigest(ByteString.copyFrom(selfDigest))
+                    .setPairShareDigest(ByteString.copyFrom(pairDigest))
                     .setSignature(ByteString.copyFrom(s.sign(signer).bytes())));
         }
+        shared = true;
         return b.build();
     }
 
@@ -188,7 +217,7 @@ final class SecAggParticipant {
             throw new Refused("no setup yet");
         }
         long[] v = encoding.encode(dpClip > 0 ? clipAndNoise(trained, global) : trained, global, encoding.weightOf(examples));
-        Masks.apply(v, selfMask, 1);
+        Masks.apply(v, SecAggKeys.selfMaskKey(context, self.value(), selfMask), 1);
         Set<ClientId> seen = new HashSet<>();
         for (SecAggSealedShare sh : inbox) {
             ClientId from = new ClientId(sh.getFrom());
@@ -197,29 +226,18 @@ final class SecAggParticipant {
                 throw new Refused("the inbox holds a share from '" + from + "' to '" + sh.getTo()
                         + "', which is not one of this client's neighbours' shares for it (or is there twice)");
             }
-            SecAggStatement s = new SecAggStatement(federationId, round, nonce, from, Part.SHARE, SecAggStatement.shareBody(self,
-                    sh.getKemCiphertext().toByteArray(), sh.getSealed().toByteArray()), p.key().scheme(), p.key().keyId());
-            verify(s, p.key(), sh.getSignature().toByteArray(), "the share of " + from);
             byte[] ct = sh.getKemCiphertext().toByteArray();
-            byte[] key = SecAggKeys.shareKey(context, from.value(), self.value(), keys.decapsulate(ct), keys.agree(p.x25519()));
-            byte[] plain;
-            try {
-                plain = ShareSeal.open(key, associated(from, self), sh.getSealed().toByteArray());
-            } catch (IllegalArgumentException e) {
-                throw new Refused("the share of " + from + " does not open: " + e.getMessage());
-            }
-            // The index is this client's x coordinate among the sender's neighbours: sealed by the sender for this client
-            // alone; the coordinator checks it against its graph when the share is revealed.
-            int index = plain.length == 65 ? plain[0] & 0xff : 0;
-            if (index == 0) {
-                throw new Refused("the share of " + from + " is malformed (" + plain.length + " bytes, index " + index + ")");
-            }
-            held.put(from, new Held(index, Arrays.copyOfRange(plain, 1, 33), Arrays.copyOfRange(plain, 33, 65)));
+            SecAggStatement s = new SecAggStatement(federationId, round, nonce, from, Part.SHARE, SecAggStatement.shareBody(self,
+                    sh.getIndex(), ct, sh.getSealCiphertext().toByteArray(), sh.getSealed().toByteArray(),
+                    sh.getSelfShareDigest().toByteArray(), sh.getPairShareDigest().toByteArray()), p.key().scheme(), p.key().keyId());
+            // The coordinator checked this signature; one that fails here was forged on the way.
+            verify(s, p.key(), sh.getSignature().toByteArray(), "the share of " + from);
+            held(from, sh);
             byte[] pair = keys.pairSeed(context, self.value(), from.value(), p.kem(), p.x25519(), ct);
             Masks.apply(v, pair, Masks.pairSign(self.value(), from.value()));
         }
-        if (held.size() < threshold) {
-            throw new Refused("only " + held.size() + " neighbours sent shares; the round needs " + threshold);
+        if (seen.size() < threshold) {
+            throw new Refused("only " + seen.size() + " neighbours sent shares; the round needs " + threshold);
         }
         byte[] bytes = Masks.toBytes(v);
         SecAggStatement s = statement(Part.MASKED_INPUT, SecAggStatement.maskedInputBody(v.length, PayloadDigest.of(bytes)));
@@ -227,6 +245,38 @@ final class SecAggParticipant {
                 .setNonce(ByteString.copyFrom(nonce.bytes())).setClientId(self.value()).setMasked(ByteString.copyFrom(bytes))
                 .setKeyId(signer.keyId().hex()).setScheme(signer.scheme().displayName())
                 .setSignature(ByteString.copyFrom(s.sign(signer).bytes())).build();
+    }
+
+    /**
+     * Opens a neighbour's sealed shares and keeps them if they match the digests it signed. A share that does not open
+     * or match is not kept (the neighbour is still masked with: its pairwise seed does not depend on it); its owner
+     * misbehaved, and the others' shares can still rebuild its seeds.
+     */
+    private void held(ClientId from, SecAggSealedShare sh) {
+        Peer p = neighbours.get(from);
+        int index = sh.getIndex();
+        try {
+            byte[] plain = seal.open(context, from.value(), self.value(), p.sealX25519(), sh.getSealCiphertext().toByteArray(),
+                    associated(from, self, index), sh.getSealed().toByteArray());
+            byte[] selfShare = Arrays.copyOfRange(plain, 0, 32);
+            byte[] pairShare = Arrays.copyOfRange(plain, 32, 64);
+            if (plain.length != 64 || index < 1 || index > 255
+                    || !MessageDigest.isEqual(SecAggKeys.shareDigest(context, from.value(), index, true, selfShare),
+                    sh.getSelfShareDigest().toByteArray())
+                    || !MessageDigest.isEqual(SecAggKeys.shareDigest(context, from.value(), index, false, pairShare),
+                    sh.getPairShareDigest().toByteArray())) {
+                unopened.add(from.value());
+                return;
+            }
+            held.put(from, new Held(index, selfShare, pairShare));
+        } catch (IllegalArgumentException e) {
+            unopened.add(from.value());
+        }
+    }
+
+    /** Neighbours whose shares this client could not open or check (their owners misbehaved). */
+    List<String> unopened() {
+        return List.copyOf(unopened);
     }
 
     /**
@@ -257,19 +307,23 @@ final class SecAggParticipant {
             }
         }
         for (ClientId c : named) {
-            if (!held.containsKey(c)) {
-                throw new Refused("the unmask request names " + c + ", of which this client holds no share");
+            if (!neighbours.containsKey(c)) {
+                throw new Refused("the unmask request names " + c + ", which is not one of this client's neighbours");
             }
         }
         revealed = true;
         List<SecAggStatement.Revealed> out = new ArrayList<>();
         for (ClientId c : survivors) {
             Held h = held.get(c);
-            out.add(new SecAggStatement.Revealed(c, true, h.index(), h.selfShare()));
+            if (h != null) { // a share that did not open is not revealed: its owner is the one who misbehaved
+                out.add(new SecAggStatement.Revealed(c, true, h.index(), h.selfShare()));
+            }
         }
         for (ClientId c : dropped) {
             Held h = held.get(c);
-            out.add(new SecAggStatement.Revealed(c, false, h.index(), h.pairShare()));
+            if (h != null) {
+                out.add(new SecAggStatement.Revealed(c, false, h.index(), h.pairShare()));
+            }
         }
         SecAggStatement signed = statement(Part.REVEAL, SecAggStatement.revealBody(out));
         SecAggReveal.Builder b = SecAggReveal.newBuilder().setFederationId(federationId).setRound(round)
@@ -306,8 +360,9 @@ final class SecAggParticipant {
         return out;
     }
 
-    private byte[] associated(ClientId from, ClientId to) {
-        return (HexFormatHolder.HEX.formatHex(context) + "|" + from.value() + "|" + to.value()).getBytes(StandardCharsets.UTF_8);
+    private byte[] associated(ClientId from, ClientId to, int index) {
+        return (HexFormatHolder.HEX.formatHex(context) + "|" + from.value() + "|" + to.value() + "|" + index)
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     private static final class HexFormatHolder {

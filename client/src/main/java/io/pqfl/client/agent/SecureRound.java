@@ -84,6 +84,10 @@ final class SecureRound {
         } catch (StatusRuntimeException e) {
             log.warn("Round {}: secure aggregation refused this client: {}", round, e.getStatus());
             return null;
+        } catch (RuntimeException e) {
+            // A neighbour's unusable material must cost this client the round, never its agent.
+            log.error("Round {}: the secure-aggregation setup is unusable: {}", round, e.toString());
+            return null;
         }
     }
 
@@ -99,9 +103,13 @@ final class SecureRound {
             long t0 = System.nanoTime();
             masked = prepared.participant().maskedInput(prepared.inbox(), t, g, examples);
             compute += System.nanoTime() - t0;
-        } catch (SecAggParticipant.Refused e) {
+        } catch (SecAggParticipant.Refused | RuntimeException e) {
             log.error("Round {}: not sending a masked input: {}", round, e.getMessage());
             return new Outcome(false, 0, "SECAGG_REFUSED", prepared.bytesSent(), compute);
+        }
+        if (!prepared.participant().unopened().isEmpty()) {
+            log.warn("Round {}: the shares of {} did not open or match their signed digests; masked with them anyway",
+                    round, prepared.participant().unopened());
         }
         long sent = prepared.bytesSent() + masked.getSerializedSize();
         SubmitResponse r;
@@ -114,11 +122,11 @@ final class SecureRound {
             log.warn("Round {}: masked input refused: {}", round, e.getStatus());
             return new Outcome(false, 0, reason, sent, compute);
         }
-        SecAggStep unmask = await(round, SecAggPhase.MASKED_INPUT, deadline + 120_000);
-        if (unmask == null || !unmask.hasUnmask()) {
-            return new Outcome(true, r.getLedgerSeq(), "NOT_UNMASKED", sent, compute);
-        }
         try {
+            SecAggStep unmask = await(round, SecAggPhase.MASKED_INPUT, deadline + 120_000);
+            if (unmask == null || !unmask.hasUnmask()) {
+                return new Outcome(true, r.getLedgerSeq(), "NOT_UNMASKED", sent, compute);
+            }
             long t0 = System.nanoTime();
             var reveal = prepared.participant().reveal(unmask.getUnmask());
             compute += System.nanoTime() - t0;
@@ -127,7 +135,9 @@ final class SecureRound {
         } catch (SecAggParticipant.Refused e) {
             log.error("Round {}: refusing the unmask request: {}", round, e.getMessage());
         } catch (StatusRuntimeException e) {
-            log.warn("Round {}: revealed shares refused: {}", round, e.getStatus());
+            log.warn("Round {}: the unmask phase failed for this client: {}", round, e.getStatus());
+        } catch (RuntimeException e) {
+            log.error("Round {}: the unmask request is unusable: {}", round, e.toString());
         }
         return new Outcome(true, r.getLedgerSeq(), null, sent, compute);
     }

@@ -52,8 +52,12 @@ class SecAggParticipantTest {
     }
 
     private SecAggSetup setupFor(String id, SigningKey signer) {
+        return setupFor(id, signer, 2);
+    }
+
+    private SecAggSetup setupFor(String id, SigningKey signer, int threshold) {
         List<SecAggStatement.Neighbour> listed = new ArrayList<>();
-        SecAggSetup.Builder b = SecAggSetup.newBuilder().setThreshold(2).setClip(1.0).setFractionBits(30).setWeightCap(100);
+        SecAggSetup.Builder b = SecAggSetup.newBuilder().setThreshold(threshold).setClip(1.0).setFractionBits(30).setWeightCap(100);
         for (var e : adverts.entrySet()) {
             if (e.getKey().equals(id)) {
                 continue;
@@ -61,13 +65,14 @@ class SecAggParticipantTest {
             SecAggAdvertisement ad = e.getValue();
             SecAggStatement s = new SecAggStatement("fed", 5, nonce, new ClientId(ad.getClientId()), SecAggStatement.Part.ADVERTISE,
                     SecAggStatement.advertiseBody(ad.getKemPublicKey().toByteArray(), ad.getX25519PublicKey().toByteArray(),
+                            ad.getSealKemPublicKey().toByteArray(), ad.getSealX25519PublicKey().toByteArray(),
                             ad.getSelfMaskCommitment().toByteArray()), SignatureScheme.parse(ad.getScheme()),
                     new io.pqfl.crypto.KeyId(ad.getKeyId()));
             listed.add(new SecAggStatement.Neighbour(new ClientId(ad.getClientId()), s.keyId(), PayloadDigest.of(s.encode())));
             b.addNeighbours(ad);
         }
         SecAggStatement s = new SecAggStatement("fed", 5, nonce, new ClientId(id), SecAggStatement.Part.SETUP,
-                SecAggStatement.setupBody(2, 1.0, 30, 100, 0, 0, listed), signer.scheme(), signer.verifyingKey().keyId());
+                SecAggStatement.setupBody(threshold, 1.0, 30, 100, 0, 0, listed), signer.scheme(), signer.verifyingKey().keyId());
         return b.setCoordinatorSignature(ByteString.copyFrom(Signer.create(signer).sign(s.encode()).bytes())).build();
     }
 
@@ -126,5 +131,37 @@ class SecAggParticipantTest {
         inbox.set(0, s.toBuilder().setSealed(ByteString.copyFrom(sealed)).build());
         assertThatThrownBy(() -> clients.get("a").maskedInput(inbox, new float[][] {{0.5f}}, new float[][] {{0f}}, 10))
                 .isInstanceOf(SecAggParticipant.Refused.class).hasMessageContaining("does not verify");
+    }
+
+    @Test
+    void aThresholdOfHalfTheNeighboursOrLess_isRefused_soNoCoordinatorCanSplitTheSharesAcrossClients() throws Exception {
+        SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
+        SecAggParticipant d = new SecAggParticipant("fed", 5, nonce, new ClientId("d"), Signer.create(k),
+                coordinator.verifyingKey(), RANDOM);
+        // d's neighbours are a, b and c (all advertised): threshold 1 of 3 is refused; so would be any t with 2t <= 3
+        assertThatThrownBy(() -> d.shares(setupFor("d", coordinator, 1))).isInstanceOf(SecAggParticipant.Refused.class)
+                .hasMessageContaining("more than half");
+        assertThat(d.shares(setupFor("d", coordinator, 2)).getSharesCount()).isEqualTo(3);
+        assertThatThrownBy(() -> d.shares(setupFor("d", coordinator, 2))).isInstanceOf(SecAggParticipant.Refused.class)
+                .hasMessageContaining("seals them once");
+    }
+
+    @Test
+    void aNeighbourWithUnusableKeys_isRefusedWithItsName_notACrash() throws Exception {
+        // b signs an advertisement whose X25519 key is of small order: every neighbour's agreement with it would fail
+        SigningKey bKey = Keys.generate(SignatureScheme.ML_DSA_44);
+        SecAggAdvertisement good = adverts.get("b");
+        SecAggStatement s = new SecAggStatement("fed", 5, nonce, new ClientId("b"), SecAggStatement.Part.ADVERTISE,
+                SecAggStatement.advertiseBody(good.getKemPublicKey().toByteArray(), new byte[32],
+                        good.getSealKemPublicKey().toByteArray(), good.getSealX25519PublicKey().toByteArray(),
+                        good.getSelfMaskCommitment().toByteArray()), bKey.scheme(), bKey.verifyingKey().keyId());
+        adverts.put("b", good.toBuilder().setX25519PublicKey(ByteString.copyFrom(new byte[32]))
+                .setPublicKey(ByteString.copyFrom(bKey.verifyingKey().encoded())).setKeyId(bKey.verifyingKey().keyId().hex())
+                .setSignature(ByteString.copyFrom(Signer.create(bKey).sign(s.encode()).bytes())).build());
+        SigningKey k = Keys.generate(SignatureScheme.ML_DSA_44);
+        SecAggParticipant d = new SecAggParticipant("fed", 5, nonce, new ClientId("d"), Signer.create(k),
+                coordinator.verifyingKey(), RANDOM);
+        assertThatThrownBy(() -> d.shares(setupFor("d", coordinator))).isInstanceOf(SecAggParticipant.Refused.class)
+                .hasMessageContaining("neighbour b's keys are unusable");
     }
 }

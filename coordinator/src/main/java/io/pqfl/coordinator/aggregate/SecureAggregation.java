@@ -233,6 +233,31 @@ public final class SecureAggregation implements Strategy {
         inner.restore(state);
     }
 
+    /**
+     * Checks that an unmasked sum can be the sum of {@code inputs} honest encodings: its total weight is between
+     * {@code inputs} and {@code inputs * cap} (exactly {@code inputs} when every weight is 1), and every coordinate is
+     * within {@code W * clip * 2^f}. A client can put anything in its masked vector (the coordinator cannot see it), so
+     * this is the only place an out-of-range input shows: the round is then skipped, never published or accounted.
+     * It bounds the damage of one malicious client to moving the mean by the clipping range per coordinate.
+     */
+    static void checkSum(long round, long[] sum, int inputs, FixedPoint encoding) {
+        long w = sum[sum.length - 1];
+        long most = (long) inputs * encoding.weightCap();
+        if (inputs < 1 || w < inputs || w > most) {
+            throw new AggregationException("SECURE_AGGREGATION: round " + round + "'s unmasked total weight is " + w + ", not "
+                    + "between " + inputs + " and " + most + " for its " + inputs + " masked inputs: a client sent an "
+                    + "out-of-range masked input; nothing is published");
+        }
+        double bound = w * encoding.clip() * Math.scalb(1.0, encoding.fractionBits()) + w; // + w: rounding of each input
+        for (int i = 0; i < sum.length - 1; i++) {
+            if (Math.abs((double) sum[i]) > bound) {
+                throw new AggregationException("SECURE_AGGREGATION: coordinate " + i + " of round " + round + "'s unmasked sum "
+                        + "is outside the clipping range of its " + inputs + " inputs: a client sent an out-of-range masked "
+                        + "input; nothing is published");
+            }
+        }
+    }
+
     @Override
     public RoundAggregator begin(long round, ModelWeights global) {
         return new RoundAggregator() {
@@ -266,10 +291,17 @@ public final class SecureAggregation implements Strategy {
                 for (int t = 0; t < g.length; t++) {
                     g[t] = global.tensor(t);
                 }
+                int inputs = r.acceptedCount();
+                checkSum(round, sum, inputs, r.encoding());
                 if (dp != null) {
-                    account(round, (int) sum[sum.length - 1]); // unweighted: the total weight is the number of contributors
+                    account(round, inputs); // the coordinator's own count of inputs in the sum, never a decoded word
                 }
-                float[][] mean = r.encoding().decodeMean(sum, g);
+                float[][] mean;
+                try {
+                    mean = r.encoding().decodeMean(sum, g);
+                } catch (IllegalArgumentException e) {
+                    throw new AggregationException("SECURE_AGGREGATION: " + e.getMessage());
+                }
                 ModelWeights next = global.copy();
                 for (int t = 0; t < next.tensorCount(); t++) {
                     float[] m = next.tensor(t);

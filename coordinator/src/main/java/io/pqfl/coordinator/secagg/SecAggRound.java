@@ -69,8 +69,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class SecAggRound {
     private static final Logger log = LoggerFactory.getLogger(SecAggRound.class);
-    /** The sealed share: index (1 byte), self-mask share (32), pairwise-seed share (32), GCM tag (16). */
-    public static final int SEALED_BYTES = 1 + 32 + 32 + 16;
+    /** The sealed shares: self-mask share (32), pairwise-seed share (32), GCM tag (16). */
+    public static final int SEALED_BYTES = 32 + 32 + 16;
     private static final long MAX_WAIT_MS = 30_000;
 
     /** Looks up a client's enrolled verifying key. */
@@ -114,6 +114,9 @@ public final class SecAggRound {
     private final Map<ClientId, Map<Integer, byte[]>> selfShares = new HashMap<>();
     private final Map<ClientId, Map<Integer, byte[]>> pairShares = new HashMap<>();
     private final Set<ClientId> revealed = new HashSet<>();
+    /** Clients whose masked input is being checked: one at a time each, so one client cannot pile up 8 MiB copies. */
+    private final Set<ClientId> checking = new HashSet<>();
+    private final Map<ClientId, SecAggStep> unmaskRequests = new HashMap<>();
     private final Map<ClientId, SecAggStep> setups = new HashMap<>();
     private final List<Waiter> waiters = new ArrayList<>();
     private final CompletableFuture<long[]> unmasked = new CompletableFuture<>();
@@ -174,16 +177,22 @@ public final class SecAggRound {
 
     public void advertise(ClientId session, SecAggAdvertisement ad) throws RefusedException {
         long t0 = System.nanoTime();
-        ClientId client = new ClientId(ad.getClientId());
-        checkAddress(session, client, ad.getFederationId(), ad.getRound(), ad.getNonce().toByteArray());
+        ClientId client = claimed(session, ad.getClientId());
+        checkAddress(ad.getFederationId(), ad.getRound(), ad.getNonce().toByteArray());
         VerifyingKey key = keys.keyOf(client);
         checkKey(key, ad.getKeyId(), ad.getScheme());
-        if (ad.getKemPublicKey().size() != SecAggKeys.KEM_PUBLIC_BYTES || ad.getX25519PublicKey().size() != SecAggKeys.X25519_PUBLIC_BYTES
-                || ad.getSelfMaskCommitment().size() != 32) {
-            throw invalid("an advertisement carries a 1184-byte ML-KEM-768 key, a 32-byte X25519 key and a 32-byte commitment");
+        if (ad.getSelfMaskCommitment().size() != 32) {
+            throw invalid("an advertisement carries a 32-byte self-mask commitment, not " + ad.getSelfMaskCommitment().size());
+        }
+        try {
+            SecAggKeys.checkPublicKeys(ad.getKemPublicKey().toByteArray(), ad.getX25519PublicKey().toByteArray());
+            SecAggKeys.checkPublicKeys(ad.getSealKemPublicKey().toByteArray(), ad.getSealX25519PublicKey().toByteArray());
+        } catch (IllegalArgumentException e) {
+            throw invalid("client " + client + "'s advertised keys are unusable: " + e.getMessage());
         }
         SecAggStatement s = statement(client, Part.ADVERTISE, SecAggStatement.advertiseBody(ad.getKemPublicKey().toByteArray(),
-                ad.getX25519PublicKey().toByteArray(), ad.getSelfMaskCommitment().toByteArray()), key);
+                ad.getX25519PublicKey().toByteArray(), ad.getSealKemPublicKey().toByteArray(),
+                ad.getSealX25519PublicKey().toByteArray(), ad.getSelfMaskCommitment().toByteArray()), key);
         verify(s, key, ad.getSignature().toByteArray());
         boolean close;
         synchronized (this) {
@@ -217,14 +226,21 @@ public final class SecAggRound {
             dropped = new HashSet<>(sampled);
             dropped.removeAll(adverts.keySet());
             List<ClientId> live = List.copyOf(adverts.keySet());
-            int degree = settings.degreeFor(live.size());
-            threshold = settings.thresholdFor(degree);
-            if (live.size() < 2 || degree < 2 || threshold > degree) {
+            int k = settings.degreeFor(live.size());
+            Map<ClientId, List<ClientId>> g = NeighbourGraph.build(live, k, nonce.bytes());
+            int minDegree = g.values().stream().mapToInt(List::size).min().orElse(0);
+            int maxDegree = g.values().stream().mapToInt(List::size).max().orElse(0);
+            // More than half of every client's neighbours must be needed (else a coordinator could ask one half for
+            // self-mask shares and the other for pairwise-seed shares); the threshold follows the graph's real degrees.
+            threshold = Math.max(settings.thresholdFor(maxDegree), maxDegree / 2 + 1);
+            if (live.size() < 3 || minDegree < 2 || threshold > minDegree) {
                 abort(live.size() + " of " + sampled.size() + " sampled clients advertised keys (" + (why == null ? "all" : why)
-                        + "); secure aggregation needs at least 3 with the threshold " + threshold + " of " + degree + " neighbours");
+                        + "); secure aggregation needs at least 3, each with at least the threshold " + threshold
+                        + " of neighbours (fewest: " + minDegree + ")");
                 dropped = new HashSet<>(sampled);
             } else {
-                graph = NeighbourGraph.build(live, degree, nonce.bytes());
+                int degree = maxDegree;
+                graph = g;
                 phase = Phase.SHARE;
                 phaseTimer = timer.schedule(() -> closeShare("the share phase timed out"), settings.phaseTimeout().toMillis(),
                         TimeUnit.MILLISECONDS);
@@ -240,8 +256,8 @@ public final class SecAggRound {
 
     public void share(ClientId session, SecAggShares msg) throws RefusedException {
         long t0 = System.nanoTime();
-        ClientId client = new ClientId(msg.getClientId());
-        checkAddress(session, client, msg.getFederationId(), msg.getRound(), msg.getNonce().toByteArray());
+        ClientId client = claimed(session, msg.getClientId());
+        checkAddress(msg.getFederationId(), msg.getRound(), msg.getNonce().toByteArray());
         VerifyingKey key = keys.keyOf(client);
         checkKey(key, msg.getKeyId(), msg.getScheme());
         List<ClientId> neighbours;
@@ -267,13 +283,21 @@ public final class SecAggRound {
                 throw invalid("share " + i + " of client " + client + " is addressed from '" + LogSafe.text(sh.getFrom(), 64)
                         + "' to '" + LogSafe.text(sh.getTo(), 64) + "', expected " + client + " to " + neighbours.get(i));
             }
-            if (sh.getKemCiphertext().size() != SecAggKeys.KEM_CIPHERTEXT_BYTES || sh.getSealed().size() != SEALED_BYTES) {
-                throw invalid("share " + i + " of client " + client + " has a " + sh.getKemCiphertext().size()
-                        + "-byte ciphertext and " + sh.getSealed().size() + " sealed bytes, expected "
-                        + SecAggKeys.KEM_CIPHERTEXT_BYTES + " and " + SEALED_BYTES);
+            if (sh.getIndex() != i + 1) {
+                throw invalid("share " + i + " of client " + client + " has index " + sh.getIndex() + ", expected " + (i + 1));
             }
-            SecAggStatement s = statement(client, Part.SHARE, SecAggStatement.shareBody(neighbours.get(i),
-                    sh.getKemCiphertext().toByteArray(), sh.getSealed().toByteArray()), key);
+            if (sh.getKemCiphertext().size() != SecAggKeys.KEM_CIPHERTEXT_BYTES
+                    || sh.getSealCiphertext().size() != SecAggKeys.KEM_CIPHERTEXT_BYTES || sh.getSealed().size() != SEALED_BYTES
+                    || sh.getSelfShareDigest().size() != 32 || sh.getPairShareDigest().size() != 32) {
+                throw invalid("share " + i + " of client " + client + " has ciphertexts of " + sh.getKemCiphertext().size()
+                        + " and " + sh.getSealCiphertext().size() + " bytes, " + sh.getSealed().size()
+                        + " sealed bytes and digests of " + sh.getSelfShareDigest().size() + " and "
+                        + sh.getPairShareDigest().size() + " bytes, expected " + SecAggKeys.KEM_CIPHERTEXT_BYTES + ", "
+                        + SecAggKeys.KEM_CIPHERTEXT_BYTES + ", " + SEALED_BYTES + ", 32 and 32");
+            }
+            SecAggStatement s = statement(client, Part.SHARE, SecAggStatement.shareBody(neighbours.get(i), sh.getIndex(),
+                    sh.getKemCiphertext().toByteArray(), sh.getSealCiphertext().toByteArray(), sh.getSealed().toByteArray(),
+                    sh.getSelfShareDigest().toByteArray(), sh.getPairShareDigest().toByteArray()), key);
             verify(s, key, sh.getSignature().toByteArray());
         }
         boolean close;
@@ -342,13 +366,16 @@ public final class SecAggRound {
     /** Checks a masked input (outside every lock but this round's): phase, membership, size, signature. */
     public Masked check(ClientId session, SecAggMaskedInput msg) throws RefusedException {
         long t0 = System.nanoTime();
-        ClientId client = new ClientId(msg.getClientId());
-        checkAddress(session, client, msg.getFederationId(), msg.getRound(), msg.getNonce().toByteArray());
+        ClientId client = claimed(session, msg.getClientId());
+        checkAddress(msg.getFederationId(), msg.getRound(), msg.getNonce().toByteArray());
         VerifyingKey key = keys.keyOf(client);
         checkKey(key, msg.getKeyId(), msg.getScheme());
         synchronized (this) {
             if (phase != Phase.MASKED_INPUT) {
                 throw phaseRefusal("submit a masked input", Phase.MASKED_INPUT);
+            }
+            if (!checking.add(client)) {
+                throw new RefusedException(RejectReason.DUPLICATE, "client " + client + " already has a masked input being checked");
             }
             if (!u1.contains(client)) {
                 throw new RefusedException(RejectReason.NOT_SAMPLED, "client " + client + " is not among the clients that shared "
@@ -358,19 +385,23 @@ public final class SecAggRound {
                 throw new RefusedException(RejectReason.DUPLICATE, "client " + client + " already submitted its masked input for round " + round);
             }
         }
-        if (msg.getMasked().size() != (long) words * 8) {
-            throw invalid("the masked input has " + msg.getMasked().size() + " bytes; this model's is " + (long) words * 8
-                    + " (" + words + " 64-bit words)");
+        try {
+            if (msg.getMasked().size() != (long) words * 8) {
+                throw invalid("the masked input has " + msg.getMasked().size() + " bytes; this model's is " + (long) words * 8
+                        + " (" + words + " 64-bit words)");
+            }
+            byte[] bytes = msg.getMasked().toByteArray();
+            PayloadDigest digest = PayloadDigest.of(bytes);
+            SecAggStatement s = statement(client, Part.MASKED_INPUT, SecAggStatement.maskedInputBody(words, digest), key);
+            SignatureValue sig = verify(s, key, msg.getSignature().toByteArray());
+            long[] vector = Masks.fromBytes(bytes);
+            return new Masked(client, vector, digest, s, sig, key);
+        } finally {
+            synchronized (this) {
+                checking.remove(client);
+                coordinatorNanos += System.nanoTime() - t0;
+            }
         }
-        byte[] bytes = msg.getMasked().toByteArray();
-        PayloadDigest digest = PayloadDigest.of(bytes);
-        SecAggStatement s = statement(client, Part.MASKED_INPUT, SecAggStatement.maskedInputBody(words, digest), key);
-        SignatureValue sig = verify(s, key, msg.getSignature().toByteArray());
-        long[] vector = Masks.fromBytes(bytes);
-        synchronized (this) {
-            coordinatorNanos += System.nanoTime() - t0;
-        }
-        return new Masked(client, vector, digest, s, sig, key);
     }
 
     /** Adds a checked masked input to the sum (the round machine admitted it). */
@@ -424,6 +455,9 @@ public final class SecAggRound {
         } catch (TimeoutException e) {
             String why;
             synchronized (this) {
+                if (unmasked.isDone()) { // reconstruction finished (or failed) as the wait ran out
+                    return unmaskedNow();
+                }
                 why = "the unmask phase timed out with " + revealed.size() + " of " + u2.size() + " clients' shares: "
                         + missing();
                 abort(why);
@@ -437,10 +471,19 @@ public final class SecAggRound {
         }
     }
 
+    private long[] unmaskedNow() {
+        try {
+            return unmasked.getNow(null);
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof AggregationException a ? a
+                    : new AggregationException("SECURE_AGGREGATION: " + e.getCause().getMessage());
+        }
+    }
+
     public void reveal(ClientId session, SecAggReveal msg) throws RefusedException {
         long t0 = System.nanoTime();
-        ClientId client = new ClientId(msg.getClientId());
-        checkAddress(session, client, msg.getFederationId(), msg.getRound(), msg.getNonce().toByteArray());
+        ClientId client = claimed(session, msg.getClientId());
+        checkAddress(msg.getFederationId(), msg.getRound(), msg.getNonce().toByteArray());
         VerifyingKey key = keys.keyOf(client);
         checkKey(key, msg.getKeyId(), msg.getScheme());
         List<SecAggStatement.Revealed> shares = new ArrayList<>();
@@ -463,10 +506,11 @@ public final class SecAggRound {
                     expected.add(n.value() + "/pair");
                 }
             }
-            if (msg.getSharesCount() != expected.size()) {
+            if (msg.getSharesCount() > expected.size()) {
                 throw invalid("client " + client + " revealed " + msg.getSharesCount() + " shares; the unmask request asked for "
                         + expected.size());
             }
+            // Fewer is allowed: a client does not reveal a share whose owner sealed it badly.
             for (SecAggRevealedShare r : msg.getSharesList()) {
                 String k = r.getOwner() + (r.getSelfMask() ? "/self" : "/pair");
                 if (!expected.remove(k)) {
@@ -478,6 +522,13 @@ public final class SecAggRound {
                 if (r.getIndex() != index || r.getShare().size() != 32) {
                     throw invalid("client " + client + "'s share of " + owner + " has index " + r.getIndex() + " and "
                             + r.getShare().size() + " bytes, expected index " + index + " and 32 bytes");
+                }
+                SecAggSealedShare sealed = shareFrom(owner, client);
+                byte[] signed = (r.getSelfMask() ? sealed.getSelfShareDigest() : sealed.getPairShareDigest()).toByteArray();
+                if (!MessageDigest.isEqual(SecAggKeys.shareDigest(context, owner.value(), index, r.getSelfMask(),
+                        r.getShare().toByteArray()), signed)) {
+                    throw invalid("client " + client + " revealed a " + (r.getSelfMask() ? "self-mask" : "pairwise-seed")
+                            + " share of " + owner + " that is not the one " + owner + " signed for it");
                 }
                 shares.add(new SecAggStatement.Revealed(owner, r.getSelfMask(), r.getIndex(), r.getShare().toByteArray()));
             }
@@ -546,22 +597,30 @@ public final class SecAggRound {
                     byte[] commitment = adverts.get(c).wire().getSelfMaskCommitment().toByteArray();
                     if (!MessageDigest.isEqual(SecAggKeys.commitSelfMask(context, c.value(), seed), commitment)) {
                         throw new AggregationException("SECURE_AGGREGATION: the shares of " + c + "'s self mask do not open its "
-                                + "commitment: a neighbour revealed a wrong share");
+                                + "commitment: " + c + " sealed inconsistent shares (every revealed share matched the digest "
+                                + c + " signed)");
                     }
-                    Masks.apply(out, seed, -1);
+                    Masks.apply(out, SecAggKeys.selfMaskKey(context, c.value(), seed), -1);
                 }
                 for (ClientId d : droppedWithSurvivingNeighbours()) {
                     SecAggKeys k = SecAggKeys.fromSeed(Shamir.combine(first(pairShares.get(d))));
                     SecAggAdvertisement ad = adverts.get(d).wire();
                     if (!k.matches(ad.getKemPublicKey().toByteArray(), ad.getX25519PublicKey().toByteArray())) {
                         throw new AggregationException("SECURE_AGGREGATION: the shares of " + d + "'s pairwise seed do not give "
-                                + "its advertised keys: a neighbour revealed a wrong share");
+                                + "its advertised keys: " + d + " sealed inconsistent shares");
                     }
                     for (ClientId u : graph.get(d)) {
                         if (!u2.contains(u)) {
                             continue;
                         }
                         SecAggAdvertisement uAd = adverts.get(u).wire();
+                        byte[] ctFromD = shareFrom(d, u).getKemCiphertext().toByteArray();
+                        if (!MessageDigest.isEqual(k.encapsulateTo(context, d.value(), u.value(),
+                                uAd.getKemPublicKey().toByteArray()).ciphertext(), ctFromD)) {
+                            throw new AggregationException("SECURE_AGGREGATION: " + d + "'s ciphertext to " + u + " was not made "
+                                    + "from its pairwise seed: " + d + " broke the protocol, its mask with " + u
+                                    + " cannot be removed");
+                        }
                         byte[] ctFromU = shareFrom(u, d).getKemCiphertext().toByteArray();
                         byte[] seed = k.pairSeed(context, d.value(), u.value(), uAd.getKemPublicKey().toByteArray(),
                                 uAd.getX25519PublicKey().toByteArray(), ctFromU);
@@ -607,6 +666,7 @@ public final class SecAggRound {
     /** Answers at once when the phase after {@code after} has closed, else when it closes or the wait runs out. */
     public void await(ClientId client, SecAggAwait request, StreamObserver<SecAggStep> observer) {
         SecAggStep now;
+        Waiter older = null;
         synchronized (this) {
             now = stepFor(client, request.getAfter());
             if (now == null) {
@@ -622,11 +682,24 @@ public final class SecAggRound {
                     }
                 }, waitMs, TimeUnit.MILLISECONDS);
                 self[0] = new Waiter(client, request.getAfter(), observer, expiry);
+                // One waiter per client and phase: a newer wait answers the older one "pending" (no pile-up).
+                for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+                    Waiter w = it.next();
+                    if (w.client().equals(client) && w.after() == request.getAfter()) {
+                        it.remove();
+                        w.expiry().cancel(false);
+                        older = w;
+                    }
+                }
                 waiters.add(self[0]);
-                return;
             }
         }
-        respond(observer, now);
+        if (older != null) {
+            respond(older.observer(), SecAggStep.newBuilder().setPending(true).build());
+        }
+        if (now != null) {
+            respond(observer, now);
+        }
     }
 
     /** Under the lock: what a client that finished {@code after} gets now, or null when it must wait. */
@@ -676,12 +749,18 @@ public final class SecAggRound {
                         dropped.add(n);
                     }
                 }
+                SecAggStep cached = unmaskRequests.get(client);
+                if (cached != null) {
+                    return cached;
+                }
                 SecAggStatement s = coordinatorStatement(client, Part.UNMASK_REQUEST,
                         SecAggStatement.unmaskRequestBody(survivors, dropped));
-                return SecAggStep.newBuilder().setUnmask(SecAggUnmaskRequest.newBuilder()
+                SecAggStep step = SecAggStep.newBuilder().setUnmask(SecAggUnmaskRequest.newBuilder()
                         .addAllSurvivors(survivors.stream().map(ClientId::value).toList())
                         .addAllDropped(dropped.stream().map(ClientId::value).toList())
                         .setCoordinatorSignature(ByteString.copyFrom(s.sign(coordinator).bytes()))).build();
+                unmaskRequests.put(client, step);
+                return step;
             }
             default -> {
                 return excluded("nothing follows phase " + after);
@@ -784,12 +863,16 @@ public final class SecAggRound {
 
     // ---------------------------------------------------------------- checks
 
-    private void checkAddress(ClientId session, ClientId client, String federation, long msgRound, byte[] msgNonce)
-            throws RefusedException {
-        if (!session.equals(client)) {
-            throw new RefusedException(RejectReason.SESSION_MISMATCH, "the message names client " + client
-                    + ", the session is " + session + "'s");
+    /** The session's client, when the message names it (compared as text first: a claimed id is never parsed). */
+    private static ClientId claimed(ClientId session, String claimed) throws RefusedException {
+        if (!session.value().equals(claimed)) {
+            throw new RefusedException(RejectReason.SESSION_MISMATCH, "the message names client '" + LogSafe.text(claimed, 64)
+                    + "', the session is " + session + "'s");
         }
+        return session;
+    }
+
+    private void checkAddress(String federation, long msgRound, byte[] msgNonce) throws RefusedException {
         if (!federationId.equals(federation)) {
             throw new RefusedException(RejectReason.WRONG_FEDERATION, "the message is for federation '"
                     + LogSafe.text(federation, 64) + "', this is '" + federationId + "'");

@@ -17,6 +17,8 @@ public record SecAggSettings(int neighbours, int threshold, double clip, long we
     public static final double DEFAULT_CLIP = 1.0;
     public static final long DEFAULT_WEIGHT_CAP = 65_536;
     public static final Duration DEFAULT_PHASE_TIMEOUT = Duration.ofSeconds(30);
+    /** Shamir shares over GF(2^8) number at most 255; a Harary graph rounds an odd degree up. */
+    public static final int MAX_NEIGHBOURS = 253;
 
     public SecAggSettings {
         Objects.requireNonNull(phaseTimeout, "phaseTimeout");
@@ -28,9 +30,18 @@ public record SecAggSettings(int neighbours, int threshold, double clip, long we
             throw new IllegalArgumentException("the secure-aggregation threshold must be at least 2 (0: automatic), got "
                     + threshold);
         }
+        if (neighbours > MAX_NEIGHBOURS) {
+            throw new IllegalArgumentException("at most " + MAX_NEIGHBOURS + " neighbours per client (Shamir shares over GF(2^8)), got "
+                    + neighbours);
+        }
         if (neighbours > 0 && threshold > neighbours) {
             throw new IllegalArgumentException("the threshold " + threshold + " is larger than the " + neighbours
                     + " neighbours that hold shares");
+        }
+        if (neighbours > 0 && threshold > 0 && 2 * threshold <= neighbours) {
+            throw new IllegalArgumentException("the threshold " + threshold + " must be more than half of the " + neighbours
+                    + " neighbours: else a coordinator could gather a client's self-mask shares from one half and its "
+                    + "pairwise-seed shares from the other");
         }
         if (!(clip > 0) || Double.isInfinite(clip)) {
             throw new IllegalArgumentException("the secure-aggregation clipping range must be positive, got " + clip);
@@ -51,12 +62,12 @@ public record SecAggSettings(int neighbours, int threshold, double clip, long we
     public int degreeFor(int n) {
         int auto = 2 * (32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1))) + 4;
         int k = neighbours > 0 ? neighbours : auto;
-        return Math.max(0, Math.min(n - 1, k));
+        return Math.max(0, Math.min(Math.min(n - 1, MAX_NEIGHBOURS), k));
     }
 
-    /** The threshold for clients with {@code degree} neighbours. */
+    /** The threshold for clients with {@code degree} neighbours: always more than half of them. */
     public int thresholdFor(int degree) {
-        return threshold > 0 ? threshold : degree / 2 + 1;
+        return Math.max(threshold, degree / 2 + 1);
     }
 
     @Override

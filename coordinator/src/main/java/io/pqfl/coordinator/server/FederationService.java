@@ -207,6 +207,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
             responses.onCompleted();
         } catch (RefusedException e) {
             responses.onError(Statuses.rejected(e));
+        } catch (IllegalArgumentException e) {
+            responses.onError(Statuses.rejected(RejectReason.SECAGG_INVALID, io.pqfl.coordinator.verify.LogSafe.text(e.getMessage())));
         } catch (RuntimeException e) {
             log.error("Could not record the masked input of {}", session.clientId(), e);
             responses.onError(Statuses.internal("the coordinator could not record the masked input"));
@@ -236,6 +238,10 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         } catch (RefusedException e) {
             log.warn("Refused the secure-aggregation {} of {}: {}", what, session.clientId(), e.toString());
             responses.onError(Statuses.rejected(e));
+        } catch (IllegalArgumentException e) { // a malformed id or field in the message: the client's fault, named safely
+            String why = io.pqfl.coordinator.verify.LogSafe.text(e.getMessage());
+            log.warn("Refused the secure-aggregation {} of {}: SECAGG_INVALID: {}", what, session.clientId(), why);
+            responses.onError(Statuses.rejected(RejectReason.SECAGG_INVALID, why));
         } catch (RuntimeException e) {
             log.error("Could not handle the secure-aggregation {} of {}", what, session.clientId(), e);
             responses.onError(Statuses.internal("the coordinator could not handle the " + what));

@@ -67,15 +67,23 @@ class SecAggRoundTest {
     }
 
     private SecAggAdvertisement advert(String id, long round, RoundNonce n) {
-        SigningKey k = clients.get(new ClientId(id));
         SecAggKeys keys = SecAggKeys.generate(RANDOM);
+        return signedAdvert(id, round, n, keys.kemPublicKey(), keys.x25519PublicKey());
+    }
+
+    private SecAggAdvertisement signedAdvert(String id, long round, RoundNonce n, byte[] kem, byte[] x25519) {
+        SigningKey k = clients.get(new ClientId(id));
+        io.pqfl.crypto.secagg.SealKeys seal = io.pqfl.crypto.secagg.SealKeys.generate(RANDOM);
         byte[] commitment = new byte[32];
         SecAggStatement s = new SecAggStatement("fed", round, n, new ClientId(id), SecAggStatement.Part.ADVERTISE,
-                SecAggStatement.advertiseBody(keys.kemPublicKey(), keys.x25519PublicKey(), commitment), k.scheme(),
+                SecAggStatement.advertiseBody(kem, x25519, seal.kemPublicKey(), seal.x25519PublicKey(), commitment), k.scheme(),
                 k.verifyingKey().keyId());
         return SecAggAdvertisement.newBuilder().setFederationId("fed").setRound(round).setNonce(ByteString.copyFrom(n.bytes()))
-                .setClientId(id).setKemPublicKey(ByteString.copyFrom(keys.kemPublicKey()))
-                .setX25519PublicKey(ByteString.copyFrom(keys.x25519PublicKey())).setSelfMaskCommitment(ByteString.copyFrom(commitment))
+                .setClientId(id).setKemPublicKey(ByteString.copyFrom(kem))
+                .setX25519PublicKey(ByteString.copyFrom(x25519))
+                .setSealKemPublicKey(ByteString.copyFrom(seal.kemPublicKey()))
+                .setSealX25519PublicKey(ByteString.copyFrom(seal.x25519PublicKey()))
+                .setSelfMaskCommitment(ByteString.copyFrom(commitment))
                 .setKeyId(k.verifyingKey().keyId().hex()).setScheme(k.scheme().displayName())
                 .setSignature(ByteString.copyFrom(Signer.create(k).sign(s.encode()).bytes())).build();
     }
@@ -111,6 +119,18 @@ class SecAggRoundTest {
         // a malformed key length is named, not crashed on
         SecAggAdvertisement shortKey = good.toBuilder().setX25519PublicKey(ByteString.copyFrom(new byte[7])).build();
         assertThat(reasonOf(() -> r.advertise(a, shortKey))).isEqualTo(RejectReason.SECAGG_INVALID);
+        // keys that would crash every neighbour (an ML-KEM key failing the modulus check, a small-order X25519 key) are
+        // refused here, even correctly signed
+        byte[] badKem = new byte[SecAggKeys.KEM_PUBLIC_BYTES];
+        java.util.Arrays.fill(badKem, (byte) 0xff);
+        SecAggKeys fine = SecAggKeys.generate(RANDOM);
+        assertThat(reasonOf(() -> r.advertise(a, signedAdvert("a", 3, nonce, badKem, fine.x25519PublicKey()))))
+                .isEqualTo(RejectReason.SECAGG_INVALID);
+        assertThat(reasonOf(() -> r.advertise(a, signedAdvert("a", 3, nonce, fine.kemPublicKey(), new byte[32]))))
+                .isEqualTo(RejectReason.SECAGG_INVALID);
+        // a claimed id with a line break is refused as another client's, never parsed or logged raw
+        assertThat(reasonOf(() -> r.advertise(a, good.toBuilder().setClientId("a\nINFO forged").build())))
+                .isEqualTo(RejectReason.SESSION_MISMATCH);
         // an out-of-phase message: shares before the advertisement phase closed
         assertThat(reasonOf(() -> r.share(a, SecAggShares.newBuilder().setFederationId("fed").setRound(3)
                 .setNonce(ByteString.copyFrom(nonce.bytes())).setClientId("a").setKeyId(good.getKeyId())
@@ -142,5 +162,27 @@ class SecAggRoundTest {
         assertThat(steps.get(0).getSetup().getNeighboursList()).extracting(SecAggAdvertisement::getClientId)
                 .containsExactly("b", "c");
         assertThat(steps.get(0).getSetup().getThreshold()).isEqualTo(2);
+    }
+
+    @Test
+    void anUnmaskedSumOutsideWhatHonestInputsCanMake_isNotPublished() {
+        FixedPoint fp = FixedPoint.forBound(1.0, 100, 3);
+        float[][] g = {{0f, 0f}};
+        long[] sum = new long[3];
+        for (float[] t : new float[][] {{0.5f, -0.5f}, {1f, 0.25f}, {-1f, 1f}}) {
+            long[] v = fp.encode(new float[][] {t}, g, 50);
+            for (int i = 0; i < 3; i++) {
+                sum[i] += v[i];
+            }
+        }
+        io.pqfl.coordinator.aggregate.SecureAggregationChecks.checkSum(1, sum, 3, fp); // three honest inputs pass
+        long[] lightWeight = sum.clone();
+        lightWeight[2] = 2; // total weight below one per input: a client subtracted from the weight word
+        assertThatThrownBy(() -> io.pqfl.coordinator.aggregate.SecureAggregationChecks.checkSum(1, lightWeight, 3, fp))
+                .hasMessageContaining("total weight");
+        long[] pushed = sum.clone();
+        pushed[0] += 1L << 60; // a client pushed one coordinate far past the clipping range
+        assertThatThrownBy(() -> io.pqfl.coordinator.aggregate.SecureAggregationChecks.checkSum(1, pushed, 3, fp))
+                .hasMessageContaining("coordinate 0");
     }
 }

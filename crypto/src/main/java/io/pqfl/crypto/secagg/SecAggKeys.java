@@ -84,7 +84,8 @@ public final class SecAggKeys {
      */
     public Encapsulation encapsulateTo(byte[] context, String self, String peer, byte[] peerKemPublic) {
         checkLength(peerKemPublic, KEM_PUBLIC_BYTES, "ML-KEM-768 public key");
-        byte[] m = Kdf.derive(seed, "pqfl secagg ml-kem encapsulation", 32, context, Kdf.utf8(self), Kdf.utf8(peer));
+        byte[] m = Kdf.derive(seed, "pqfl secagg ml-kem encapsulation", 32, context, Kdf.utf8(self), Kdf.utf8(peer),
+                peerKemPublic);
         SecretWithEncapsulation s = MLKEMGenerator.internalGenerateEncapsulated(new MLKEMPublicKeyParameters(KEM, peerKemPublic), m);
         return new Encapsulation(s.getEncapsulation(), s.getSecret());
     }
@@ -122,16 +123,51 @@ public final class SecAggKeys {
         return Kdf.derive(ikm, "pqfl secagg pairwise mask seed", 32, context, Kdf.utf8(low), Kdf.utf8(high));
     }
 
-    /** The key that seals this client's shares for {@code peer}: only the peer can open it (its ML-KEM and X25519 keys). */
-    public static byte[] shareKey(byte[] context, String from, String to, byte[] encapsulated, byte[] x25519Secret) {
-        return Kdf.derive(Kdf.concat(encapsulated, x25519Secret), "pqfl secagg share sealing key", 32, context,
-                Kdf.utf8(from), Kdf.utf8(to));
-    }
-
     /** A hiding commitment to a self-mask seed, published with the keys so a reconstructed seed can be checked. */
     public static byte[] commitSelfMask(byte[] context, String client, byte[] selfMaskSeed) {
         return Kdf.derive(selfMaskSeed, "pqfl secagg self-mask commitment", 32, context, Kdf.utf8(client));
     }
+
+    /** The AES-CTR key of a self mask: derived from its seed under its own label (the seed also makes the commitment). */
+    public static byte[] selfMaskKey(byte[] context, String client, byte[] selfMaskSeed) {
+        return Kdf.derive(selfMaskSeed, "pqfl secagg self-mask stream key", 32, context, Kdf.utf8(client));
+    }
+
+    /**
+     * The digest of one Shamir share that its owner signs when it sends it (so a neighbour who reveals another share is
+     * caught, and the owner cannot deny the shares it sealed): SHA-512-based HKDF over the share, bound to the round,
+     * the owner, the share's index and its kind. Reveals nothing of a 256-bit random share.
+     */
+    public static byte[] shareDigest(byte[] context, String owner, int index, boolean selfMask, byte[] share) {
+        return Kdf.derive(share, selfMask ? "pqfl secagg self-mask share digest" : "pqfl secagg pairwise-seed share digest",
+                32, context, Kdf.utf8(owner), new byte[] {(byte) (index >>> 24), (byte) (index >>> 16), (byte) (index >>> 8),
+                        (byte) index});
+    }
+
+    /**
+     * Checks that advertised public keys are usable: an ML-KEM-768 key that passes FIPS 203's modulus check and an
+     * X25519 key that is not of small order (an agreement with it is not all zeros).
+     *
+     * @throws IllegalArgumentException naming the key that is not
+     */
+    public static void checkPublicKeys(byte[] kemPublic, byte[] x25519Public) {
+        checkLength(kemPublic, KEM_PUBLIC_BYTES, "ML-KEM-768 public key");
+        checkLength(x25519Public, X25519_PUBLIC_BYTES, "X25519 public key");
+        try {
+            new MLKEMPublicKeyParameters(KEM, kemPublic);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("the ML-KEM-768 public key is not valid (FIPS 203 modulus check)");
+        }
+        try {
+            X25519Agreement a = new X25519Agreement();
+            a.init(PROBE);
+            a.calculateAgreement(new X25519PublicKeyParameters(x25519Public), new byte[32], 0);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("the X25519 public key is of small order (its agreements are all zeros)");
+        }
+    }
+
+    private static final X25519PrivateKeyParameters PROBE = new X25519PrivateKeyParameters(new SecureRandom());
 
     private static void checkLength(byte[] b, int expected, String what) {
         Objects.requireNonNull(b, what);

@@ -142,6 +142,34 @@ class SecAggCryptoTest {
     }
 
     @Test
+    void sharesSealedForANeighbour_doNotOpenWithItsRebuiltPairwiseSeed() {
+        // The coordinator rebuilds a dropped client's pairwise seed: that must not open the shares sealed for it.
+        SecAggKeys droppedMask = SecAggKeys.generate(RANDOM);
+        SealKeys droppedSeal = SealKeys.generate(RANDOM);
+        SealKeys sender = SealKeys.generate(RANDOM);
+        byte[] aad = "aad".getBytes(StandardCharsets.UTF_8);
+        SealKeys.Sealed s = sender.seal(CONTEXT, "u", "d", droppedSeal.kemPublicKey(), droppedSeal.x25519PublicKey(), aad,
+                "b-share|m-share".getBytes(StandardCharsets.UTF_8), RANDOM);
+        assertThat(new String(droppedSeal.open(CONTEXT, "u", "d", sender.x25519PublicKey(), s.ciphertext(), aad, s.sealed()),
+                StandardCharsets.UTF_8)).isEqualTo("b-share|m-share");
+        SecAggKeys rebuilt = SecAggKeys.fromSeed(droppedMask.seed());
+        // what the rebuilt seed gives: the dropped client's mask keys, not its sealing keys
+        assertThat(rebuilt.kemPublicKey()).isNotEqualTo(droppedSeal.kemPublicKey());
+        assertThatThrownBy(() -> SealKeys.generate(RANDOM).open(CONTEXT, "u", "d", sender.x25519PublicKey(), s.ciphertext(),
+                aad, s.sealed())).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void unusablePublicKeysAreRefusedByName() {
+        SecAggKeys k = SecAggKeys.generate(RANDOM);
+        byte[] badKem = new byte[SecAggKeys.KEM_PUBLIC_BYTES];
+        Arrays.fill(badKem, (byte) 0xff);
+        assertThatThrownBy(() -> SecAggKeys.checkPublicKeys(badKem, k.x25519PublicKey())).hasMessageContaining("modulus");
+        assertThatThrownBy(() -> SecAggKeys.checkPublicKeys(k.kemPublicKey(), new byte[32])).hasMessageContaining("small order");
+        SecAggKeys.checkPublicKeys(k.kemPublicKey(), k.x25519PublicKey());
+    }
+
+    @Test
     void keysAreAFunctionOfTheSeedOnly() {
         byte[] seed = new byte[32];
         Arrays.fill(seed, (byte) 9);
