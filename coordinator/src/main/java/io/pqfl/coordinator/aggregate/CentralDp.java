@@ -133,6 +133,15 @@ public final class CentralDp implements Strategy {
         inner.restore(state);
     }
 
+    /**
+     * The sampling rates recorded by {@link #sample} for rounds not yet accounted, by round (a copy): each is what its
+     * round's aggregate will be accounted at. Only training rounds belong here; a round's entry goes once it is
+     * accounted.
+     */
+    public Map<Long, Double> pendingRates() {
+        return Map.copyOf(rates);
+    }
+
     /** The newest round's spending, or null before the first noised round. */
     public Spent lastSpent() {
         return last;

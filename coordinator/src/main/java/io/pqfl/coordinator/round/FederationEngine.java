@@ -84,6 +84,7 @@ public final class FederationEngine implements AutoCloseable {
     private volatile boolean stopping;
     private volatile Throwable failure;
     private volatile UpdateListener listener = UpdateListener.NONE;
+    private final io.pqfl.coordinator.aggregate.CentralDp privacy; // null without differential privacy
 
     public FederationEngine(CoordinatorConfig config, Signer signer, RunStore runs, Ledger ledger, UpdateVerifier verifier,
                             Predicate<ClientId> eligible, CoordinatorMetrics metrics, Clock clock, SecureRandom random)
@@ -100,6 +101,7 @@ public final class FederationEngine implements AutoCloseable {
         Strategy plain = Strategies.create(config.strategy(), config.strategyParams());
         plain.checkClients(config.minUpdates());
         Strategy strategy = plain;
+        io.pqfl.coordinator.aggregate.CentralDp privacy = null;
         if (config.dp() != null) {
             io.pqfl.coordinator.aggregate.CentralDp dp = new io.pqfl.coordinator.aggregate.CentralDp(plain, config.dp(), random);
             Gauge.builder("pqfl.dp.epsilon", dp, io.pqfl.coordinator.aggregate.CentralDp::totalEpsilon)
@@ -109,7 +111,9 @@ public final class FederationEngine implements AutoCloseable {
                     .description("Differential privacy: epsilon of the newest noised round alone").register(metrics.registry());
             log.info("Central differential privacy on: {}", config.dp());
             strategy = dp;
+            privacy = dp;
         }
+        this.privacy = privacy;
         Strategy chosen = strategy;
         Checkpoints checkpoints = new Checkpoints(config.federationId(), signer, config.dataDirectory());
         UpdateRecorder recorder = new UpdateRecorder(ledger, checkpoints, metrics);
@@ -123,7 +127,10 @@ public final class FederationEngine implements AutoCloseable {
         this.waits = new TaskWaits(this, clock, timer);
         this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener,
                 new ReceiptVerifier(receiptKeys(config)));
-        this.evaluation = new EvaluationDriver(this, config, strategy, signer, runs, ledger, verifier, metrics, clock);
+        // Evaluators are drawn with the plain strategy: choosing who evaluates releases nothing to account, and the DP
+        // wrapper's sample() would record the evaluators' share as a training round's sampling rate.
+        this.evaluation = new EvaluationDriver(this, config, strategy, plain, signer, runs, ledger, verifier, metrics,
+                clock);
         Random sampling = new Random(config.seed());
         this.machine = new RoundMachine(new RoundMachine.Settings(config.rounds(), config.minClients(), config.minUpdates(),
                 config.roundTimeout(), config.clientLiveness(), config.closeOnRejection(), MAX_REJECTIONS_PER_ROUND),
@@ -485,6 +492,11 @@ public final class FederationEngine implements AutoCloseable {
             return new FederationStatus(config.federationId(), machine.stage(), machine.currentRound(), machine.lastClosed(),
                     config.rounds(), live, global.signed().statement().modelDigest(), global.round());
         });
+    }
+
+    /** The central differential privacy wrapper (its spending, clip norm, pending rates); empty without DP. */
+    public java.util.Optional<io.pqfl.coordinator.aggregate.CentralDp> differentialPrivacy() {
+        return java.util.Optional.ofNullable(privacy);
     }
 
     /** The current global model and its signature. */
