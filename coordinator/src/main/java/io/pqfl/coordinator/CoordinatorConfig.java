@@ -135,6 +135,10 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
             throw new IllegalArgumentException("max calls per connection must be >= 1, got " + maxCallsPerConnection);
         }
         if (dp != null) {
+            // Adaptive clipping's default count noise is the expected clients per round / 20: the fixed count, or the
+            // smallest round the fraction samples (a round opens with at least minClients live).
+            dp = dp.forExpectedClients(clientsPerRound > 0 ? clientsPerRound
+                    : Math.max(minClients, (int) Math.ceil(clientFraction * minClients)));
             CentralDp.requireSumBased(Strategies.create(strategy, strategyParams));
             dp.checkPlan(rounds, largestSamplingRate(clientsPerRound, minClients));
         }

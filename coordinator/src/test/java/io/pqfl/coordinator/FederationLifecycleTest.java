@@ -122,6 +122,7 @@ class FederationLifecycleTest {
             }
             // without noise there is no privacy: the gauge says so rather than 0
             assertThat(fed.metrics.gaugeValue("pqfl.dp.epsilon")).isInfinite();
+            assertThat(fed.metrics.gaugeValue("pqfl.dp.clip")).as("fixed clipping keeps its norm").isEqualTo(0.5);
         }
     }
 

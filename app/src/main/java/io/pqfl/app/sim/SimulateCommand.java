@@ -238,6 +238,7 @@ public final class SimulateCommand implements Callable<Integer> {
             if (dp != null) {
                 io.pqfl.coordinator.aggregate.CentralDp.requireSumBased(Strategies.create(strategy, strategyParams));
                 int perRound = scale.clientsPerRound() == 0 ? clients : scale.clientsPerRound();
+                dp = dp.forExpectedClients(perRound);
                 dp.checkPlan(rounds, io.pqfl.coordinator.CoordinatorConfig.largestSamplingRate(perRound, clients));
             }
             Strategies.create(strategy, strategyParams).checkClients(Math.max(1, (scale.clientsPerRound() == 0 ? clients

@@ -109,6 +109,9 @@ public final class FederationEngine implements AutoCloseable {
                     .register(metrics.registry());
             Gauge.builder("pqfl.dp.round.epsilon", dp, d -> d.lastSpent() == null ? 0 : d.lastSpent().roundEpsilon())
                     .description("Differential privacy: epsilon of the newest noised round alone").register(metrics.registry());
+            Gauge.builder("pqfl.dp.clip", dp, io.pqfl.coordinator.aggregate.CentralDp::clipNorm)
+                    .description("Differential privacy: the L2 norm the next round's updates are clipped to (it moves"
+                            + " with adaptive clipping)").register(metrics.registry());
             log.info("Central differential privacy on: {}", config.dp());
             strategy = dp;
             privacy = dp;
