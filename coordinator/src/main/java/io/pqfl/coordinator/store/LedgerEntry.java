@@ -37,7 +37,15 @@ public record LedgerEntry(long seq, Kind kind, long round, String clientId, Stri
          * An aggregator's coordinator took its parent's model as the base of its next round: the statement is the
          * model statement it signed for that model (receipt empty), the payload digest the model's.
          */
-        MODEL_ADOPTED
+        MODEL_ADOPTED,
+        /**
+         * What a round of central differential privacy spent (docs/PRIVACY.md): the reason is {@code CENTRAL_DP}, the
+         * detail the round's {@link io.pqfl.coordinator.privacy.PrivacySpent#describe()} (sampling rate, updates and
+         * clipped, clip norm and the next round's, noise multiplier, the round's epsilon and the total at delta). It is
+         * written in the transaction that closes the round, right before the round's {@code MODEL_PUBLISHED} (whose
+         * signature covers it through the ledger head) or {@code ROUND_SKIPPED}.
+         */
+        PRIVACY_SPENT
     }
 
     public LedgerEntry {
