@@ -329,8 +329,11 @@ public final class SimulateCommand implements Callable<Integer> {
             w.printf("    accuracy %.3f -> %.3f in %.1f s; %s%n", r.initialAccuracy(), r.finalAccuracy(), r.wallMillis() / 1000.0,
                     r.channel());
             if (r.privateArm()) {
-                w.printf(Locale.ROOT, "    differential privacy: epsilon %.4f at delta %g (noise multiplier %s, clip %s)%n",
-                        r.epsilon(), dp.delta(), dp.noiseMultiplier(), dp.clip());
+                w.printf(Locale.ROOT, "    differential privacy: epsilon %.4f at delta %g (noise multiplier %s, clip %s%s)%n",
+                        r.epsilon(), dp.delta(), dp.noiseMultiplier(), dp.clip(), dp.adaptiveClipping()
+                                ? String.format(Locale.ROOT, " adapting to quantile %s: ended at %.4g, updates noised at"
+                                        + " multiplier %.4g", dp.adaptive().quantile(), r.clipNorm(), dp.updateNoiseMultiplier())
+                                : "");
             }
             if (r.fleet() != null) {
                 w.println("    " + describe(r.fleet()));
