@@ -101,6 +101,47 @@ class PrivacyLedgerTest {
         }
     }
 
+    @Test
+    void aRestartedCoordinator_continuesTheAccountantAndTheClipNormFromTheLedger() throws Exception {
+        TestFederation fed = TestFederation.start(dir, 2, b -> b.rounds(2).differentialPrivacy(RecordedRun.DP));
+        try {
+            TestClient c1 = fed.client("c1");
+            TestClient c2 = fed.client("c2");
+            c1.hello();
+            c2.hello();
+            c1.submit(c1.task(15_000), tiny(1), 5);
+            c2.submit(c2.task(15_000), tiny(3), 5);
+            Await.until(Duration.ofSeconds(20), "round 1 to close", () -> fed.engine.status().closedRounds() >= 1);
+            PrivacySpent first = spending(fed.coordinator.ledger().entries()).get(0);
+            assertThat(first.nextClip()).isNotEqualTo(0.5);
+
+            fed.restart(); // round 2 is open, or opens once the clients are back
+            io.pqfl.coordinator.aggregate.CentralDp dp = fed.engine.differentialPrivacy().orElseThrow();
+            assertThat(dp.clipNorm()).as("round 1 moved the clip; the restarted coordinator goes on from there")
+                    .isEqualTo(first.nextClip());
+            assertThat(dp.totalEpsilon()).isEqualTo(first.totalEpsilon());
+            c1 = fed.client("c1");
+            c2 = fed.client("c2");
+            c1.hello();
+            c2.hello();
+            c1.submit(c1.task(15_000), tiny(1), 5);
+            c2.submit(c2.task(15_000), tiny(3), 5);
+            assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
+            PrivacySpent second = spending(fed.coordinator.ledger().entries()).get(1);
+            assertThat(second.round()).isEqualTo(2);
+            assertThat(second.clip()).isEqualTo(first.nextClip());
+            // round 2 was open before the restart: its rate is unknown and counts as 1 (as it is here anyway)
+            RdpAccountant ref = new RdpAccountant();
+            ref.compose(1.0, 1.0, 2);
+            assertThat(second.totalEpsilon()).isCloseTo(ref.epsilon(1e-5), org.assertj.core.api.Assertions.within(1e-12));
+            LedgerVerifier.Report report = LedgerVerifier.verify(Database.open(fed.config.effectiveJdbcUrl()),
+                    fed.coordinatorKey.verifyingKey(), fed.config.dataDirectory().checkpoints());
+            assertThat(report.ok()).as(report.problem()).isTrue();
+        } finally {
+            fed.close();
+        }
+    }
+
     /** Replaces entry {@code seq}'s detail, as an attacker with the database file would. */
     private static void setDetail(Connection c, long seq, String detail) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE ledger SET detail = ? WHERE seq = ?")) {

@@ -233,6 +233,48 @@ public final class CentralDp implements Strategy {
     }
 
     /**
+     * At start-up, before any round: what the earlier runs of this federation ledgered ({@code PRIVACY_SPENT}, in
+     * rising rounds). Each ledgered round counts at its own rate and noise multiplier; a round before the newest
+     * ledgered one without an entry counts at rate 1, as an unknown round; the budget check continues from the newest
+     * round's rate, and adaptive clipping from its next clip norm (with fixed clipping the norm stays
+     * {@link DpSettings#clip()}, whatever an earlier run used).
+     *
+     * @throws IllegalStateException when a round was already accounted
+     * @throws IllegalArgumentException when the rounds do not rise
+     */
+    public synchronized void resume(List<PrivacySpent> ledgered) {
+        if (accountedThrough != 0 || accountant.steps() != 0) {
+            throw new IllegalStateException("the ledgered spending is resumed before any round, not after round "
+                    + accountedThrough);
+        }
+        PrivacySpent newest = null;
+        for (PrivacySpent s : ledgered) {
+            if (s.round() <= accountedThrough) {
+                throw new IllegalArgumentException("ledgered DP spending of round " + s.round() + " after round "
+                        + accountedThrough + "'s");
+            }
+            accountant.compose(1.0, dp.noiseMultiplier(), s.round() - 1 - accountedThrough);
+            accountant.compose(s.rate(), s.noiseMultiplier(), 1);
+            accountedThrough = s.round();
+            newest = s;
+        }
+        if (newest == null) {
+            return;
+        }
+        lastRate = newest.rate();
+        RdpAccountant alone = new RdpAccountant();
+        alone.compose(newest.rate(), newest.noiseMultiplier(), 1);
+        last = new PrivacySpent(newest.round(), newest.rate(), newest.updates(), newest.clipped(), newest.clip(),
+                newest.nextClip(), newest.noiseMultiplier(), alone.epsilon(dp.delta()), accountant.epsilon(dp.delta()),
+                dp.delta());
+        if (dp.adaptiveClipping()) {
+            clip = newest.nextClip();
+        }
+        log.info("Central DP resumed from the ledger: {} rounds through round {}, epsilon {} at delta {}{}", ledgered.size(),
+                newest.round(), last.totalEpsilon(), dp.delta(), dp.adaptiveClipping() ? ", clip norm " + clip : "");
+    }
+
+    /**
      * Adaptive clipping's step (Andrew et al. 2021, Algorithm 1): the share of the {@code n} updates whose norm was
      * at most {@code roundClip} ({@code unclipped} of them), with Gaussian noise of std {@code countStddev} on the
      * count, moves the clip norm geometrically towards the target quantile.
@@ -247,12 +289,20 @@ public final class CentralDp implements Strategy {
     }
 
     /**
-     * Composes rounds not yet counted before {@code round} with rate 1 (their rates are unknown: closed before a
-     * restart), then checks the budget for {@code round} at its own rate; returns that rate.
+     * Composes the rounds before {@code round} not yet counted, then checks the budget for {@code round} at its own
+     * rate; returns that rate. A round this wrapper sampled but never aggregated (skipped with too few updates, or
+     * refused by the budget) released nothing and is not counted; any other is unknown (closed before a restart, or
+     * never ledgered) and counts at rate 1.
      */
     private synchronized double account(long round) {
         if (accountedThrough < round - 1) {
-            accountant.compose(1.0, dp.noiseMultiplier(), round - 1 - accountedThrough);
+            long unknown = 0;
+            for (long r = accountedThrough + 1; r < round; r++) {
+                if (rates.remove(r) == null) {
+                    unknown++;
+                }
+            }
+            accountant.compose(1.0, dp.noiseMultiplier(), unknown);
             accountedThrough = round - 1;
         }
         double rate = rates.getOrDefault(round, 1.0);

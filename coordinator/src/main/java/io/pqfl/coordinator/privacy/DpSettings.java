@@ -97,7 +97,7 @@ public record DpSettings(double noiseMultiplier, double clip, double delta, doub
         if (!(2 * countStddev > z)) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "adaptive clipping with DP noise multiplier %s needs a"
                     + " clipped-count noise std above %s / 2 = %s, got %s: the noise multiplier on the updates,"
-                    + " (z^-2 - (2 * std)^-2)^(-1/2) (Andrew et al. 2021, Theorem 1), is not defined below it; raise"
+                    + " (z^-2 - (2 * std)^-2)^(-1/2) (Andrew et al. 2021, Theorem 1), is defined only above it; raise"
                     + " --dp-clip-count-stddev (by default the expected clients per round / 20) or lower --dp-noise-multiplier",
                     z, z, z / 2, countStddev));
         }

@@ -113,6 +113,7 @@ public final class FederationEngine implements AutoCloseable {
                     .description("Differential privacy: the L2 norm the next round's updates are clipped to (it moves"
                             + " with adaptive clipping)").register(metrics.registry());
             log.info("Central differential privacy on: {}", config.dp());
+            resumePrivacy(dp, ledger);
             strategy = dp;
             privacy = dp;
         }
@@ -160,6 +161,20 @@ public final class FederationEngine implements AutoCloseable {
                 .description("GetTask calls waiting for a task (they hold no thread)").register(metrics.registry());
         Gauge.builder("pqfl.uploads.in.progress", budget, UploadBudget::uploads)
                 .description("Uploads holding a slot now").register(metrics.registry());
+    }
+
+    /** A restarted coordinator's accountant and clip norm continue from the spending its ledger holds. */
+    private static void resumePrivacy(io.pqfl.coordinator.aggregate.CentralDp dp, Ledger ledger) throws SQLException {
+        List<io.pqfl.coordinator.privacy.PrivacySpent> spent = new java.util.ArrayList<>();
+        for (io.pqfl.coordinator.store.LedgerEntry e : ledger.entriesOfKind(io.pqfl.coordinator.store.LedgerEntry.Kind.PRIVACY_SPENT)) {
+            try {
+                spent.add(io.pqfl.coordinator.privacy.PrivacySpent.parse(e.round(), e.detail()));
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalStateException("cannot resume the differential privacy accounting: ledger entry " + e.seq()
+                        + " is not a round's spending (" + ex.getMessage() + "); check the ledger with pqfl ledger verify", ex);
+            }
+        }
+        dp.resume(spent);
     }
 
     /**

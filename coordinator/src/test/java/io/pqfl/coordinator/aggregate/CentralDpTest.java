@@ -278,4 +278,53 @@ class CentralDpTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("forExpectedClients");
         new CentralDp(new FedAvg(), unresolved.forExpectedClients(100), new SecureRandom());
     }
+
+    @Test
+    void aRoundSampledButNeverAggregated_releasedNothingAndIsNotCounted_butAnUnknownRoundIs() {
+        CentralDp s = dp(1.0, 1.0);
+        List<ClientId> eligible = IntStream.range(0, 10).mapToObj(i -> new ClientId("c" + i)).toList();
+        List<VerifiedUpdate> one = List.of(of(vector(1, 0, 0), 1));
+        s.sample(1, eligible, 5, new Random(1)); // round 1 skipped with too few updates: finish() never called
+        s.sample(2, eligible, 5, new Random(1));
+        run(s, 2, ZERO, one);
+        RdpAccountant ref = new RdpAccountant();
+        ref.compose(0.5, 1.0, 1);
+        assertThat(s.totalEpsilon()).isEqualTo(ref.epsilon(1e-5));
+        assertThat(s.pendingRates()).isEmpty();
+        // round 3 was never sampled here (closed before a restart, say): unknown, so it counts at rate 1
+        s.sample(4, eligible, 5, new Random(1));
+        run(s, 4, ZERO, one);
+        ref.compose(1.0, 1.0, 1);
+        ref.compose(0.5, 1.0, 1);
+        assertThat(s.totalEpsilon()).isCloseTo(ref.epsilon(1e-5), within(1e-12));
+    }
+
+    @Test
+    void resume_countsEachLedgeredRoundAtItsRate_theRoundsWithoutAnEntryAtOne_andTheClipContinues() {
+        CentralDp s = adaptiveWithNoise();
+        List<PrivacySpent> ledgered = List.of(
+                new PrivacySpent(1, 0.5, 10, 4, 1.0, 1.2, 1.0, 1, 1, 1e-5),
+                new PrivacySpent(3, 0.25, 10, 4, 1.3, 1.4, 1.0, 1, 3, 1e-5));
+        s.resume(ledgered);
+        RdpAccountant ref = new RdpAccountant();
+        ref.compose(0.5, 1.0, 1);
+        ref.compose(1.0, 1.0, 1); // round 2 has no entry
+        ref.compose(0.25, 1.0, 1);
+        assertThat(s.totalEpsilon()).isCloseTo(ref.epsilon(1e-5), within(1e-12));
+        assertThat(s.clipNorm()).isEqualTo(1.4);
+        assertThat(s.lastSpent().round()).isEqualTo(3);
+        // the next round clips to 1.4: one update of norm 10 moves the model by 1.4 (plus noise of std 0.1 * 1.4)
+        run(s, 4, ZERO, withNorms(10));
+        assertThat(s.lastSpent().clip()).isEqualTo(1.4);
+        ref.compose(1.0, 1.0, 1);
+        assertThat(s.totalEpsilon()).isCloseTo(ref.epsilon(1e-5), within(1e-12));
+        assertThatThrownBy(() -> s.resume(ledgered)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> adaptiveWithNoise().resume(List.of(ledgered.get(1), ledgered.get(0))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("round 1 after round 3's");
+    }
+
+    private static CentralDp adaptiveWithNoise() {
+        return CentralDp.withRandom(new FedAvg(), new DpSettings(1.0, 0.5, 1e-5, 0,
+                new DpSettings.AdaptiveClipping(0.5, 0.2, 5)), new Random(3));
+    }
 }
