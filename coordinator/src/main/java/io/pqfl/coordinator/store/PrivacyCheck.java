@@ -9,8 +9,9 @@ import java.util.Locale;
  * rounds, immediately followed by its round's {@code MODEL_PUBLISHED} or {@code ROUND_SKIPPED} (it is written in that
  * transaction, so the model's signature covers it); its round epsilon is what one sampled Gaussian mechanism at its
  * rate and noise multiplier costs; and its total is at least what the ledgered rounds compose to. A total above
- * that is allowed: the coordinator counts rounds it cannot see (after a restart, or skipped) at rate 1, which
- * over-states epsilon; a total below it would under-state what the ledger shows was released.
+ * that is allowed: the coordinator counts a round whose rate it does not know (one resumed after a restart, one
+ * closed before the ledger held the spending) at rate 1, which over-states epsilon; a total below it would
+ * under-state what the ledger shows was released.
  */
 final class PrivacyCheck {
     /** Relative slack for the floating-point sums (the accountant adds 255 orders in log space). */
