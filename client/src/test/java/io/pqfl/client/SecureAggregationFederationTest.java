@@ -174,5 +174,12 @@ class SecureAggregationFederationTest {
         var expected = new io.pqfl.coordinator.privacy.RdpAccountant();
         expected.compose(1.0, 2.0, 1); // every client sampled and every input arrived: multiplier 2 at rate 1
         assertThat(noisy.epsilon()).isCloseTo(expected.epsilon(1e-5), org.assertj.core.data.Offset.offset(1e-9));
+        // the spending is in the ledger, right before the round's model, and the verifier recomputes it
+        assertThat(noisy.ledger()).filteredOn(e -> e.kind() == LedgerEntry.Kind.PRIVACY_SPENT).singleElement()
+                .satisfies(e -> assertThat(e.detail()).contains("dp_noise_multiplier=2.0"));
+        try (var db = io.pqfl.coordinator.store.Database.open(noisy.jdbcUrl())) {
+            LedgerVerifier.Report report = LedgerVerifier.verify(db);
+            assertThat(report.ok()).as(report.toString()).isTrue();
+        }
     }
 }

@@ -136,11 +136,19 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
             throw new IllegalArgumentException("max calls per connection must be >= 1, got " + maxCallsPerConnection);
         }
         if (dp != null) {
+            // Adaptive clipping's default count noise is the expected clients per round / 20: the fixed count, or the
+            // smallest round the fraction samples (a round opens with at least minClients live).
+            dp = dp.forExpectedClients(clientsPerRound > 0 ? clientsPerRound
+                    : Math.max(minClients, (int) Math.ceil(clientFraction * minClients)));
             CentralDp.requireSumBased(Strategies.create(strategy, strategyParams));
             dp.checkPlan(rounds, largestSamplingRate(clientsPerRound, minClients));
         }
         if (secureAggregation != null) {
             io.pqfl.coordinator.aggregate.SecureAggregation.requireSumBased(Strategies.create(strategy, strategyParams));
+            if (dp != null && dp.adaptive() != null) {
+                throw new IllegalArgumentException("adaptive clipping (--dp-clip-quantile) needs the coordinator to see how many "
+                        + "updates were clipped, which secure aggregation hides: use a fixed --dp-clip with --secure-aggregation");
+            }
             if (signingPolicy != SigningPolicy.SIGNED) {
                 throw new IllegalArgumentException("secure aggregation signs every message of its protocol; it cannot run "
                         + "with the signing policy " + signingPolicy);

@@ -122,6 +122,28 @@ class FederationLifecycleTest {
             }
             // without noise there is no privacy: the gauge says so rather than 0
             assertThat(fed.metrics.gaugeValue("pqfl.dp.epsilon")).isInfinite();
+            assertThat(fed.metrics.gaugeValue("pqfl.dp.clip")).as("fixed clipping keeps its norm").isEqualTo(0.5);
+        }
+    }
+
+    @Test
+    void differentialPrivacy_theEvaluatorsSampleIsNotRecordedAsATrainingRoundsSamplingRate() throws Exception {
+        // All 3 clients train round 1 (rate 1); then 2 of the 3 are sampled to evaluate its model. Drawing evaluators
+        // releases nothing: the DP wrapper must keep no rate of theirs, which it would account a round 1 at.
+        try (TestFederation fed = TestFederation.start(dir, 3, b -> b.rounds(1).minClients(3).finalEvaluation(true)
+                .evaluateFraction(0.5).differentialPrivacy(new io.pqfl.coordinator.privacy.DpSettings(1.0, 10, 1e-5, 0)))) {
+            List<TestClient> clients = List.of(fed.client("c1"), fed.client("c2"), fed.client("c3"));
+            clients.forEach(TestClient::hello);
+            for (TestClient c : clients) {
+                contribute(c, 1);
+            }
+            Await.until(Duration.ofSeconds(20), "the evaluation of round 1's model to open",
+                    () -> fed.engine.openEvaluation().isPresent());
+            assertThat(fed.engine.openEvaluation().orElseThrow().sampled()).hasSize(2);
+            io.pqfl.coordinator.aggregate.CentralDp dp = fed.engine.differentialPrivacy().orElseThrow();
+            assertThat(dp.lastSpent().round()).isEqualTo(1);
+            assertThat(dp.lastSpent().rate()).isEqualTo(1.0);
+            assertThat(dp.pendingRates()).as("sampling rates recorded for rounds not yet accounted").isEmpty();
         }
     }
 

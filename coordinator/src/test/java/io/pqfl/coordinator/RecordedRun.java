@@ -59,6 +59,33 @@ public record RecordedRun(Path data, VerifyingKey coordinatorKey) {
         }
     }
 
+    /** Central DP with adaptive clipping in {@link #twoRoundsWithDp}: z = 1, C from 0.5, quantile 0.5, sigma_b = 1. */
+    public static final io.pqfl.coordinator.privacy.DpSettings DP = new io.pqfl.coordinator.privacy.DpSettings(1.0, 0.5,
+            1e-5, 0, new io.pqfl.coordinator.privacy.DpSettings.AdaptiveClipping(0.5, 0.2, 1.0));
+
+    /**
+     * Two clients, two rounds with central DP ({@link #DP}) over a real socket. Its ledger: 1 initial model; per round
+     * 2 accepted updates, the round's PRIVACY_SPENT and its model (entries 2-5 and 6-9).
+     */
+    public static RecordedRun twoRoundsWithDp(Path dir) throws Exception {
+        try (TestFederation fed = TestFederation.start(dir, 2, b -> b.rounds(2).differentialPrivacy(DP))) {
+            TestClient c1 = fed.client("c1");
+            TestClient c2 = fed.client("c2");
+            c1.hello();
+            c2.hello();
+            for (int round = 1; round <= 2; round++) {
+                c1.submit(c1.task(15_000), tiny(1), 5);
+                c2.submit(c2.task(15_000), tiny(3), 5);
+            }
+            assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
+            assertThat(fed.coordinator.ledger().entries()).extracting(LedgerEntry::kind).containsExactly(
+                    LedgerEntry.Kind.MODEL_PUBLISHED, LedgerEntry.Kind.UPDATE_ACCEPTED, LedgerEntry.Kind.UPDATE_ACCEPTED,
+                    LedgerEntry.Kind.PRIVACY_SPENT, LedgerEntry.Kind.MODEL_PUBLISHED, LedgerEntry.Kind.UPDATE_ACCEPTED,
+                    LedgerEntry.Kind.UPDATE_ACCEPTED, LedgerEntry.Kind.PRIVACY_SPENT, LedgerEntry.Kind.MODEL_PUBLISHED);
+            return new RecordedRun(fed.config.dataDir(), fed.coordinatorKey.verifyingKey());
+        }
+    }
+
     /** A copy of the run's data directory, {@code dir/data}, for one test to attack. */
     public Path copyTo(Path dir) throws IOException {
         Path copy = dir.resolve("data");

@@ -1,6 +1,7 @@
 package io.pqfl.sim;
 
 import ai.djl.Device;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
@@ -19,7 +20,9 @@ import io.pqfl.client.train.DjlTrainerFactory;
 import io.pqfl.client.train.TaskKind;
 import io.pqfl.coordinator.Coordinator;
 import io.pqfl.coordinator.CoordinatorConfig;
+import io.pqfl.coordinator.aggregate.CentralDp;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
+import io.pqfl.coordinator.privacy.PrivacySpent;
 import io.pqfl.coordinator.round.FederationEngine;
 import io.pqfl.coordinator.round.UpdateListener;
 import io.pqfl.coordinator.server.CoordinatorServer;
@@ -252,9 +255,29 @@ public final class SimulationRunner {
                               boolean accepted, String reason) {
     }
 
-    /** One round of one arm. */
+    /**
+     * One round of one arm. With central differential privacy, {@code epsilon} is what all rounds so far spent at the
+     * arm's delta, {@code roundEpsilon} this round alone, {@code clipNorm} the L2 norm its updates were clipped to
+     * (it moves with adaptive clipping); all three are null without DP, and for a round that noised nothing (skipped
+     * before aggregating), and are then left out of results.json.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Round(String arm, long round, boolean completed, long wallMillis, int accepted, int rejected,
-                        double accuracy, double loss) {
+                        double accuracy, double loss, Double epsilon, Double roundEpsilon, Double clipNorm) {
+        /** A round without differential privacy. */
+        public Round(String arm, long round, boolean completed, long wallMillis, int accepted, int rejected,
+                     double accuracy, double loss) {
+            this(arm, round, completed, wallMillis, accepted, rejected, accuracy, loss, null, null, null);
+        }
+
+        /** The round's line in the console: its outcome, and with DP what it spent. */
+        public static String describe(String arm, long round, boolean completed, int accepted, int rejected,
+                                      PrivacySpent dp) {
+            return arm + ": round " + round + (completed ? " done" : " skipped") + " (" + accepted + " accepted, " + rejected
+                    + " rejected)" + (dp == null ? "" : String.format(Locale.ROOT, "; DP epsilon %.4f (this round %.4f)"
+                    + " at delta %s, %d/%d clipped to %.4g", dp.totalEpsilon(), dp.roundEpsilon(), dp.delta(), dp.clipped(),
+                    dp.updates(), dp.clip()));
+        }
     }
 
     /** {@code channel}: how the clients' connections were protected, e.g. "TLS 1.3, X25519MLKEM768 (8 connections)". */
@@ -266,13 +289,16 @@ public final class SimulationRunner {
     public record Result(Spec spec, List<Round> rounds, List<ClientRound> clients, Map<String, Integer> rejections,
                          double initialAccuracy, double finalAccuracy, long wallMillis, String channel,
                          io.pqfl.coordinator.evaluate.EvaluationSummary federated, String architecture, FleetStats fleet,
-                         double epsilon, double secAggCoordinatorMillis) {
+                         double epsilon, double clipNorm, double secAggCoordinatorMillis) {
         /** Whether the arm ran with secure aggregation ({@link #secAggCoordinatorMillis} is then the coordinator's protocol time). */
         public boolean secureArm() {
             return spec.secureAggregation() != null && spec.signing() == SigningPolicy.SIGNED;
         }
 
-        /** Whether the arm ran with central differential privacy ({@link #epsilon} is then what it spent). */
+        /**
+         * Whether the arm ran with central differential privacy ({@link #epsilon} is then what it spent, and
+         * {@link #clipNorm} the norm its rounds ended with: the next round's, were there one).
+         */
         public boolean privateArm() {
             return spec.dp() != null;
         }
@@ -408,6 +434,7 @@ public final class SimulationRunner {
         Map<String, Double> verifyMillis = new ConcurrentHashMap<>();
         Map<Long, long[]> roundWall = new ConcurrentHashMap<>();
         Map<String, Integer> rejections = Collections.synchronizedMap(new TreeMap<>());
+        Map<Long, PrivacySpent> privacy = new ConcurrentHashMap<>();
         engine.setListener(new UpdateListener() {
             @Override
             public void accepted(ClientId client, long round, long verifyNanos, long bytes) {
@@ -422,8 +449,13 @@ public final class SimulationRunner {
             @Override
             public void roundClosed(long round, boolean completed, Duration wall, int accepted, int rejected) {
                 roundWall.put(round, new long[] {wall.toMillis(), completed ? 1 : 0, accepted, rejected});
-                progress.accept(spec.arm() + ": round " + round + (completed ? " done" : " skipped") + " (" + accepted
-                        + " accepted, " + rejected + " rejected)");
+                // The round's spending, if its aggregate was noised: the listener hears of a round after it closed.
+                PrivacySpent dp = engine.differentialPrivacy().map(CentralDp::lastSpent)
+                        .filter(x -> x.round() == round).orElse(null);
+                if (dp != null) {
+                    privacy.put(round, dp);
+                }
+                progress.accept(Round.describe(spec.arm(), round, completed, accepted, rejected, dp));
             }
         });
         String inProcessName = "pqfl-sim-" + spec.arm() + "-" + System.nanoTime();
@@ -471,8 +503,10 @@ public final class SimulationRunner {
             if (w[1] == 1 && Files.exists(checkpoint)) {
                 ev = evaluator.evaluate(ModelFiles.read(checkpoint).weights(), context);
             }
+            PrivacySpent dp = privacy.get(r);
             rounds.add(new Round(spec.arm(), r, w[1] == 1, w[0], (int) w[2], (int) w[3], ev.metric(Metrics.ACCURACY,
-                    Double.NaN), ev.loss()));
+                    Double.NaN), ev.loss(), dp == null ? null : dp.totalEpsilon(), dp == null ? null : dp.roundEpsilon(),
+                    dp == null ? null : dp.clip()));
         }
         last = ev.metric(Metrics.ACCURACY, Double.NaN);
         List<ClientRound> sorted = new ArrayList<>(clientRows);
@@ -480,6 +514,7 @@ public final class SimulationRunner {
         return new Result(spec, rounds, sorted, Map.copyOf(rejections), initial, last, (System.nanoTime() - start) / 1_000_000,
                 channel(spec, metrics), federated, initialWeights.manifest().architecture(), fleetStats,
                 spec.dp() == null ? Double.NaN : metrics.gaugeValue("pqfl.dp.epsilon"),
+                spec.dp() == null ? Double.NaN : metrics.gaugeValue("pqfl.dp.clip"),
                 metrics.timerTotalMillis("pqfl.secagg.coordinator"));
     }
 

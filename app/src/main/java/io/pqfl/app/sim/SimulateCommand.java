@@ -242,6 +242,7 @@ public final class SimulateCommand implements Callable<Integer> {
             if (dp != null) {
                 io.pqfl.coordinator.aggregate.CentralDp.requireSumBased(Strategies.create(strategy, strategyParams));
                 int perRound = scale.clientsPerRound() == 0 ? clients : scale.clientsPerRound();
+                dp = dp.forExpectedClients(perRound);
                 dp.checkPlan(rounds, io.pqfl.coordinator.CoordinatorConfig.largestSamplingRate(perRound, clients));
             }
             secAgg = secAggOptions.settings();
@@ -336,8 +337,11 @@ public final class SimulateCommand implements Callable<Integer> {
             w.printf("    accuracy %.3f -> %.3f in %.1f s; %s%n", r.initialAccuracy(), r.finalAccuracy(), r.wallMillis() / 1000.0,
                     r.channel());
             if (r.privateArm()) {
-                w.printf(Locale.ROOT, "    differential privacy: epsilon %.4f at delta %g (noise multiplier %s, clip %s)%n",
-                        r.epsilon(), dp.delta(), dp.noiseMultiplier(), dp.clip());
+                w.printf(Locale.ROOT, "    differential privacy: epsilon %.4f at delta %g (noise multiplier %s, clip %s%s)%n",
+                        r.epsilon(), dp.delta(), dp.noiseMultiplier(), dp.clip(), dp.adaptiveClipping()
+                                ? String.format(Locale.ROOT, " adapting to quantile %s: ended at %.4g, updates noised at"
+                                        + " multiplier %.4g", dp.adaptive().quantile(), r.clipNorm(), dp.updateNoiseMultiplier())
+                                : "");
             }
             if (r.secureArm()) {
                 var delivered = r.clients().stream().filter(SimulationRunner.ClientRound::accepted).toList();

@@ -161,6 +161,25 @@ class CoordinatorCliTest {
         assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--data-dir", data,
                 "--dp-noise-multiplier", "1.0")).isNotEqualTo(Cli.OK);
         assertThat(err.toString()).contains("--dp-noise-multiplier needs --dp-clip");
+
+        // adaptive clipping: the default count noise for 4 clients per round is 4 / 20 = 0.2, not above z / 2 = 0.5
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--data-dir", data, "--min-clients", "4",
+                "--clients-per-round", "4", "--dp-noise-multiplier", "1.0", "--dp-clip", "1.0", "--dp-clip-quantile", "0.5"))
+                .isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("needs a clipped-count noise std above 1.0 / 2 = 0.5, got 0.2")
+                .contains("the default std for 4 clients per round is 4 / 20 = 0.2");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--data-dir", data,
+                "--dp-noise-multiplier", "1.0", "--dp-clip", "1.0", "--dp-clip-quantile", "0.5",
+                "--dp-clip-count-stddev", "0.4")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("got 0.4").contains("--dp-clip-count-stddev");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--data-dir", data,
+                "--dp-noise-multiplier", "1.0", "--dp-clip", "1.0", "--dp-clip-lr", "0.1")).isNotEqualTo(Cli.OK);
+        assertThat(err.toString()).contains("--dp-clip-lr and --dp-clip-count-stddev need --dp-clip-quantile");
+        assertThat(run(new CoordinatorCommand(), "--key", key, "--plaintext", "--data-dir", data,
+                "--dp-noise-multiplier", "1.0", "--dp-clip", "1.0", "--dp-clip-quantile", "1.5",
+                "--dp-clip-count-stddev", "5")).isNotEqualTo(Cli.OK);
+        assertThat(err.toString()).contains("DP clip quantile must be in [0, 1], got 1.5");
+        assertThat(dir.resolve("d")).doesNotExist();
     }
 
     @Test

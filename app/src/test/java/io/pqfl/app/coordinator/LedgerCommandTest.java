@@ -53,6 +53,21 @@ class LedgerCommandTest {
     }
 
     @Test
+    void aRunWithDifferentialPrivacy_verifies_andShowsTheEpsilonItSpent() throws Exception {
+        RecordedRun dp = RecordedRun.twoRoundsWithDp(dir.resolve("dp"));
+        KeyPem.writeVerifyingKey(dp.coordinatorKey(), dir.resolve("dp.pub"));
+        assertThat(cli("verify", dp.data().toString(), "--coordinator-key", dir.resolve("dp.pub").toString()))
+                .isEqualTo(Cli.OK);
+        assertThat(out.toString()).contains("9 entries: 4 accepted updates, 0 rejected, 3 published models")
+                .containsPattern("note: central differential privacy: 2 rounds' spending ledgered, each round's epsilon "
+                        + "recomputed from its sampling rate and noise multiplier and each total at least what the ledgered "
+                        + "rounds compose to; after round 2: epsilon 7\\.8376 at delta 1\\.0E-5 \\(that round: 5\\.3026 at "
+                        + "sampling rate 1\\.000, noise multiplier 1\\.0, 2/2 updates clipped to [0-9.]+, next clip norm "
+                        + "[0-9.]+\\)")
+                .contains("OK:");
+    }
+
+    @Test
     void withThePinnedKey_reportsCoverage_withoutIt_warnsWhereTheKeyCameFrom() throws Exception {
         Path data = recorded.copyTo(dir);
 

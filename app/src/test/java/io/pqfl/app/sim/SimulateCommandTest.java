@@ -84,6 +84,44 @@ class SimulateCommandTest {
         assertThat(a.get("dpDelta").asDouble()).isEqualTo(1e-5);
         assertThat(out.toString()).contains("differential privacy: epsilon ");
         assertThat(a.get("rounds")).hasSize(2);
+        // each round: the total so far, the round alone, and the fixed clip norm
+        io.pqfl.coordinator.privacy.RdpAccountant one = new io.pqfl.coordinator.privacy.RdpAccountant();
+        one.compose(1.0, 2.0, 1);
+        for (int r = 0; r < 2; r++) {
+            JsonNode round = a.get("rounds").get(r);
+            io.pqfl.coordinator.privacy.RdpAccountant sofar = new io.pqfl.coordinator.privacy.RdpAccountant();
+            sofar.compose(1.0, 2.0, r + 1);
+            assertThat(round.get("epsilon").asDouble()).isEqualTo(sofar.epsilon(1e-5));
+            assertThat(round.get("roundEpsilon").asDouble()).isEqualTo(one.epsilon(1e-5));
+            assertThat(round.get("clipNorm").asDouble()).isEqualTo(1.0);
+            assertThat(out.toString()).contains(String.format(java.util.Locale.ROOT,
+                    "ML-DSA-44: round %d done (3 accepted, 0 rejected); DP epsilon %.4f (this round %.4f) at delta 1.0E-5",
+                    r + 1, sofar.epsilon(1e-5), one.epsilon(1e-5)));
+        }
+        assertThat(Files.readString(dir.resolve("report.html"))).contains("<h2>Differential privacy</h2>");
+    }
+
+    @Test
+    void differentialPrivacy_withAdaptiveClipping_movesTheClipNormFromRoundToRound() throws Exception {
+        // z = 2 needs a count noise std above 1: 3 clients per round would default to 3 / 20
+        assertThat(simulate("--clients", "3", "--rounds", "2", "--schemes", "ML-DSA-44", "--dp-noise-multiplier", "2.0",
+                "--dp-clip", "1.0", "--dp-clip-quantile", "0.5")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("the default std for 3 clients per round is 3 / 20 = 0.15");
+        assertThat(simulate("--clients", "3", "--rounds", "2", "--schemes", "ML-DSA-44", "--dp-noise-multiplier", "2.0",
+                "--dp-clip", "1.0", "--dp-clip-quantile", "0.5", "--dp-clip-count-stddev", "1.5")).isEqualTo(Cli.OK);
+        JsonNode a = new ObjectMapper().readTree(dir.resolve("results.json").toFile()).get("arms").get(0);
+        JsonNode rounds = a.get("rounds");
+        assertThat(rounds.get(0).get("clipNorm").asDouble()).isEqualTo(1.0);
+        // the count is noised, so where it goes is random; that it moved is not
+        assertThat(rounds.get(1).get("clipNorm").asDouble()).isPositive().isNotEqualTo(1.0);
+        assertThat(a.get("clipNorm").asDouble()).isPositive().isNotEqualTo(rounds.get(1).get("clipNorm").asDouble());
+        // still accounted at z = 2: the updates got (2^-2 - 3^-2)^(-1/2) = 2.683
+        io.pqfl.coordinator.privacy.RdpAccountant ref = new io.pqfl.coordinator.privacy.RdpAccountant();
+        ref.compose(1.0, 2.0, 2);
+        assertThat(a.get("epsilon").asDouble()).isEqualTo(ref.epsilon(1e-5));
+        assertThat(out.toString()).contains("adapting to quantile 0.5: ended at ")
+                .contains("updates noised at multiplier 2.683");
+        assertThat(a.get("dp").asText()).contains("adaptive(quantile=0.5, lr=0.2, countStddev=1.5)");
     }
 
     @Test

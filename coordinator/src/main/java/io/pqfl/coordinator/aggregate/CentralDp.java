@@ -1,6 +1,7 @@
 package io.pqfl.coordinator.aggregate;
 
 import io.pqfl.coordinator.privacy.DpSettings;
+import io.pqfl.coordinator.privacy.PrivacySpent;
 import io.pqfl.coordinator.privacy.RdpAccountant;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
@@ -32,6 +33,14 @@ import org.slf4j.LoggerFactory;
  * example-weighted mean would let one client's claimed example count scale its influence past {@code C / n}.
  * The noise comes from a {@link SecureRandom} ({@code nextGaussian}).
  *
+ * <p>With adaptive clipping ({@link DpSettings#adaptive()}; Andrew et al., "Differentially Private Learning with
+ * Adaptive Clipping", 2021) {@code C} starts at {@link DpSettings#clip()} and after each round moves to
+ * {@code C * exp(-lr * (b - quantile))}, where {@code b} is the share of the round's updates whose norm was at most
+ * {@code C}, counted with Gaussian noise of std {@code sigma_b}. The count is a release too, so the updates get the
+ * noise multiplier {@code z_u = (z^-2 - (2 sigma_b)^-2)^(-1/2)} ({@link DpSettings#updateNoiseMultiplier()}) instead
+ * of {@code z}; by the paper's Theorem 1 the round is then worth one Gaussian mechanism at {@code z}, which is what
+ * the accountant counts.
+ *
  * <p>Privacy is accounted per round as one sampled Gaussian mechanism with rate {@code q = sampled / eligible live
  * clients at round open} ({@link RdpAccountant}); a round whose rate is not known (one resumed after a restart, or
  * rounds closed before it) counts with {@code q = 1}, which over-states epsilon, never under-states it. A round
@@ -41,16 +50,6 @@ import org.slf4j.LoggerFactory;
 public final class CentralDp implements Strategy {
     private static final Logger log = LoggerFactory.getLogger(CentralDp.class);
 
-    /** What a round spent: its sampling rate, the epsilon of the round alone and of all rounds so far. */
-    public record Spent(long round, double rate, int updates, int clipped, double roundEpsilon, double totalEpsilon,
-                        double delta) {
-        /** The ledger and log form: {@code dp_epsilon=... dp_round_epsilon=... dp_delta=... dp_rate=...}. */
-        public String describe() {
-            return String.format(Locale.ROOT, "dp_epsilon=%.6f dp_round_epsilon=%.6f dp_delta=%g dp_rate=%.6f dp_clipped=%d/%d",
-                    totalEpsilon, roundEpsilon, delta, rate, clipped, updates);
-        }
-    }
-
     private final Strategy inner;
     private final DpSettings dp;
     private final Random random;
@@ -58,7 +57,8 @@ public final class CentralDp implements Strategy {
     private final Map<Long, Double> rates = new ConcurrentHashMap<>();
     private long accountedThrough; // the last round composed into the accountant
     private double lastRate = 1;
-    private volatile Spent last;
+    private volatile PrivacySpent last;
+    private volatile double clip; // the norm the next round clips to: dp.clip(), then as adaptive clipping moves it
 
     /**
      * @throws IllegalArgumentException when {@code inner} is not a sum-based strategy (median, trimmed mean and
@@ -78,6 +78,11 @@ public final class CentralDp implements Strategy {
         this.dp = Objects.requireNonNull(dp, "dp");
         this.random = random;
         requireSumBased(inner);
+        if (dp.adaptiveClipping() && !dp.adaptive().countStddevChosen()) {
+            throw new IllegalArgumentException("adaptive clipping needs its clipped-count noise std chosen "
+                    + "(DpSettings.forExpectedClients)");
+        }
+        this.clip = dp.clip();
     }
 
     /** Refuses a strategy central DP cannot wrap, with a message that names the ones it can. */
@@ -133,14 +138,28 @@ public final class CentralDp implements Strategy {
         inner.restore(state);
     }
 
+    /**
+     * The sampling rates recorded by {@link #sample} for rounds not yet accounted, by round (a copy): each is what its
+     * round's aggregate will be accounted at. Only training rounds belong here; a round's entry goes once it is
+     * accounted.
+     */
+    public Map<Long, Double> pendingRates() {
+        return Map.copyOf(rates);
+    }
+
     /** The newest round's spending, or null before the first noised round. */
-    public Spent lastSpent() {
+    public PrivacySpent lastSpent() {
         return last;
+    }
+
+    /** The clip norm the next round's updates are clipped to ({@link DpSettings#clip()} unless it adapts). */
+    public double clipNorm() {
+        return clip;
     }
 
     /** Epsilon spent so far at the configured delta (0 before the first round). */
     public double totalEpsilon() {
-        Spent s = last;
+        PrivacySpent s = last;
         return s == null ? 0 : s.totalEpsilon();
     }
 
@@ -155,6 +174,7 @@ public final class CentralDp implements Strategy {
     @Override
     public RoundAggregator begin(long round, ModelWeights global) {
         ModelWeights sum = ModelWeights.zeros(global.manifest());
+        double roundClip = clip; // rounds run one after another: the previous round moved it before this one began
         return new RoundAggregator() {
             private int count;
             private int clipped;
@@ -167,7 +187,7 @@ public final class CentralDp implements Strategy {
                 }
                 double norm2 = WeightsMath.squaredDistance(w, global);
                 double norm = Math.sqrt(norm2);
-                double scale = norm > dp.clip() ? dp.clip() / norm : 1.0;
+                double scale = norm > roundClip ? roundClip / norm : 1.0;
                 if (scale < 1.0) {
                     clipped++;
                 }
@@ -193,7 +213,7 @@ public final class CentralDp implements Strategy {
                     throw new IllegalStateException("no updates to aggregate");
                 }
                 double rate = account(round);
-                double std = dp.noiseMultiplier() * dp.clip() / count;
+                double std = dp.updateNoiseMultiplier() * roundClip / count;
                 ModelWeights next = global.copy();
                 for (int t = 0; t < next.tensorCount(); t++) {
                     float[] m = next.tensor(t);
@@ -203,21 +223,86 @@ public final class CentralDp implements Strategy {
                         m[i] = (float) (m[i] + s[i] / (double) count + noise);
                     }
                 }
-                Spent spent = record(round, rate, count, clipped);
+                double nextClip = dp.adaptiveClipping() ? adaptClip(roundClip, count - clipped, count) : roundClip;
+                PrivacySpent spent = record(round, rate, count, clipped, roundClip, nextClip);
                 log.info("Round {} central DP: {} updates ({} clipped to norm {}), noise std {} on the average; {}", round,
-                        count, clipped, dp.clip(), std, spent.describe());
+                        count, clipped, roundClip, std, spent.describe());
                 return inner instanceof FedOpt opt ? opt.step(global, next) : next;
             }
         };
     }
 
     /**
-     * Composes rounds not yet counted before {@code round} with rate 1 (their rates are unknown: closed before a
-     * restart), then checks the budget for {@code round} at its own rate; returns that rate.
+     * At start-up, before any round: what the earlier runs of this federation ledgered ({@code PRIVACY_SPENT}, in
+     * rising rounds). Each ledgered round counts at its own rate and noise multiplier; a round before the newest
+     * ledgered one without an entry counts at rate 1, as an unknown round; the budget check continues from the newest
+     * round's rate, and adaptive clipping from its next clip norm (with fixed clipping the norm stays
+     * {@link DpSettings#clip()}, whatever an earlier run used).
+     *
+     * @throws IllegalStateException when a round was already accounted
+     * @throws IllegalArgumentException when the rounds do not rise
+     */
+    public synchronized void resume(List<PrivacySpent> ledgered) {
+        if (accountedThrough != 0 || accountant.steps() != 0) {
+            throw new IllegalStateException("the ledgered spending is resumed before any round, not after round "
+                    + accountedThrough);
+        }
+        PrivacySpent newest = null;
+        for (PrivacySpent s : ledgered) {
+            if (s.round() <= accountedThrough) {
+                throw new IllegalArgumentException("ledgered DP spending of round " + s.round() + " after round "
+                        + accountedThrough + "'s");
+            }
+            accountant.compose(1.0, dp.noiseMultiplier(), s.round() - 1 - accountedThrough);
+            accountant.compose(s.rate(), s.noiseMultiplier(), 1);
+            accountedThrough = s.round();
+            newest = s;
+        }
+        if (newest == null) {
+            return;
+        }
+        lastRate = newest.rate();
+        RdpAccountant alone = new RdpAccountant();
+        alone.compose(newest.rate(), newest.noiseMultiplier(), 1);
+        last = new PrivacySpent(newest.round(), newest.rate(), newest.updates(), newest.clipped(), newest.clip(),
+                newest.nextClip(), newest.noiseMultiplier(), alone.epsilon(dp.delta()), accountant.epsilon(dp.delta()),
+                dp.delta());
+        if (dp.adaptiveClipping()) {
+            clip = newest.nextClip();
+        }
+        log.info("Central DP resumed from the ledger: {} rounds through round {}, epsilon {} at delta {}{}", ledgered.size(),
+                newest.round(), last.totalEpsilon(), dp.delta(), dp.adaptiveClipping() ? ", clip norm " + clip : "");
+    }
+
+    /**
+     * Adaptive clipping's step (Andrew et al. 2021, Algorithm 1): the share of the {@code n} updates whose norm was
+     * at most {@code roundClip} ({@code unclipped} of them), with Gaussian noise of std {@code countStddev} on the
+     * count, moves the clip norm geometrically towards the target quantile.
+     */
+    private double adaptClip(double roundClip, int unclipped, int n) {
+        DpSettings.AdaptiveClipping a = dp.adaptive();
+        double noise = a.countStddev() == 0 ? 0 : a.countStddev() * random.nextGaussian();
+        double share = (unclipped + noise) / n;
+        double next = roundClip * Math.exp(-a.learningRate() * (share - a.quantile()));
+        clip = next;
+        return next;
+    }
+
+    /**
+     * Composes the rounds before {@code round} not yet counted, then checks the budget for {@code round} at its own
+     * rate; returns that rate. A round this wrapper sampled but never aggregated (skipped with too few updates, or
+     * refused by the budget) released nothing and is not counted; any other is unknown (closed before a restart, or
+     * never ledgered) and counts at rate 1.
      */
     private synchronized double account(long round) {
         if (accountedThrough < round - 1) {
-            accountant.compose(1.0, dp.noiseMultiplier(), round - 1 - accountedThrough);
+            long unknown = 0;
+            for (long r = accountedThrough + 1; r < round; r++) {
+                if (rates.remove(r) == null) {
+                    unknown++;
+                }
+            }
+            accountant.compose(1.0, dp.noiseMultiplier(), unknown);
             accountedThrough = round - 1;
         }
         double rate = rates.getOrDefault(round, 1.0);
@@ -232,7 +317,8 @@ public final class CentralDp implements Strategy {
         return rate;
     }
 
-    private synchronized Spent record(long round, double rate, int updates, int clipped) {
+    private synchronized PrivacySpent record(long round, double rate, int updates, int clipped, double roundClip,
+                                             double nextClip) {
         RdpAccountant alone = new RdpAccountant();
         alone.compose(rate, dp.noiseMultiplier(), 1);
         if (accountedThrough < round) {
@@ -241,7 +327,8 @@ public final class CentralDp implements Strategy {
         }
         lastRate = rate;
         rates.remove(round);
-        Spent s = new Spent(round, rate, updates, clipped, alone.epsilon(dp.delta()), accountant.epsilon(dp.delta()), dp.delta());
+        PrivacySpent s = new PrivacySpent(round, rate, updates, clipped, roundClip, nextClip, dp.noiseMultiplier(),
+                alone.epsilon(dp.delta()), accountant.epsilon(dp.delta()), dp.delta());
         last = s;
         return s;
     }

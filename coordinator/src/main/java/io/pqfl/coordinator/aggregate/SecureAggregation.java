@@ -47,6 +47,7 @@ public final class SecureAggregation implements Strategy {
     private double lastRate = 1;
     private volatile double totalEpsilon;
     private volatile double roundEpsilon;
+    private volatile io.pqfl.coordinator.privacy.PrivacySpent lastSpent;
 
     /** @throws IllegalArgumentException when {@code inner} needs individual updates */
     public SecureAggregation(Strategy inner, SecAggSettings settings) {
@@ -76,6 +77,11 @@ public final class SecureAggregation implements Strategy {
     /** Epsilon spent so far at the configured delta (0 without DP or before the first round). */
     public double totalEpsilon() {
         return totalEpsilon;
+    }
+
+    /** The newest noised round's spending (what the ledger records), or null. */
+    public io.pqfl.coordinator.privacy.PrivacySpent lastSpent() {
+        return lastSpent;
     }
 
     /** Epsilon of the newest round alone. */
@@ -213,6 +219,9 @@ public final class SecureAggregation implements Strategy {
         sampledCounts.remove(round);
         roundEpsilon = alone.epsilon(dp.delta());
         totalEpsilon = accountant.epsilon(dp.delta());
+        // The coordinator cannot see which inputs the clients clipped: the ledger's clipped count is 0 of the inputs.
+        lastSpent = new io.pqfl.coordinator.privacy.PrivacySpent(round, rate, contributors, 0, dp.clip(), dp.clip(), z,
+                roundEpsilon, totalEpsilon, dp.delta());
         log.info(String.format(java.util.Locale.ROOT, "Round %d distributed DP: %d of %d sampled clients added noise (effective "
                 + "noise multiplier %.4f); dp_epsilon=%.6f dp_round_epsilon=%.6f dp_delta=%g dp_rate=%.6f", round, contributors,
                 sampled, z, totalEpsilon, roundEpsilon, dp.delta(), rate));

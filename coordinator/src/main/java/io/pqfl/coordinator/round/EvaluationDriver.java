@@ -41,6 +41,7 @@ final class EvaluationDriver {
     private final FederationEngine engine;
     private final CoordinatorConfig config;
     private final Strategy strategy;
+    private final Strategy sampling;
     private final Signer signer;
     private final RunStore runs;
     private final CoordinatorMetrics metrics;
@@ -49,11 +50,17 @@ final class EvaluationDriver {
     private final Map<EvaluationSummary.Source, EvaluationSummary> last = new ConcurrentHashMap<>();
     private EvaluationWork work; // guarded by the engine's lock
 
-    EvaluationDriver(FederationEngine engine, CoordinatorConfig config, Strategy strategy, Signer signer, RunStore runs,
-                     Ledger ledger, UpdateVerifier verifier, CoordinatorMetrics metrics, Clock clock) {
+    /**
+     * @param strategy the federation's strategy (it configures the EVALUATE tasks)
+     * @param sampling the strategy that chooses evaluators: the plain one, never a differential-privacy wrapper, whose
+     *     {@code sample} records the share it is given as a training round's sampling rate
+     */
+    EvaluationDriver(FederationEngine engine, CoordinatorConfig config, Strategy strategy, Strategy sampling, Signer signer,
+                     RunStore runs, Ledger ledger, UpdateVerifier verifier, CoordinatorMetrics metrics, Clock clock) {
         this.engine = engine;
         this.config = config;
         this.strategy = strategy;
+        this.sampling = sampling;
         this.signer = signer;
         this.runs = runs;
         this.metrics = metrics;
@@ -63,13 +70,13 @@ final class EvaluationDriver {
     }
 
     /**
-     * The machine's evaluator sampling: the strategy's sampling hook, drawing from a random stream of its own, so that
+     * The machine's evaluator sampling: the plain strategy's sampling hook, drawing from a random stream of its own, so that
      * evaluation does not change which clients train.
      */
     RoundMachine.Sampler evaluators() {
-        Random sampling = new Random(config.seed() ^ 0x6576616cL);
-        return (round, candidates) -> strategy.sample(round, candidates, config.evaluatorCount(candidates.size()),
-                sampling);
+        Random random = new Random(config.seed() ^ 0x6576616cL);
+        return (round, candidates) -> sampling.sample(round, candidates, config.evaluatorCount(candidates.size()),
+                random);
     }
 
     /** At start-up: evaluations open when the coordinator stopped are abandoned (they are not resumed). */

@@ -87,6 +87,7 @@ public final class FederationEngine implements AutoCloseable {
     private volatile boolean stopping;
     private volatile Throwable failure;
     private volatile UpdateListener listener = UpdateListener.NONE;
+    private final io.pqfl.coordinator.aggregate.CentralDp privacy; // null without differential privacy
 
     public FederationEngine(CoordinatorConfig config, Signer signer, RunStore runs, Ledger ledger, UpdateVerifier verifier,
                             Predicate<ClientId> eligible, CoordinatorMetrics metrics, Clock clock, SecureRandom random)
@@ -103,6 +104,7 @@ public final class FederationEngine implements AutoCloseable {
         Strategy plain = Strategies.create(config.strategy(), config.strategyParams());
         plain.checkClients(config.minUpdates());
         Strategy strategy = plain;
+        io.pqfl.coordinator.aggregate.CentralDp privacy = null;
         if (config.dp() != null && config.secureAggregation() == null) {
             io.pqfl.coordinator.aggregate.CentralDp dp = new io.pqfl.coordinator.aggregate.CentralDp(plain, config.dp(), random);
             Gauge.builder("pqfl.dp.epsilon", dp, io.pqfl.coordinator.aggregate.CentralDp::totalEpsilon)
@@ -110,8 +112,13 @@ public final class FederationEngine implements AutoCloseable {
                     .register(metrics.registry());
             Gauge.builder("pqfl.dp.round.epsilon", dp, d -> d.lastSpent() == null ? 0 : d.lastSpent().roundEpsilon())
                     .description("Differential privacy: epsilon of the newest noised round alone").register(metrics.registry());
+            Gauge.builder("pqfl.dp.clip", dp, io.pqfl.coordinator.aggregate.CentralDp::clipNorm)
+                    .description("Differential privacy: the L2 norm the next round's updates are clipped to (it moves"
+                            + " with adaptive clipping)").register(metrics.registry());
             log.info("Central differential privacy on: {}", config.dp());
+            resumePrivacy(dp, ledger);
             strategy = dp;
+            privacy = dp;
         }
         if (config.secureAggregation() != null) {
             this.secure = new io.pqfl.coordinator.aggregate.SecureAggregation(plain, config.secureAggregation(), config.dp());
@@ -128,6 +135,7 @@ public final class FederationEngine implements AutoCloseable {
         } else {
             this.secure = null;
         }
+        this.privacy = privacy;
         Strategy chosen = strategy;
         Checkpoints checkpoints = new Checkpoints(config.federationId(), signer, config.dataDirectory());
         UpdateRecorder recorder = new UpdateRecorder(ledger, checkpoints, metrics);
@@ -144,7 +152,10 @@ public final class FederationEngine implements AutoCloseable {
         this.waits = new TaskWaits(this, clock, timer);
         this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener,
                 new ReceiptVerifier(receiptKeys(config)));
-        this.evaluation = new EvaluationDriver(this, config, strategy, signer, runs, ledger, verifier, metrics, clock);
+        // Evaluators are drawn with the plain strategy: choosing who evaluates releases nothing to account, and the DP
+        // wrapper's sample() would record the evaluators' share as a training round's sampling rate.
+        this.evaluation = new EvaluationDriver(this, config, strategy, plain, signer, runs, ledger, verifier, metrics,
+                clock);
         this.verifier = verifier;
         this.maskedInputs = new MaskedInputs(this, ledger, metrics, clock);
         Random sampling = new Random(config.seed());
@@ -173,6 +184,20 @@ public final class FederationEngine implements AutoCloseable {
                 .description("GetTask calls waiting for a task (they hold no thread)").register(metrics.registry());
         Gauge.builder("pqfl.uploads.in.progress", budget, UploadBudget::uploads)
                 .description("Uploads holding a slot now").register(metrics.registry());
+    }
+
+    /** A restarted coordinator's accountant and clip norm continue from the spending its ledger holds. */
+    private static void resumePrivacy(io.pqfl.coordinator.aggregate.CentralDp dp, Ledger ledger) throws SQLException {
+        List<io.pqfl.coordinator.privacy.PrivacySpent> spent = new java.util.ArrayList<>();
+        for (io.pqfl.coordinator.store.LedgerEntry e : ledger.entriesOfKind(io.pqfl.coordinator.store.LedgerEntry.Kind.PRIVACY_SPENT)) {
+            try {
+                spent.add(io.pqfl.coordinator.privacy.PrivacySpent.parse(e.round(), e.detail()));
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalStateException("cannot resume the differential privacy accounting: ledger entry " + e.seq()
+                        + " is not a round's spending (" + ex.getMessage() + "); check the ledger with pqfl ledger verify", ex);
+            }
+        }
+        dp.resume(spent);
     }
 
     /**
@@ -540,6 +565,11 @@ public final class FederationEngine implements AutoCloseable {
             return new FederationStatus(config.federationId(), machine.stage(), machine.currentRound(), machine.lastClosed(),
                     config.rounds(), live, global.signed().statement().modelDigest(), global.round());
         });
+    }
+
+    /** The central differential privacy wrapper (its spending, clip norm, pending rates); empty without DP. */
+    public java.util.Optional<io.pqfl.coordinator.aggregate.CentralDp> differentialPrivacy() {
+        return java.util.Optional.ofNullable(privacy);
     }
 
     /** The current global model and its signature. */

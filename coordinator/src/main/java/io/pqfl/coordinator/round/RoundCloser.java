@@ -1,7 +1,9 @@
 package io.pqfl.coordinator.round;
 
 import io.pqfl.coordinator.aggregate.AggregationException;
+import io.pqfl.coordinator.aggregate.CentralDp;
 import io.pqfl.coordinator.aggregate.Strategy;
+import io.pqfl.coordinator.privacy.PrivacySpent;
 import io.pqfl.coordinator.store.Ledger;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.coordinator.store.ModelFiles;
@@ -13,6 +15,7 @@ import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.SignedModel;
 import java.io.IOException;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,8 +23,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Closes a round the state machine asked to close: aggregates, and signs and publishes the new model (strategy
  * state first, then checkpoint and ledger entry atomically with the round's row); or skips the round with its
- * reason when too few updates arrived or the aggregate is not one the coordinator may sign. Runs outside the
- * engine's lock: it is the heavy part of a round.
+ * reason when too few updates arrived or the aggregate is not one the coordinator may sign. With central
+ * differential privacy, a round whose aggregate was noised ledgers its {@code PRIVACY_SPENT} in the same transaction,
+ * right before its {@code MODEL_PUBLISHED} or {@code ROUND_SKIPPED}. Runs outside the engine's lock: it is the heavy
+ * part of a round.
  */
 final class RoundCloser {
     private static final Logger log = LoggerFactory.getLogger(RoundCloser.class);
@@ -66,7 +71,9 @@ final class RoundCloser {
                 unusable = e.getMessage();
             }
             if (unusable != null) {
-                skip(number, accepted, c.rejected(), "BAD_AGGREGATE", unusable);
+                // a noised aggregate that is not signed was still computed (and counted): its spending is ledgered
+                runs.closeRound(number, RoundRecord.State.SKIPPED, null, accepted, c.rejected(), privacySpent(number),
+                        skipped(number, "BAD_AGGREGATE", unusable));
                 log.error("Round {} skipped: the aggregate of {} updates is not signable ({}); the global model is unchanged",
                         number, accepted, unusable);
                 closed = new Closed(number, null, accepted, c.rejected());
@@ -87,7 +94,7 @@ final class RoundCloser {
         }
         PayloadDigest stateDigest = state.map(ModelWeights::digest).orElse(null);
         PayloadDigest parent = global.signed().statement().modelDigest();
-        SignedModel signed = runs.completeRound(number, accepted, rejected,
+        SignedModel signed = runs.completeRound(number, accepted, rejected, privacySpent(number),
                 head -> checkpoints.signAndWrite(number, model, parent, work.receipt, stateDigest, head));
         log.info("Round {} complete: {} updates aggregated ({} rejected) with {}, new model {} signed", number, accepted,
                 rejected, strategy.name(), signed.statement().modelDigest());
@@ -95,8 +102,25 @@ final class RoundCloser {
     }
 
     private void skip(long number, int accepted, int rejected, String reason, String detail) throws SQLException {
-        runs.closeRound(number, RoundRecord.State.SKIPPED, null, accepted, rejected,
-                new Ledger.Draft(LedgerEntry.Kind.ROUND_SKIPPED, number, null, null, null, null, null, null, reason, detail));
+        runs.closeRound(number, RoundRecord.State.SKIPPED, null, accepted, rejected, skipped(number, reason, detail));
+    }
+
+    private static Ledger.Draft skipped(long number, String reason, String detail) {
+        return new Ledger.Draft(LedgerEntry.Kind.ROUND_SKIPPED, number, null, null, null, null, null, null, reason, detail);
+    }
+
+    /**
+     * The {@code PRIVACY_SPENT} entry of round {@code number} when central or distributed DP noised its aggregate (none
+     * when DP is off, or the budget refused the round before any noise): ledgered with the round's close, before its
+     * entry.
+     */
+    private List<Ledger.Draft> privacySpent(long number) {
+        PrivacySpent spent = strategy instanceof CentralDp dp ? dp.lastSpent()
+                : strategy instanceof io.pqfl.coordinator.aggregate.SecureAggregation secure ? secure.lastSpent() : null;
+        if (spent != null && spent.round() == number) {
+            return List.of(Ledger.Draft.privacySpent(spent));
+        }
+        return List.of();
     }
 
     /**

@@ -56,7 +56,16 @@ public final class Ledger {
                     s.scheme().displayName(), s.encode(), m.signature().bytes(), s.modelDigest().bytes(), null,
                     s.receipt().size() + " updates aggregated");
         }
+
+        /** The {@code PRIVACY_SPENT} entry of a round's central differential privacy. */
+        public static Draft privacySpent(io.pqfl.coordinator.privacy.PrivacySpent spent) {
+            return new Draft(LedgerEntry.Kind.PRIVACY_SPENT, spent.round(), null, null, null, null, null, null,
+                    PRIVACY_REASON, spent.describe());
+        }
     }
+
+    /** The reason of every {@code PRIVACY_SPENT} entry. */
+    public static final String PRIVACY_REASON = "CENTRAL_DP";
 
     /**
      * Signs a model over the ledger head it is given and writes the model's checkpoint file. It runs under
@@ -270,18 +279,25 @@ public final class Ledger {
     }
 
     public List<LedgerEntry> entries() throws SQLException {
-        return query("SELECT * FROM ledger ORDER BY seq", -1);
+        return query("SELECT * FROM ledger ORDER BY seq", -1L);
     }
 
     public List<LedgerEntry> entriesOfRound(long round) throws SQLException {
         return query("SELECT * FROM ledger WHERE round = ? ORDER BY seq", round);
     }
 
-    private List<LedgerEntry> query(String sql, long round) throws SQLException {
+    /** The entries of one kind, in order. */
+    public List<LedgerEntry> entriesOfKind(LedgerEntry.Kind kind) throws SQLException {
+        return query("SELECT * FROM ledger WHERE kind = ? ORDER BY seq", kind.name());
+    }
+
+    private List<LedgerEntry> query(String sql, Object parameter) throws SQLException {
         synchronized (db) {
             try (PreparedStatement ps = db.connection().prepareStatement(sql)) {
-                if (round >= 0) {
-                    ps.setLong(1, round);
+                if (parameter instanceof String kind) {
+                    ps.setString(1, kind);
+                } else if ((long) parameter >= 0) {
+                    ps.setLong(1, (long) parameter);
                 }
                 List<LedgerEntry> out = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {

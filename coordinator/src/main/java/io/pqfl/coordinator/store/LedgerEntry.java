@@ -43,7 +43,15 @@ public record LedgerEntry(long seq, Kind kind, long round, String clientId, Stri
          * secure-aggregation statement (docs/PROTOCOL.md), the payload digest the SHA-512 of the masked bytes (what the
          * round's model statement lists in its receipt), the detail the number of 64-bit words.
          */
-        SECAGG_INPUT_ACCEPTED
+        SECAGG_INPUT_ACCEPTED,
+        /**
+         * What a round of central differential privacy spent (docs/PRIVACY.md): the reason is {@code CENTRAL_DP}, the
+         * detail the round's {@link io.pqfl.coordinator.privacy.PrivacySpent#describe()} (sampling rate, updates and
+         * clipped, clip norm and the next round's, noise multiplier, the round's epsilon and the total at delta). It is
+         * written in the transaction that closes the round, right before the round's {@code MODEL_PUBLISHED} (whose
+         * signature covers it through the ledger head) or {@code ROUND_SKIPPED}.
+         */
+        PRIVACY_SPENT
     }
 
     public LedgerEntry {

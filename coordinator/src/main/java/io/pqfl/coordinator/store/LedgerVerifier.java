@@ -34,8 +34,9 @@ import java.util.stream.Stream;
  * Re-checks a ledger offline: the hash chain, every accepted update's signature (with the client key the
  * ledger recorded), every published model's signature (with the coordinator key), that each model statement
  * binds the ledger head its entry follows, that statements agree with their rows, that every model's receipt
- * lists only updates accepted in its round, and that every signed checkpoint in the data directory is in the
- * ledger.
+ * lists only updates accepted in its round, that every round's differential privacy spending is consistent with the
+ * accountant and closed by its round's entry ({@link PrivacyCheck}), and that every signed checkpoint in the data
+ * directory is in the ledger.
  *
  * <p>Security: the hash chain alone can be recomputed by whoever writes the database; what fixes the history
  * is the coordinator's signature over each model statement, which binds the ledger head before it. That only
@@ -141,6 +142,7 @@ public final class LedgerVerifier {
         int[] evaluations = new int[3]; // accepted, rejected, closed
         int[] partials = new int[2]; // partial aggregates accepted, models adopted from a parent
         int maskedInputs = 0;
+        PrivacyCheck privacy = new PrivacyCheck();
         for (LedgerEntry e : entries) {
             String problem = null;
             if (e.seq() != expectedSeq) {
@@ -151,6 +153,7 @@ public final class LedgerVerifier {
                 problem = "entry_hash does not match the entry's contents (the entry was altered)";
             } else {
                 try {
+                    privacy.next(e);
                     switch (e.kind()) {
                         case UPDATE_ACCEPTED -> {
                             checkUpdate(e, ledger, !unsignedRun);
@@ -187,6 +190,7 @@ public final class LedgerVerifier {
                             acceptedDigests.computeIfAbsent(e.round(), r -> new HashSet<>())
                                     .add(e.clientId() + "/" + HexFormat.of().formatHex(e.payloadDigest()));
                         }
+                        case PRIVACY_SPENT -> privacy.spent(e);
                     }
                 } catch (IllegalArgumentException | SignatureVerificationException | KeyFormatException e1) {
                     problem = e1.getMessage();
@@ -198,6 +202,14 @@ public final class LedgerVerifier {
             }
             prev = e.entryHash();
             expectedSeq++;
+        }
+        if (privacy.unclosed() != null) {
+            return new Report(entries.size(), accepted, models, rejected, privacy.unclosed(), "the DP spending of this"
+                    + " entry's round is the ledger's last entry: its round's MODEL_PUBLISHED or ROUND_SKIPPED, written in"
+                    + " the same transaction, is missing", source, coordinator.keyId().hex(), 0, null, notes);
+        }
+        if (privacy.note() != null) {
+            notes.add(privacy.note());
         }
         if (evaluations[0] + evaluations[1] + evaluations[2] > 0) {
             notes.add(evaluations[0] + " accepted evaluations (each statement " + (unsignedRun ? "unsigned" : "verified")

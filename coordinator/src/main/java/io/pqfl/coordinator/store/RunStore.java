@@ -96,7 +96,20 @@ public final class RunStore {
      */
     public SignedModel completeRound(long round, int accepted, int rejected, Ledger.Publication model)
             throws SQLException, IOException {
+        return completeRound(round, accepted, rejected, List.of(), model);
+    }
+
+    /**
+     * As {@link #completeRound(long, int, int, Ledger.Publication)}, with {@code before} (a round's
+     * {@code PRIVACY_SPENT}) appended in the same transaction right before the model's entry, so that the model's
+     * signature covers them through the ledger head.
+     */
+    public SignedModel completeRound(long round, int accepted, int rejected, List<Ledger.Draft> before,
+                                     Ledger.Publication model) throws SQLException, IOException {
         return db.inTransaction(c -> {
+            for (Ledger.Draft d : before) {
+                ledger.insert(c, d);
+            }
             SignedModel signed = ledger.insertPublished(c, model);
             markClosed(c, round, RoundRecord.State.COMPLETED, signed.statement().modelDigest(), accepted, rejected);
             return signed;
@@ -106,7 +119,16 @@ public final class RunStore {
     /** Closes a round and appends its ledger entry in one transaction (a skipped round: no model is published). */
     public LedgerEntry closeRound(long round, RoundRecord.State state, PayloadDigest modelDigest, int accepted,
                                   int rejected, Ledger.Draft entry) throws SQLException {
+        return closeRound(round, state, modelDigest, accepted, rejected, List.of(), entry);
+    }
+
+    /** As {@link #closeRound(long, RoundRecord.State, PayloadDigest, int, int, Ledger.Draft)}, {@code before} first. */
+    public LedgerEntry closeRound(long round, RoundRecord.State state, PayloadDigest modelDigest, int accepted,
+                                  int rejected, List<Ledger.Draft> before, Ledger.Draft entry) throws SQLException {
         return db.inTransaction(c -> {
+            for (Ledger.Draft d : before) {
+                ledger.insert(c, d);
+            }
             LedgerEntry stored = ledger.insert(c, entry);
             markClosed(c, round, state, modelDigest, accepted, rejected);
             return stored;

@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.pqfl.coordinator.privacy.DpSettings;
+import io.pqfl.coordinator.privacy.PrivacySpent;
+import io.pqfl.coordinator.privacy.RdpAccountant;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.protocol.ModelWeights;
@@ -22,9 +24,24 @@ class CentralDpTest {
     private static final ModelWeights ZERO = vector(0, 0, 0);
 
     private static float[] run(Strategy s, ModelWeights global, List<VerifiedUpdate> updates) {
-        RoundAggregator a = s.begin(1, global);
+        return run(s, 1, global, updates);
+    }
+
+    private static float[] run(Strategy s, long round, ModelWeights global, List<VerifiedUpdate> updates) {
+        RoundAggregator a = s.begin(round, global);
         updates.forEach(a::accept);
         return a.finish().tensor(0);
+    }
+
+    /** Adaptive clipping from {@code clip}, without model noise, with count noise of std {@code countStddev}. */
+    private static CentralDp adaptive(double clip, double quantile, double lr, double countStddev, long seed) {
+        return CentralDp.withRandom(new FedAvg(), new DpSettings(0, clip, 1e-5, 0,
+                new DpSettings.AdaptiveClipping(quantile, lr, countStddev)), new Random(seed));
+    }
+
+    /** Updates whose differences from {@link #ZERO} have the L2 norms {@code norms}. */
+    private static List<VerifiedUpdate> withNorms(double... norms) {
+        return java.util.Arrays.stream(norms).mapToObj(n -> of(vector((float) n, 0, 0), 1)).toList();
     }
 
     private static CentralDp dp(double z, double clip) {
@@ -143,12 +160,12 @@ class CentralDpTest {
         List<ClientId> eligible = IntStream.range(0, 10).mapToObj(i -> new ClientId("c" + i)).toList();
         assertThat(s.sample(1, eligible, 5, new Random(1))).hasSize(5);
         run(s, ZERO, List.of(of(vector(1, 0, 0), 1)));
-        CentralDp.Spent spent = s.lastSpent();
+        PrivacySpent spent = s.lastSpent();
         assertThat(spent.rate()).isEqualTo(0.5);
         io.pqfl.coordinator.privacy.RdpAccountant ref = new io.pqfl.coordinator.privacy.RdpAccountant();
         ref.compose(0.5, 1.0, 1);
         assertThat(spent.totalEpsilon()).isEqualTo(ref.epsilon(1e-5)).isEqualTo(spent.roundEpsilon());
-        assertThat(spent.describe()).contains("dp_epsilon=").contains("dp_rate=0.500000");
+        assertThat(spent.describe()).contains("dp_epsilon=").contains("dp_rate=0.5 ");
         // round 2 resumed without a sample: counted at rate 1, never less
         RoundAggregator a = s.begin(2, ZERO);
         a.accept(of(vector(1, 0, 0), 1));
@@ -169,5 +186,145 @@ class CentralDpTest {
         assertThatThrownBy(a::finish).isInstanceOf(AggregationException.class).hasMessageContaining("PRIVACY_BUDGET")
                 .hasMessageContaining("budget 6.0");
         assertThat(s.lastSpent().round()).isEqualTo(1);
+    }
+
+    @Test
+    void adaptiveClipping_movesTheClipByExpOfMinusLrTimesTheUnclippedShareLessTheQuantile() {
+        CentralDp s = adaptive(1.0, 0.5, 0.2, 0, 1);
+        // norms 0.5 and 1.0 are not clipped (<= C), 2 and 3 are: b = 2/4, one the quantile, so C stays
+        run(s, 1, ZERO, withNorms(0.5, 1.0, 2, 3));
+        assertThat(s.lastSpent().clipped()).isEqualTo(2);
+        assertThat(s.clipNorm()).isEqualTo(1.0);
+        // one of three unclipped: b = 1/3 < 0.5, so C grows by exp(0.2 * (0.5 - 1/3))
+        run(s, 2, ZERO, withNorms(0.5, 2, 3));
+        double grown = Math.exp(-0.2 * (1.0 / 3 - 0.5));
+        assertThat(s.clipNorm()).isCloseTo(grown, within(1e-15));
+        PrivacySpent spent = s.lastSpent();
+        assertThat(spent.clip()).isEqualTo(1.0);
+        assertThat(spent.nextClip()).isEqualTo(s.clipNorm());
+        // the next round clips to the new norm: one update of norm 10 moves the model by exactly C
+        float[] moved = run(s, 3, ZERO, withNorms(10));
+        assertThat((double) moved[0]).isCloseTo(grown, within(1e-6));
+        assertThat(s.lastSpent().clip()).isEqualTo(grown);
+        // that update was clipped (b = 0): C grows by exp(0.2 * 0.5)
+        assertThat(s.clipNorm()).isCloseTo(grown * Math.exp(0.2 * 0.5), within(1e-12));
+    }
+
+    @Test
+    void adaptiveClipping_withANoiselessCount_convergesToTheQuantileOfTheNorms() {
+        List<VerifiedUpdate> norms = withNorms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+        // from below and from above; the clip settles where the share of norms <= C is the quantile
+        for (double start : new double[] {0.1, 1000}) {
+            CentralDp median = adaptive(start, 0.5, 0.2, 0, 1);
+            CentralDp ninety = adaptive(start, 0.9, 0.2, 0, 1);
+            // from 1000 to 10 at exp(-0.2 * (1 - 0.9)) a round takes 231 rounds
+            for (int round = 1; round <= 400; round++) {
+                run(median, round, ZERO, norms);
+                run(ninety, round, ZERO, norms);
+            }
+            assertThat(median.clipNorm()).as("median from " + start).isGreaterThanOrEqualTo(5).isLessThan(6);
+            assertThat(ninety.clipNorm()).as("0.9 quantile from " + start).isGreaterThanOrEqualTo(9).isLessThan(10);
+            assertThat(median.lastSpent().clipped()).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void adaptiveClipping_noisesTheCountWithTheConfiguredStd() {
+        // every update unclipped and quantile 1: log(C'/C) = -lr * noise / n, whose std is lr * sigma_b / n = 0.06
+        CentralDp s = adaptive(1.0, 1.0, 0.2, 3.0, 5);
+        int rounds = 4000;
+        double[] steps = new double[rounds];
+        List<VerifiedUpdate> unmoved = withNorms(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        for (int round = 1; round <= rounds; round++) {
+            double before = s.clipNorm();
+            run(s, round, ZERO, unmoved);
+            steps[round - 1] = Math.log(s.clipNorm() / before);
+        }
+        double mean = java.util.Arrays.stream(steps).average().orElseThrow();
+        double std = Math.sqrt(java.util.Arrays.stream(steps).map(x -> (x - mean) * (x - mean)).sum() / (rounds - 1));
+        // 4,000 draws: the sample std's standard error is about 1.1%
+        assertThat(std).isCloseTo(0.2 * 3.0 / 10, within(0.06 * 0.05));
+        assertThat(mean).isCloseTo(0, within(0.06 * 0.1));
+    }
+
+    @Test
+    void adaptiveClipping_noisesTheUpdatesAtTheLargerMultiplier_andAccountsTheRoundAtZ() {
+        // z = 1, sigma_b = 1: the updates get (1 - (2 * 1)^-2)^(-1/2) = 2 / sqrt(3), the accountant counts z = 1
+        DpSettings settings = new DpSettings(1.0, 0.5, 1e-5, 0, new DpSettings.AdaptiveClipping(0.5, 0.2, 1.0));
+        assertThat(settings.updateNoiseMultiplier()).isCloseTo(2 / Math.sqrt(3), within(1e-15));
+        int n = 4;
+        int size = 200_000;
+        ModelWeights global = ModelWeights.zeros(vector(new float[size]).manifest());
+        List<VerifiedUpdate> zeros = IntStream.range(0, n).mapToObj(i -> of(global.copy(), 1)).toList();
+        CentralDp s = CentralDp.withRandom(new FedAvg(), settings, new Random(11));
+        float[] out = run(s, global, zeros);
+        double sq = 0;
+        for (float v : out) {
+            sq += (double) v * v;
+        }
+        double std = Math.sqrt(sq / size);
+        double expected = 2 / Math.sqrt(3) * 0.5 / n; // 0.1443, 15% above z * C / n = 0.125
+        assertThat(std).isCloseTo(expected, within(expected * 0.01));
+        RdpAccountant ref = new RdpAccountant();
+        ref.compose(1.0, 1.0, 1);
+        assertThat(s.lastSpent().totalEpsilon()).isEqualTo(ref.epsilon(1e-5));
+        assertThat(s.lastSpent().noiseMultiplier()).isEqualTo(1.0);
+    }
+
+    @Test
+    void adaptiveClipping_refusesSettingsWhoseCountNoiseIsNotChosen() {
+        DpSettings unresolved = new DpSettings(1.0, 1.0, 1e-5, 0, new DpSettings.AdaptiveClipping(0.5, 0.2, Double.NaN));
+        assertThatThrownBy(() -> new CentralDp(new FedAvg(), unresolved, new SecureRandom()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("forExpectedClients");
+        new CentralDp(new FedAvg(), unresolved.forExpectedClients(100), new SecureRandom());
+    }
+
+    @Test
+    void aRoundSampledButNeverAggregated_releasedNothingAndIsNotCounted_butAnUnknownRoundIs() {
+        CentralDp s = dp(1.0, 1.0);
+        List<ClientId> eligible = IntStream.range(0, 10).mapToObj(i -> new ClientId("c" + i)).toList();
+        List<VerifiedUpdate> one = List.of(of(vector(1, 0, 0), 1));
+        s.sample(1, eligible, 5, new Random(1)); // round 1 skipped with too few updates: finish() never called
+        s.sample(2, eligible, 5, new Random(1));
+        run(s, 2, ZERO, one);
+        RdpAccountant ref = new RdpAccountant();
+        ref.compose(0.5, 1.0, 1);
+        assertThat(s.totalEpsilon()).isEqualTo(ref.epsilon(1e-5));
+        assertThat(s.pendingRates()).isEmpty();
+        // round 3 was never sampled here (closed before a restart, say): unknown, so it counts at rate 1
+        s.sample(4, eligible, 5, new Random(1));
+        run(s, 4, ZERO, one);
+        ref.compose(1.0, 1.0, 1);
+        ref.compose(0.5, 1.0, 1);
+        assertThat(s.totalEpsilon()).isCloseTo(ref.epsilon(1e-5), within(1e-12));
+    }
+
+    @Test
+    void resume_countsEachLedgeredRoundAtItsRate_theRoundsWithoutAnEntryAtOne_andTheClipContinues() {
+        CentralDp s = adaptiveWithNoise();
+        List<PrivacySpent> ledgered = List.of(
+                new PrivacySpent(1, 0.5, 10, 4, 1.0, 1.2, 1.0, 1, 1, 1e-5),
+                new PrivacySpent(3, 0.25, 10, 4, 1.3, 1.4, 1.0, 1, 3, 1e-5));
+        s.resume(ledgered);
+        RdpAccountant ref = new RdpAccountant();
+        ref.compose(0.5, 1.0, 1);
+        ref.compose(1.0, 1.0, 1); // round 2 has no entry
+        ref.compose(0.25, 1.0, 1);
+        assertThat(s.totalEpsilon()).isCloseTo(ref.epsilon(1e-5), within(1e-12));
+        assertThat(s.clipNorm()).isEqualTo(1.4);
+        assertThat(s.lastSpent().round()).isEqualTo(3);
+        // the next round clips to 1.4: one update of norm 10 moves the model by 1.4 (plus noise of std 0.1 * 1.4)
+        run(s, 4, ZERO, withNorms(10));
+        assertThat(s.lastSpent().clip()).isEqualTo(1.4);
+        ref.compose(1.0, 1.0, 1);
+        assertThat(s.totalEpsilon()).isCloseTo(ref.epsilon(1e-5), within(1e-12));
+        assertThatThrownBy(() -> s.resume(ledgered)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> adaptiveWithNoise().resume(List.of(ledgered.get(1), ledgered.get(0))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("round 1 after round 3's");
+    }
+
+    private static CentralDp adaptiveWithNoise() {
+        return CentralDp.withRandom(new FedAvg(), new DpSettings(1.0, 0.5, 1e-5, 0,
+                new DpSettings.AdaptiveClipping(0.5, 0.2, 5)), new Random(3));
     }
 }

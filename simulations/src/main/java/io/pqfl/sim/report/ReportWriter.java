@@ -105,6 +105,8 @@ public final class ReportWriter {
                 a.put("dp", r.spec().dp().toString());
                 a.put("epsilon", r.epsilon());
                 a.put("dpDelta", r.spec().dp().delta());
+                // the norm the rounds ended with; each round's own clip norm and epsilon are in "rounds"
+                a.put("clipNorm", r.clipNorm());
             }
             a.put("rounds", r.rounds());
             a.put("clients", r.clients());
@@ -115,7 +117,32 @@ public final class ReportWriter {
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve("results.json").toFile(), json);
 
         plots(dir, results, summary);
-        Files.writeString(dir.resolve("report.html"), html(settings, summary));
+        Files.writeString(dir.resolve("report.html"), html(settings, summary, privacy(results)));
+    }
+
+    /** The report's per-round table of every arm with central differential privacy; empty when there is none. */
+    static String privacy(List<SimulationRunner.Result> results) {
+        StringBuilder rows = new StringBuilder();
+        for (SimulationRunner.Result r : results) {
+            if (!r.privateArm()) {
+                continue;
+            }
+            for (SimulationRunner.Round round : r.rounds()) {
+                rows.append("<tr><td>").append(esc(r.spec().arm())).append("</td><td>").append(round.round())
+                        .append("</td><td>").append(pct(round.accuracy())).append("</td><td>")
+                        .append(round.epsilon() == null ? "-" : f4(round.epsilon())).append("</td><td>")
+                        .append(round.roundEpsilon() == null ? "-" : f4(round.roundEpsilon())).append("</td><td>")
+                        .append(round.clipNorm() == null ? "-" : String.format(Locale.ROOT, "%.4g", round.clipNorm()))
+                        .append("</td></tr>\n");
+            }
+        }
+        if (rows.length() == 0) {
+            return "";
+        }
+        return "<h2>Differential privacy</h2>\n<p>Central DP (docs/PRIVACY.md): epsilon spent by all rounds so far and by"
+                + " each round alone, at the arm's delta; the L2 norm the round's updates were clipped to.</p>\n"
+                + "<table><tr><th>arm</th><th>round</th><th>accuracy</th><th>epsilon</th><th>round epsilon</th>"
+                + "<th>clip norm</th></tr>\n" + rows + "</table>\n";
     }
 
     private static void plots(Path dir, List<SimulationRunner.Result> results, List<ArmSummary> summary) throws IOException {
@@ -174,7 +201,7 @@ public final class ReportWriter {
         return b.toString();
     }
 
-    private static String html(Map<String, Object> settings, List<ArmSummary> summary) {
+    private static String html(Map<String, Object> settings, List<ArmSummary> summary, String privacy) {
         StringBuilder rows = new StringBuilder();
         for (ArmSummary s : summary) {
             rows.append("<tr><td>").append(esc(s.arm())).append("</td><td>").append(esc(s.scheme())).append("</td><td>")
@@ -209,12 +236,13 @@ public final class ReportWriter {
                 <th>crypto %%</th><th>overhead %%</th><th>accepted</th><th>rejected (reason)</th></tr>
                 %s</table>
                 <h2>Accuracy</h2><img src="accuracy.png" alt="accuracy per round">
+                %s
                 <h2>Cost of signing</h2><img src="overhead.png" alt="overhead"><img src="latency.png" alt="latency">
                 <img src="bytes.png" alt="bytes">
                 <h2>Settings</h2><table>%s</table>
                 <p>Raw data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json</a>.</p>
                 </body></html>
-                """.formatted(rows, set);
+                """.formatted(rows, privacy, set);
     }
 
     private static String esc(String s) {
@@ -239,6 +267,10 @@ public final class ReportWriter {
 
     private static String f2(double v) {
         return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    private static String f4(double v) {
+        return String.format(Locale.ROOT, "%.4f", v);
     }
 
     private static String f3(double v) {
