@@ -143,7 +143,8 @@ public final class SimulationRunner {
                        Partitioner.Kind partition, double alpha, int examplesPerClient, long seed, Transport transport,
                        AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
                        io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale,
-                       io.pqfl.coordinator.privacy.DpSettings dp, io.pqfl.coordinator.secagg.SecAggSettings secureAggregation) {
+                       io.pqfl.coordinator.privacy.DpSettings dp, io.pqfl.coordinator.secagg.SecAggSettings secureAggregation,
+                       LocalPrivacy localDp) {
         public Spec {
             Objects.requireNonNull(signing, "signing");
             Objects.requireNonNull(scheme, "scheme");
@@ -162,7 +163,7 @@ public final class SimulationRunner {
                     AttackPlan attacks, Duration roundTimeout, TrainerSetup trainer,
                     io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale) {
             this(arm, signing, scheme, clients, rounds, model, strategy, strategyParams, training, partition, alpha,
-                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer, schedule, scale, null, null);
+                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer, schedule, scale, null, null, null);
         }
 
         /** An arm without secure aggregation. */
@@ -173,7 +174,7 @@ public final class SimulationRunner {
                     io.pqfl.coordinator.aggregate.TrainingSchedule schedule, Scale scale,
                     io.pqfl.coordinator.privacy.DpSettings dp) {
             this(arm, signing, scheme, clients, rounds, model, strategy, strategyParams, training, partition, alpha,
-                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer, schedule, scale, dp, null);
+                    examplesPerClient, seed, transport, attacks, roundTimeout, trainer, schedule, scale, dp, null, null);
         }
 
         /** An arm at the default {@link Scale}. */
@@ -249,6 +250,13 @@ public final class SimulationRunner {
         }
     }
 
+    /** Local differential privacy of every client of an arm ({@link io.pqfl.client.agent.LocalDp}). */
+    public record LocalPrivacy(double noiseMultiplier, double clip, double delta) {
+        io.pqfl.client.agent.LocalDp newTransform() {
+            return new io.pqfl.client.agent.LocalDp(noiseMultiplier, clip, delta);
+        }
+    }
+
     /** One client's part in one round. */
     public record ClientRound(String arm, long round, String client, String attack, long trainMillis, double digestMillis,
                               double signMillis, double verifyMillis, long updateBytes, int signatureBytes, long uploadMillis,
@@ -289,7 +297,7 @@ public final class SimulationRunner {
     public record Result(Spec spec, List<Round> rounds, List<ClientRound> clients, Map<String, Integer> rejections,
                          double initialAccuracy, double finalAccuracy, long wallMillis, String channel,
                          io.pqfl.coordinator.evaluate.EvaluationSummary federated, String architecture, FleetStats fleet,
-                         double epsilon, double clipNorm, double secAggCoordinatorMillis) {
+                         double epsilon, double clipNorm, double secAggCoordinatorMillis, double localEpsilon) {
         /** Whether the arm ran with secure aggregation ({@link #secAggCoordinatorMillis} is then the coordinator's protocol time). */
         public boolean secureArm() {
             return spec.secureAggregation() != null && spec.signing() == SigningPolicy.SIGNED;
@@ -472,15 +480,16 @@ public final class SimulationRunner {
             clientTls = PqTls.client(List.of(ca.certificate()), null, null, KeyExchange.HYBRID);
         }
         List<ClientRound> clientRows = Collections.synchronizedList(new ArrayList<>());
+        List<io.pqfl.client.agent.LocalDp> localDps = Collections.synchronizedList(new ArrayList<>());
         io.pqfl.coordinator.evaluate.EvaluationSummary federated = null;
         FleetStats fleetStats = null;
         try (CoordinatorServer server = new CoordinatorServer(serverBuilder, coordinator).start()) {
             if (fleet) {
                 fleetStats = runFleet(spec, train, parts, task, initialWeights, keys, certificates, coordinatorKey, engine,
-                        config, server, inProcessName, clientTls, verifyMillis, clientRows, dir, progress);
+                        config, server, inProcessName, clientTls, verifyMillis, clientRows, localDps, dir, progress);
             } else {
                 runAgents(spec, trainers, keys, certificates, coordinatorKey, server, inProcessName, clientTls,
-                        verifyMillis, clientRows);
+                        verifyMillis, clientRows, localDps);
             }
             engine.awaitFinished(Duration.ofMinutes(5));
             federated = engine.lastEvaluation(io.pqfl.coordinator.evaluate.EvaluationSummary.Source.FEDERATED)
@@ -515,13 +524,15 @@ public final class SimulationRunner {
                 channel(spec, metrics), federated, initialWeights.manifest().architecture(), fleetStats,
                 spec.dp() == null ? Double.NaN : metrics.gaugeValue("pqfl.dp.epsilon"),
                 spec.dp() == null ? Double.NaN : metrics.gaugeValue("pqfl.dp.clip"),
-                metrics.timerTotalMillis("pqfl.secagg.coordinator"));
+                metrics.timerTotalMillis("pqfl.secagg.coordinator"),
+                localDps.stream().mapToDouble(io.pqfl.client.agent.LocalDp::epsilon).max().orElse(Double.NaN));
     }
 
     /** Every client a full {@link ClientAgent} on its own connection and thread, training with its own trainer. */
     private static void runAgents(Spec spec, List<Trainer> trainers, List<SigningKey> keys, List<byte[]> certificates,
                                   SigningKey coordinatorKey, CoordinatorServer server, String inProcessName,
-                                  SslContext clientTls, Map<String, Double> verifyMillis, List<ClientRound> clientRows)
+                                  SslContext clientTls, Map<String, Double> verifyMillis, List<ClientRound> clientRows,
+                                  List<io.pqfl.client.agent.LocalDp> localDps)
             throws Exception {
         SignatureScheme clientScheme = spec.scheme();
         ExecutorService pool = Executors.newFixedThreadPool(spec.clients());
@@ -538,10 +549,16 @@ public final class SimulationRunner {
                     .certificate(certificates.get(i)).seed(spec.seed() + i)
                     .signing(spec.signing()).build();
             ClientAgent.Hooks.Builder hooks = ClientAgent.Hooks.builder();
-            if (spec.attacks().poison() > 0) {
-                hooks.transformUpdates((round, global, trained) ->
-                        spec.attacks().decide(index, round) == AttackPlan.Attack.POISON
-                                ? poison(global, trained, spec.attacks()) : trained);
+            io.pqfl.client.agent.LocalDp local = spec.localDp() == null ? null : spec.localDp().newTransform();
+            if (local != null) {
+                localDps.add(local);
+            }
+            if (spec.attacks().poison() > 0 || local != null) {
+                hooks.transformUpdates((round, global, trained) -> {
+                    ModelWeights w = spec.attacks().poison() > 0 && spec.attacks().decide(index, round) == AttackPlan.Attack.POISON
+                            ? poison(global, trained, spec.attacks()) : trained;
+                    return local == null ? w : local.apply(round, global, w);
+                });
             }
             hooks.observe(r -> clientRows.add(new ClientRound(spec.arm(), r.round(), r.client().value(),
                     attackName(spec.attacks(), mitm, index, r.round()), r.trainMillis(), r.digestNanos() / 1e6,
@@ -583,7 +600,8 @@ public final class SimulationRunner {
                                        List<SigningKey> keys, List<byte[]> certificates, SigningKey coordinatorKey,
                                        FederationEngine engine, CoordinatorConfig config, CoordinatorServer server,
                                        String inProcessName, SslContext clientTls, Map<String, Double> verifyMillis,
-                                       List<ClientRound> clientRows, Path dir, Consumer<String> progress) throws Exception {
+                                       List<ClientRound> clientRows, List<io.pqfl.client.agent.LocalDp> localDps, Path dir,
+                                       Consumer<String> progress) throws Exception {
         Scale scale = spec.scale();
         long start = System.nanoTime();
         var setup = new io.pqfl.sim.fleet.WorkerSetup(spec.trainer() == null ? spec.model().id() : "",
@@ -605,7 +623,13 @@ public final class SimulationRunner {
                         coordinatorKey.verifyingKey()).device("cpu").certificate(certificates.get(i)).seed(spec.seed() + i)
                         .signing(spec.signing()).build();
                 ClientAgent.Observer fleetObserver = fleet.observer();
-                ClientAgent.Hooks hooks = ClientAgent.Hooks.builder().observe(r -> {
+                ClientAgent.Hooks.Builder fleetHooks = ClientAgent.Hooks.builder();
+                if (spec.localDp() != null) {
+                    io.pqfl.client.agent.LocalDp local = spec.localDp().newTransform();
+                    localDps.add(local);
+                    fleetHooks.transformUpdates(local);
+                }
+                ClientAgent.Hooks hooks = fleetHooks.observe(r -> {
                     clientRows.add(new ClientRound(spec.arm(), r.round(), r.client().value(), "none", r.trainMillis(),
                             r.digestNanos() / 1e6, r.signNanos() / 1e6,
                             verifyMillis.getOrDefault(r.round() + "/" + r.client(), 0.0), r.updateBytes(),

@@ -80,6 +80,9 @@ public final class ClientCommand implements Callable<Integer> {
     @Mixin
     TrainerChoice trainerChoice;
 
+    @Mixin
+    io.pqfl.app.LocalDpOptions localDp;
+
     @Option(names = "--partition", defaultValue = "all", paramLabel = "SPEC",
             description = "Which training examples are this client's: all, FROM-TO, K/N or @FILE (default: ${DEFAULT-VALUE}).")
     String partition;
@@ -239,8 +242,12 @@ public final class ClientCommand implements Callable<Integer> {
             throw new CliException(e.getMessage(), e);
         }
         ManagedChannel channel = builder.build();
-        ClientAgent agent = new ClientAgent(channel, settings.build(), ClientAgent.Hooks.builder().rememberIn(remembered).build(),
-                trainer, LogProgress.auto());
+        ClientAgent.Hooks.Builder hooks = ClientAgent.Hooks.builder().rememberIn(remembered);
+        io.pqfl.client.agent.LocalDp privacy = localDp.on() ? localDp.newTransform() : null;
+        if (privacy != null) {
+            hooks.transformUpdates(privacy);
+        }
+        ClientAgent agent = new ClientAgent(channel, settings.build(), hooks.build(), trainer, LogProgress.auto());
         Thread hook = new Thread(agent::stop, "pqfl-client-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
@@ -249,6 +256,9 @@ public final class ClientCommand implements Callable<Integer> {
                     s.finished() ? "Federation finished" : "Stopped", s.roundsTrained(), s.updatesAccepted(),
                     s.updatesRejected(), s.modelsRefused(),
                     s.trainingFailures() > 0 ? ", training failed in " + s.trainingFailures() + " rounds" : "");
+            if (privacy != null) {
+                out.println(privacy);
+            }
             out.flush();
             return (s.modelsRefused() > 0 || s.trainingFailures() > 0) && !s.finished() ? Cli.FAILED : Cli.OK;
         } finally {

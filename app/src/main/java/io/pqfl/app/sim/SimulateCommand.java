@@ -197,6 +197,9 @@ public final class SimulateCommand implements Callable<Integer> {
     @Mixin
     io.pqfl.app.SecAggOptions secAggOptions;
 
+    @Mixin
+    io.pqfl.app.LocalDpOptions localDpOptions;
+
     private io.pqfl.coordinator.privacy.DpSettings dp;
     private io.pqfl.coordinator.secagg.SecAggSettings secAgg;
 
@@ -343,6 +346,10 @@ public final class SimulateCommand implements Callable<Integer> {
                                         + " multiplier %.4g", dp.adaptive().quantile(), r.clipNorm(), dp.updateNoiseMultiplier())
                                 : "");
             }
+            if (!Double.isNaN(r.localEpsilon())) {
+                w.printf(Locale.ROOT, "    local differential privacy: each client's epsilon at most %.4f at delta %g (%s)%n",
+                        r.localEpsilon(), localDpOptions.delta(), localDpOptions.describe());
+            }
             if (r.secureArm()) {
                 var delivered = r.clients().stream().filter(SimulationRunner.ClientRound::accepted).toList();
                 w.printf(Locale.ROOT, "    secure aggregation: %.0f bytes sent per client per round (keys, shares, masked input, "
@@ -427,7 +434,8 @@ public final class SimulateCommand implements Callable<Integer> {
         return new SimulationRunner.Spec(name, signing.policy(), signing.scheme(), clients, rounds, model, strategy,
                 strategyParams, training, partition, alpha, examplesPerClient, seed,
                 SimulationRunner.Transport.parse(transport), attacks, roundTimeout, setup, schedule(lrSchedule, epochsSchedule),
-                scale, dp, secAgg);
+                scale, dp, secAgg, localDpOptions.on() ? new SimulationRunner.LocalPrivacy(localDpOptions.noiseMultiplier(),
+                        localDpOptions.clip(), localDpOptions.delta()) : null);
     }
 
     /**

@@ -102,6 +102,27 @@ class SimulateCommandTest {
     }
 
     @Test
+    void secureAggregationWithDistributedDp_andLocalDp_reportTheirCostsAndEpsilon() throws Exception {
+        assertThat(simulate("--clients", "3", "--rounds", "2", "--schemes", "ML-DSA-44", "--secure-aggregation",
+                "--dp-noise-multiplier", "2.0", "--dp-clip", "1.0")).isEqualTo(Cli.OK);
+        assertThat(out.toString()).contains("secure aggregation: ").contains("2 of 2 rounds completed");
+        JsonNode a = new ObjectMapper().readTree(dir.resolve("results.json").toFile()).get("arms").get(0);
+        // all 3 sampled and all 3 inputs arrived in both rounds: the effective multiplier is 2 at rate 1
+        io.pqfl.coordinator.privacy.RdpAccountant ref = new io.pqfl.coordinator.privacy.RdpAccountant();
+        ref.compose(1.0, 2.0, 2);
+        assertThat(a.get("epsilon").asDouble()).isCloseTo(ref.epsilon(1e-5), org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(a.get("secAggCoordinatorMillis").asDouble()).isPositive();
+
+        out.getBuffer().setLength(0);
+        assertThat(simulate("--clients", "3", "--rounds", "2", "--schemes", "ML-DSA-44", "--local-dp-noise-multiplier", "4.0",
+                "--local-dp-clip", "1.0")).isEqualTo(Cli.OK);
+        JsonNode l = new ObjectMapper().readTree(dir.resolve("results.json").toFile()).get("arms").get(0);
+        assertThat(l.get("localEpsilon").asDouble()).isEqualTo(io.pqfl.client.agent.LocalDp.epsilon(2, 4.0, 1e-5));
+        assertThat(out.toString()).contains("local differential privacy: each client's epsilon at most");
+        assertThat(simulate("--clients", "3", "--rounds", "1", "--local-dp-clip", "1.0")).isEqualTo(Cli.USAGE);
+    }
+
+    @Test
     void differentialPrivacy_withAdaptiveClipping_movesTheClipNormFromRoundToRound() throws Exception {
         // z = 2 needs a count noise std above 1: 3 clients per round would default to 3 / 20
         assertThat(simulate("--clients", "3", "--rounds", "2", "--schemes", "ML-DSA-44", "--dp-noise-multiplier", "2.0",

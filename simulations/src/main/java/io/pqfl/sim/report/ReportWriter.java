@@ -108,6 +108,15 @@ public final class ReportWriter {
                 // the norm the rounds ended with; each round's own clip norm and epsilon are in "rounds"
                 a.put("clipNorm", r.clipNorm());
             }
+            if (r.secureArm()) {
+                // secure aggregation (docs/PRIVACY.md): the coordinator's protocol time over all rounds; each client's
+                // protocol bytes and computation are its rows' updateBytes and signMillis
+                a.put("secureAggregation", r.spec().secureAggregation().toString());
+                a.put("secAggCoordinatorMillis", r.secAggCoordinatorMillis());
+            }
+            if (!Double.isNaN(r.localEpsilon())) {
+                a.put("localEpsilon", r.localEpsilon()); // local DP: the largest epsilon any client reached
+            }
             a.put("rounds", r.rounds());
             a.put("clients", r.clients());
             a.put("rejections", r.rejections());

@@ -36,7 +36,7 @@ class ReportWriterTest {
     private static SimulationRunner.Result result(SimulationRunner.Spec spec, List<SimulationRunner.Round> rounds,
                                                   double epsilon, double clip) {
         return new SimulationRunner.Result(spec, rounds, List.of(), Map.of(), 0.1, 0.5, 1000, "in-process", null, "mlp",
-                null, epsilon, clip, 0);
+                null, epsilon, clip, 0, Double.NaN);
     }
 
     @Test
