@@ -42,6 +42,12 @@ public final class Pqfl implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        try {
+            LogFormat.fromEnvironment();
+        } catch (UsageException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(Cli.USAGE);
+        }
         System.exit(Cli.run(commandLine(), args));
     }
 }

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code pqfl ledger verify DIR [--coordinator-key FILE]}: re-check a coordinator's ledger offline. */
 @Command(name = "ledger", mixinStandardHelpOptions = true, description = "Inspect a coordinator's audit ledger.",
-        subcommands = LedgerCommand.Verify.class)
+        subcommands = {LedgerCommand.Verify.class, LedgerCommand.Export.class})
 public final class LedgerCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -42,7 +42,8 @@ public final class LedgerCommand implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Parameters(paramLabel = "DATA-DIR", description = "The coordinator's data directory (holding pqfl.db and checkpoints/).")
+        @Parameters(paramLabel = "DATA-DIR", description = "The coordinator's data directory (holding pqfl.db and checkpoints/), "
+                + "or a ledger export (pqfl ledger export) to check on its own.")
         Path dir;
 
         @Option(names = "--jdbc-url", paramLabel = "URL", description = "Use this database instead of DATA-DIR/pqfl.db.")
@@ -66,6 +67,9 @@ public final class LedgerCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            if (Files.isRegularFile(dir)) {
+                return verifyExport();
+            }
             DataDirectory data = DataDirectory.of(dir);
             String url = jdbcUrl;
             if (url == null) {
@@ -83,6 +87,30 @@ public final class LedgerCommand implements Callable<Integer> {
                     tier = followAggregators(database);
                 }
             }
+            return report(r, tier);
+        }
+
+        /** Checks an export: read into a scratch database, verified like a live ledger (there are no checkpoints). */
+        private Integer verifyExport() throws Exception {
+            VerifyingKey pinned = coordinatorKey == null ? null : KeyPem.readVerifyingKey(coordinatorKey);
+            Path scratch = Files.createTempFile("pqfl-ledger-export", ".db");
+            try {
+                LedgerVerifier.Report r;
+                try (Database database = Database.open("jdbc:sqlite:" + scratch)) {
+                    try {
+                        io.pqfl.coordinator.store.LedgerExport.importInto(dir, database);
+                    } catch (IllegalArgumentException e) {
+                        throw new CliException(e.getMessage(), e);
+                    }
+                    r = LedgerVerifier.verify(database, pinned, null, allowUnsigned);
+                }
+                return report(r, null);
+            } finally {
+                Files.deleteIfExists(scratch);
+            }
+        }
+
+        private Integer report(LedgerVerifier.Report r, TierVerifier.Report tier) {
             PrintWriter w = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             if (r.keySource() == LedgerVerifier.KeySource.FROM_DATABASE) {
@@ -175,6 +203,49 @@ public final class LedgerCommand implements Callable<Integer> {
                     db.close();
                 }
             }
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true,
+            description = {"Write the ledger as JSON lines (docs/AUDIT.md): the run, every recorded public key, and every "
+                    + "entry with all its columns, its statement's fields decoded, the signer's public key and the example "
+                    + "count, enough to check every signature with docs/PROTOCOL.md and any implementation of the schemes. "
+                    + "`pqfl ledger verify FILE` checks an export."})
+    static final class Export implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "DATA-DIR", description = "The coordinator's data directory (holding pqfl.db).")
+        Path dir;
+
+        @Option(names = "--jdbc-url", paramLabel = "URL", description = "Use this database instead of DATA-DIR/pqfl.db.")
+        String jdbcUrl;
+
+        @Option(names = "--out", paramLabel = "FILE", required = true, description = "The export to write (JSON lines).")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            DataDirectory data = DataDirectory.of(dir);
+            String url = jdbcUrl;
+            if (url == null) {
+                if (!Files.isRegularFile(data.database())) {
+                    throw new CliException(dir + ": no ledger here (expected " + data.database() + ")");
+                }
+                url = data.jdbcUrl();
+            }
+            Path tmp = out.resolveSibling(out.getFileName() + ".part");
+            int n;
+            try (Database database = Database.open(url);
+                 java.io.Writer w = Files.newBufferedWriter(tmp, java.nio.charset.StandardCharsets.UTF_8)) {
+                n = io.pqfl.coordinator.store.LedgerExport.write(database, w);
+            } catch (IllegalArgumentException e) {
+                Files.deleteIfExists(tmp);
+                throw new CliException(dir + ": " + e.getMessage(), e);
+            }
+            Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            spec.commandLine().getOut().printf("%d ledger entries exported to %s%n", n, out);
+            return Cli.OK;
         }
     }
 }

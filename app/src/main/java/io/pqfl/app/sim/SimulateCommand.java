@@ -184,6 +184,10 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default: runs/simulate-TIMESTAMP).")
     Path out;
 
+    @Option(names = "--verbose", description = "Show the full log on the console too (it always goes to simulate.log in "
+            + "the run directory; without this the console shows progress, errors and the summary).")
+    boolean verbose;
+
     /**
      * A user's trainer for every virtual client (see {@link SimulationRunner.TrainerSetup} for the options each one is
      * given); without these options, the built-in --model on Fashion-MNIST partitions.
@@ -291,6 +295,14 @@ public final class SimulateCommand implements Callable<Integer> {
         io.pqfl.trainer.TrainerFactory factory = trainerChoice.custom() ? trainerChoice.factory() : null;
         Path dir = out != null ? out : Path.of("runs", "simulate-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
+        try (RunLog log = RunLog.to(dir, verbose)) {
+            return runArms(dir, train, test, factory, parsed, modelList, partitionList, attacks);
+        }
+    }
+
+    private Integer runArms(Path dir, Examples train, Examples test, io.pqfl.trainer.TrainerFactory factory,
+                            List<Signing> parsed, List<ModelCatalog> modelList, List<Partitioner.Kind> partitionList,
+                            AttackPlan attacks) throws Exception {
         PrintWriter w = spec.commandLine().getOut();
 
         List<SimulationRunner.Spec> arms = new ArrayList<>();
@@ -401,6 +413,9 @@ public final class SimulateCommand implements Callable<Integer> {
         w.println();
         w.print(ReportWriter.table(summary));
         w.printf("%nReport: %s%n", dir.resolve("report.html").toAbsolutePath());
+        if (!verbose) {
+            w.printf("Log: %s (--verbose shows it here)%n", dir.resolve(RunLog.FILE).toAbsolutePath());
+        }
         w.flush();
         return Cli.OK;
     }

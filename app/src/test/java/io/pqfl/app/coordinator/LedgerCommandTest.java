@@ -107,4 +107,60 @@ class LedgerCommandTest {
         assertThat(err.toString()).contains("FAILED at entry 4: the model of round 1 was signed over ledger head");
         assertThat(List.of(out.toString().split("\n"))).noneMatch(l -> l.startsWith("OK"));
     }
+
+    @Test
+    void anExport_holdsWhatItTakesToCheckEverySignature_verifiesOnItsOwn_andATamperedLineIsCaught() throws Exception {
+        Path export = dir.resolve("ledger.jsonl");
+        assertThat(cli("export", recorded.data().toString(), "--out", export.toString())).isEqualTo(Cli.OK);
+        assertThat(out.toString()).contains("10 ledger entries exported to " + export);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<String> lines = java.nio.file.Files.readAllLines(export);
+        var head = json.readTree(lines.get(0));
+        assertThat(head.get("type").asText()).isEqualTo("run");
+        assertThat(head.get("coordinatorKeyId").asText()).isEqualTo(coordinatorKey.keyId().hex());
+        int checked = 0;
+        int updates = 0;
+        for (String line : lines) {
+            var n = json.readTree(line);
+            if (!"entry".equals(n.get("type").asText()) || n.get("signature") == null || n.get("signature").isNull()) {
+                continue;
+            }
+            // each signature checks out from the line's own fields: statement bytes, signature, scheme, public key
+            var key = VerifyingKey.fromEncoded(java.util.Base64.getDecoder().decode(n.get("publicKey").asText()));
+            io.pqfl.crypto.Verifier.create(key).verify(java.util.Base64.getDecoder().decode(n.get("statement").asText()),
+                    io.pqfl.crypto.SignatureValue.of(key.scheme(), java.util.Base64.getDecoder().decode(n.get("signature").asText())));
+            checked++;
+            if ("UPDATE_ACCEPTED".equals(n.get("kind").asText())) {
+                updates++;
+                assertThat(n.get("numExamples").asLong()).isPositive()
+                        .isEqualTo(n.get("decoded").get("numExamples").asLong());
+                assertThat(n.get("decoded").get("updateDigest").asText()).isEqualTo(n.get("payloadDigest").asText());
+            }
+        }
+        assertThat(updates).isEqualTo(4);
+        assertThat(checked).isGreaterThanOrEqualTo(4 + 3); // the updates and the published models at least
+
+        out.getBuffer().setLength(0);
+        assertThat(cli("verify", export.toString(), "--coordinator-key", run.resolve("coordinator.pub").toString()))
+                .isEqualTo(Cli.OK);
+        assertThat(out.toString()).contains("10 entries: 4 accepted updates, 3 rejected, 3 published models").contains("OK:");
+
+        // a line changed after the export: its entry hash no longer matches
+        Path tampered = dir.resolve("tampered.jsonl");
+        List<String> changed = new java.util.ArrayList<>();
+        boolean done = false;
+        for (String line : lines) {
+            if (!done && line.contains("\"kind\":\"UPDATE_REJECTED\"")) {
+                var n = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(line);
+                n.put("detail", "nothing happened");
+                line = json.writeValueAsString(n);
+                done = true;
+            }
+            changed.add(line);
+        }
+        java.nio.file.Files.write(tampered, changed);
+        assertThat(cli("verify", tampered.toString(), "--coordinator-key", run.resolve("coordinator.pub").toString()))
+                .isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("entry_hash does not match");
+    }
 }

@@ -102,6 +102,26 @@ class SimulateCommandTest {
     }
 
     @Test
+    void theFullLogGoesToTheRunDirectory_andTheConsoleKeepsOnlyErrors_untilTheRunEnds() throws Exception {
+        var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.classic.Level level = root.getLevel();
+        root.setLevel(ch.qos.logback.classic.Level.INFO); // as pqfl runs by default (the tests' configuration says WARN)
+        try {
+            assertThat(simulate("--clients", "2", "--rounds", "1", "--schemes", "ML-DSA-44")).isEqualTo(Cli.OK);
+        } finally {
+            root.setLevel(level);
+        }
+        java.nio.file.Path log = dir.resolve("simulate.log");
+        assertThat(java.nio.file.Files.readString(log)).contains("Round 1 open: 2 of 2 live clients sampled");
+        assertThat(out.toString()).contains("Log: " + log.toAbsolutePath());
+        // after the run: no file appender left behind, and the console's filters are as they were
+        root.iteratorForAppenders().forEachRemaining(a -> {
+            assertThat(a.getName()).isNotEqualTo("pqfl-run-log");
+            assertThat(a.getCopyOfAttachedFiltersList()).isEmpty();
+        });
+    }
+
+    @Test
     void secureAggregationWithDistributedDp_andLocalDp_reportTheirCostsAndEpsilon() throws Exception {
         assertThat(simulate("--clients", "3", "--rounds", "2", "--schemes", "ML-DSA-44", "--secure-aggregation",
                 "--dp-noise-multiplier", "2.0", "--dp-clip", "1.0")).isEqualTo(Cli.OK);

@@ -75,7 +75,7 @@ final class SecureRound {
             if (inbox == null) {
                 return null;
             }
-            log.info("Round {}: secure aggregation set up with {} neighbours, {} shares received", round,
+            log.debug("Round {}: secure aggregation set up with {} neighbours, {} shares received", round,
                     setup.getSetup().getNeighboursCount(), inbox.getInboxCount());
             return new Prepared(p, inbox.getInboxList(), ad.getSerializedSize() + shares.getSerializedSize(), compute);
         } catch (SecAggParticipant.Refused e) {

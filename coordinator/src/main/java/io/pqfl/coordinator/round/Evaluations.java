@@ -148,7 +148,7 @@ final class Evaluations {
                     "loss " + s.loss() + " over " + s.numExamples() + " examples" + (s.metrics().isEmpty() ? ""
                             : "; " + s.metrics())));
             metrics.evaluationAccepted();
-            log.info("Accepted evaluation from {} (key {}) of round {}'s model: loss {} over {} examples {}", s.clientId(),
+            log.debug("Accepted evaluation from {} (key {}) of round {}'s model: loss {} over {} examples {}", s.clientId(),
                     key.keyId(), s.round(), s.loss(), s.numExamples(), s.metrics());
             return entry.seq();
         } catch (SQLException e) {

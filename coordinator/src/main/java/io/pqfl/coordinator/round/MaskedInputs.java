@@ -112,7 +112,7 @@ final class MaskedInputs {
                 lock.unlock();
             }
         }
-        log.info("Accepted masked input from {} for round {}: digest {}", client, round, m.digest());
+        log.debug("Accepted masked input from {} for round {}: digest {}", client, round, m.digest());
         engine.carryOut(effects);
         return seq;
     }

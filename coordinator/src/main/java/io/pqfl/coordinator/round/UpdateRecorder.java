@@ -74,7 +74,7 @@ final class UpdateRecorder {
                     update.clientId().value(), key.keyId().hex(), key.scheme().displayName(), update.statement().encode(),
                     update.signature().bytes(), update.digest().bytes(), null, update.numExamples() + " examples"));
             metrics.updateAccepted();
-            log.info("Accepted update from {} (key {}) for round {}: {} examples, digest {}", update.clientId(), key.keyId(),
+            log.debug("Accepted update from {} (key {}) for round {}: {} examples, digest {}", update.clientId(), key.keyId(),
                     round, update.numExamples(), update.digest());
             return entry.seq();
         } catch (SQLException | IOException e) {

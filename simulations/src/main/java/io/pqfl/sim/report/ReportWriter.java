@@ -27,7 +27,7 @@ public final class ReportWriter {
                              int completedRounds, int rounds, double meanRoundMillis, double meanTrainMillis,
                              double meanDigestMillis, double meanSignMillis, double meanVerifyMillis, double signatureBytes,
                              double updateBytes, double cryptoSharePercent, Double overheadVsUnsignedPercent,
-                             int accepted, int rejected, Map<String, Integer> rejections, Double federatedLoss,
+                             Double overheadLowPercent, Double overheadHighPercent, int accepted, int rejected, Map<String, Integer> rejections, Double federatedLoss,
                              Double federatedAccuracy, long federatedExamples) {
     }
 
@@ -38,10 +38,11 @@ public final class ReportWriter {
         List<ArmSummary> out = new ArrayList<>();
         for (SimulationRunner.Result r : results) {
             // The unsigned, unattacked arm on the same model and data is the baseline for this arm's overhead.
-            Double unsignedRound = results.stream().filter(u -> u.spec().signing() == SigningPolicy.UNSIGNED_BASELINE
+            SimulationRunner.Result baseline = results.stream().filter(u -> u.spec().signing() == SigningPolicy.UNSIGNED_BASELINE
                             && !u.spec().attacks().any()
                             && u.spec().model() == r.spec().model() && u.spec().partition() == r.spec().partition())
-                    .map(u -> mean(u.rounds(), x -> x.wallMillis())).findFirst().orElse(null);
+                    .findFirst().orElse(null);
+            Double unsignedRound = baseline == null ? null : mean(baseline.rounds(), x -> x.wallMillis());
             double round = mean(r.rounds(), x -> x.wallMillis());
             double digest = mean(r.clients(), SimulationRunner.ClientRound::digestMillis);
             double sign = mean(r.clients(), SimulationRunner.ClientRound::signMillis);
@@ -49,20 +50,51 @@ public final class ReportWriter {
                     SimulationRunner.ClientRound::verifyMillis);
             int accepted = (int) r.clients().stream().filter(SimulationRunner.ClientRound::accepted).count();
             int rejected = r.rejections().values().stream().mapToInt(Integer::intValue).sum();
-            Double overhead = unsignedRound == null || r.spec().signing() != SigningPolicy.SIGNED || r.spec().attacks().any()
-                    || unsignedRound == 0
-                    ? null : 100 * (round - unsignedRound) / unsignedRound;
+            // One overhead per round (round r of this arm against round r of the baseline), reported as their median
+            // and range: a single number from two noisy means would present the machine's noise as a cost.
+            double[] perRound = baseline == null || r.spec().signing() != SigningPolicy.SIGNED || r.spec().attacks().any()
+                    ? new double[0] : roundOverheads(r, baseline);
+            Double overhead = perRound.length == 0 ? null : median(perRound);
+            Double low = perRound.length == 0 ? null : perRound[0];
+            Double high = perRound.length == 0 ? null : perRound[perRound.length - 1];
             out.add(new ArmSummary(r.spec().arm(), r.spec().schemeLabel(),
                     r.spec().attacks().toString(), r.initialAccuracy(), r.finalAccuracy(),
                     (int) r.rounds().stream().filter(SimulationRunner.Round::completed).count(), r.rounds().size(), round,
                     mean(r.clients(), x -> x.trainMillis()), digest, sign, verify,
                     mean(r.clients(), x -> x.signatureBytes()), mean(r.clients(), x -> x.updateBytes()),
-                    round == 0 ? 0 : 100 * (digest + sign + verify) / round, overhead, accepted, rejected, r.rejections(),
+                    round == 0 ? 0 : 100 * (digest + sign + verify) / round, overhead, low, high, accepted, rejected,
+                    r.rejections(),
                     r.federated() == null || r.federated().empty() ? null : r.federated().loss(),
                     r.federated() == null ? null : r.federated().metrics().get("accuracy"),
                     r.federated() == null ? 0 : r.federated().examples()));
         }
         return out;
+    }
+
+    /** Each round's overhead in percent against the same round of {@code baseline} (completed rounds of both), sorted. */
+    static double[] roundOverheads(SimulationRunner.Result arm, SimulationRunner.Result baseline) {
+        List<Double> out = new ArrayList<>();
+        for (SimulationRunner.Round a : arm.rounds()) {
+            for (SimulationRunner.Round b : baseline.rounds()) {
+                if (a.round() == b.round() && a.completed() && b.completed() && b.wallMillis() > 0) {
+                    out.add(100.0 * (a.wallMillis() - b.wallMillis()) / b.wallMillis());
+                }
+            }
+        }
+        return out.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** An overhead as "median [low, high]" (the range over rounds), or "-" when there is none. */
+    static String overhead(ArmSummary s) {
+        if (s.overheadVsUnsignedPercent() == null) {
+            return "-";
+        }
+        return f1(s.overheadVsUnsignedPercent()) + " [" + f1(s.overheadLowPercent()) + ", " + f1(s.overheadHighPercent()) + "]";
     }
 
     private static <T> double mean(List<T> items, ToDoubleFunction<T> f) {
@@ -198,13 +230,13 @@ public final class ReportWriter {
     /** The console and report table. */
     public static String table(List<ArmSummary> summary) {
         StringBuilder b = new StringBuilder();
-        String fmt = "%-26s %-18s %7s %7s %9s %9s %9s %9s %8s %8s %9s  %s%n";
+        String fmt = "%-26s %-18s %7s %7s %9s %9s %9s %9s %8s %22s %9s  %s%n";
         b.append(String.format(Locale.ROOT, fmt, "ARM", "ATTACKS", "ACC0", "ACC", "ROUND ms", "SIGN ms", "VERIFY ms",
                 "SIG B", "CRYPTO%", "OVERHD%", "ACC/REJ", "REJECTED BY REASON"));
         for (ArmSummary s : summary) {
             b.append(String.format(Locale.ROOT, fmt, s.arm(), s.attacks(), pct(s.initialAccuracy()), pct(s.finalAccuracy()),
                     f1(s.meanRoundMillis()), f3(s.meanSignMillis()), f3(s.meanVerifyMillis()), f1(s.signatureBytes()),
-                    f2(s.cryptoSharePercent()), s.overheadVsUnsignedPercent() == null ? "-" : f1(s.overheadVsUnsignedPercent()),
+                    f2(s.cryptoSharePercent()), overhead(s),
                     s.accepted() + "/" + s.rejected(), s.rejections().isEmpty() ? "-" : s.rejections().toString()));
         }
         return b.toString();
@@ -220,7 +252,7 @@ public final class ReportWriter {
                     .append("</td><td>").append(f3(s.meanDigestMillis())).append("</td><td>").append(f3(s.meanSignMillis()))
                     .append("</td><td>").append(f3(s.meanVerifyMillis())).append("</td><td>").append(f1(s.signatureBytes()))
                     .append("</td><td>").append(f2(s.cryptoSharePercent())).append("</td><td>")
-                    .append(s.overheadVsUnsignedPercent() == null ? "-" : f1(s.overheadVsUnsignedPercent()))
+                    .append(overhead(s))
                     .append("</td><td>").append(s.accepted()).append("</td><td>")
                     .append(esc(s.rejections().isEmpty() ? "-" : s.rejections().toString())).append("</td></tr>\n");
         }
@@ -237,8 +269,9 @@ public final class ReportWriter {
                 <p>Real federations (coordinator and client agents of pqfl, real gRPC, DJL training on Fashion-MNIST), one per
                 arm. Accuracy is the global model's on held-out test examples after each round. Times are means per update
                 (sign, digest: client; verify: coordinator, including the one-pass digest and decode of the update) and per
-                round (wall time, open to close). CRYPTO%% is (digest + sign + verify) / round time; OVERHD%% compares an arm's
-                mean round time with the unsigned arm's in the same run.</p>
+                round (wall time, open to close). CRYPTO%% is (digest + sign + verify) / round time; OVERHD%% compares each round's
+                time with the same round of the unsigned arm in the same run: the median over rounds, and in brackets the
+                lowest and highest (a range that holds 0 is noise, not a cost).</p>
                 <h2>Summary</h2>
                 <table><tr><th>arm</th><th>scheme</th><th>attacks</th><th>acc (initial)</th><th>acc (final)</th><th>rounds</th>
                 <th>round ms</th><th>train ms</th><th>digest ms</th><th>sign ms</th><th>verify ms</th><th>signature B</th>

@@ -82,4 +82,28 @@ class ReportWriterTest {
         assertThat(SimulationRunner.Round.describe("ML-DSA-44", 2, false, 0, 1, null))
                 .isEqualTo("ML-DSA-44: round 2 skipped (0 accepted, 1 rejected)");
     }
+
+    @Test
+    void theOverheadIsEachRoundAgainstTheSameUnsignedRound_reportedAsMedianAndRange() {
+        SimulationRunner.Spec signed = spec("ML-DSA-44", null);
+        SimulationRunner.Spec unsigned = new SimulationRunner.Spec("none", SigningPolicy.UNSIGNED_BASELINE,
+                SignatureScheme.ML_DSA_44, 3, 3, ModelCatalog.MLP, "fedavg", Map.of(), TrainingConfig.defaults(),
+                Partitioner.Kind.IID, 0.5, 10, 1, SimulationRunner.Transport.IN_PROCESS, AttackPlan.none(),
+                Duration.ofSeconds(5), null, io.pqfl.coordinator.aggregate.TrainingSchedule.CONSTANT,
+                SimulationRunner.Scale.DEFAULT, null);
+        var a = result(signed, List.of(round("ML-DSA-44", 1, 110), round("ML-DSA-44", 2, 90), round("ML-DSA-44", 3, 130)),
+                Double.NaN, Double.NaN);
+        var b = result(unsigned, List.of(round("none", 1, 100), round("none", 2, 100), round("none", 3, 100)),
+                Double.NaN, Double.NaN);
+        ReportWriter.ArmSummary s = ReportWriter.summarize(List.of(a, b)).get(0);
+        assertThat(s.overheadVsUnsignedPercent()).isEqualTo(10.0);
+        assertThat(s.overheadLowPercent()).isEqualTo(-10.0);
+        assertThat(s.overheadHighPercent()).isEqualTo(30.0);
+        assertThat(ReportWriter.table(ReportWriter.summarize(List.of(a, b)))).contains("10.0 [-10.0, 30.0]");
+        assertThat(ReportWriter.summarize(List.of(a, b)).get(1).overheadVsUnsignedPercent()).isNull();
+    }
+
+    private static SimulationRunner.Round round(String arm, long r, long wallMillis) {
+        return new SimulationRunner.Round(arm, r, true, wallMillis, 3, 0, 0.5, 1.0);
+    }
 }
