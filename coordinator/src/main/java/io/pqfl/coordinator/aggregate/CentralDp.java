@@ -47,10 +47,9 @@ import org.slf4j.LoggerFactory;
  * is counted when its noisy aggregate is computed, even if it is then not published. With a budget, a round whose
  * composition would cross it is refused before any noise is drawn (the round is skipped, nothing is released).
  */
-public final class CentralDp implements Strategy {
+public final class CentralDp extends WrappingStrategy {
     private static final Logger log = LoggerFactory.getLogger(CentralDp.class);
 
-    private final Strategy inner;
     private final DpSettings dp;
     private final Random random;
     private final RdpAccountant accountant = new RdpAccountant();
@@ -74,7 +73,7 @@ public final class CentralDp implements Strategy {
     }
 
     private CentralDp(Strategy inner, DpSettings dp, Random random) {
-        this.inner = Objects.requireNonNull(inner, "inner");
+        super(inner);
         this.dp = Objects.requireNonNull(dp, "dp");
         this.random = random;
         requireSumBased(inner);
@@ -98,21 +97,6 @@ public final class CentralDp implements Strategy {
         return dp;
     }
 
-    @Override
-    public String name() {
-        return inner.name();
-    }
-
-    @Override
-    public TrainingConfig configureRound(long round, TrainingConfig base) {
-        return inner.configureRound(round, base);
-    }
-
-    @Override
-    public TrainingConfig configureClient(long round, ClientId client, TrainingConfig base) {
-        return inner.configureClient(round, client, base);
-    }
-
     /** The inner strategy's sample; its size over the eligible clients is the round's sampling rate. */
     @Override
     public List<ClientId> sample(long round, List<ClientId> eligible, int count, Random sampling) {
@@ -121,21 +105,6 @@ public final class CentralDp implements Strategy {
             rates.put(round, Math.min(1.0, (double) chosen.size() / eligible.size()));
         }
         return chosen;
-    }
-
-    @Override
-    public void checkClients(int minClients) {
-        inner.checkClients(minClients);
-    }
-
-    @Override
-    public Optional<ModelWeights> state() {
-        return inner.state();
-    }
-
-    @Override
-    public void restore(ModelWeights state) {
-        inner.restore(state);
     }
 
     /**

@@ -25,7 +25,7 @@ import java.util.function.Function;
  * Clients weight their updates by their example counts capped at the settings' weight cap, or by 1 when the inner
  * strategy is unweighted.
  */
-public final class SecureAggregation implements Strategy {
+public final class SecureAggregation extends WrappingStrategy {
     /**
      * The most parameters a model may have: its masked vector ({@code 8 * (P + 1)} bytes) travels in one gRPC message,
      * and the coordinator accepts messages of up to 8 MiB (64 KiB kept for the message's other fields).
@@ -36,7 +36,6 @@ public final class SecureAggregation implements Strategy {
     /** Distributed DP's per-coordinate range in noise standard deviations above the L2 clip: clamping never bites. */
     static final double NOISE_RANGE_STDS = 8;
 
-    private final Strategy inner;
     private final SecAggSettings settings;
     private final DpSettings dp;
     private final Map<Long, SecAggRound> rounds = new ConcurrentHashMap<>();
@@ -63,7 +62,7 @@ public final class SecureAggregation implements Strategy {
      * @throws IllegalArgumentException when {@code inner} needs individual updates
      */
     public SecureAggregation(Strategy inner, SecAggSettings settings, DpSettings dp) {
-        this.inner = Objects.requireNonNull(inner, "inner");
+        super(inner);
         this.settings = Objects.requireNonNull(settings, "settings");
         this.dp = dp;
         requireSumBased(inner);
@@ -168,21 +167,6 @@ public final class SecureAggregation implements Strategy {
     }
 
     @Override
-    public String name() {
-        return inner.name();
-    }
-
-    @Override
-    public TrainingConfig configureRound(long round, TrainingConfig base) {
-        return inner.configureRound(round, base);
-    }
-
-    @Override
-    public TrainingConfig configureClient(long round, ClientId client, TrainingConfig base) {
-        return inner.configureClient(round, client, base);
-    }
-
-    @Override
     public List<ClientId> sample(long round, List<ClientId> eligible, int count, Random random) {
         List<ClientId> chosen = inner.sample(round, eligible, count, random);
         if (!eligible.isEmpty()) {
@@ -225,21 +209,6 @@ public final class SecureAggregation implements Strategy {
         log.info(String.format(java.util.Locale.ROOT, "Round %d distributed DP: %d of %d sampled clients added noise (effective "
                 + "noise multiplier %.4f); dp_epsilon=%.6f dp_round_epsilon=%.6f dp_delta=%g dp_rate=%.6f", round, contributors,
                 sampled, z, totalEpsilon, roundEpsilon, dp.delta(), rate));
-    }
-
-    @Override
-    public void checkClients(int minClients) {
-        inner.checkClients(minClients);
-    }
-
-    @Override
-    public Optional<ModelWeights> state() {
-        return inner.state();
-    }
-
-    @Override
-    public void restore(ModelWeights state) {
-        inner.restore(state);
     }
 
     /**

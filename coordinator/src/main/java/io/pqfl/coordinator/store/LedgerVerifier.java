@@ -354,6 +354,14 @@ public final class LedgerVerifier {
                 || !Arrays.equals(s.updateDigest().bytes(), e.payloadDigest())) {
             throw new IllegalArgumentException("the update statement does not match its ledger row");
         }
+        VerifyingKey key = recordedKey(e, ledger);
+        if (signed) {
+            Verifier.create(key).verify(e.statement(), SignatureValue.of(SignatureScheme.parse(e.scheme()), e.signature()));
+        }
+    }
+
+    /** The client key an entry names, as the ledger recorded it (refused when missing or not of that id). */
+    private static VerifyingKey recordedKey(LedgerEntry e, Ledger ledger) throws SQLException, KeyFormatException {
         Optional<byte[]> encoded = ledger.publicKey(e.keyId());
         if (encoded.isEmpty()) {
             throw new IllegalArgumentException("client key " + e.keyId() + " is not recorded");
@@ -362,9 +370,7 @@ public final class LedgerVerifier {
         if (!key.keyId().hex().equals(e.keyId())) {
             throw new IllegalArgumentException("recorded key does not have id " + e.keyId());
         }
-        if (signed) {
-            Verifier.create(key).verify(e.statement(), SignatureValue.of(SignatureScheme.parse(e.scheme()), e.signature()));
-        }
+        return key;
     }
 
     private static void checkMaskedInput(LedgerEntry e, Ledger ledger, String federation)
@@ -376,14 +382,7 @@ public final class LedgerVerifier {
                 || !Arrays.equals(io.pqfl.protocol.SecAggStatement.maskedInputDigest(s.body()).bytes(), e.payloadDigest())) {
             throw new IllegalArgumentException("the masked-input statement does not match its ledger row");
         }
-        Optional<byte[]> encoded = ledger.publicKey(e.keyId());
-        if (encoded.isEmpty()) {
-            throw new IllegalArgumentException("client key " + e.keyId() + " is not recorded");
-        }
-        VerifyingKey key = VerifyingKey.fromEncoded(encoded.get());
-        if (!key.keyId().hex().equals(e.keyId())) {
-            throw new IllegalArgumentException("recorded key does not have id " + e.keyId());
-        }
+        VerifyingKey key = recordedKey(e, ledger);
         Verifier.create(key).verify(e.statement(), SignatureValue.of(SignatureScheme.parse(e.scheme()), e.signature()));
     }
 
@@ -395,14 +394,7 @@ public final class LedgerVerifier {
                 || !Arrays.equals(io.pqfl.crypto.PayloadDigest.of(e.statement()).bytes(), e.payloadDigest())) {
             throw new IllegalArgumentException("the evaluation statement does not match its ledger row");
         }
-        Optional<byte[]> encoded = ledger.publicKey(e.keyId());
-        if (encoded.isEmpty()) {
-            throw new IllegalArgumentException("client key " + e.keyId() + " is not recorded");
-        }
-        VerifyingKey key = VerifyingKey.fromEncoded(encoded.get());
-        if (!key.keyId().hex().equals(e.keyId())) {
-            throw new IllegalArgumentException("recorded key does not have id " + e.keyId());
-        }
+        VerifyingKey key = recordedKey(e, ledger);
         if (signed) {
             Verifier.create(key).verify(e.statement(), SignatureValue.of(SignatureScheme.parse(e.scheme()), e.signature()));
         }
