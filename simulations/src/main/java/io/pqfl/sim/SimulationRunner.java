@@ -20,7 +20,6 @@ import io.pqfl.client.train.DjlTrainerFactory;
 import io.pqfl.client.train.TaskKind;
 import io.pqfl.coordinator.Coordinator;
 import io.pqfl.coordinator.CoordinatorConfig;
-import io.pqfl.coordinator.aggregate.CentralDp;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.privacy.PrivacySpent;
 import io.pqfl.coordinator.round.FederationEngine;
@@ -458,8 +457,7 @@ public final class SimulationRunner {
             public void roundClosed(long round, boolean completed, Duration wall, int accepted, int rejected) {
                 roundWall.put(round, new long[] {wall.toMillis(), completed ? 1 : 0, accepted, rejected});
                 // The round's spending, if its aggregate was noised: the listener hears of a round after it closed.
-                PrivacySpent dp = engine.differentialPrivacy().map(CentralDp::lastSpent)
-                        .filter(x -> x.round() == round).orElse(null);
+                PrivacySpent dp = engine.lastPrivacySpent().filter(x -> x.round() == round).orElse(null);
                 if (dp != null) {
                     privacy.put(round, dp);
                 }

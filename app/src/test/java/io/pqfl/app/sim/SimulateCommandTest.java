@@ -132,6 +132,13 @@ class SimulateCommandTest {
         ref.compose(1.0, 2.0, 2);
         assertThat(a.get("epsilon").asDouble()).isCloseTo(ref.epsilon(1e-5), org.assertj.core.data.Offset.offset(1e-9));
         assertThat(a.get("secAggCoordinatorMillis").asDouble()).isPositive();
+        // and per round: round 1 alone, then both
+        io.pqfl.coordinator.privacy.RdpAccountant one = new io.pqfl.coordinator.privacy.RdpAccountant();
+        one.compose(1.0, 2.0, 1);
+        assertThat(a.get("rounds").get(0).get("epsilon").asDouble()).isCloseTo(one.epsilon(1e-5),
+                org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(a.get("rounds").get(1).get("epsilon").asDouble()).isCloseTo(ref.epsilon(1e-5),
+                org.assertj.core.data.Offset.offset(1e-9));
 
         out.getBuffer().setLength(0);
         assertThat(simulate("--clients", "3", "--rounds", "2", "--schemes", "ML-DSA-44", "--local-dp-noise-multiplier", "4.0",

@@ -572,6 +572,14 @@ public final class FederationEngine implements AutoCloseable {
         return java.util.Optional.ofNullable(privacy);
     }
 
+    /** The newest noised round's spending, central or distributed DP's; empty without DP or before the first. */
+    public java.util.Optional<io.pqfl.coordinator.privacy.PrivacySpent> lastPrivacySpent() {
+        if (privacy != null) {
+            return java.util.Optional.ofNullable(privacy.lastSpent());
+        }
+        return secure == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(secure.lastSpent());
+    }
+
     /** The current global model and its signature. */
     public SignedModel globalModel() {
         return locked(() -> training.global().signed());
