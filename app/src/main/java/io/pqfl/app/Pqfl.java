@@ -26,7 +26,7 @@ import picocli.CommandLine;
             AggregatorCommand.class,
             LedgerCommand.class, TokenCommand.class, ModelCommand.class,
             SimulateCommand.class, BenchCommand.class, CoordinatorBenchCommand.class,
-            LoadCommand.class})
+            LoadCommand.class, ConfigTemplateCommand.class})
 public final class Pqfl implements Callable<Integer> {
     @Spec
     CommandSpec spec;
