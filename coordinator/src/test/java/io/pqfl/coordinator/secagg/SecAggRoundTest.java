@@ -185,4 +185,39 @@ class SecAggRoundTest {
         assertThatThrownBy(() -> io.pqfl.coordinator.aggregate.SecureAggregationChecks.checkSum(1, pushed, 3, fp))
                 .hasMessageContaining("coordinate 0");
     }
+
+    @Test
+    void aClientKeepsOneWaiterPerPhase_anOlderWaitIsAnsweredPendingAtOnce() throws Exception {
+        SecAggRound r = round(Duration.ofSeconds(30), "a", "b", "c");
+        r.advertise(new ClientId("a"), advert("a", 3, nonce));
+        var first = new CopyOnWriteArrayList<io.pqfl.proto.v1.SecAggStep>();
+        var second = new CopyOnWriteArrayList<io.pqfl.proto.v1.SecAggStep>();
+        io.pqfl.proto.v1.SecAggAwait wait = io.pqfl.proto.v1.SecAggAwait.newBuilder().setRound(3)
+                .setAfter(io.pqfl.proto.v1.SecAggPhase.ADVERTISE).setWaitMs(20_000).build();
+        r.await(new ClientId("a"), wait, collector(first));
+        assertThat(first).isEmpty(); // the phase is open: it waits
+        r.await(new ClientId("a"), wait, collector(second));
+        assertThat(first).hasSize(1).allSatisfy(s -> assertThat(s.getPending()).isTrue()); // superseded, not leaked
+        assertThat(second).isEmpty();
+        r.advertise(new ClientId("b"), advert("b", 3, nonce));
+        r.advertise(new ClientId("c"), advert("c", 3, nonce)); // everyone advertised: the phase closes
+        assertThat(second).hasSize(1).allSatisfy(s -> assertThat(s.hasSetup()).isTrue());
+        assertThat(first).hasSize(1);
+    }
+
+    private static io.grpc.stub.StreamObserver<io.pqfl.proto.v1.SecAggStep> collector(
+            List<io.pqfl.proto.v1.SecAggStep> into) {
+        return new io.grpc.stub.StreamObserver<>() {
+            public void onNext(io.pqfl.proto.v1.SecAggStep s) {
+                into.add(s);
+            }
+
+            public void onError(Throwable t) {
+                throw new AssertionError(t);
+            }
+
+            public void onCompleted() {
+            }
+        };
+    }
 }
