@@ -99,10 +99,6 @@ final class SecAggParticipant {
         random.nextBytes(selfMask);
     }
 
-    long round() {
-        return round;
-    }
-
     /** Phase 1: this client's keys for the round, signed. */
     SecAggAdvertisement advertisement() {
         byte[] commitment = SecAggKeys.commitSelfMask(context, self.value(), selfMask);

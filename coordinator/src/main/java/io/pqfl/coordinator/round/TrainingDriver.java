@@ -153,7 +153,7 @@ final class TrainingDriver {
             secure.open(plan.round(), r -> new SecAggRound(config.federationId(), r, plan.nonce(), plan.sampled(),
                     secure.settings(), secure.encodingFor(plan.sampled().size()), secure.noiseFor(plan.sampled().size()), p,
                     signer, engine::enrolledKey,
-                    excused -> engine.feed(m -> m.clientsExcused(r, excused, clock.instant())), engine.timer(), clock));
+                    excused -> engine.feed(m -> m.clientsExcused(r, excused, clock.instant())), engine.timer()));
         }
         return new RoundWork(context, strategy.begin(plan.round(), model), task, clock.instant());
     }

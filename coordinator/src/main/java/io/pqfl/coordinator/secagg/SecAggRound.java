@@ -31,9 +31,6 @@ import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.SecAggStatement;
 import io.pqfl.protocol.SecAggStatement.Part;
 import java.security.MessageDigest;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -99,7 +96,6 @@ public final class SecAggRound {
     private final Keys keys;
     private final Consumer<Set<ClientId>> excuse;
     private final ScheduledExecutorService timer;
-    private final Clock clock;
 
     private Phase phase = Phase.ADVERTISE;
     private String abortReason;
@@ -121,7 +117,6 @@ public final class SecAggRound {
     private final List<Waiter> waiters = new ArrayList<>();
     private final CompletableFuture<long[]> unmasked = new CompletableFuture<>();
     private ScheduledFuture<?> phaseTimer;
-    private final Instant opened;
     private long coordinatorNanos;
 
     /**
@@ -134,7 +129,7 @@ public final class SecAggRound {
 
     public SecAggRound(String federationId, long round, RoundNonce nonce, List<ClientId> sampled, SecAggSettings settings,
                        FixedPoint encoding, ClientNoise noise, int parameters, Signer coordinator, Keys keys,
-                       Consumer<Set<ClientId>> excuse, ScheduledExecutorService timer, Clock clock) {
+                       Consumer<Set<ClientId>> excuse, ScheduledExecutorService timer) {
         this.federationId = federationId;
         this.round = round;
         this.nonce = nonce;
@@ -149,8 +144,6 @@ public final class SecAggRound {
         this.keys = keys;
         this.excuse = excuse;
         this.timer = timer;
-        this.clock = clock;
-        this.opened = clock.instant();
         this.phaseTimer = timer.schedule(() -> closeAdvertise("the advertisement phase timed out"),
                 settings.phaseTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -919,10 +912,5 @@ public final class SecAggRound {
 
     private static RefusedException invalid(String why) {
         return new RefusedException(RejectReason.SECAGG_INVALID, why);
-    }
-
-    /** How long the round's protocol has been running. */
-    public Duration age() {
-        return Duration.between(opened, clock.instant());
     }
 }

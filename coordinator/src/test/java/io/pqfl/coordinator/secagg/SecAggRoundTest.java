@@ -19,7 +19,6 @@ import io.pqfl.protocol.RejectReason;
 import io.pqfl.protocol.RoundNonce;
 import io.pqfl.protocol.SecAggStatement;
 import java.security.SecureRandom;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -55,7 +54,7 @@ class SecAggRoundTest {
         return new SecAggRound("fed", 3, nonce, List.of(ids).stream().map(ClientId::new).toList(),
                 new SecAggSettings(0, 0, 1.0, 100, phaseTimeout), FixedPoint.forBound(1.0, 100, ids.length),
                 SecAggRound.ClientNoise.NONE, 10,
-                Signer.create(coordinator), this::keyOf, excused::add, timer, Clock.systemUTC());
+                Signer.create(coordinator), this::keyOf, excused::add, timer);
     }
 
     private VerifyingKey keyOf(ClientId c) throws RefusedException {
