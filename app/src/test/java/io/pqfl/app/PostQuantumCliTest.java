@@ -183,9 +183,17 @@ class PostQuantumCliTest {
         tlsLog.setLevel(Level.INFO);
         ExecutorService pool = Executors.newFixedThreadPool(3);
         try {
-            // Only what sizes the run for a test is added: one round, small partitions, no metrics port, loopback only.
+            // Only what sizes the run for a test is added: one round, small partitions, no metrics port, loopback only;
+            // and the dashboard, with an ECDSA certificate as a browser would need.
+            io.pqfl.coordinator.SelfSignedTls web = io.pqfl.coordinator.SelfSignedTls.create();
+            web.write(dir.resolve("web.crt"), dir.resolve("web.key"));
+            int dashboardPort = freePort();
             CompletableFuture<Run> coordinator = CompletableFuture.supplyAsync(() -> pqfl(asPrinted(coordinatorCommand,
-                    "--host", "127.0.0.1", "--metrics-port", "-1", "--rounds", "1", "--round-timeout", "3m", "--linger", "2s", "--no-final-evaluation")), pool);
+                    "--host", "127.0.0.1", "--metrics-port", "-1", "--rounds", "1", "--round-timeout", "3m", "--linger", "2s",
+                    "--no-final-evaluation", "--dashboard-port", Integer.toString(dashboardPort), "--dashboard-tls-cert",
+                    p("web.crt"), "--dashboard-tls-key", p("web.key"))), pool);
+            String state = dashboardState(web, dashboardPort);
+            assertThat(state).contains("\"transport\":\"TLS 1.3, key exchange hybrid");
             List<CompletableFuture<Run>> clients = new ArrayList<>();
             for (int i = 0; i < clientCommands.size(); i++) {
                 String[] args = asPrinted(clientCommands.get(i), "--partition", (i * 1200) + "-" + (i * 1200 + 1199), "--device",
@@ -221,6 +229,52 @@ class PostQuantumCliTest {
         Run again = pqfl("coordinator", "init", "--dir", p("fed"));
         assertThat(again.exit()).isEqualTo(Cli.FAILED);
         assertThat(again.err()).contains(p("fed") + " already exists and is not empty");
+    }
+
+    /** GET /api/state over HTTPS (TLS 1.3, hybrid key exchange), trusting {@code web}; retried while the coordinator starts. */
+    private static String dashboardState(io.pqfl.coordinator.SelfSignedTls web, int port) throws Exception {
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("web", web.certificate());
+        var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        var ctx = io.pqfl.transport.PqTls.sslContext(null, tmf.getTrustManagers(), io.pqfl.transport.KeyExchange.HYBRID);
+        String[] body = new String[1];
+        io.pqfl.coordinator.Await.until(java.time.Duration.ofSeconds(60), "the dashboard to answer over HTTPS", () -> {
+            try (var socket = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port)) {
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write("GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                // The JDK's server closes without close_notify: read the headers, then Content-Length bytes.
+                var in = new java.io.DataInputStream(socket.getInputStream());
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    head.append((char) in.readUnsignedByte());
+                }
+                var length = java.util.regex.Pattern.compile("(?i)content-length: (\\d+)").matcher(head);
+                byte[] content = new byte[length.find() ? Integer.parseInt(length.group(1)) : 0];
+                in.readFully(content);
+                String response = head + new String(content, java.nio.charset.StandardCharsets.UTF_8);
+                body[0] = response;
+                return response.startsWith("HTTP/1.1 200") && response.toLowerCase().contains("x-pqfl-tls-group: x25519mlkem768");
+            } catch (java.io.IOException e) {
+                body[0] = e.toString();
+                return false; // not listening yet
+            }
+        }, () -> "last answer: " + body[0]);
+        return body[0];
+    }
+
+    @Test
+    void dashboardOptions_thatCannotWork_areRefused_exit2() {
+        Run plaintext = pqfl("coordinator", "--key", p("coordinator.key"), "--plaintext", "--dashboard-port", "0",
+                "--dashboard-tls-cert", p("web.crt"), "--dashboard-tls-key", p("web.key"));
+        assertThat(plaintext.exit()).isEqualTo(Cli.USAGE);
+        assertThat(plaintext.err()).contains("--dashboard-tls-cert needs TLS (--tls-cert)");
+        Run alone = pqfl("coordinator", "--key", p("coordinator.key"), "--plaintext", "--dashboard-port", "0",
+                "--dashboard-tls-cert", p("web.crt"));
+        assertThat(alone.exit()).isEqualTo(Cli.USAGE);
+        assertThat(alone.err()).contains("--dashboard-tls-cert and --dashboard-tls-key go together");
     }
 
     @Test

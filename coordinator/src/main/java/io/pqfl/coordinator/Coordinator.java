@@ -51,6 +51,7 @@ public final class Coordinator implements AutoCloseable {
     private final IdentityService identity;
     private final FederationEngine rounds;
     private final TrustDirectoryWatcher trustWatcher;
+    private final io.pqfl.coordinator.dashboard.ClientActivity activity;
     private final ScheduledExecutorService watchTimer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "pqfl-trust-watch");
         t.setDaemon(true);
@@ -89,7 +90,12 @@ public final class Coordinator implements AutoCloseable {
                     new Authenticator(config.federationId(), coordinatorKey.keyId(), directory, verifier, challenges, sessions),
                     new Enrollment(config.federationId(), directory, tokens, config.acceptedSchemes(), challenges), ledger,
                     metrics, () -> rounds.currentRound()); // not status(): it counts live clients
-            identity.onSeen(rounds::clientSeen);
+            this.activity = new io.pqfl.coordinator.dashboard.ClientActivity(clock);
+            rounds.addListener(activity);
+            identity.onSeen(c -> {
+                rounds.clientSeen(c);
+                activity.seen(c);
+            });
             Gauge.builder("pqfl.sessions", sessions, Sessions::size).description("Live client sessions")
                     .register(metrics.registry());
             // A revoked client's next call is refused (REVOKED_KEY) by the session check; the rounds re-evaluate.
@@ -148,6 +154,11 @@ public final class Coordinator implements AutoCloseable {
     /** The audit ledger (tests and the operator's tools read it). */
     public Ledger ledger() {
         return ledger;
+    }
+
+    /** Each client's last status (the dashboard's). */
+    public io.pqfl.coordinator.dashboard.ClientActivity activity() {
+        return activity;
     }
 
     public RunStore runs() {

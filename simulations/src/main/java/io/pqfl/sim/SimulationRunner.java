@@ -442,7 +442,7 @@ public final class SimulationRunner {
         Map<Long, long[]> roundWall = new ConcurrentHashMap<>();
         Map<String, Integer> rejections = Collections.synchronizedMap(new TreeMap<>());
         Map<Long, PrivacySpent> privacy = new ConcurrentHashMap<>();
-        engine.setListener(new UpdateListener() {
+        engine.addListener(new UpdateListener() {
             @Override
             public void accepted(ClientId client, long round, long verifyNanos, long bytes) {
                 verifyMillis.put(round + "/" + client, verifyNanos / 1e6);

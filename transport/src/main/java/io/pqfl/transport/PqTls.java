@@ -123,6 +123,18 @@ public final class PqTls {
                 new String[] {"TLSv1.3"}, false);
     }
 
+    /**
+     * A server context for an HTTPS endpoint beside the gRPC port (the coordinator's dashboard): TLS 1.3 with
+     * {@code groups}, the certificate {@code chain} with {@code key}, no client certificates and no ALPN. The
+     * certificate may be classical (ECDSA, RSA, Ed25519) where a browser must verify it; the key exchange stays
+     * {@code groups}.
+     */
+    public static SSLContext httpsServer(List<X509Certificate> chain, PrivateKey key, KeyExchange groups) {
+        Objects.requireNonNull(chain, "chain");
+        Objects.requireNonNull(key, "key");
+        return sslContext(keyManagers(chain, key), null, groups);
+    }
+
     /** A configured BCJSSE context, for raw TLS sockets (diagnostics and tests). */
     public static SSLContext sslContext(KeyManager[] keyManagers, TrustManager[] trustManagers, KeyExchange groups) {
         try {

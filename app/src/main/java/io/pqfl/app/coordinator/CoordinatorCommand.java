@@ -10,6 +10,8 @@ import io.pqfl.coordinator.CoordinatorConfig;
 import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.metrics.MetricsEndpoint;
+import io.pqfl.coordinator.dashboard.DashboardServer;
+import io.pqfl.coordinator.dashboard.DashboardState;
 import io.pqfl.coordinator.Coordinator;
 import io.pqfl.coordinator.server.CoordinatorServer;
 import io.pqfl.crypto.KeyPem;
@@ -208,6 +210,25 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     ServerTlsOptions tls;
 
+    @Option(names = "--dashboard-port", defaultValue = "-1", paramLabel = "PORT",
+            description = "Serve the read-only web dashboard on this port (HTTPS with the coordinator's TLS; HTTP under "
+                    + "--plaintext); -1 disables (default: ${DEFAULT-VALUE}). docs/COORDINATOR.md, \"Dashboard\".")
+    int dashboardPort;
+
+    @Option(names = "--dashboard-host", defaultValue = "127.0.0.1", paramLabel = "HOST",
+            description = "Address the dashboard listens on (default: ${DEFAULT-VALUE}; it has no login: expose it only "
+                    + "to operators).")
+    String dashboardHost;
+
+    @Option(names = "--dashboard-tls-cert", paramLabel = "FILE",
+            description = "The dashboard's certificate (PEM chain), e.g. an ECDSA one a browser can verify (default: "
+                    + "--tls-cert; browsers cannot verify ML-DSA certificates yet). The key exchange stays --tls-key-exchange.")
+    Path dashboardTlsCert;
+
+    @Option(names = "--dashboard-tls-key", paramLabel = "FILE",
+            description = "The --dashboard-tls-cert's private key (unencrypted PEM).")
+    Path dashboardTlsKey;
+
     @Mixin
     EvaluationOptions evaluation;
 
@@ -228,6 +249,16 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     "Missing required option: '--key=FILE'");
         }
         tls.check();
+        if ((dashboardTlsCert == null) != (dashboardTlsKey == null)) {
+            throw new io.pqfl.app.UsageException("--dashboard-tls-cert and --dashboard-tls-key go together");
+        }
+        if (dashboardTlsCert != null && !tls.enabled()) {
+            throw new io.pqfl.app.UsageException("--dashboard-tls-cert needs TLS (--tls-cert): under --plaintext the "
+                    + "dashboard is served over HTTP");
+        }
+        if (dashboardTlsCert != null && dashboardPort < 0) {
+            throw new io.pqfl.app.UsageException("--dashboard-tls-cert without --dashboard-port");
+        }
         SigningKey coordinatorKey = KeyPem.readSigningKey(key, password.password());
         CoordinatorConfig cfg;
         try {
@@ -277,10 +308,17 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try (CoordinatorServer server = new CoordinatorServer(builder, coordinator).start().withShutdownHook();
-             MetricsEndpoint endpoint = metricsPort < 0 ? null : new MetricsEndpoint(metricsHost, metricsPort, metrics)) {
+             MetricsEndpoint endpoint = metricsPort < 0 ? null : new MetricsEndpoint(metricsHost, metricsPort, metrics);
+             DashboardServer dashboard = dashboardPort < 0 ? null : new DashboardServer(dashboardHost, dashboardPort,
+                     tls.enabled() ? tls.dashboardContext(coordinatorKey, password, dashboardTlsCert, dashboardTlsKey) : null,
+                     new DashboardState(coordinator, transport, Clock.systemUTC()))) {
             out.printf("pqfl coordinator: federation %s, key %s (%s), listening on %s:%d (%s)%s%n", cfg.federationId(),
                     coordinatorKey.keyId(), coordinatorKey.scheme(), host, server.port(), transport,
                     endpoint == null ? "" : ", metrics on :" + endpoint.port() + "/metrics");
+            if (dashboard != null) {
+                out.printf("  dashboard: %s://%s:%d/%s%n", dashboard.scheme(), dashboardHost, dashboard.port(),
+                        dashboard.scheme().equals("http") ? " (plaintext: read-only, but not confidential)" : "");
+            }
             out.printf("  %d clients enrolled in %s; %d rounds of %s (%s); data in %s%n", trust.clients().size(),
                     cfg.trustDir(), cfg.rounds(), cfg.strategy(), cfg.trainingSchedule().describe(), cfg.dataDir());
             out.flush();

@@ -103,6 +103,48 @@ final class ServerTlsOptions {
     }
 
     /**
+     * The dashboard's HTTPS context, when {@link #enabled}: the same TLS 1.3 and key exchange as the gRPC port, with
+     * {@code cert}/{@code key} (PEM; any key type, e.g. ECDSA, so that a browser can verify it) or, without them, the
+     * gRPC port's certificate and key.
+     */
+    javax.net.ssl.SSLContext dashboardContext(SigningKey coordinatorKey, PasswordOptions password, Path cert, Path key)
+            throws Exception {
+        KeyExchange groups;
+        try {
+            groups = KeyExchange.parse(keyExchange);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+        if (cert == null) {
+            SigningKey tls = tlsKey == null ? coordinatorKey : KeyPem.readSigningKey(tlsKey, password.password());
+            return PqTls.httpsServer(Certificates.readAll(tlsCert), tls.toJca(), groups);
+        }
+        var chain = Certificates.readAll(cert);
+        java.security.PrivateKey privateKey = readAnyPrivateKey(key);
+        try {
+            return PqTls.httpsServer(chain, privateKey, groups);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--dashboard-tls-cert/--dashboard-tls-key: " + e.getMessage(), e);
+        }
+    }
+
+    /** An unencrypted PEM private key of any algorithm Bouncy Castle knows (PKCS#8, or OpenSSL's EC/RSA forms). */
+    private static java.security.PrivateKey readAnyPrivateKey(Path file) throws Exception {
+        try (var parser = new org.bouncycastle.openssl.PEMParser(java.nio.file.Files.newBufferedReader(file))) {
+            Object o = parser.readObject();
+            var converter = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter()
+                    .setProvider(io.pqfl.crypto.internal.BcAlgorithms.bouncyCastle());
+            if (o instanceof org.bouncycastle.openssl.PEMKeyPair pair) {
+                return converter.getKeyPair(pair).getPrivate();
+            }
+            if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
+                return converter.getPrivateKey(info);
+            }
+            throw new CliException(file + " holds no unencrypted PEM private key (--dashboard-tls-key)");
+        }
+    }
+
+    /**
      * The server's TLS context, when {@link #enabled}: the certificate chain with {@code coordinatorKey} (read from
      * {@code keyFile}) or the --tls-key (read with {@code password}), and the client CA's trust when client
      * certificates are asked for.

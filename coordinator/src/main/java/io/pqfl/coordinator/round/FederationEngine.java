@@ -239,8 +239,9 @@ public final class FederationEngine implements AutoCloseable {
         return t;
     }
 
-    public void setListener(UpdateListener listener) {
-        this.listener = Objects.requireNonNull(listener, "listener");
+    /** Adds an observer of updates and rounds; every observer added is told, in the order they were added. */
+    public synchronized void addListener(UpdateListener listener) {
+        this.listener = UpdateListener.both(this.listener, Objects.requireNonNull(listener, "listener"));
     }
 
     // ---------------------------------------------------------------- driving the machine

@@ -282,6 +282,14 @@ public final class Ledger {
         return query("SELECT * FROM ledger ORDER BY seq", -1L);
     }
 
+    /** The newest {@code n} entries, newest first (the dashboard's tail; one indexed read). */
+    public List<LedgerEntry> tail(int n) throws SQLException {
+        if (n < 0) {
+            throw new IllegalArgumentException("n must not be negative");
+        }
+        return query("SELECT * FROM ledger ORDER BY seq DESC LIMIT " + n, -1L);
+    }
+
     public List<LedgerEntry> entriesOfRound(long round) throws SQLException {
         return query("SELECT * FROM ledger WHERE round = ? ORDER BY seq", round);
     }

@@ -282,6 +282,31 @@ public final class RunStore {
                 .mapToLong(RoundRecord::round).findFirst().orElse(0);
     }
 
+    /** A round's outcome as the dashboard shows it; {@code closedAt} null while it is open. */
+    public record RoundSummary(long round, RoundRecord.State state, int sampled, int accepted, int rejected,
+                               String openedAt, String closedAt) {
+    }
+
+    /** The newest {@code n} rounds, newest first. */
+    public List<RoundSummary> roundSummaries(int n) throws SQLException {
+        synchronized (db) {
+            try (PreparedStatement ps = db.connection().prepareStatement("SELECT round, state, sampled, accepted, rejected, "
+                    + "opened_at, closed_at FROM rounds ORDER BY round DESC LIMIT ?")) {
+                ps.setInt(1, n);
+                try (ResultSet rs = ps.executeQuery()) {
+                    List<RoundSummary> out = new java.util.ArrayList<>();
+                    while (rs.next()) {
+                        String sampled = rs.getString("sampled");
+                        out.add(new RoundSummary(rs.getLong("round"), RoundRecord.State.valueOf(rs.getString("state")),
+                                sampled.isEmpty() ? 0 : sampled.split(",").length, rs.getInt("accepted"),
+                                rs.getInt("rejected"), rs.getString("opened_at"), rs.getString("closed_at")));
+                    }
+                    return out;
+                }
+            }
+        }
+    }
+
     public List<RoundRecord> rounds() throws SQLException {
         return rounds("SELECT * FROM rounds ORDER BY round");
     }
