@@ -6,10 +6,11 @@
 // sgd; FedProx's proximal term mu/2·‖w − w_global‖² when mu > 0.
 
 /**
- * The layer structure of a manifest, or an Error saying why this trainer cannot train it.
+ * The layer structure of a manifest (with `classes` outputs, when given), or an Error saying why this trainer
+ * cannot train it.
  * @returns {{layers: {in: number, out: number}[]}}
  */
-export function denseStructure(manifest, features = 784, classes = 10) {
+export function denseStructure(manifest, features = 784, classes = null) {
   const t = manifest.tensors;
   if (t.length === 0 || t.length % 2 !== 0) {
     throw new Error(`model '${manifest.architecture}': expected pairs of weight [out, in] and bias [out] tensors`);
@@ -30,7 +31,7 @@ export function denseStructure(manifest, features = 784, classes = 10) {
     layers.push({ in: width, out: w.shape[0] });
     width = w.shape[0];
   }
-  if (width !== classes) {
+  if (classes !== null && width !== classes) {
     throw new Error(`model '${manifest.architecture}': ${width} outputs, the data has ${classes} classes`);
   }
   return { layers };
