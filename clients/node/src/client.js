@@ -145,6 +145,17 @@ export class NodeClient {
 
   /** GetChallenge, sign the session statement (proof of possession), Hello: the session token. */
   async hello() {
+    try {
+      await this.#helloRetrying();
+    } catch (e) {
+      if (e.code !== undefined) {
+        throw new Error(`Hello refused: ${describe(e)}`);
+      }
+      throw e;
+    }
+  }
+
+  async #helloRetrying() {
     const { signer, clientId, coordinatorKey } = this.o;
     await this.#retrying('hello', async () => {
       const ch = await unary(this.stub, 'GetChallenge', { client_id: clientId }, { timeoutMs: CALL_MS });
