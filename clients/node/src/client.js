@@ -218,8 +218,7 @@ export class NodeClient {
             receiver.accept(chunk.model_chunk);
           } else if (chunk.part === 'model_signature') {
             const model = receiver.finish();
-            done = true;
-            call.cancel();
+            done = true; // the coordinator ends the stream after the signature; the deadline bounds it otherwise
             res({ header, model, signature: chunk.model_signature });
           }
         } catch (e) {
