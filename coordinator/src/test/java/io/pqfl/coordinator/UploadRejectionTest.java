@@ -156,7 +156,8 @@ class UploadRejectionTest {
             if (reason != RejectReason.DUPLICATE) {
                 c1.submit(t1, tiny(1), 10);
             }
-            c2.submit(t2, tiny(3), 10);
+            // The answer carries the digest the coordinator computed over the bytes it received.
+            assertThat(c2.submit(t2, tiny(3), 10).getUpdateDigest().toByteArray()).isEqualTo(tiny(3).digest().bytes());
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
 
             ModelWeights global = fed.global();

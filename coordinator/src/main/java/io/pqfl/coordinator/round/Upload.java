@@ -33,6 +33,14 @@ public final class Upload {
     /** Guarded by the engine's lock: the slot is released once. */
     boolean slotHeld = true;
 
+    /** The digest the coordinator computed over the update's bytes, once {@link #finish} accepted it; else null. */
+    private volatile PayloadDigest accepted;
+
+    /** The digest the coordinator computed over the accepted update's bytes (null before it was accepted). */
+    public PayloadDigest acceptedDigest() {
+        return accepted;
+    }
+
     /** The update's advisory metrics (validated), or null when it sent none or invalid ones. */
     volatile io.pqfl.protocol.ReportedMetrics reported;
 
@@ -97,8 +105,10 @@ public final class Upload {
         long verifyNanos = System.nanoTime() - verifyStart;
         done = true;
         receiver = null;
-        return engine.record(this, update, partial, partialAggregate == null ? null
+        long seq = engine.record(this, update, partial, partialAggregate == null ? null
                 : partialAggregate.getSignature().toByteArray(), verifyNanos, received + signatureBytes.length);
+        accepted = digest;
+        return seq;
     }
 
     /** Abandons the upload (the client went away, broke the stream, stalled, or was superseded). */

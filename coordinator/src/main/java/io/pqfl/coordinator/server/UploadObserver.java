@@ -210,7 +210,8 @@ final class UploadObserver implements StreamObserver<UpdateChunk> {
         timer.cancel(false);
         try {
             long seq = upload.finish(signature, partialAggregate);
-            responses.onNext(SubmitResponse.newBuilder().setAccepted(true).setLedgerSeq(seq).build());
+            responses.onNext(SubmitResponse.newBuilder().setAccepted(true).setLedgerSeq(seq)
+                    .setUpdateDigest(com.google.protobuf.ByteString.copyFrom(upload.acceptedDigest().bytes())).build());
             responses.onCompleted();
         } catch (RefusedException e) {
             responses.onError(Statuses.rejected(e));
