@@ -40,11 +40,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- 1. packages ------------------------------------------------------------------------------------------------
-[ -x "$PY" ] || fail "Debian's $PY is missing (apt-get install python3)"
-if ! "$PY" -c 'import grpc, google.protobuf, grpc_tools, numpy, cryptography' 2>/dev/null; then
+if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc, google.protobuf, grpc_tools, numpy, cryptography' 2>/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing Debian packages: python3-grpcio python3-protobuf python3-grpc-tools python3-numpy python3-cryptography"
-    pkgs="python3-grpcio python3-protobuf python3-grpc-tools python3-numpy python3-cryptography"
+    pkgs="python3 python3-grpcio python3-protobuf python3-grpc-tools python3-numpy python3-cryptography"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null 2>&1 ||
       { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null; } ||
       fail "apt-get install $pkgs"
