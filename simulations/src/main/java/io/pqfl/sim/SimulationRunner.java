@@ -263,6 +263,29 @@ public final class SimulationRunner {
     }
 
     /**
+     * Where an arm reports how it goes: lines of text ({@link #accept}) and, as each round closes, the round's numbers
+     * ({@link #round}, by default its line). A console can draw a progress bar from the numbers.
+     */
+    @FunctionalInterface
+    public interface Progress extends Consumer<String> {
+        default void round(RoundProgress r) {
+            accept(r.line());
+        }
+    }
+
+    /**
+     * A round that closed, as the arm's progress reports it: {@code reportedAccuracy} is the mean of the accuracies the
+     * round's clients reported with their updates (unsigned hints; null when none did), not the test-set accuracy of
+     * the summary.
+     */
+    public record RoundProgress(String arm, long round, long rounds, boolean completed, int accepted, int rejected,
+                                Double reportedAccuracy, PrivacySpent dp) {
+        public String line() {
+            return Round.describe(arm, round, completed, accepted, rejected, dp);
+        }
+    }
+
+    /**
      * One round of one arm. With central differential privacy, {@code epsilon} is what all rounds so far spent at the
      * arm's delta, {@code roundEpsilon} this round alone, {@code clipNorm} the L2 norm its updates were clipped to
      * (it moves with adaptive clipping); all three are null without DP, and for a round that noised nothing (skipped
@@ -345,7 +368,7 @@ public final class SimulationRunner {
      * Runs one arm. {@code train} and {@code test} are the Fashion-MNIST examples for the built-in model; a
      * {@link TrainerSetup}'s trainers read their own data, and both may be null.
      */
-    public static Result run(Spec spec, Examples train, Examples test, Path workDir, Consumer<String> progress)
+    public static Result run(Spec spec, Examples train, Examples test, Path workDir, Progress progress)
             throws Exception {
         List<Trainer> trainers = new ArrayList<>();
         try {
@@ -355,7 +378,7 @@ public final class SimulationRunner {
         }
     }
 
-    private static Result run(Spec spec, Examples train, Examples test, Path workDir, Consumer<String> progress,
+    private static Result run(Spec spec, Examples train, Examples test, Path workDir, Progress progress,
                               List<Trainer> trainers) throws Exception {
         long start = System.nanoTime();
         boolean userTrainer = spec.trainer() != null && !(spec.trainer().factory() instanceof DjlTrainerFactory);
@@ -461,7 +484,10 @@ public final class SimulationRunner {
                 if (dp != null) {
                     privacy.put(round, dp);
                 }
-                progress.accept(Round.describe(spec.arm(), round, completed, accepted, rejected, dp));
+                Double reported = engine.lastEvaluation(io.pqfl.coordinator.evaluate.EvaluationSummary.Source.CLIENT_REPORTS)
+                        .filter(e -> e.round() == round && !e.empty())
+                        .map(e -> e.metrics().getOrDefault("eval_accuracy", e.metrics().get("accuracy"))).orElse(null);
+                progress.round(new RoundProgress(spec.arm(), round, spec.rounds(), completed, accepted, rejected, reported, dp));
             }
         });
         String inProcessName = "pqfl-sim-" + spec.arm() + "-" + System.nanoTime();

@@ -340,11 +340,8 @@ public final class SimulateCommand implements Callable<Integer> {
             k++;
             w.printf("[%d/%d] %s ...%n", k, arms.size(), arm.arm());
             w.flush();
-            try {
-                results.add(SimulationRunner.run(arm, train, test, dir, line -> {
-                    w.println("    " + line);
-                    w.flush();
-                }));
+            try (ArmProgress progress = ArmProgress.forConsole(w, arm.arm(), arm.rounds(), verbose)) {
+                results.add(SimulationRunner.run(arm, train, test, dir, progress));
             } catch (VirtualFleet.FleetException e) {
                 throw new CliException(arm.arm() + ": " + e.getMessage(), e);
             }

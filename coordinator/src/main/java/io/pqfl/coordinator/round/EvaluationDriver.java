@@ -120,15 +120,16 @@ final class EvaluationDriver {
         });
     }
 
-    /**
-     * On the closing thread, after round {@code round} closed (before the machine hears of it): the clients' reported
-     * metrics of the round, and the central evaluation of the model it published ({@code published}, null if none).
-     */
-    void roundClosed(long round, RoundWork w, ModelWeights published) {
+    /** The clients' reported metrics of round {@code round}, recorded (so the round's listeners can read them). */
+    void recordClientReports(long round, RoundWork w) {
         EvaluationSummary reported = w.clientReports.summary(round, EvaluationSummary.Source.CLIENT_REPORTS);
         if (!reported.empty()) {
             record(reported, null);
         }
+    }
+
+    /** The central evaluation of the model round {@code round} published ({@code published}, null if none). */
+    void evaluatePublished(long round, ModelWeights published) {
         if (published != null && config.centralEvaluator() != null) {
             evaluateCentrally(round, published);
         }

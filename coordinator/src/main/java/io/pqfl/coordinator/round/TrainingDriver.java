@@ -99,8 +99,10 @@ final class TrainingDriver {
         }
         Duration took = Duration.between(w.openedAt, clock.instant());
         metrics.round(closed.completed() ? "completed" : "skipped", took);
+        // The clients' reports first, so that a listener hearing of the round finds them; the central evaluation after.
+        evaluation.recordClientReports(c.round(), w);
         listener.get().roundClosed(c.round(), closed.completed(), took, closed.accepted(), closed.rejected());
-        evaluation.roundClosed(c.round(), w, closed.completed() ? closed.next().weights() : null);
+        evaluation.evaluatePublished(c.round(), closed.completed() ? closed.next().weights() : null);
         engine.feed(m -> {
             if (closed.completed()) {
                 global = closed.next();
