@@ -24,12 +24,12 @@ public record DpSettings(double noiseMultiplier, double clip, double delta, doub
      * Clipping", NeurIPS 2021): after each round the clip norm {@code C} moves geometrically towards the
      * {@code quantile} of the updates' norms,
      * <pre>
-     *   b     = (#{i : ||d_i|| <= C} + N(0, countStddev^2)) / n     the noisy share of updates not clipped
-     *   C    <- C * exp(-learningRate * (b - quantile))
+     *   b     = (#{i : ||d_i|| &lt;= C} + N(0, countStddev^2)) / n     the noisy share of updates not clipped
+     *   C    &lt;- C * exp(-learningRate * (b - quantile))
      * </pre>
      *
      * @param quantile the target share of updates that are not clipped, in [0, 1]
-     * @param learningRate the geometric update rate, > 0 (the paper's eta_C; 0.2 by default)
+     * @param learningRate the geometric update rate, &gt; 0 (the paper's eta_C; 0.2 by default)
      * @param countStddev the noise std on the count of unclipped updates, >= 0; {@code NaN} when not chosen yet: the
      *     paper's expected clients per round / 20, filled in by {@link DpSettings#forExpectedClients} once that
      *     number is known
