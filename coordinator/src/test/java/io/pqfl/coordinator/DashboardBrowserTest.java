@@ -79,9 +79,8 @@ class DashboardBrowserTest {
                     roundsSeen.add(text(browser, "current-round"));
                     if (round == 2) {
                         // Tampering in transit: a tensor byte changes after c1 signed.
-                        TestClient.Submission tampered = c1.prepare(t1, tiny(1), 10);
-                        tampered.chunks.get(0)[2] ^= 0x40;
-                        assertThatThrownBy(() -> c1.send(tampered)).isInstanceOf(StatusRuntimeException.class);
+                        assertThatThrownBy(() -> c1.send(c1.tampered(t1, tiny(1), 10)))
+                                .isInstanceOf(StatusRuntimeException.class);
                         Await.until(WAIT, "the rejection to appear with its reason", () -> !browser
                                 .findElements(By.cssSelector("#rejections tr[data-reason='BAD_SIGNATURE']")).isEmpty());
                         assertThat(browser.findElement(By.cssSelector("#rejections tr[data-reason='BAD_SIGNATURE'] td:nth-child(2)"))

@@ -68,9 +68,7 @@ class DashboardTest {
             c2.hello();
             TestClient.ReceivedTask t1 = c1.task(10_000);
             TestClient.ReceivedTask t2 = c2.task(10_000);
-            TestClient.Submission tampered = c1.prepare(t1, tiny(1), 10);
-            tampered.chunks.get(0)[2] ^= 0x40;
-            assertThatThrownBy(() -> c1.send(tampered)).isInstanceOf(StatusRuntimeException.class);
+            assertThatThrownBy(() -> c1.send(c1.tampered(t1, tiny(1), 10))).isInstanceOf(StatusRuntimeException.class);
 
             // Within the second, the cached document is served again; a second later it is rebuilt.
             assertThat(JSON.readTree(get(d, "GET", "/api/state").body()).at("/updates/rejected").asLong()).isZero();

@@ -47,9 +47,7 @@ class GrafanaDashboardTest {
             c2.hello();
             TestClient.ReceivedTask t1 = c1.task(10_000);
             TestClient.ReceivedTask t2 = c2.task(10_000);
-            TestClient.Submission tampered = c1.prepare(t1, tiny(1), 10);
-            tampered.chunks.get(0)[2] ^= 0x40;
-            assertThatThrownBy(() -> c1.send(tampered)).isInstanceOf(StatusRuntimeException.class);
+            assertThatThrownBy(() -> c1.send(c1.tampered(t1, tiny(1), 10))).isInstanceOf(StatusRuntimeException.class);
             c1.submit(t1, tiny(1), 10);
             c2.submit(t2, tiny(3), 10);
             assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();

@@ -196,6 +196,13 @@ public final class TestClient {
         return s;
     }
 
+    /** An honest submission altered in transit after signing: one tensor byte flipped (refused BAD_SIGNATURE). */
+    Submission tampered(ReceivedTask task, ModelWeights update, long examples) {
+        Submission s = prepare(task, update, examples);
+        s.chunks.get(0)[2] ^= 0x40;
+        return s;
+    }
+
     /**
      * The unsigned baseline's submission, as its client sends it: a header that announces no key or scheme, and a
      * trailer without a signature ({@link Submission#statement} is what the coordinator attributes it to).

@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpsExchange;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
+import io.pqfl.coordinator.server.HttpEndpoints;
 import io.pqfl.transport.PqTls;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,7 +16,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,9 +48,7 @@ public final class DashboardServer implements AutoCloseable {
      * when it is null.
      */
     public DashboardServer(String host, int port, SSLContext tls, DashboardState state) throws IOException {
-        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
-            System.setProperty("sun.net.httpserver.maxReqTime", "10");
-        }
+        HttpEndpoints.boundRequestTime();
         InetSocketAddress address = new InetSocketAddress(host, port);
         if (tls == null) {
             server = HttpServer.create(address, 16);
@@ -65,11 +63,7 @@ public final class DashboardServer implements AutoCloseable {
             server = https;
         }
         this.tls = tls != null;
-        pool = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "pqfl-dashboard");
-            t.setDaemon(true);
-            return t;
-        });
+        pool = HttpEndpoints.pool("pqfl-dashboard", 2);
         server.setExecutor(pool);
         server.createContext("/", exchange -> {
             try (exchange) {

@@ -6,7 +6,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * A minimal HTTP endpoint serving {@code GET /metrics} in Prometheus text format. Requests are served by a
@@ -19,16 +18,9 @@ public final class MetricsEndpoint implements AutoCloseable {
     private final ExecutorService pool;
 
     public MetricsEndpoint(String host, int port, CoordinatorMetrics metrics) throws IOException {
-        // Read by the JDK's HTTP server when it is first used: the longest a request may take to arrive.
-        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
-            System.setProperty("sun.net.httpserver.maxReqTime", "10");
-        }
+        io.pqfl.coordinator.server.HttpEndpoints.boundRequestTime();
         server = HttpServer.create(new InetSocketAddress(host, port), 16);
-        pool = Executors.newFixedThreadPool(4, r -> {
-            Thread t = new Thread(r, "pqfl-metrics");
-            t.setDaemon(true);
-            return t;
-        });
+        pool = io.pqfl.coordinator.server.HttpEndpoints.pool("pqfl-metrics", 4);
         server.setExecutor(pool);
         server.createContext("/metrics", exchange -> {
             byte[] body = metrics.scrape().getBytes(StandardCharsets.UTF_8);
