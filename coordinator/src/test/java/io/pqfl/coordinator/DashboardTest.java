@@ -124,6 +124,55 @@ class DashboardTest {
         }
     }
 
+    /** A raw HTTP/1.1 request with the given Host header; the status line's code, or -1 if the server closed first. */
+    private static int rawStatus(int port, String host) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(5_000);
+            socket.getOutputStream().write(("GET /api/state HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String line = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+            return line == null ? -1 : Integer.parseInt(line.split(" ")[1]);
+        } catch (java.net.SocketException e) {
+            return -1;
+        }
+    }
+
+    @Test
+    void dnsRebinding_aRequestForAnotherHostName_isRefused421() throws Exception {
+        try (TestFederation fed = TestFederation.start(dir, 2, b -> { });
+             DashboardServer d = new DashboardServer("127.0.0.1", 0, null,
+                     new DashboardState(fed.coordinator, "plaintext", Clock.systemUTC()), java.util.Set.of("coord.example.org"))) {
+            assertThat(rawStatus(d.port(), "evil.example:" + d.port())).isEqualTo(421);
+            assertThat(rawStatus(d.port(), "evil.example")).isEqualTo(421);
+            assertThat(rawStatus(d.port(), "127.0.0.1:" + d.port())).isEqualTo(200);
+            assertThat(rawStatus(d.port(), "LOCALHOST:" + d.port())).isEqualTo(200);
+            assertThat(rawStatus(d.port(), "coord.example.org:8443")).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void idleConnections_areCapped_soAFloodCannotSpendTheCoordinatorsDescriptors() throws Exception {
+        try (TestFederation fed = TestFederation.start(dir, 2, b -> { });
+             DashboardServer d = new DashboardServer("127.0.0.1", 0, null,
+                     new DashboardState(fed.coordinator, "plaintext", Clock.systemUTC()))) {
+            List<java.net.Socket> idle = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < io.pqfl.coordinator.server.HttpEndpoints.MAX_CONNECTIONS; i++) {
+                    idle.add(new java.net.Socket("127.0.0.1", d.port()));
+                }
+                // The server accepts the connection and closes it at once: no descriptor is kept for it.
+                Await.until(Duration.ofSeconds(3), "a connection beyond the cap to be closed",
+                        () -> rawStatus(d.port(), "127.0.0.1") == -1);
+            } finally {
+                for (java.net.Socket s : idle) {
+                    s.close();
+                }
+            }
+            Await.until(Duration.ofSeconds(10), "the dashboard to answer again once the idle connections are gone",
+                    () -> rawStatus(d.port(), "127.0.0.1") == 200);
+        }
+    }
+
     @Test
     void overHttps_tls13WithTheHybridKeyExchange_andThePageIsToldItsGroup() throws Exception {
         SelfSignedTls cert = SelfSignedTls.create();

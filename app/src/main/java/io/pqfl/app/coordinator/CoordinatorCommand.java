@@ -220,6 +220,11 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     + "to operators).")
     String dashboardHost;
 
+    @Option(names = "--dashboard-names", split = ",", paramLabel = "NAME",
+            description = "Host names the dashboard answers to beside localhost, loopback and --dashboard-host (e.g. the "
+                    + "name operators browse to); a request for any other name is refused 421 (DNS rebinding).")
+    List<String> dashboardNames = List.of();
+
     @Option(names = "--dashboard-tls-cert", paramLabel = "FILE",
             description = "The dashboard's certificate (PEM chain), e.g. an ECDSA one a browser can verify (default: "
                     + "--tls-cert; browsers cannot verify ML-DSA certificates yet). The key exchange stays --tls-key-exchange.")
@@ -311,7 +316,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
              MetricsEndpoint endpoint = metricsPort < 0 ? null : new MetricsEndpoint(metricsHost, metricsPort, metrics);
              DashboardServer dashboard = dashboardPort < 0 ? null : new DashboardServer(dashboardHost, dashboardPort,
                      tls.enabled() ? tls.dashboardContext(coordinatorKey, password, dashboardTlsCert, dashboardTlsKey) : null,
-                     new DashboardState(coordinator, transport, Clock.systemUTC()))) {
+                     new DashboardState(coordinator, transport, Clock.systemUTC()), java.util.Set.copyOf(dashboardNames))) {
             out.printf("pqfl coordinator: federation %s, key %s (%s), listening on %s:%d (%s)%s%n", cfg.federationId(),
                     coordinatorKey.keyId(), coordinatorKey.scheme(), host, server.port(), transport,
                     endpoint == null ? "" : ", metrics on :" + endpoint.port() + "/metrics");

@@ -53,7 +53,7 @@ public final class ClientActivity implements UpdateListener {
 
     @Override
     public void rejected(String client, long round, RejectReason reason) {
-        // The id comes from a header the coordinator refused; only a well-formed one is kept (length-bounded too).
+        // The coordinator passes the id of the refused upload's authenticated session; kept only if well-formed anyway.
         if (client != null && ClientId.isValid(client)) {
             record(client, "rejected", round, reason.name());
         }

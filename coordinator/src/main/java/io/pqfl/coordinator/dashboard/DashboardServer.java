@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import io.pqfl.coordinator.server.HttpEndpoints;
+import io.pqfl.coordinator.verify.LogSafe;
 import io.pqfl.transport.PqTls;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,7 +15,13 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.ExecutorService;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
@@ -24,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * The coordinator's read-only web dashboard: a static page ({@code /}, its script and style, served from the jar:
  * no build step) that polls {@code GET /api/state} ({@link DashboardState}) every second. Over HTTPS with the
  * coordinator's TLS context when it has one. Only GET and HEAD of those four paths are answered (405 and 404
- * otherwise); requests are served by a pool of two threads and one that does not arrive within ten seconds is
- * dropped. The page builds its tables with {@code textContent} only, and a Content-Security-Policy allows no
+ * otherwise), and only to requests whose {@code Host} names this dashboard (421 otherwise, against DNS rebinding);
+ * requests are served by a pool of eight threads, one that does not arrive within five seconds is dropped, and at
+ * most 64 connections are held ({@link HttpEndpoints}). The page builds its tables with {@code textContent} only, and a Content-Security-Policy allows no
  * inline script, so a client id or a ledger detail is never run as markup.
  */
 public final class DashboardServer implements AutoCloseable {
@@ -39,15 +47,28 @@ public final class DashboardServer implements AutoCloseable {
     /** The response header naming the TLS key-exchange group of the request's connection. */
     public static final String TLS_GROUP_HEADER = "X-Pqfl-Tls-Group";
 
+    /** Threads serving requests: a few slow ones do not hold up the rest (connections are capped, HttpEndpoints). */
+    private static final int THREADS = 8;
+
     private final HttpServer server;
     private final ExecutorService pool;
     private final boolean tls;
+    private final Set<String> allowedHosts;
+    private final AtomicLong lastWarning = new AtomicLong();
+
+    /** As {@link #DashboardServer(String, int, SSLContext, DashboardState, Set)} answering to no extra host names. */
+    public DashboardServer(String host, int port, SSLContext tls, DashboardState state) throws IOException {
+        this(host, port, tls, state, Set.of());
+    }
 
     /**
      * Starts serving {@code state} on {@code host:port} (0: any free port); over HTTPS with {@code tls}, plain HTTP
-     * when it is null.
+     * when it is null. A request is answered only if its {@code Host} names {@code localhost}, a loopback address,
+     * {@code host} itself or one of {@code hostNames} (any port): a page on another site whose name an attacker points
+     * at this address (DNS rebinding) is refused, 421.
      */
-    public DashboardServer(String host, int port, SSLContext tls, DashboardState state) throws IOException {
+    public DashboardServer(String host, int port, SSLContext tls, DashboardState state, Set<String> hostNames)
+            throws IOException {
         HttpEndpoints.boundRequestTime();
         InetSocketAddress address = new InetSocketAddress(host, port);
         if (tls == null) {
@@ -63,19 +84,54 @@ public final class DashboardServer implements AutoCloseable {
             server = https;
         }
         this.tls = tls != null;
-        pool = HttpEndpoints.pool("pqfl-dashboard", 2);
+        pool = HttpEndpoints.pool("pqfl-dashboard", THREADS);
+        Set<String> names = new HashSet<>(List.of("localhost", "127.0.0.1", "[::1]"));
+        if (!host.equals("0.0.0.0") && !host.equals("::") && !host.equals("[::]")) {
+            names.add(hostPart(host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host));
+        }
+        hostNames.forEach(n -> names.add(hostPart(n)));
+        this.allowedHosts = Set.copyOf(names);
         server.setExecutor(pool);
         server.createContext("/", exchange -> {
             try (exchange) {
                 serve(exchange, state);
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException e) {
                 log.debug("dashboard request failed: {}", e.toString());
+            } catch (RuntimeException e) {
+                failed(exchange, e);
             }
         });
         server.start();
     }
 
-    private static void serve(HttpExchange exchange, DashboardState state) throws IOException {
+    /** A request the dashboard could not answer (its state could not be built): 500, and a warning a minute at most. */
+    private void failed(HttpExchange exchange, RuntimeException e) {
+        long now = System.nanoTime();
+        long last = lastWarning.get();
+        if ((last == 0 || now - last > TimeUnit.MINUTES.toNanos(1)) && lastWarning.compareAndSet(last, now)) {
+            log.warn("The dashboard could not answer {}: {}", LogSafe.text(exchange.getRequestURI().getRawPath()),
+                    e.toString(), e);
+        }
+        try {
+            send(exchange, 500, "text/plain; charset=utf-8",
+                    "the dashboard could not build its state; see the coordinator's log\n".getBytes(StandardCharsets.UTF_8));
+        } catch (IOException | RuntimeException ignored) {
+            // the response had already begun: the connection closes
+        }
+    }
+
+    /** The host of a {@code Host} header value, lower case, without its port ({@code [::1]:8443} is {@code [::1]}). */
+    static String hostPart(String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        if (v.startsWith("[")) {
+            int end = v.indexOf(']');
+            return end < 0 ? v : v.substring(0, end + 1);
+        }
+        int colon = v.indexOf(':');
+        return colon < 0 ? v : v.substring(0, colon);
+    }
+
+    private void serve(HttpExchange exchange, DashboardState state) throws IOException {
         String method = exchange.getRequestMethod();
         String path = exchange.getRequestURI().getRawPath();
         var headers = exchange.getResponseHeaders();
@@ -88,6 +144,12 @@ public final class DashboardServer implements AutoCloseable {
         if (exchange instanceof HttpsExchange https) {
             // The page shows the key exchange its own connection negotiated (X25519MLKEM768 with a current browser).
             PqTls.negotiatedGroup(https.getSSLSession()).ifPresent(g -> headers.add(TLS_GROUP_HEADER, g));
+        }
+        String host = exchange.getRequestHeaders().getFirst("Host");
+        if (host == null || !allowedHosts.contains(hostPart(host))) {
+            send(exchange, 421, "text/plain; charset=utf-8", ("this dashboard does not answer to that host name; "
+                    + "give it with --dashboard-names\n").getBytes(StandardCharsets.UTF_8));
+            return;
         }
         if (!method.equals("GET") && !method.equals("HEAD")) {
             headers.add("Allow", "GET, HEAD");

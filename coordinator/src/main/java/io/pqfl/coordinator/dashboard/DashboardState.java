@@ -137,8 +137,10 @@ public final class DashboardState {
     }
 
     private List<RoundRow> rounds() throws SQLException {
+        List<RunStore.RoundSummary> shown = coordinator.runs().roundSummaries(ROUNDS);
+        long oldest = shown.isEmpty() ? Long.MAX_VALUE : shown.get(shown.size() - 1).round();
         Map<Long, EvaluationSummary> evaluations = new HashMap<>();
-        for (RunStore.EvaluationRecord e : coordinator.runs().evaluations()) {
+        for (RunStore.EvaluationRecord e : coordinator.runs().evaluationsFrom(oldest)) {
             EvaluationSummary summary = e.summary();
             if (summary == null || summary.empty()) {
                 continue;
@@ -147,7 +149,7 @@ public final class DashboardState {
                     (a, b) -> rank(b.source()) < rank(a.source()) ? b : a);
         }
         List<RoundRow> rows = new ArrayList<>();
-        for (RunStore.RoundSummary r : coordinator.runs().roundSummaries(ROUNDS)) {
+        for (RunStore.RoundSummary r : shown) {
             EvaluationSummary e = evaluations.get(r.round());
             rows.add(new RoundRow(r.round(), r.state().name(), r.sampled(), r.accepted(), r.rejected(), r.openedAt(),
                     r.closedAt(), e == null ? null : e.metrics().get("accuracy"),

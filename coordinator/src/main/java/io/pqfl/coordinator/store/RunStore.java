@@ -229,20 +229,28 @@ public final class RunStore {
 
     /** Every evaluation row, by round and source. */
     public List<EvaluationRecord> evaluations() throws SQLException {
+        return evaluationsFrom(0);
+    }
+
+    /** The evaluation rows of rounds {@code >= firstRound}, by round and source (an indexed range of the key). */
+    public List<EvaluationRecord> evaluationsFrom(long firstRound) throws SQLException {
         synchronized (db) {
-            try (PreparedStatement ps = db.connection().prepareStatement("SELECT * FROM evaluations ORDER BY round, source");
-                 ResultSet rs = ps.executeQuery()) {
-                List<EvaluationRecord> out = new java.util.ArrayList<>();
-                while (rs.next()) {
-                    double loss = rs.getDouble("loss");
-                    if (rs.wasNull()) {
-                        loss = Double.NaN;
+            try (PreparedStatement ps = db.connection().prepareStatement(
+                    "SELECT * FROM evaluations WHERE round >= ? ORDER BY round, source")) {
+                ps.setLong(1, firstRound);
+                try (ResultSet rs = ps.executeQuery()) {
+                    List<EvaluationRecord> out = new java.util.ArrayList<>();
+                    while (rs.next()) {
+                        double loss = rs.getDouble("loss");
+                        if (rs.wasNull()) {
+                            loss = Double.NaN;
+                        }
+                        out.add(new EvaluationRecord(rs.getString("state"), new EvaluationSummary(rs.getLong("round"),
+                                EvaluationSummary.Source.valueOf(rs.getString("source")), rs.getInt("clients"),
+                                rs.getLong("examples"), loss, parseMetrics(rs.getString("metrics")))));
                     }
-                    out.add(new EvaluationRecord(rs.getString("state"), new EvaluationSummary(rs.getLong("round"),
-                            EvaluationSummary.Source.valueOf(rs.getString("source")), rs.getInt("clients"),
-                            rs.getLong("examples"), loss, parseMetrics(rs.getString("metrics")))));
+                    return out;
                 }
-                return out;
             }
         }
     }

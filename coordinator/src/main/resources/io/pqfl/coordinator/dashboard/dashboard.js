@@ -120,7 +120,8 @@ async function poll() {
     }
     render(await response.json());
     const group = response.headers.get("X-Pqfl-Tls-Group");
-    text("page-connection", group ? `TLS 1.3, ${group}` : (location.protocol === "https:" ? "TLS" : "plaintext HTTP"));
+    text("page-connection", group ? `TLS 1.3, ${group}` + (group === "X25519MLKEM768" ? "" : " (not post-quantum: a classical key exchange)")
+        : (location.protocol === "https:" ? "TLS" : "plaintext HTTP (not confidential)"));
     status.textContent = `updated ${new Date().toLocaleTimeString()}`;
     status.className = "connection ok";
   } catch (e) {
