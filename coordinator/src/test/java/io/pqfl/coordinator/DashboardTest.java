@@ -138,6 +138,20 @@ class DashboardTest {
     }
 
     @Test
+    void connectedClients_countsLiveEnrolledClients_andDropsARevokedOneWithinSeconds() throws Exception {
+        try (TestFederation fed = TestFederation.start(dir, 2, b -> b.minClients(3))) {
+            fed.client("c1").hello();
+            fed.client("c2").hello();
+            assertThat(fed.engine.status().connectedClients()).isEqualTo(2);
+            fed.trust.revoke(new ClientId("c2"), "test");
+            // The count is at most a second old (anyone may ask for it, and it re-checks every live client's key).
+            Await.until(Duration.ofSeconds(5), "the revoked client to leave the count",
+                    () -> fed.engine.status().connectedClients() == 1);
+            assertThat(fed.client("c1").status().getConnectedClients()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void dnsRebinding_aRequestForAnotherHostName_isRefused421() throws Exception {
         try (TestFederation fed = TestFederation.start(dir, 2, b -> { });
              DashboardServer d = new DashboardServer("127.0.0.1", 0, null,

@@ -560,12 +560,35 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     public FederationStatus status() {
-        return locked(() -> {
-            int live = (int) machine.live(clock.instant()).stream().filter(eligible).count();
+        FederationStatus s = locked(() -> {
             GlobalModel global = training.global();
             return new FederationStatus(config.federationId(), machine.stage(), machine.currentRound(), machine.lastClosed(),
-                    config.rounds(), live, global.signed().statement().modelDigest(), global.round());
+                    config.rounds(), 0, global.signed().statement().modelDigest(), global.round());
         });
+        return new FederationStatus(s.federationId(), s.stage(), s.currentRound(), s.closedRounds(), s.totalRounds(),
+                liveEnrolled(), s.modelDigest(), s.modelRound());
+    }
+
+    /** When {@link #liveEnrolled} last counted (System.nanoTime), and what it found; guarded by liveCountLock. */
+    private final Object liveCountLock = new Object();
+    private long liveCountedAt;
+    private int liveCount = -1;
+
+    /**
+     * Live clients that are still enrolled, for status calls (which anyone may make): counted at most once a second,
+     * and outside the engine's lock, since each client is looked up in the trust directory and its certificate
+     * re-checked against the CRL. A count up to a second old is good enough for a status line.
+     */
+    private int liveEnrolled() {
+        synchronized (liveCountLock) {
+            long now = System.nanoTime();
+            if (liveCount < 0 || now - liveCountedAt >= 1_000_000_000L) {
+                List<ClientId> live = locked(() -> machine.live(clock.instant()));
+                liveCount = (int) live.stream().filter(eligible).count();
+                liveCountedAt = now;
+            }
+            return liveCount;
+        }
     }
 
     /** The central differential privacy wrapper (its spending, clip norm, pending rates); empty without DP. */
