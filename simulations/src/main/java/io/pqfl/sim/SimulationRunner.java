@@ -671,6 +671,7 @@ public final class SimulationRunner {
             long[] lastProgress = {-1};
             Duration max = Duration.ofMinutes(10).plus(spec.roundTimeout().plusMinutes(2).multipliedBy(spec.rounds() + 1));
             try {
+                fleet.requireJoined(config.minClients());
                 fleet.await(max, Duration.ofSeconds(10), () -> {
                     long now = pool.jobs() + engine.status().closedRounds() * 1_000_000L;
                     boolean moved = now != lastProgress[0];

@@ -192,7 +192,7 @@ public final class VirtualFleet implements AutoCloseable {
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     } catch (RuntimeException e) {
-                        failed(agent.clientId().value(), 0, "could not join: " + e.getMessage());
+                        failed(agent.clientId().value(), 0, COULD_NOT_JOIN + e.getMessage());
                         done.countDown();
                     }
                 });
@@ -297,6 +297,35 @@ public final class VirtualFleet implements AutoCloseable {
 
     public List<Failure> failures() {
         return List.copyOf(failures);
+    }
+
+    /** The reason a failure was recorded for a client whose Hello did not succeed ({@link #start}). */
+    static final String COULD_NOT_JOIN = "could not join: ";
+
+    /**
+     * After {@link #start}: ends the run at once when too few clients joined for a round ever to open ({@code minLive}
+     * live clients needed), rather than leaving it to wait for clients that will never come. Under the fail policy the
+     * first failure already ends the run.
+     *
+     * @throws FleetException naming how many could not join, the first of them and why
+     */
+    public void requireJoined(int minLive) throws FleetException {
+        String why = unjoinable(failures(), agents.size(), minLive);
+        if (why != null && fatal == null) {
+            throw new FleetException(why);
+        }
+    }
+
+    /** Why a fleet of {@code clients} with these failures cannot open a round needing {@code minLive}; null if it can. */
+    static String unjoinable(List<Failure> failures, int clients, int minLive) {
+        List<Failure> unjoined = failures.stream().filter(f -> f.round() == 0 && f.what().startsWith(COULD_NOT_JOIN)).toList();
+        long joined = clients - unjoined.stream().map(Failure::client).distinct().count();
+        if (unjoined.isEmpty() || joined >= minLive) {
+            return null;
+        }
+        return (clients - joined) + " of " + clients + " clients could not join (first: " + unjoined.get(0) + "), and a round "
+                + "opens only with " + minLive + " live clients: the federation cannot start (--on-client-failure continue "
+                + "goes on without failed clients, not without a quorum)";
     }
 
     /** Sampled clients that dropped out of their round. */
