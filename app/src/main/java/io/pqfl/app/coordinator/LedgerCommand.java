@@ -32,6 +32,18 @@ public final class LedgerCommand implements Callable<Integer> {
         return Cli.USAGE;
     }
 
+    /** The ledger's database: {@code jdbcUrl} when given, else DIR's pqfl.db, which must exist (a CLI error naming it). */
+    static String ledgerUrl(Path dir, String jdbcUrl) {
+        if (jdbcUrl != null) {
+            return jdbcUrl;
+        }
+        DataDirectory data = DataDirectory.of(dir);
+        if (!Files.isRegularFile(data.database())) {
+            throw new CliException(dir + ": no ledger here (expected " + data.database() + ")");
+        }
+        return data.jdbcUrl();
+    }
+
     @Command(name = "verify", mixinStandardHelpOptions = true,
             description = {"Re-check the hash chain, every signature, the ledger head each signed model binds, and "
                     + "that every signed checkpoint in DATA-DIR/checkpoints is in the ledger; report the first problem. "
@@ -71,13 +83,7 @@ public final class LedgerCommand implements Callable<Integer> {
                 return verifyExport();
             }
             DataDirectory data = DataDirectory.of(dir);
-            String url = jdbcUrl;
-            if (url == null) {
-                if (!Files.isRegularFile(data.database())) {
-                    throw new CliException(dir + ": no ledger here (expected " + data.database() + ")");
-                }
-                url = data.jdbcUrl();
-            }
+            String url = ledgerUrl(dir, jdbcUrl);
             VerifyingKey pinned = coordinatorKey == null ? null : KeyPem.readVerifyingKey(coordinatorKey);
             LedgerVerifier.Report r;
             TierVerifier.Report tier = null;
@@ -226,14 +232,7 @@ public final class LedgerCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            DataDirectory data = DataDirectory.of(dir);
-            String url = jdbcUrl;
-            if (url == null) {
-                if (!Files.isRegularFile(data.database())) {
-                    throw new CliException(dir + ": no ledger here (expected " + data.database() + ")");
-                }
-                url = data.jdbcUrl();
-            }
+            String url = ledgerUrl(dir, jdbcUrl);
             Path tmp = out.resolveSibling(out.getFileName() + ".part");
             int n;
             try (Database database = Database.open(url);

@@ -109,15 +109,9 @@ final class ServerTlsOptions {
      */
     javax.net.ssl.SSLContext dashboardContext(SigningKey coordinatorKey, PasswordOptions password, Path cert, Path key)
             throws Exception {
-        KeyExchange groups;
-        try {
-            groups = KeyExchange.parse(keyExchange);
-        } catch (IllegalArgumentException e) {
-            throw new CliException(e.getMessage(), e);
-        }
+        KeyExchange groups = groups();
         if (cert == null) {
-            SigningKey tls = tlsKey == null ? coordinatorKey : KeyPem.readSigningKey(tlsKey, password.password());
-            return PqTls.httpsServer(Certificates.readAll(tlsCert), tls.toJca(), groups);
+            return PqTls.httpsServer(Certificates.readAll(tlsCert), tlsSigningKey(coordinatorKey, password).toJca(), groups);
         }
         var chain = Certificates.readAll(cert);
         java.security.PrivateKey privateKey = readAnyPrivateKey(key);
@@ -126,6 +120,20 @@ final class ServerTlsOptions {
         } catch (IllegalArgumentException e) {
             throw new CliException("--dashboard-tls-cert/--dashboard-tls-key: " + e.getMessage(), e);
         }
+    }
+
+    /** The --tls-key-exchange mode; a bad one is a CLI error naming it. */
+    private KeyExchange groups() {
+        try {
+            return KeyExchange.parse(keyExchange);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), e);
+        }
+    }
+
+    /** The key of --tls-cert: --tls-key, or the coordinator's own key. */
+    private SigningKey tlsSigningKey(SigningKey coordinatorKey, PasswordOptions password) throws Exception {
+        return tlsKey == null ? coordinatorKey : KeyPem.readSigningKey(tlsKey, password.password());
     }
 
     /** An unencrypted PEM private key of any algorithm Bouncy Castle knows (PKCS#8, or OpenSSL's EC/RSA forms). */
@@ -150,10 +158,9 @@ final class ServerTlsOptions {
      * certificates are asked for.
      */
     SslContext serverContext(SigningKey coordinatorKey, Path keyFile, PasswordOptions password) throws Exception {
-        KeyExchange groups;
+        KeyExchange groups = groups();
         ClientAuth auth;
         try {
-            groups = KeyExchange.parse(keyExchange);
             auth = switch (clientAuth) {
                 case "none" -> ClientAuth.NONE;
                 case "optional" -> ClientAuth.OPTIONAL;
@@ -166,7 +173,7 @@ final class ServerTlsOptions {
         if (auth != ClientAuth.NONE && clientCa == null) {
             throw new CliException("--client-auth " + clientAuth + " needs --client-ca (the CA that issues client certificates)");
         }
-        SigningKey tls = tlsKey == null ? coordinatorKey : KeyPem.readSigningKey(tlsKey, password.password());
+        SigningKey tls = tlsSigningKey(coordinatorKey, password);
         var chain = Certificates.readAll(tlsCert);
         if (!Arrays.equals(chain.get(0).getPublicKey().getEncoded(), tls.verifyingKey().encoded())) {
             throw new CliException(tlsCert + " is not a certificate for the key " + (tlsKey == null ? keyFile : tlsKey)

@@ -4,7 +4,6 @@ import io.pqfl.coordinator.round.UpdateListener;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.protocol.RejectReason;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -80,13 +79,5 @@ public final class ClientActivity implements UpdateListener {
         }
         all.sort(Comparator.comparing(Status::lastSeen).reversed());
         return all.subList(0, Math.min(limit, all.size()));
-    }
-
-    /** Clients active within {@code window} of now. */
-    public int activeWithin(Duration window) {
-        Instant since = clock.instant().minus(window);
-        synchronized (clients) {
-            return (int) clients.values().stream().filter(s -> s.lastSeen().isAfter(since)).count();
-        }
     }
 }

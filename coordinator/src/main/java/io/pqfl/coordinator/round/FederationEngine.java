@@ -560,13 +560,12 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     public FederationStatus status() {
-        FederationStatus s = locked(() -> {
+        int live = liveEnrolled();
+        return locked(() -> {
             GlobalModel global = training.global();
             return new FederationStatus(config.federationId(), machine.stage(), machine.currentRound(), machine.lastClosed(),
-                    config.rounds(), 0, global.signed().statement().modelDigest(), global.round());
+                    config.rounds(), live, global.signed().statement().modelDigest(), global.round());
         });
-        return new FederationStatus(s.federationId(), s.stage(), s.currentRound(), s.closedRounds(), s.totalRounds(),
-                liveEnrolled(), s.modelDigest(), s.modelRound());
     }
 
     /** When {@link #liveEnrolled} last counted (System.nanoTime), and what it found; guarded by liveCountLock. */
