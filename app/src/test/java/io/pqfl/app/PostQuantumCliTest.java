@@ -233,36 +233,17 @@ class PostQuantumCliTest {
 
     /** GET /api/state over HTTPS (TLS 1.3, hybrid key exchange), trusting {@code web}; retried while the coordinator starts. */
     private static String dashboardState(io.pqfl.coordinator.SelfSignedTls web, int port) throws Exception {
-        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("web", web.certificate());
-        var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        var ctx = io.pqfl.transport.PqTls.sslContext(null, tmf.getTrustManagers(), io.pqfl.transport.KeyExchange.HYBRID);
-        String[] body = new String[1];
+        var sockets = web.clientContext(io.pqfl.transport.KeyExchange.HYBRID).getSocketFactory();
+        io.pqfl.coordinator.RawHttp[] reply = new io.pqfl.coordinator.RawHttp[1];
         io.pqfl.coordinator.Await.until(java.time.Duration.ofSeconds(60), "the dashboard to answer over HTTPS", () -> {
-            try (var socket = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port)) {
-                socket.setSoTimeout(10_000);
-                socket.getOutputStream().write("GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                // The JDK's server closes without close_notify: read the headers, then Content-Length bytes.
-                var in = new java.io.DataInputStream(socket.getInputStream());
-                StringBuilder head = new StringBuilder();
-                while (!head.toString().endsWith("\r\n\r\n")) {
-                    head.append((char) in.readUnsignedByte());
-                }
-                var length = java.util.regex.Pattern.compile("(?i)content-length: (\\d+)").matcher(head);
-                byte[] content = new byte[length.find() ? Integer.parseInt(length.group(1)) : 0];
-                in.readFully(content);
-                String response = head + new String(content, java.nio.charset.StandardCharsets.UTF_8);
-                body[0] = response;
-                return response.startsWith("HTTP/1.1 200") && response.toLowerCase().contains("x-pqfl-tls-group: x25519mlkem768");
+            try {
+                reply[0] = io.pqfl.coordinator.RawHttp.get(sockets, port, "127.0.0.1", "/api/state");
             } catch (java.io.IOException e) {
-                body[0] = e.toString();
                 return false; // not listening yet
             }
-        }, () -> "last answer: " + body[0]);
-        return body[0];
+            return reply[0].status() == 200 && reply[0].header("X-Pqfl-Tls-Group").orElse("").equalsIgnoreCase("x25519mlkem768");
+        }, () -> "last answer: " + (reply[0] == null ? "none" : reply[0].head()));
+        return reply[0].head() + reply[0].body();
     }
 
     @Test

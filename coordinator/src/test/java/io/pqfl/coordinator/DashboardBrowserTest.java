@@ -65,10 +65,9 @@ class DashboardBrowserTest {
                 Await.until(WAIT, "the page to name its connection's key exchange",
                         () -> text(browser, "page-connection").contains(KeyExchange.HYBRID_GROUP));
 
-                TestClient c1 = fed.client("c1");
-                TestClient c2 = fed.client("c2");
-                c1.hello();
-                c2.hello();
+                List<TestClient> clients = fed.hello("c1", "c2");
+                TestClient c1 = clients.get(0);
+                TestClient c2 = clients.get(1);
                 List<String> roundsSeen = new ArrayList<>();
                 for (int round = 1; round <= 3; round++) {
                     TestClient.ReceivedTask t1 = c1.task(10_000);

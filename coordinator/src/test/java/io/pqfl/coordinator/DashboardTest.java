@@ -15,22 +15,16 @@ import io.pqfl.crypto.testing.MutableClock;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.transport.KeyExchange;
 import io.pqfl.transport.PqTls;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,10 +56,9 @@ class DashboardTest {
             assertThat(before.at("/federation/id").asText()).isEqualTo(fed.config.federationId());
             assertThat(before.at("/updates/accepted").asLong()).isZero();
 
-            TestClient c1 = fed.client("c1");
-            TestClient c2 = fed.client("c2");
-            c1.hello();
-            c2.hello();
+            List<TestClient> clients = fed.hello("c1", "c2");
+            TestClient c1 = clients.get(0);
+            TestClient c2 = clients.get(1);
             TestClient.ReceivedTask t1 = c1.task(10_000);
             TestClient.ReceivedTask t2 = c2.task(10_000);
             assertThatThrownBy(() -> c1.send(c1.tampered(t1, tiny(1), 10))).isInstanceOf(StatusRuntimeException.class);
@@ -124,31 +117,9 @@ class DashboardTest {
         }
     }
 
-    /** A raw HTTP/1.1 request with the given Host header; the status line's code, or -1 if the server closed first. */
+    /** The status of GET /api/state over plain HTTP with the given Host header; -1 if the server closed first. */
     private static int rawStatus(int port, String host) throws Exception {
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(5_000);
-            socket.getOutputStream().write(("GET /api/state HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            String line = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)).readLine();
-            return line == null ? -1 : Integer.parseInt(line.split(" ")[1]);
-        } catch (java.net.SocketException e) {
-            return -1;
-        }
-    }
-
-    @Test
-    void connectedClients_countsLiveEnrolledClients_andDropsARevokedOneWithinSeconds() throws Exception {
-        try (TestFederation fed = TestFederation.start(dir, 2, b -> b.minClients(3))) {
-            fed.client("c1").hello();
-            fed.client("c2").hello();
-            assertThat(fed.engine.status().connectedClients()).isEqualTo(2);
-            fed.trust.revoke(new ClientId("c2"), "test");
-            // The count is at most a second old (anyone may ask for it, and it re-checks every live client's key).
-            Await.until(Duration.ofSeconds(5), "the revoked client to leave the count",
-                    () -> fed.engine.status().connectedClients() == 1);
-            assertThat(fed.client("c1").status().getConnectedClients()).isEqualTo(1);
-        }
+        return RawHttp.get(javax.net.SocketFactory.getDefault(), port, host, "/api/state").status();
     }
 
     @Test
@@ -195,25 +166,13 @@ class DashboardTest {
                      PqTls.httpsServer(List.of(cert.certificate()), cert.keys().getPrivate(), KeyExchange.HYBRID),
                      new DashboardState(fed.coordinator, "TLS", Clock.systemUTC()))) {
             assertThat(d.scheme()).isEqualTo("https");
-            KeyStore trust = KeyStore.getInstance("PKCS12");
-            trust.load(null, null);
-            trust.setCertificateEntry("dashboard", cert.certificate());
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(trust);
-            var ctx = PqTls.sslContext(null, tmf.getTrustManagers(), KeyExchange.HYBRID);
-            try (SSLSocket socket = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", d.port())) {
-                socket.setSoTimeout(10_000);
-                OutputStream out = socket.getOutputStream();
-                out.write("GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-                assertThat(in.readLine()).isEqualTo("HTTP/1.1 200 OK");
-                assertThat(socket.getSession().getProtocol()).isEqualTo("TLSv1.3");
-                // The server names the group its side of this connection negotiated.
-                List<String> headers = in.lines().takeWhile(l -> !l.isEmpty()).toList();
-                assertThat(headers).anySatisfy(h -> assertThat(h.toLowerCase())
-                        .isEqualTo(DashboardServer.TLS_GROUP_HEADER.toLowerCase() + ": " + KeyExchange.HYBRID_GROUP.toLowerCase()));
-            }
+            RawHttp reply = RawHttp.get(cert.clientContext(KeyExchange.HYBRID).getSocketFactory(), d.port(), "127.0.0.1",
+                    "/api/state");
+            assertThat(reply.status()).isEqualTo(200);
+            assertThat(reply.tlsProtocol()).isEqualTo("TLSv1.3");
+            assertThat(reply.body()).contains("\"federation\"");
+            // The server names the group its side of this connection negotiated (TLS 1.3 is all it offers).
+            assertThat(reply.header(DashboardServer.TLS_GROUP_HEADER)).hasValue(KeyExchange.HYBRID_GROUP);
         }
     }
 

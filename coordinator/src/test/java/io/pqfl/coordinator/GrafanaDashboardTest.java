@@ -41,10 +41,9 @@ class GrafanaDashboardTest {
 
         String scrape;
         try (TestFederation fed = TestFederation.start(dir, 2, b -> { })) {
-            TestClient c1 = fed.client("c1");
-            TestClient c2 = fed.client("c2");
-            c1.hello();
-            c2.hello();
+            List<TestClient> clients = fed.hello("c1", "c2");
+            TestClient c1 = clients.get(0);
+            TestClient c2 = clients.get(1);
             TestClient.ReceivedTask t1 = c1.task(10_000);
             TestClient.ReceivedTask t2 = c2.task(10_000);
             assertThatThrownBy(() -> c1.send(c1.tampered(t1, tiny(1), 10))).isInstanceOf(StatusRuntimeException.class);

@@ -55,15 +55,7 @@ class PrivacyLedgerTest {
     @Test
     void eachNoisedRound_ledgersItsSpendingRightBeforeItsModel_whoseSignatureCoversIt() throws Exception {
         try (TestFederation fed = TestFederation.start(dir, 2, b -> b.rounds(2).differentialPrivacy(RecordedRun.DP))) {
-            TestClient c1 = fed.client("c1");
-            TestClient c2 = fed.client("c2");
-            c1.hello();
-            c2.hello();
-            for (int round = 1; round <= 2; round++) {
-                c1.submit(c1.task(15_000), tiny(1), 5);
-                c2.submit(c2.task(15_000), tiny(3), 5);
-            }
-            assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
+            RecordedRun.trainTwoRounds(fed);
             List<LedgerEntry> entries = fed.coordinator.ledger().entries();
             List<PrivacySpent> spent = spending(entries);
             assertThat(spent).extracting(PrivacySpent::round).containsExactly(1L, 2L);

@@ -67,17 +67,22 @@ public record RecordedRun(Path data, VerifyingKey coordinatorKey) {
      * Two clients, two rounds with central DP ({@link #DP}) over a real socket. Its ledger: 1 initial model; per round
      * 2 accepted updates, the round's PRIVACY_SPENT and its model (entries 2-5 and 6-9).
      */
+    /** c1 and c2 say Hello and send updates tiny(1) and tiny(3) (5 examples each) in rounds 1 and 2; the run finishes. */
+    static void trainTwoRounds(TestFederation fed) throws Exception {
+        TestClient c1 = fed.client("c1");
+        TestClient c2 = fed.client("c2");
+        c1.hello();
+        c2.hello();
+        for (int round = 1; round <= 2; round++) {
+            c1.submit(c1.task(15_000), tiny(1), 5);
+            c2.submit(c2.task(15_000), tiny(3), 5);
+        }
+        assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
+    }
+
     public static RecordedRun twoRoundsWithDp(Path dir) throws Exception {
         try (TestFederation fed = TestFederation.start(dir, 2, b -> b.rounds(2).differentialPrivacy(DP))) {
-            TestClient c1 = fed.client("c1");
-            TestClient c2 = fed.client("c2");
-            c1.hello();
-            c2.hello();
-            for (int round = 1; round <= 2; round++) {
-                c1.submit(c1.task(15_000), tiny(1), 5);
-                c2.submit(c2.task(15_000), tiny(3), 5);
-            }
-            assertThat(fed.engine.awaitFinished(Duration.ofSeconds(20))).isTrue();
+            trainTwoRounds(fed);
             assertThat(fed.coordinator.ledger().entries()).extracting(LedgerEntry::kind).containsExactly(
                     LedgerEntry.Kind.MODEL_PUBLISHED, LedgerEntry.Kind.UPDATE_ACCEPTED, LedgerEntry.Kind.UPDATE_ACCEPTED,
                     LedgerEntry.Kind.PRIVACY_SPENT, LedgerEntry.Kind.MODEL_PUBLISHED, LedgerEntry.Kind.UPDATE_ACCEPTED,

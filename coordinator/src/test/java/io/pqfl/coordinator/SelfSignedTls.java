@@ -32,6 +32,16 @@ public record SelfSignedTls(X509Certificate certificate, KeyPair keys) {
         }
     }
 
+    /** A BCJSSE client context (TLS 1.3, {@code groups}) that trusts this certificate alone. */
+    public javax.net.ssl.SSLContext clientContext(io.pqfl.transport.KeyExchange groups) throws Exception {
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("dashboard", certificate);
+        var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        return io.pqfl.transport.PqTls.sslContext(null, tmf.getTrustManagers(), groups);
+    }
+
     public static SelfSignedTls create() throws Exception {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC", BcAlgorithms.bouncyCastle());
         g.initialize(new ECGenParameterSpec("secp256r1"));

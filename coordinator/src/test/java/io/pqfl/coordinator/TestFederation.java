@@ -115,6 +115,17 @@ public final class TestFederation implements AutoCloseable {
         return new TestClient(channel, id, clientKeys.get(id), sessions);
     }
 
+    /** Handles of {@code ids}, each having said Hello (a session, and live for the rounds). */
+    public java.util.List<TestClient> hello(String... ids) {
+        java.util.List<TestClient> clients = new java.util.ArrayList<>();
+        for (String id : ids) {
+            TestClient c = client(id);
+            c.hello();
+            clients.add(c);
+        }
+        return clients;
+    }
+
     public TestClient client(String id, SigningKey key) {
         return new TestClient(channel, id, key, sessions);
     }
