@@ -197,6 +197,15 @@ final class EvaluationStage {
         return null;
     }
 
+    /**
+     * Changes whenever {@link #ready} may change for clients the stage was not told about by name: an evaluation
+     * opened, sampled its evaluators, began closing or closed.
+     */
+    List<Object> answerState() {
+        Evaluation e = open;
+        return e == null ? List.of() : List.of(e.round, e.accepting());
+    }
+
     /** Why a client gets no task while an evaluation is open; null when none is. */
     String noTaskReason() {
         return open == null ? null : "not sampled to evaluate round " + open.round + "'s model";
