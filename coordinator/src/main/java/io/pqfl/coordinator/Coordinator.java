@@ -83,7 +83,9 @@ public final class Coordinator implements AutoCloseable {
             this.runs = new RunStore(db, ledger, clock);
             this.tokens = new EnrollmentTokens(db, clock, random, coordinatorKey);
             this.rounds = new FederationEngine(config, Signer.create(key), runs, ledger, verifier,
-                    c -> directory.find(c).filter(x -> !x.revoked()).isPresent(), metrics, clock, random);
+                    // Sampling from a roster, a certificate client not seen yet is eligible (its Hello checks it).
+                    config.roster().isEmpty() ? c -> directory.find(c).filter(x -> !x.revoked()).isPresent()
+                            : c -> directory.find(c).map(x -> !x.revoked()).orElse(true), metrics, clock, random);
             Challenges challenges = new Challenges(random, clock);
             Sessions sessions = new Sessions(random, clock, config.sessionTtl());
             this.identity = new IdentityService(

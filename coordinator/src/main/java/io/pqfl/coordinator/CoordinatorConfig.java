@@ -7,6 +7,7 @@ import io.pqfl.coordinator.aggregate.Strategies;
 import io.pqfl.coordinator.evaluate.CentralEvaluator;
 import io.pqfl.coordinator.privacy.DpSettings;
 import io.pqfl.coordinator.store.DataDirectory;
+import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.protocol.FederationIds;
 import io.pqfl.protocol.ModelWeights;
@@ -16,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -42,7 +44,12 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                                 double evaluateFraction, int minEvaluations, Duration evaluationTimeout,
                                 CentralEvaluator centralEvaluator, TrainingSchedule trainingSchedule,
                                 Path receiptTrustDir, boolean holdRounds, DpSettings dp,
-                                io.pqfl.coordinator.secagg.SecAggSettings secureAggregation) {
+                                io.pqfl.coordinator.secagg.SecAggSettings secureAggregation, List<ClientId> roster) {
+    /** What rounds sample among, in words for the log: the live clients, or the eligible ones on the roster. */
+    public String samplingPool() {
+        return roster.isEmpty() ? "live clients" : "eligible clients on the roster";
+    }
+
     /** The base training configuration as the schedule makes it for {@code round}: what the strategy starts from. */
     public TrainingConfig trainingFor(long round) {
         return trainingSchedule.forRound(round, rounds, training);
@@ -53,6 +60,10 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(trustDir, "trustDir");
         acceptedSchemes = Set.copyOf(acceptedSchemes);
+        roster = List.copyOf(roster);
+        if (Set.copyOf(roster).size() != roster.size()) {
+            throw new IllegalArgumentException("the roster names a client more than once");
+        }
         strategyParams = Map.copyOf(strategyParams);
         Objects.requireNonNull(roundTimeout, "roundTimeout");
         Objects.requireNonNull(clientLiveness, "clientLiveness");
@@ -73,6 +84,10 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         }
         if (minClients < 1) {
             throw new IllegalArgumentException("min clients must be >= 1, got " + minClients);
+        }
+        if (!roster.isEmpty() && roster.size() < minClients) {
+            throw new IllegalArgumentException("the roster names " + roster.size() + " clients and a round needs "
+                    + minClients + " (min clients): no round could open");
         }
         if (!(helloPerSecond > 0) || helloBurst < 1) {
             throw new IllegalArgumentException("hello rate limit must be positive (rate " + helloPerSecond + "/s, burst " + helloBurst + ")");
@@ -281,6 +296,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         private CentralEvaluator centralEvaluator;
         private DpSettings dp;
         private io.pqfl.coordinator.secagg.SecAggSettings secureAggregation;
+        private List<ClientId> roster = List.of();
 
         public Builder federationId(String v) { this.federationId = v; return this; }
         public Builder dataDir(Path v) { this.dataDir = v; return this; }
@@ -291,6 +307,14 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
         public Builder clientsPerRound(int v) { this.clientsPerRound = v; return this; }
         public Builder clientFraction(double v) { this.clientFraction = v; return this; }
         public Builder minClients(int v) { this.minClients = v; return this; }
+        /**
+         * Sample every round's (and evaluation's) clients among these, live or not, rather than among the clients that
+         * said Hello: a sampled client finds its task when it joins. For federations whose clients are all known and
+         * come when needed (a simulation's virtual clients; silos started on demand). A round opens once
+         * {@code minClients} of them are eligible (enrolled, not revoked; a certificate client not yet seen counts
+         * as eligible). Empty (the default): sample among the live clients.
+         */
+        public Builder sampleFrom(java.util.Collection<ClientId> v) { this.roster = List.copyOf(v); return this; }
         public Builder roundTimeout(Duration v) { this.roundTimeout = v; return this; }
         public Builder clientLiveness(Duration v) { this.clientLiveness = v; return this; }
         public Builder strategy(String v) { this.strategy = v; return this; }
@@ -406,7 +430,7 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
                     uploadMemoryBytes, callPerSecond, callBurst, trustReloadInterval, maxCallsPerConnection, maxTaskStreams,
                     requestTimeout, evaluateEvery, finalEvaluation, evaluateFraction, minEvaluations,
                     evaluationTimeout != null ? evaluationTimeout : roundTimeout, centralEvaluator, trainingSchedule,
-                    receiptTrustDir, holdRounds, dp, secureAggregation);
+                    receiptTrustDir, holdRounds, dp, secureAggregation, roster);
         }
     }
 }

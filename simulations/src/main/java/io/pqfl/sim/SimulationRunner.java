@@ -72,6 +72,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
  * Runs one arm of a simulation — one signature scheme (or none), one attack plan — as a real federation:
@@ -342,7 +343,7 @@ public final class SimulationRunner {
      */
     public record FleetStats(int workers, long computeMillis, long jobs, long fleetWallMillis, double overhead,
                              long peakRssBytes, long peakWorkerRssBytes, long dropouts, long late,
-                             List<VirtualFleet.Failure> failures) {
+                             List<VirtualFleet.Failure> failures, int joined) {
         public FleetStats {
             failures = List.copyOf(failures);
         }
@@ -442,19 +443,29 @@ public final class SimulationRunner {
                 // Every simulated client calls from 127.0.0.1: a per-address limit meant for strangers would throttle
                 // the whole simulated federation as if it were one caller.
                 .helloRateLimit(100_000, 100_000).callRateLimit(100_000, 100_000).differentialPrivacy(spec.dp())
-                .secureAggregation(spec.signing() == SigningPolicy.SIGNED ? spec.secureAggregation() : null).build();
+                .secureAggregation(spec.signing() == SigningPolicy.SIGNED ? spec.secureAggregation() : null)
+                // A fleet's virtual clients join when first sampled: the coordinator samples among all of them.
+                .sampleFrom(fleet ? IntStream.range(0, spec.clients()).mapToObj(i -> new ClientId(clientName(i))).toList()
+                        : List.of())
+                .build();
         TrustStore trust = TrustStore.open(config.trustDir());
-        List<SigningKey> keys = new ArrayList<>();
-        List<byte[]> certificates = new ArrayList<>();
-        for (int i = 0; i < spec.clients(); i++) {
-            SigningKey k = Keys.generate(clientScheme);
-            keys.add(k);
-            if (tls) {
-                certificates.add(ca.issue(Role.CLIENT, clientName(i), k.verifyingKey(), List.of(), List.of(),
-                        Duration.ofDays(1)).getEncoded());
-            } else {
-                trust.add(new ClientId(clientName(i)), k.verifyingKey());
-                certificates.add(null);
+        // Every client's key (and certificate) made on all cores: ten thousand ML-DSA key pairs and CA signatures.
+        List<SigningKey> keys = IntStream.range(0, spec.clients()).parallel().mapToObj(i -> Keys.generate(clientScheme))
+                .toList();
+        List<byte[]> certificates = new ArrayList<>(Collections.nCopies(spec.clients(), (byte[]) null));
+        if (tls) {
+            List<byte[]> issued = IntStream.range(0, spec.clients()).parallel().mapToObj(i -> {
+                try {
+                    return ca.issue(Role.CLIENT, clientName(i), keys.get(i).verifyingKey(), List.of(), List.of(),
+                            Duration.ofDays(1)).getEncoded();
+                } catch (java.io.IOException | java.security.GeneralSecurityException | io.pqfl.crypto.pki.PkiException e) {
+                    throw new IllegalStateException("cannot issue " + clientName(i) + "'s certificate: " + e.getMessage(), e);
+                }
+            }).toList();
+            certificates = new ArrayList<>(issued);
+        } else {
+            for (int i = 0; i < spec.clients(); i++) {
+                trust.add(new ClientId(clientName(i)), keys.get(i).verifyingKey());
             }
         }
         CoordinatorMetrics metrics = new CoordinatorMetrics();
@@ -507,9 +518,14 @@ public final class SimulationRunner {
         List<io.pqfl.client.agent.LocalDp> localDps = Collections.synchronizedList(new ArrayList<>());
         io.pqfl.coordinator.evaluate.EvaluationSummary federated = null;
         FleetStats fleetStats = null;
+        // Round 1 may open as the coordinator starts, sampling clients the fleet has yet to make: it hears of them here.
+        VirtualFleet.Demand demand = new VirtualFleet.Demand(c -> clientIndex(c.value(), spec.clients()));
+        if (fleet) {
+            engine.addListener(demand);
+        }
         try (CoordinatorServer server = new CoordinatorServer(serverBuilder, coordinator).start()) {
             if (fleet) {
-                fleetStats = runFleet(spec, train, parts, task, initialWeights, keys, certificates, coordinatorKey, engine,
+                fleetStats = runFleet(demand, spec, train, parts, task, initialWeights, keys, certificates, coordinatorKey, engine,
                         config, server, inProcessName, clientTls, verifyMillis, clientRows, localDps, dir, progress);
             } else {
                 runAgents(spec, trainers, keys, certificates, coordinatorKey, server, inProcessName, clientTls,
@@ -620,7 +636,7 @@ public final class SimulationRunner {
      * Every client a {@link PooledAgent} of a {@link VirtualFleet} over a few shared connections: its own key, session
      * and signatures, but no thread or model of its own; a sampled client's model exists only while a worker trains it.
      */
-    private static FleetStats runFleet(Spec spec, Examples train, List<int[]> parts, TaskKind task, ModelWeights initial,
+    private static FleetStats runFleet(VirtualFleet.Demand demand, Spec spec, Examples train, List<int[]> parts, TaskKind task, ModelWeights initial,
                                        List<SigningKey> keys, List<byte[]> certificates, SigningKey coordinatorKey,
                                        FederationEngine engine, CoordinatorConfig config, CoordinatorServer server,
                                        String inProcessName, SslContext clientTls, Map<String, Double> verifyMillis,
@@ -664,27 +680,28 @@ public final class SimulationRunner {
                         scale.behaviour().slowdown(index), (client, round, what) -> fleet.failed(clientName(client), round, what));
                 fleet.add(new io.pqfl.client.agent.PooledAgent(channels.get(i % connections), settings, hooks, trainer));
             }
-            progress.accept(spec.arm() + ": " + spec.clients() + " virtual clients joining over " + connections
-                    + " connections; " + spec.perRound() + " sampled per round, " + pool.size() + " training worker"
-                    + (pool.size() == 1 ? " in this JVM" : " processes"));
+            progress.accept(spec.arm() + ": " + spec.clients() + " virtual clients over " + connections
+                    + " connections, each joining when first sampled; " + spec.perRound() + " sampled per round, "
+                    + pool.size() + " training worker" + (pool.size() == 1 ? " in this JVM" : " processes"));
             fleet.start(64); // many Hellos in flight: their ledger entries share commits
+            demand.attach(fleet);
             long[] lastProgress = {-1};
             Duration max = Duration.ofMinutes(10).plus(spec.roundTimeout().plusMinutes(2).multipliedBy(spec.rounds() + 1));
             try {
-                fleet.requireJoined(config.minClients());
                 fleet.await(max, Duration.ofSeconds(10), () -> {
                     long now = pool.jobs() + engine.status().closedRounds() * 1_000_000L;
                     boolean moved = now != lastProgress[0];
                     lastProgress[0] = now;
                     return moved ? null : why(engine, config);
-                });
+                }, () -> engine.failure().map(t -> "the coordinator's round loop failed: " + t).orElse(null));
             } finally {
                 channels.forEach(ManagedChannel::shutdownNow);
             }
             long wall = (System.nanoTime() - start) / 1_000_000;
             double ideal = pool.computeMillis() / (double) pool.size();
             return new FleetStats(pool.size(), pool.computeMillis(), pool.jobs(), wall, ideal > 0 ? wall / ideal : Double.NaN,
-                    io.pqfl.sim.fleet.Rss.peakBytes("self"), pool.peakWorkerRssBytes(), fleet.dropouts(), fleet.late(), fleet.failures());
+                    io.pqfl.sim.fleet.Rss.peakBytes("self"), pool.peakWorkerRssBytes(), fleet.dropouts(), fleet.late(), fleet.failures(),
+                    fleet.joined());
         }
     }
 
@@ -716,6 +733,19 @@ public final class SimulationRunner {
 
     static String clientName(int i) {
         return String.format("client-%03d", i);
+    }
+
+    /** The index {@link #clientName} made {@code name} from, or -1 if it names none of {@code clients}. */
+    static int clientIndex(String name, int clients) {
+        if (!name.startsWith("client-") || name.length() > "client-".length() + 9) {
+            return -1;
+        }
+        try {
+            int i = Integer.parseInt(name.substring("client-".length()));
+            return i >= 0 && i < clients && clientName(i).equals(name) ? i : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     /** What protected the connections, from the coordinator's handshake counter (per negotiated group). */

@@ -81,6 +81,8 @@ class FleetSimulationTest {
         assertThat(f.jobs()).isEqualTo(300); // 2 x 100 fits and 100 evaluations: no client trained unsampled
         assertThat(f.peakWorkerRssBytes()).isPositive(); // the work ran in worker processes
         assertThat(f.failures()).isEmpty();
+        // Only sampled clients ever joined: the trainers of both rounds, and the final evaluation's 100.
+        assertThat(f.joined()).isBetween(sampled.size(), sampled.size() + 100).isLessThan(1000);
         assertThat(r.channel()).contains("X25519MLKEM768");
     }
 

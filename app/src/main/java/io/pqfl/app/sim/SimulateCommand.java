@@ -419,9 +419,10 @@ public final class SimulateCommand implements Callable<Integer> {
 
     /** A fleet's measurements in one line. */
     static String describe(SimulationRunner.FleetStats f) {
-        return String.format(Locale.ROOT, "fleet: %d training jobs on %d worker%s, compute %.1f s, wall %.1f s = %.2f x "
-                        + "(compute / workers); peak RSS %d MiB%s; %d dropouts, %d late updates, %d client failures",
-                f.jobs(), f.workers(), f.workers() == 1 ? "" : "s", f.computeMillis() / 1000.0, f.fleetWallMillis() / 1000.0,
+        return String.format(Locale.ROOT, "fleet: %d clients joined, %d training jobs on %d worker%s, compute %.1f s, "
+                        + "wall %.1f s = %.2f x (compute / workers); peak RSS %d MiB%s; %d dropouts, %d late updates, "
+                        + "%d client failures",
+                f.joined(), f.jobs(), f.workers(), f.workers() == 1 ? "" : "s", f.computeMillis() / 1000.0, f.fleetWallMillis() / 1000.0,
                 f.overhead(), f.peakRssBytes() >> 20,
                 f.peakWorkerRssBytes() > 0 ? " + " + (f.peakWorkerRssBytes() >> 20) + " MiB in worker processes" : "",
                 f.dropouts(), f.late(), f.failures().size());

@@ -112,7 +112,7 @@ class SimulateCommandTest {
             root.setLevel(level);
         }
         java.nio.file.Path log = dir.resolve("simulate.log");
-        assertThat(java.nio.file.Files.readString(log)).contains("Round 1 open: 2 of 2 live clients sampled");
+        assertThat(java.nio.file.Files.readString(log)).contains("Round 1 open: 2 of 2 eligible clients on the roster sampled");
         assertThat(out.toString()).contains("Log: " + log.toAbsolutePath());
         // after the run: no file appender left behind, and the console's filters are as they were
         root.iteratorForAppenders().forEachRemaining(a -> {

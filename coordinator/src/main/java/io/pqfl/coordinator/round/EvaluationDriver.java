@@ -99,8 +99,8 @@ final class EvaluationDriver {
                 client -> strategy.configureClient(plan.round(), client, config.trainingFor(plan.round())));
         work = new EvaluationWork(new EvaluationChecks.Context(config.federationId(), plan.round(), plan.nonce(),
                 global.signed().statement().modelDigest()), task, clock.instant());
-        log.info("Evaluation of round {}'s model open: {} of {} live clients sampled, nonce {}, deadline {}",
-                plan.round(), plan.sampled().size(), open.live(), plan.nonce(), plan.deadline());
+        log.info("Evaluation of round {}'s model open: {} of {} {} sampled, nonce {}, deadline {}",
+                plan.round(), plan.sampled().size(), open.live(), config.samplingPool(), plan.nonce(), plan.deadline());
     }
 
     /** On the closing thread: records the aggregate of the evaluation the machine closed, then tells the machine. */

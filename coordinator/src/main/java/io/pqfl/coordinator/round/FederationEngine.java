@@ -167,6 +167,9 @@ public final class FederationEngine implements AutoCloseable {
         if (config.holdRounds()) {
             machine.holdRounds();
         }
+        if (!config.roster().isEmpty()) {
+            machine.sampleFrom(config.roster());
+        }
         evaluation.abandonUnfinished();
         Instant now = clock.instant();
         RoundPlan resumed = null;
@@ -251,6 +254,7 @@ public final class FederationEngine implements AutoCloseable {
         carryOut(locked(() -> {
             List<Effect> effects = restored;
             restored = List.of();
+            persistOpened(effects); // a roster's first round opens at once (sampleFrom)
             return effects;
         }));
     }
@@ -289,8 +293,9 @@ public final class FederationEngine implements AutoCloseable {
     void carryOut(List<Effect> effects) {
         for (Effect e : effects) {
             // Java 17 has no pattern switch: the effects are a sealed set, handled in turn.
-            if (e instanceof Effect.OpenRound) {
+            if (e instanceof Effect.OpenRound open) {
                 signal();
+                listener.sampled(open.plan().round(), false, open.plan().sampled());
             } else if (e instanceof Effect.Answer a) {
                 waits.answer(a.waitId(), a.answer());
             } else if (e instanceof Effect.Supersede s) {
@@ -302,8 +307,9 @@ public final class FederationEngine implements AutoCloseable {
                 wakeUps.at(w.at(), () -> feed(m -> m.tick(clock.instant())));
             } else if (e instanceof Effect.CloseRound c) {
                 closing.execute(() -> training.close(c, evaluation));
-            } else if (e instanceof Effect.OpenEvaluation) {
+            } else if (e instanceof Effect.OpenEvaluation open) {
                 signal();
+                listener.sampled(open.plan().round(), true, open.plan().sampled());
             } else if (e instanceof Effect.CloseEvaluation c) {
                 closing.execute(() -> evaluation.close(c));
             } else if (e instanceof Effect.Finished f) {
@@ -315,6 +321,7 @@ public final class FederationEngine implements AutoCloseable {
                     lock.unlock();
                 }
                 log.info("Federation {} finished: {} rounds", config.federationId(), f.rounds());
+                listener.finished(f.rounds());
             }
         }
     }
@@ -527,6 +534,11 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- lifecycle and status
+
+    /** Why the rounds stopped for good (a store or ledger failure), if they did. */
+    public java.util.Optional<Throwable> failure() {
+        return java.util.Optional.ofNullable(failure);
+    }
 
     /** Waits until the last round closed (true) or the timeout passed (false); rethrows a failure of the rounds. */
     public boolean awaitFinished(Duration timeout) throws InterruptedException {

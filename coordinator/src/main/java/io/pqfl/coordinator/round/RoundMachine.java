@@ -79,6 +79,8 @@ public final class RoundMachine {
     private boolean stopped;
     /** Rounds up to this one may open; {@link #holdRounds} makes it 0, {@link #release} raises it. */
     private long releasedThrough = Long.MAX_VALUE;
+    /** When not empty, rounds and evaluations sample among these clients (if eligible), live or not. */
+    private List<ClientId> roster = List.of();
     /**
      * What a waiting client may be told depends on the stage, the open round and the open evaluation (these change
      * a few times a round: every wait is asked about again then) and on the client's own part in them (only waits
@@ -129,6 +131,16 @@ public final class RoundMachine {
      */
     public void holdRounds() {
         releasedThrough = 0;
+    }
+
+    /**
+     * Rounds and evaluations sample among {@code roster} (those of its clients that are eligible), whether they said
+     * Hello yet or not, instead of among the live clients: a sampled client that joins later finds its task waiting.
+     * For a federation whose clients are all known and reachable on demand (a simulation's virtual clients, silos);
+     * a sampled client that never comes holds its round until the deadline. Call before {@link #restore}.
+     */
+    public void sampleFrom(List<ClientId> roster) {
+        this.roster = roster.stream().sorted((a, b) -> a.value().compareTo(b.value())).toList();
     }
 
     /**
@@ -378,7 +390,7 @@ public final class RoundMachine {
                 stage = Stage.FINISHED;
                 effects.add(new Effect.Finished(lastClosed));
             } else if (nextRoundReleased() // and enough clients known, without listing thousands per event if not
-                    && clients.known() >= settings.minClients()) {
+                    && (clients.known() >= settings.minClients() || !roster.isEmpty())) {
                 List<ClientId> eligible = eligible(now);
                 if (eligible.size() >= settings.minClients()) {
                     open = TrainingRound.open(lastClosed + 1, eligible, sampler, nonces, now, settings);
@@ -410,9 +422,9 @@ public final class RoundMachine {
         return effects;
     }
 
-    /** The live clients that may take part (enrolled, not revoked). */
+    /** The clients that may take part (enrolled, not revoked): the live ones, or the roster's ({@link #sampleFrom}). */
     private List<ClientId> eligible(Instant now) {
-        return live(now).stream().filter(enrolled).toList();
+        return (roster.isEmpty() ? live(now) : roster).stream().filter(enrolled).toList();
     }
 
     /** What a waiting client gets now, or null to keep waiting; {@code timedOut} forces an answer. */

@@ -74,9 +74,11 @@ final class TrainingDriver {
         runs.openRound(new RoundRecord(plan.round(), plan.nonce(), RoundRecord.State.OPEN, plan.sampled(),
                 global.signed().statement().modelDigest(), plan.deadline().toEpochMilli(), null));
         work = newWork(plan);
-        metrics.connectedClients(open.live());
-        log.info("Round {} open: {} of {} live clients sampled, nonce {}, deadline in {} s", plan.round(),
-                plan.sampled().size(), open.live(), plan.nonce(), config.roundTimeout().toSeconds());
+        if (config.roster().isEmpty()) {
+            metrics.connectedClients(open.live());
+        }
+        log.info("Round {} open: {} of {} {} sampled, nonce {}, deadline in {} s", plan.round(),
+                plan.sampled().size(), open.live(), config.samplingPool(), plan.nonce(), config.roundTimeout().toSeconds());
     }
 
     /**

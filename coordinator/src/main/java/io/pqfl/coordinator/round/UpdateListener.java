@@ -3,6 +3,7 @@ package io.pqfl.coordinator.round;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.ClientId;
 import java.time.Duration;
+import java.util.List;
 
 /** Observes every update's outcome and every round's close (the simulation harness measures with it). */
 public interface UpdateListener {
@@ -16,6 +17,17 @@ public interface UpdateListener {
     }
 
     default void roundClosed(long round, boolean completed, Duration wallTime, int accepted, int rejected) {
+    }
+
+    /**
+     * Round {@code round} opened ({@code evaluation} false) or the evaluation of its model opened (true) with these
+     * sampled clients. Called outside the engine's lock; must not block.
+     */
+    default void sampled(long round, boolean evaluation, List<ClientId> clients) {
+    }
+
+    /** The federation finished after {@code rounds} rounds. Called outside the engine's lock; must not block. */
+    default void finished(long rounds) {
     }
 
     /** Tells {@code first}, then {@code second}; {@link #NONE} adds nothing. */
@@ -40,6 +52,18 @@ public interface UpdateListener {
             public void roundClosed(long round, boolean completed, Duration wallTime, int accepted, int rejected) {
                 first.roundClosed(round, completed, wallTime, accepted, rejected);
                 second.roundClosed(round, completed, wallTime, accepted, rejected);
+            }
+
+            @Override
+            public void sampled(long round, boolean evaluation, List<ClientId> clients) {
+                first.sampled(round, evaluation, clients);
+                second.sampled(round, evaluation, clients);
+            }
+
+            @Override
+            public void finished(long rounds) {
+                first.finished(rounds);
+                second.finished(rounds);
             }
         };
     }

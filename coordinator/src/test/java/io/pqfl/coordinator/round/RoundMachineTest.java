@@ -96,6 +96,37 @@ class RoundMachineTest {
     }
 
     @Test
+    void withARoster_roundsSampleItsEligibleClients_liveOrNot_andASampledClientFindsItsTaskWhenItJoins() {
+        RoundMachine m = machine(2, 3, 2, false);
+        ClientId stranger = new ClientId("d"); // on the roster, but not enrolled
+        m.sampleFrom(List.of(C, stranger, B, A));
+        List<Effect> e = m.restore(0, null, Set.of(), at(0)); // nobody has said Hello
+        assertThat(of(e, Effect.OpenRound.class)).singleElement().satisfies(open -> {
+            assertThat(open.plan().sampled()).containsExactly(A, B, C);
+            assertThat(open.live()).isEqualTo(3);
+        });
+        assertThat(m.live(at(0))).isEmpty();
+        // A joins later and asks: its task is waiting; the round closes when all three delivered.
+        m.clientSeen(A, at(5));
+        assertThat(of(m.taskRequested(1, A, at(5), at(35)), Effect.Answer.class)).extracting(Effect.Answer::answer)
+                .containsExactly(new Answer.TaskReady(1));
+        assertThat(m.uploadBegun(9, stranger, 1).allowed()).isFalse();
+        enrolled.remove(C); // revoked before round 2: not sampled again
+        for (ClientId c : List.of(A, B, C)) {
+            m.clientSeen(c, at(6));
+            assertThat(m.uploadBegun(c.value().charAt(0), c, 1).allowed()).isTrue();
+            assertThat(m.updateVerified(c.value().charAt(0), c, 1).allowed()).isTrue();
+            m.updateRecorded(c, 1, at(6));
+        }
+        assertThat(m.stage()).isEqualTo(Stage.AGGREGATING);
+        // Round 2 needs 3 eligible clients: only A and B are left on the roster, so it does not open.
+        assertThat(of(m.roundClosed(1, at(7)), Effect.OpenRound.class)).isEmpty();
+        enrolled.add(C);
+        assertThat(of(m.tick(at(8)), Effect.OpenRound.class)).singleElement()
+                .satisfies(open -> assertThat(open.plan().sampled()).containsExactly(A, B, C));
+    }
+
+    @Test
     void taskRequests_areAnsweredReady_waiting_orWithWhyNot() {
         RoundMachine m = machine(1, 2, 2, false);
         // Unknown client: waits, and at expiry is told to say Hello.

@@ -3,6 +3,8 @@ package io.pqfl.sim.fleet;
 import io.grpc.StatusRuntimeException;
 import io.pqfl.client.agent.ClientAgent;
 import io.pqfl.client.agent.PooledAgent;
+import io.pqfl.coordinator.round.UpdateListener;
+import io.pqfl.crypto.ClientId;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -14,14 +16,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
  * The simulation's virtual clients on a few shared connections: each a {@link PooledAgent} (its own key, session,
- * task checks and signatures) that holds no thread while it waits. Every client joins (Hello) and long-polls; a
- * task is handled on a bounded pool of handler threads, whose trainers run their jobs on the {@link TrainingPool}.
+ * task checks and signatures) that holds no thread while it waits. A client joins (Hello) the first time the
+ * coordinator samples it ({@link Demand}) and long-polls from then on; a task is handled on a bounded pool of
+ * handler threads, whose trainers run their jobs on the {@link TrainingPool}.
  *
  * <p>Heterogeneity ({@link Behaviour}): a sampled client may drop out of a round (it goes quiet until the round's
  * deadline, as a device that went offline), and clients differ in speed (a slow one's update leaves later: a
@@ -108,7 +112,13 @@ public final class VirtualFleet implements AutoCloseable {
     private final AtomicLong dropouts = new AtomicLong();
     private final AtomicLong late = new AtomicLong();
     private final AtomicInteger printed = new AtomicInteger();
+    /** The reason a failure was recorded for a client whose Hello did not succeed ({@link #activate}). */
+    static final String COULD_NOT_JOIN = "could not join: ";
+
     private CountDownLatch done;
+    private AtomicBoolean[] active;
+    private final AtomicInteger joined = new AtomicInteger();
+    private ExecutorService join;
     private volatile Failure fatal;
     private volatile boolean closing;
 
@@ -172,34 +182,112 @@ public final class VirtualFleet implements AutoCloseable {
     }
 
     /**
-     * Joins every client (Hello, {@code joiners} at a time) and starts its polling right after: a client that joined
-     * keeps itself live while the rest join.
+     * Starts the fleet with no client joined: each joins (Hello, {@code joiners} at a time) when {@link #activate}
+     * names it, the first time the coordinator samples it, and from then on long-polls like any client. The
+     * coordinator samples from the fleet's roster ({@code CoordinatorConfig.Builder#sampleFrom}), so a client that
+     * is never sampled never costs a Hello.
      */
-    public void start(int joiners) throws InterruptedException {
+    public void start(int joiners) {
         done = new CountDownLatch(agents.size());
-        ExecutorService join = Executors.newFixedThreadPool(joiners);
-        try {
-            for (int i = 0; i < agents.size(); i++) {
-                int index = i;
-                PooledAgent agent = agents.get(i);
-                join.execute(() -> {
-                    if (closing || fatal != null) {
-                        return;
-                    }
-                    try {
-                        agent.join();
-                        poll(index);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    } catch (RuntimeException e) {
-                        failed(agent.clientId().value(), 0, COULD_NOT_JOIN + e.getMessage());
-                        done.countDown();
-                    }
-                });
+        active = new AtomicBoolean[agents.size()];
+        for (int i = 0; i < active.length; i++) {
+            active[i] = new AtomicBoolean();
+        }
+        AtomicInteger n = new AtomicInteger();
+        join = Executors.newFixedThreadPool(joiners, r -> {
+            Thread t = new Thread(r, "fleet-join-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * The coordinator sampled client {@code index} for {@code round}: it joins and polls, unless it already did.
+     * Does not block.
+     */
+    public void activate(int index, long round) {
+        if (!active[index].compareAndSet(false, true)) {
+            return;
+        }
+        joined.incrementAndGet();
+        PooledAgent agent = agents.get(index);
+        join.execute(() -> {
+            if (closing || fatal != null) {
+                done.countDown();
+                return;
             }
-        } finally {
-            join.shutdown();
-            join.awaitTermination(1, TimeUnit.HOURS);
+            try {
+                agent.join();
+                poll(index);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException e) {
+                failed(agent.clientId().value(), round, COULD_NOT_JOIN + e.getMessage());
+                done.countDown();
+            }
+        });
+    }
+
+    /** The federation finished: clients that never joined have nothing to hear. */
+    public void finishInactive() {
+        for (AtomicBoolean a : active) {
+            if (a.compareAndSet(false, true)) {
+                done.countDown();
+            }
+        }
+    }
+
+    /** Clients that joined (were sampled at least once). */
+    public int joined() {
+        return joined.get();
+    }
+
+    /**
+     * Tells the fleet which of its clients the coordinator samples: an engine listener that may be added before the
+     * fleet starts (the first round can open as the coordinator starts) and remembers what it heard until then.
+     */
+    public static final class Demand implements UpdateListener {
+        private final java.util.function.ToIntFunction<ClientId> index;
+        private final List<long[]> early = new ArrayList<>();
+        private VirtualFleet fleet;
+        private boolean finished;
+
+        /** {@code index}: the fleet's index of a client, or -1 if it is not one of the fleet's. */
+        public Demand(java.util.function.ToIntFunction<ClientId> index) {
+            this.index = index;
+        }
+
+        /** From now on, sampled clients of {@code started} are activated; those sampled before, at once. */
+        public synchronized void attach(VirtualFleet started) {
+            fleet = started;
+            early.forEach(e -> started.activate((int) e[0], e[1]));
+            early.clear();
+            if (finished) {
+                started.finishInactive();
+            }
+        }
+
+        @Override
+        public synchronized void sampled(long round, boolean evaluation, List<ClientId> clients) {
+            for (ClientId c : clients) {
+                int i = index.applyAsInt(c);
+                if (i < 0) {
+                    continue;
+                }
+                if (fleet == null) {
+                    early.add(new long[] {i, round});
+                } else {
+                    fleet.activate(i, round);
+                }
+            }
+        }
+
+        @Override
+        public synchronized void finished(long rounds) {
+            finished = true;
+            if (fleet != null) {
+                fleet.finishInactive();
+            }
         }
     }
 
@@ -274,20 +362,29 @@ public final class VirtualFleet implements AutoCloseable {
 
     /**
      * Waits until every client heard that the federation finished. Every {@code report} without that, {@code stalled}
-     * is asked what the federation waits for, and its answer printed (null: it is moving, nothing to say).
+     * is asked what the federation waits for, and its answer printed (null: it is moving, nothing to say); every
+     * second, {@code broken} is asked whether the federation can no longer finish (null: it can).
      *
-     * @throws FleetException the failure policy ended the run, or {@code max} passed
+     * @throws FleetException the failure policy ended the run, the federation broke, or {@code max} passed
      */
-    public void await(Duration max, Duration report, java.util.function.Supplier<String> stalled)
-            throws InterruptedException, FleetException {
+    public void await(Duration max, Duration report, java.util.function.Supplier<String> stalled,
+                      java.util.function.Supplier<String> broken) throws InterruptedException, FleetException {
         long end = System.nanoTime() + max.toNanos();
-        while (!done.await(report.toMillis(), TimeUnit.MILLISECONDS)) {
+        long nextReport = System.nanoTime() + report.toNanos();
+        while (!done.await(1, TimeUnit.SECONDS)) {
+            String dead = broken.get();
+            if (dead != null) {
+                throw new FleetException(dead);
+            }
             if (System.nanoTime() > end) {
                 throw new FleetException("the federation did not finish within " + max + ": " + stalled.get());
             }
-            String why = stalled.get();
-            if (why != null) {
-                progress.accept(why);
+            if (System.nanoTime() > nextReport) {
+                nextReport = System.nanoTime() + report.toNanos();
+                String why = stalled.get();
+                if (why != null) {
+                    progress.accept(why);
+                }
             }
         }
         if (fatal != null) {
@@ -297,35 +394,6 @@ public final class VirtualFleet implements AutoCloseable {
 
     public List<Failure> failures() {
         return List.copyOf(failures);
-    }
-
-    /** The reason a failure was recorded for a client whose Hello did not succeed ({@link #start}). */
-    static final String COULD_NOT_JOIN = "could not join: ";
-
-    /**
-     * After {@link #start}: ends the run at once when too few clients joined for a round ever to open ({@code minLive}
-     * live clients needed), rather than leaving it to wait for clients that will never come. Under the fail policy the
-     * first failure already ends the run.
-     *
-     * @throws FleetException naming how many could not join, the first of them and why
-     */
-    public void requireJoined(int minLive) throws FleetException {
-        String why = unjoinable(failures(), agents.size(), minLive);
-        if (why != null && fatal == null) {
-            throw new FleetException(why);
-        }
-    }
-
-    /** Why a fleet of {@code clients} with these failures cannot open a round needing {@code minLive}; null if it can. */
-    static String unjoinable(List<Failure> failures, int clients, int minLive) {
-        List<Failure> unjoined = failures.stream().filter(f -> f.round() == 0 && f.what().startsWith(COULD_NOT_JOIN)).toList();
-        long joined = clients - unjoined.stream().map(Failure::client).distinct().count();
-        if (unjoined.isEmpty() || joined >= minLive) {
-            return null;
-        }
-        return (clients - joined) + " of " + clients + " clients could not join (first: " + unjoined.get(0) + "), and a round "
-                + "opens only with " + minLive + " live clients: the federation cannot start (--on-client-failure continue "
-                + "goes on without failed clients, not without a quorum)";
     }
 
     /** Sampled clients that dropped out of their round. */
@@ -343,6 +411,9 @@ public final class VirtualFleet implements AutoCloseable {
         closing = true;
         agents.forEach(PooledAgent::stop);
         timer.shutdownNow();
+        if (join != null) {
+            join.shutdownNow();
+        }
         handlers.shutdownNow();
         try {
             handlers.awaitTermination(10, TimeUnit.SECONDS);
