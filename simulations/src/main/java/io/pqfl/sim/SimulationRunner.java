@@ -385,6 +385,10 @@ public final class SimulationRunner {
         boolean userTrainer = spec.trainer() != null && !(spec.trainer().factory() instanceof DjlTrainerFactory);
         List<int[]> parts = userTrainer ? null : Partitioner.split(train, spec.clients(),
                 spec.partition(), spec.alpha(), spec.examplesPerClient(), spec.seed());
+        String untrainable = parts == null ? null : untrainable(parts, train.size(), spec);
+        if (untrainable != null) {
+            throw new IllegalArgumentException(untrainable);
+        }
         TaskKind task = spec.trainer() == null ? TaskKind.CLASSIFICATION
                 : DjlTrainerFactory.task(djlOptions(spec));
         boolean fleet = spec.fleet();
@@ -623,6 +627,30 @@ public final class SimulationRunner {
         }
         NettyChannelBuilder netty = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).maxInboundMessageSize(8 << 20);
         return (spec.transport() == Transport.TLS ? netty.sslContext(clientTls) : netty.usePlaintext()).build();
+    }
+
+    /**
+     * Why {@code spec}'s partition of {@code train} cannot be trained on, or null if it can: a client left with fewer
+     * than two examples (one to train on, one held out). For a command line to refuse before anything starts; a run
+     * refuses the same (IllegalArgumentException).
+     */
+    public static String untrainable(Spec spec, Examples train) {
+        boolean userTrainer = spec.trainer() != null && !(spec.trainer().factory() instanceof DjlTrainerFactory);
+        return userTrainer ? null : untrainable(Partitioner.split(train, spec.clients(), spec.partition(), spec.alpha(),
+                spec.examplesPerClient(), spec.seed()), train.size(), spec);
+    }
+
+    private static String untrainable(List<int[]> parts, int examples, Spec spec) {
+        for (int i = 0; i < parts.size(); i++) {
+            if (parts.get(i).length < 2) {
+                return clientName(i) + " would get " + parts.get(i).length + " of the " + examples + " training examples ("
+                        + spec.partition().name().toLowerCase(Locale.ROOT) + " partition over " + spec.clients()
+                        + " clients), and every client needs at least 2 (one to train on, one held out): use at most "
+                        + examples / 2 + " --clients"
+                        + (spec.partition() == Partitioner.Kind.IID ? "" : ", or a partition that gives every client data");
+            }
+        }
+        return null;
     }
 
     /** Client {@code i}'s training and held-out examples: its partition, the last tenth held out. */

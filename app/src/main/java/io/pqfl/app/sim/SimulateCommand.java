@@ -326,6 +326,12 @@ public final class SimulateCommand implements Callable<Integer> {
         w.printf("pqfl simulate: %d arms x %d clients x %d rounds (%s, %s transport) -> %s%n", arms.size(), clients, rounds,
                 attacks.any() ? "attacks " + attacks : "no attacks", transport, dir.toAbsolutePath());
         w.flush();
+        for (SimulationRunner.Spec arm : arms) {
+            String untrainable = SimulationRunner.untrainable(arm, train);
+            if (untrainable != null) {
+                throw new CliException(untrainable);
+            }
+        }
         // An unreported one-round warm-up, so that JIT compilation and libtorch's start-up do not land on the first arm.
         SimulationRunner.Spec first = arms.get(0);
         SimulationRunner.run(new SimulationRunner.Spec("warmup", first.signing(), first.scheme(), Math.min(2, clients), 1,

@@ -102,6 +102,15 @@ class SimulateCommandTest {
     }
 
     @Test
+    void moreClientsThanTheDataServes_areRefusedBeforeAnythingStarts_namingTheLimit() throws Exception {
+        assertThat(simulate("--clients", "40000", "--clients-per-round", "10", "--rounds", "1")).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains(" would get 1 of the ").contains("every client needs at least 2")
+                .contains("use at most ");
+        assertThat(out.toString()).doesNotContain("[1/");
+        assertThat(dir.resolve("results.json")).doesNotExist();
+    }
+
+    @Test
     void theFullLogGoesToTheRunDirectory_andTheConsoleKeepsOnlyErrors_untilTheRunEnds() throws Exception {
         var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         ch.qos.logback.classic.Level level = root.getLevel();
