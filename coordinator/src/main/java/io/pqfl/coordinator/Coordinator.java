@@ -83,8 +83,10 @@ public final class Coordinator implements AutoCloseable {
             this.runs = new RunStore(db, ledger, clock);
             this.tokens = new EnrollmentTokens(db, clock, random, coordinatorKey);
             this.rounds = new FederationEngine(config, Signer.create(key), runs, ledger, verifier,
-                    // Sampling from a roster, a certificate client not seen yet is eligible (its Hello checks it).
-                    config.roster().isEmpty() ? c -> directory.find(c).filter(x -> !x.revoked()).isPresent()
+                    // Sampling from a roster with a client CA, a certificate client not seen yet is eligible (its
+                    // Hello checks the certificate); with pinned keys only, a client must be in the trust store.
+                    config.roster().isEmpty() || config.clientCaCert() == null
+                            ? c -> directory.find(c).filter(x -> !x.revoked()).isPresent()
                             : c -> directory.find(c).map(x -> !x.revoked()).orElse(true), metrics, clock, random);
             Challenges challenges = new Challenges(random, clock);
             Sessions sessions = new Sessions(random, clock, config.sessionTtl());

@@ -311,8 +311,8 @@ public record CoordinatorConfig(String federationId, Path dataDir, Path trustDir
          * Sample every round's (and evaluation's) clients among these, live or not, rather than among the clients that
          * said Hello: a sampled client finds its task when it joins. For federations whose clients are all known and
          * come when needed (a simulation's virtual clients; silos started on demand). A round opens once
-         * {@code minClients} of them are eligible (enrolled, not revoked; a certificate client not yet seen counts
-         * as eligible). Empty (the default): sample among the live clients.
+         * {@code minClients} of them are eligible (enrolled, not revoked; with a client CA, a certificate client not
+         * yet seen counts as eligible, its certificate being checked when it says Hello). Empty (the default): sample among the live clients.
          */
         public Builder sampleFrom(java.util.Collection<ClientId> v) { this.roster = List.copyOf(v); return this; }
         public Builder roundTimeout(Duration v) { this.roundTimeout = v; return this; }

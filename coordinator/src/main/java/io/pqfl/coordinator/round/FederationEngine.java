@@ -295,7 +295,7 @@ public final class FederationEngine implements AutoCloseable {
             // Java 17 has no pattern switch: the effects are a sealed set, handled in turn.
             if (e instanceof Effect.OpenRound open) {
                 signal();
-                listener.sampled(open.plan().round(), false, open.plan().sampled());
+                tell(() -> listener.sampled(open.plan().round(), false, open.plan().sampled()));
             } else if (e instanceof Effect.Answer a) {
                 waits.answer(a.waitId(), a.answer());
             } else if (e instanceof Effect.Supersede s) {
@@ -309,7 +309,7 @@ public final class FederationEngine implements AutoCloseable {
                 closing.execute(() -> training.close(c, evaluation));
             } else if (e instanceof Effect.OpenEvaluation open) {
                 signal();
-                listener.sampled(open.plan().round(), true, open.plan().sampled());
+                tell(() -> listener.sampled(open.plan().round(), true, open.plan().sampled()));
             } else if (e instanceof Effect.CloseEvaluation c) {
                 closing.execute(() -> evaluation.close(c));
             } else if (e instanceof Effect.Finished f) {
@@ -321,8 +321,17 @@ public final class FederationEngine implements AutoCloseable {
                     lock.unlock();
                 }
                 log.info("Federation {} finished: {} rounds", config.federationId(), f.rounds());
-                listener.finished(f.rounds());
+                tell(() -> listener.finished(f.rounds()));
             }
+        }
+    }
+
+    /** Tells the listeners something; one that throws is logged and does not stop the effects after it. */
+    private static void tell(Runnable call) {
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            log.warn("An update listener failed: {}", e.toString());
         }
     }
 
@@ -406,6 +415,11 @@ public final class FederationEngine implements AutoCloseable {
      */
     public long submitEvaluation(EvaluationReport report, Sessions.Session session) throws RefusedException {
         return evaluation.submit(report, session);
+    }
+
+    /** The open round (its number, nonce, sampled clients and deadline), if one is open. */
+    public java.util.Optional<RoundPlan> openRoundPlan() {
+        return locked(machine::openRound);
     }
 
     /** The open evaluation (the round whose model is evaluated, its nonce and evaluators), if evaluators are sampled. */
