@@ -454,6 +454,10 @@ public final class SimulationRunner {
                 .build();
         TrustStore trust = TrustStore.open(config.trustDir());
         // Every client's key (and certificate) made on all cores: ten thousand ML-DSA key pairs and CA signatures.
+        if (spec.clients() >= 1000) { // seconds of work: say so rather than go quiet
+            progress.accept(spec.arm() + ": making " + spec.clients() + " clients' " + clientScheme + " key pairs"
+                    + (tls ? " and certificates" : "") + " on " + Runtime.getRuntime().availableProcessors() + " cores");
+        }
         List<SigningKey> keys = IntStream.range(0, spec.clients()).parallel().mapToObj(i -> Keys.generate(clientScheme))
                 .toList();
         List<byte[]> certificates = new ArrayList<>(Collections.nCopies(spec.clients(), (byte[]) null));
