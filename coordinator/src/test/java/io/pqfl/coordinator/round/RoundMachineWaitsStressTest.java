@@ -16,13 +16,17 @@ import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * As {@link RoundMachineWaitsTest}, over more of the machine: random runs that also excuse clients (secure
- * aggregation), restore open rounds, hold and release rounds (aggregator tier), sample from a roster, stop mid-run
- * and close rounds late. After every event no wait the machine could answer is still waiting.
+ * The machine answers a waiting task request as soon as it has an answer, although an event asks only about the
+ * waits it may concern (all of them only when the stage, the open round or the evaluation changes). Random runs —
+ * clients coming and going, waits expiring and cancelled, uploads and evaluations accepted and refused, clients
+ * excused (secure aggregation), open rounds restored, rounds held and released (aggregator tier), rosters, a stop
+ * mid-run, rounds closed late — check after every event that no wait the machine could answer is still waiting and
+ * none is answered twice; and the case of a client whose own state changes while it waits.
  */
 class RoundMachineWaitsStressTest {
     private static final Instant T0 = Instant.parse("2026-12-07T08:00:00Z");
@@ -190,6 +194,31 @@ class RoundMachineWaitsStressTest {
         handle(machine.stop(now));
         assertThat(pending).isEmpty();
         assertThat(machine.pendingWaits()).isZero();
+    }
+
+    @Test
+    void anEvaluatorWaitingWhileItsEvaluationIsRefused_isToldToEvaluateAgain_atOnce() {
+        ClientId a = CLIENTS.get(0);
+        ClientId b = CLIENTS.get(1);
+        machine = new RoundMachine(new RoundMachine.Settings(1, 2, 2, Duration.ofSeconds(90), Duration.ofSeconds(60),
+                false, 3), new RoundMachine.EvaluationSettings(0, true, 1, Duration.ofSeconds(45)),
+                (round, eligible) -> eligible, (round, eligible) -> eligible, c -> true,
+                () -> RoundNonce.of(new byte[RoundNonce.BYTES]));
+        handle(machine.clientSeen(a, now));
+        handle(machine.clientSeen(b, now));
+        for (ClientId c : List.of(a, b)) {
+            assertThat(machine.uploadBegun(c.hashCode(), c, 1).allowed()).isTrue();
+            assertThat(machine.updateVerified(c.hashCode(), c, 1).allowed()).isTrue();
+            handle(machine.updateRecorded(c, 1, now));
+        }
+        assertThat(machine.openEvaluation()).isPresent();
+        assertThat(machine.evaluationBegun(a, 1).allowed()).isTrue();
+        pending.add(7L);
+        handle(machine.taskRequested(7, a, now, now.plusSeconds(30))); // nothing to do while its evaluation records
+        assertThat(pending).containsExactly(7L);
+        handle(machine.evaluationRefused(a, 1, RejectReason.BAD_SIGNATURE, true, now).effects());
+        assertThat(pending).as("the refused evaluator's wait is answered by the refusal").isEmpty();
+        assertThat(answered).containsExactly(7L);
     }
 
     private void doClose(Effect e, Random random) {
