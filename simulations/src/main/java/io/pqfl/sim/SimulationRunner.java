@@ -197,7 +197,12 @@ public final class SimulationRunner {
          * and the DJL trainer (which the workers run).
          */
         public boolean fleet() {
-            return !attacks.any() && (trainer == null || trainer.factory() instanceof DjlTrainerFactory);
+            return !attacks.any() && !userTrainer();
+        }
+
+        /** Whether the arm trains with a user's trainer that is not the DJL one (it brings its own data split). */
+        public boolean userTrainer() {
+            return trainer != null && !(trainer.factory() instanceof DjlTrainerFactory);
         }
 
         /** An arm whose training configuration is the same every round. */
@@ -382,7 +387,7 @@ public final class SimulationRunner {
     private static Result run(Spec spec, Examples train, Examples test, Path workDir, Progress progress,
                               List<Trainer> trainers) throws Exception {
         long start = System.nanoTime();
-        boolean userTrainer = spec.trainer() != null && !(spec.trainer().factory() instanceof DjlTrainerFactory);
+        boolean userTrainer = spec.userTrainer();
         List<int[]> parts = userTrainer ? null : Partitioner.split(train, spec.clients(),
                 spec.partition(), spec.alpha(), spec.examplesPerClient(), spec.seed());
         String untrainable = parts == null ? null : untrainable(parts, train.size(), spec);
@@ -429,6 +434,8 @@ public final class SimulationRunner {
         Files.deleteIfExists(dir.resolve("coordinator.pub"));
         io.pqfl.crypto.KeyPem.writeVerifyingKey(coordinatorKey.verifyingKey(), dir.resolve("coordinator.pub"));
         boolean tls = spec.transport() == Transport.TLS;
+        List<ClientId> fleetIds = IntStream.range(0, fleet ? spec.clients() : 0).mapToObj(i -> new ClientId(clientName(i)))
+                .toList();
         CertificateAuthority ca = tls ? CertificateAuthority.init(dir.resolve("pki"),
                 "pqfl simulation CA", SignatureScheme.ML_DSA_65, Duration.ofDays(1), null, Clock.systemUTC()) : null;
         CoordinatorConfig config = CoordinatorConfig.builder().federationId("sim-" + spec.arm()).dataDir(dir.resolve("data"))
@@ -449,8 +456,7 @@ public final class SimulationRunner {
                 .helloRateLimit(100_000, 100_000).callRateLimit(100_000, 100_000).differentialPrivacy(spec.dp())
                 .secureAggregation(spec.signing() == SigningPolicy.SIGNED ? spec.secureAggregation() : null)
                 // A fleet's virtual clients join when first sampled: the coordinator samples among all of them.
-                .sampleFrom(fleet ? IntStream.range(0, spec.clients()).mapToObj(i -> new ClientId(clientName(i))).toList()
-                        : List.of())
+                .sampleFrom(fleet ? fleetIds : List.of())
                 .build();
         TrustStore trust = TrustStore.open(config.trustDir());
         // Every client's key (and certificate) made on all cores: ten thousand ML-DSA key pairs and CA signatures.
@@ -460,18 +466,16 @@ public final class SimulationRunner {
         }
         List<SigningKey> keys = IntStream.range(0, spec.clients()).parallel().mapToObj(i -> Keys.generate(clientScheme))
                 .toList();
-        List<byte[]> certificates = new ArrayList<>(Collections.nCopies(spec.clients(), (byte[]) null));
-        if (tls) {
-            List<byte[]> issued = IntStream.range(0, spec.clients()).parallel().mapToObj(i -> {
-                try {
-                    return ca.issue(Role.CLIENT, clientName(i), keys.get(i).verifyingKey(), List.of(), List.of(),
-                            Duration.ofDays(1)).getEncoded();
-                } catch (java.io.IOException | java.security.GeneralSecurityException | io.pqfl.crypto.pki.PkiException e) {
-                    throw new IllegalStateException("cannot issue " + clientName(i) + "'s certificate: " + e.getMessage(), e);
-                }
-            }).toList();
-            certificates = new ArrayList<>(issued);
-        } else {
+        List<byte[]> certificates = !tls ? Collections.nCopies(spec.clients(), null)
+                : IntStream.range(0, spec.clients()).parallel().mapToObj(i -> {
+                    try {
+                        return ca.issue(Role.CLIENT, clientName(i), keys.get(i).verifyingKey(), List.of(), List.of(),
+                                Duration.ofDays(1)).getEncoded();
+                    } catch (java.io.IOException | java.security.GeneralSecurityException | io.pqfl.crypto.pki.PkiException e) {
+                        throw new IllegalStateException("cannot issue " + clientName(i) + "'s certificate: " + e.getMessage(), e);
+                    }
+                }).toList();
+        if (!tls) {
             for (int i = 0; i < spec.clients(); i++) {
                 trust.add(new ClientId(clientName(i)), keys.get(i).verifyingKey());
             }
@@ -527,7 +531,11 @@ public final class SimulationRunner {
         io.pqfl.coordinator.evaluate.EvaluationSummary federated = null;
         FleetStats fleetStats = null;
         // Round 1 may open as the coordinator starts, sampling clients the fleet has yet to make: it hears of them here.
-        VirtualFleet.Demand demand = new VirtualFleet.Demand(c -> clientIndex(c.value(), spec.clients()));
+        Map<ClientId, Integer> fleetIndex = new java.util.HashMap<>();
+        for (int i = 0; i < fleetIds.size(); i++) {
+            fleetIndex.put(fleetIds.get(i), i);
+        }
+        VirtualFleet.Demand demand = new VirtualFleet.Demand(c -> fleetIndex.getOrDefault(c, -1));
         if (fleet) {
             engine.addListener(demand);
         }
@@ -639,8 +647,7 @@ public final class SimulationRunner {
      * refuses the same (IllegalArgumentException).
      */
     public static String untrainable(Spec spec, Examples train) {
-        boolean userTrainer = spec.trainer() != null && !(spec.trainer().factory() instanceof DjlTrainerFactory);
-        return userTrainer ? null : untrainable(Partitioner.split(train, spec.clients(), spec.partition(), spec.alpha(),
+        return spec.userTrainer() ? null : untrainable(Partitioner.split(train, spec.clients(), spec.partition(), spec.alpha(),
                 spec.examplesPerClient(), spec.seed()), train.size(), spec);
     }
 
@@ -765,19 +772,6 @@ public final class SimulationRunner {
 
     static String clientName(int i) {
         return String.format("client-%03d", i);
-    }
-
-    /** The index {@link #clientName} made {@code name} from, or -1 if it names none of {@code clients}. */
-    static int clientIndex(String name, int clients) {
-        if (!name.startsWith("client-") || name.length() > "client-".length() + 9) {
-            return -1;
-        }
-        try {
-            int i = Integer.parseInt(name.substring("client-".length()));
-            return i >= 0 && i < clients && clientName(i).equals(name) ? i : -1;
-        } catch (NumberFormatException e) {
-            return -1;
-        }
     }
 
     /** What protected the connections, from the coordinator's handshake counter (per negotiated group). */
