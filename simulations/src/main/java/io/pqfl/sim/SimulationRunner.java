@@ -342,13 +342,18 @@ public final class SimulationRunner {
 
     /**
      * What the virtual-client fleet measured (null for an arm run as full agents): the workers, their summed compute
-     * (fits and evaluations), the fleet's wall time from the first Hello to the federation's end, the ratio of that
-     * wall time to compute / workers (1.0 would be perfect parallel use of the workers), peak resident memory of this
-     * JVM and of the worker processes, dropouts, late updates, and the failures with their reasons.
+     * (fits and evaluations, each the job's time in its worker) and the CPU time of that (the rest is time a job
+     * waited for a core), the fleet's wall time from its setup to the federation's end, the ratio of that wall time
+     * to compute / workers (1.0 would be perfect parallel use of the workers), the CPU time this JVM used meanwhile
+     * (every thread: the coordinator, the clients' protocol work, TLS, the JIT compiler, the collector, and training
+     * when the worker runs in this JVM) and its split by kind of thread ({@link io.pqfl.sim.fleet.ThreadCpu}; empty
+     * where unknown), peak resident memory of this JVM and of the worker processes, dropouts,
+     * late updates, and the failures with their reasons.
      */
-    public record FleetStats(int workers, long computeMillis, long jobs, long fleetWallMillis, double overhead,
-                             long peakRssBytes, long peakWorkerRssBytes, long dropouts, long late,
-                             List<VirtualFleet.Failure> failures, int joined) {
+    public record FleetStats(int workers, long computeMillis, long cpuMillis, long jobs, long fleetWallMillis,
+                             double overhead, long processCpuMillis, long peakRssBytes, long peakWorkerRssBytes,
+                             long dropouts, long late, List<VirtualFleet.Failure> failures, int joined,
+                             String cpuByThread) {
         public FleetStats {
             failures = List.copyOf(failures);
         }
@@ -683,6 +688,8 @@ public final class SimulationRunner {
                                        Consumer<String> progress) throws Exception {
         Scale scale = spec.scale();
         long start = System.nanoTime();
+        long processCpuStart = processCpuNanos();
+        io.pqfl.sim.fleet.ThreadCpu threadCpuStart = io.pqfl.sim.fleet.ThreadCpu.now();
         var setup = new io.pqfl.sim.fleet.WorkerSetup(spec.trainer() == null ? spec.model().id() : "",
                 spec.trainer() == null ? Map.of() : spec.trainer().options(), task.name(), spec.seed(), initial.manifest(),
                 scale.device());
@@ -738,10 +745,17 @@ public final class SimulationRunner {
             }
             long wall = (System.nanoTime() - start) / 1_000_000;
             double ideal = pool.computeMillis() / (double) pool.size();
-            return new FleetStats(pool.size(), pool.computeMillis(), pool.jobs(), wall, ideal > 0 ? wall / ideal : Double.NaN,
+            return new FleetStats(pool.size(), pool.computeMillis(), pool.cpuMillis(), pool.jobs(), wall,
+                    ideal > 0 ? wall / ideal : Double.NaN, (processCpuNanos() - processCpuStart) / 1_000_000,
                     io.pqfl.sim.fleet.Rss.peakBytes("self"), pool.peakWorkerRssBytes(), fleet.dropouts(), fleet.late(), fleet.failures(),
-                    fleet.joined());
+                    fleet.joined(), io.pqfl.sim.fleet.ThreadCpu.now().since(threadCpuStart));
         }
+    }
+
+    /** CPU time of this JVM, all its threads (the JIT compiler's and the collector's too), in nanoseconds. */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /** What the federation is waiting for, in a sentence: printed when a fleet's run has not moved for a while. */

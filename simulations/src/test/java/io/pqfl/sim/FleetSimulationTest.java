@@ -80,6 +80,7 @@ class FleetSimulationTest {
         assertThat(f.workers()).isEqualTo(2);
         assertThat(f.jobs()).isEqualTo(300); // 2 x 100 fits and 100 evaluations: no client trained unsampled
         assertThat(f.peakWorkerRssBytes()).isPositive(); // the work ran in worker processes
+        assertThat(f.cpuMillis()).isPositive().isLessThanOrEqualTo(f.computeMillis() + f.jobs());
         assertThat(f.failures()).isEmpty();
         // Only sampled clients ever joined: the trainers of both rounds, and the final evaluation's 100.
         assertThat(f.joined()).isBetween(sampled.size(), sampled.size() + 100).isLessThan(1000);
@@ -100,6 +101,11 @@ class FleetSimulationTest {
         assertThat(r.clients()).allSatisfy(c -> assertThat(behaviour.dropsOut(
                 Integer.parseInt(c.client().substring("client-".length())), c.round())).isFalse());
         assertThat(r.rounds()).allSatisfy(round -> assertThat(round.completed()).isTrue());
+        // The worker runs in this JVM: its jobs' CPU time is part of the JVM's, and no job ran on a core longer than
+        // it took (each job's figures are whole milliseconds, rounded down).
+        SimulationRunner.FleetStats f = r.fleet();
+        assertThat(f.cpuMillis()).isPositive().isLessThanOrEqualTo(f.computeMillis() + f.jobs());
+        assertThat(f.processCpuMillis()).isGreaterThanOrEqualTo(f.cpuMillis());
     }
 
     @Test

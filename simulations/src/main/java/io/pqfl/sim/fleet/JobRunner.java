@@ -11,6 +11,8 @@ import io.pqfl.trainer.FitResult;
 import io.pqfl.trainer.TrainContext;
 import io.pqfl.trainer.TrainerException;
 import io.pqfl.trainer.TrainerOptions;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 
 /**
  * Runs {@link Job}s with the DJL trainer, the same in a worker process and in the simulation's own JVM: for each
@@ -22,6 +24,11 @@ final class JobRunner {
     private final TaskKind task;
 
     private final Device device;
+    /**
+     * The CPU time of the job's thread: with one libtorch thread per process (as the simulation runs its workers)
+     * the operators run on the calling thread, so this is the job's compute without the time it waited for a core.
+     */
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     JobRunner(WorkerSetup setup) throws TrainerException {
         this.setup = setup;
@@ -39,17 +46,23 @@ final class JobRunner {
                 : DjlModel.builtIn(ModelCatalog.byId(setup.model()));
     }
 
+    private static long cpuMillis(long since) {
+        return (THREADS.getCurrentThreadCpuTime() - since) / 1_000_000;
+    }
+
     JobResult run(Job job) throws TrainerException {
         long start = System.nanoTime();
+        long cpuStart = THREADS.getCurrentThreadCpuTime();
         try (DjlTrainer trainer = new DjlTrainer(model(setup, job.train()), task, job.train(), job.eval(), device)) {
             TrainContext context = TrainContext.of(job.round(), job.config(), job.seed());
             if (job.kind() == Job.Kind.FIT) {
                 FitResult r = trainer.fit(job.global(), context);
                 return new JobResult(r.weights(), r.examples(), r.metric(io.pqfl.trainer.Metrics.LOSS, Double.NaN),
-                        r.metrics(), (System.nanoTime() - start) / 1_000_000);
+                        r.metrics(), (System.nanoTime() - start) / 1_000_000, cpuMillis(cpuStart));
             }
             EvaluateResult r = trainer.evaluate(job.global(), context);
-            return new JobResult(null, r.examples(), r.loss(), r.metrics(), (System.nanoTime() - start) / 1_000_000);
+            return new JobResult(null, r.examples(), r.loss(), r.metrics(), (System.nanoTime() - start) / 1_000_000,
+                    cpuMillis(cpuStart));
         }
     }
 }

@@ -22,6 +22,7 @@ public final class TrainingPool implements AutoCloseable {
     private final BlockingQueue<Worker> idle;
     private final List<Worker> all = new ArrayList<>();
     private final AtomicLong computeMillis = new AtomicLong();
+    private final AtomicLong cpuMillis = new AtomicLong();
     private final AtomicLong jobs = new AtomicLong();
     private int started;
     private volatile String broken;
@@ -82,6 +83,7 @@ public final class TrainingPool implements AutoCloseable {
         try {
             JobResult r = w.run(job);
             computeMillis.addAndGet(r.computeMillis());
+            cpuMillis.addAndGet(r.cpuMillis());
             jobs.incrementAndGet();
             return r;
         } finally {
@@ -106,6 +108,14 @@ public final class TrainingPool implements AutoCloseable {
     /** Milliseconds the workers spent computing (fits and evaluations), summed over jobs. */
     public long computeMillis() {
         return computeMillis.get();
+    }
+
+    /**
+     * CPU milliseconds the workers' threads spent on jobs: {@link #computeMillis} less the time the jobs waited for
+     * a core (on a machine busy with the federation's own protocol work, most of the difference).
+     */
+    public long cpuMillis() {
+        return cpuMillis.get();
     }
 
     public long jobs() {

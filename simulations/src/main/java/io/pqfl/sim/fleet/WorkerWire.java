@@ -97,6 +97,7 @@ final class WorkerWire {
             out.writeDouble(e.getValue());
         }
         out.writeLong(r.computeMillis());
+        out.writeLong(r.cpuMillis());
         out.flush();
     }
 
@@ -123,7 +124,7 @@ final class WorkerWire {
         for (int i = 0; i < n; i++) {
             metrics.put(in.readUTF(), in.readDouble());
         }
-        return new JobResult(weights, examples, loss, metrics, in.readLong());
+        return new JobResult(weights, examples, loss, metrics, in.readLong(), in.readLong());
     }
 
     private static void writeMap(DataOutputStream out, Map<String, String> map) throws IOException {

@@ -31,7 +31,7 @@ class WorkerWireTest {
         Job job = new Job(Job.Kind.FIT, 42, 3, 99, new TrainingConfig(2, 16, 0.01f, 0.1f, "sgd"), global, train, eval);
         WorkerWire.writeSetup(out, setup);
         WorkerWire.writeJob(out, job);
-        WorkerWire.writeResult(out, new JobResult(global, 2, 0.75, Map.of("accuracy", 0.5), 123));
+        WorkerWire.writeResult(out, new JobResult(global, 2, 0.75, Map.of("accuracy", 0.5), 123, 45));
         WorkerWire.writeFailure(out, "java.lang.IllegalStateException: boom");
 
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes.toByteArray()));
@@ -53,6 +53,7 @@ class WorkerWireTest {
         assertThat(r.loss()).isEqualTo(0.75);
         assertThat(r.metrics()).isEqualTo(Map.of("accuracy", 0.5));
         assertThat(r.computeMillis()).isEqualTo(123);
+        assertThat(r.cpuMillis()).isEqualTo(45);
         assertThatThrownBy(() -> WorkerWire.readResult(in, M)).isInstanceOf(WorkerException.class)
                 .hasMessage("java.lang.IllegalStateException: boom");
     }
