@@ -182,14 +182,20 @@ class PlainTrainerFederationTest {
     }
 
     private Running coordinator(int rounds, int clients, Path data, Duration evaluationTimeout) throws Exception {
+        return coordinator(rounds, clients, data, evaluationTimeout, new CoordinatorMetrics(), b -> { });
+    }
+
+    private Running coordinator(int rounds, int clients, Path data, Duration evaluationTimeout, CoordinatorMetrics metrics,
+                                java.util.function.Consumer<CoordinatorConfig.Builder> tweak) throws Exception {
         SigningKey key = Keys.generate(SignatureScheme.ML_DSA_65);
-        CoordinatorConfig config = CoordinatorConfig.builder().federationId("plain").dataDir(data)
+        CoordinatorConfig.Builder b = CoordinatorConfig.builder().federationId("plain").dataDir(data)
                 .initialWeights(ModelWeights.zeros(LOGISTIC)).rounds(rounds).minClients(clients)
                 .roundTimeout(Duration.ofSeconds(30)).evaluationTimeout(evaluationTimeout)
-                .training(new TrainingConfig(2, 16, 0.5f, 0f, "sgd")).build();
+                .training(new TrainingConfig(2, 16, 0.5f, 0f, "sgd"));
+        tweak.accept(b);
+        CoordinatorConfig config = b.build();
         TrustStore trust = TrustStore.open(config.trustDir());
-        Coordinator coordinator = Coordinator.open(config, key, trust, new CoordinatorMetrics(), Clock.systemUTC(),
-                new SecureRandom());
+        Coordinator coordinator = Coordinator.open(config, key, trust, metrics, Clock.systemUTC(), new SecureRandom());
         CoordinatorServer server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
                 coordinator).start();
         return new Running(coordinator, server, trust, key, config);
@@ -234,6 +240,52 @@ class PlainTrainerFederationTest {
             EvaluateResult initial = LogisticTrainer.measure(new float[FEATURES], new float[1], test);
             assertThat(global.loss()).isLessThan(initial.loss() / 2);
             assertThat(global.metric(Metrics.ACCURACY, 0)).isGreaterThan(0.9);
+        }
+    }
+
+    /**
+     * With federated evaluation after every round, a client evaluates round r's model and is then asked to train from
+     * it in round r + 1: it names the model it holds, and the coordinator sends that task without the model's bytes.
+     * The updates trained from the held copies are accepted (their base model is the coordinator's). With a cache of
+     * no models, every task carries its model.
+     */
+    @Test
+    void aClientThatEvaluatedAModel_trainsTheNextRoundFromItsHeldCopy_withoutDownloadingItAgain() throws Exception {
+        for (int held : new int[] {1, 0}) {
+            CoordinatorMetrics metrics = new CoordinatorMetrics();
+            try (Running c = coordinator(3, 2, dir.resolve("held-" + held), Duration.ofSeconds(30), metrics,
+                    b -> b.evaluateEvery(1).evaluateFraction(1.0))) {
+                ExecutorService pool = Executors.newFixedThreadPool(2);
+                List<ManagedChannel> channels = new ArrayList<>();
+                List<Future<ClientAgent.Summary>> results = new ArrayList<>();
+                for (int i = 0; i < 2; i++) {
+                    ManagedChannel ch = c.channel();
+                    channels.add(ch);
+                    Trainer trainer = new LogisticTrainer(Data.sample(200, i), Data.sample(50, 10 + i));
+                    results.add(pool.submit(agent(c, ch, "holder-" + i, trainer, ClientAgent.Hooks.builder()
+                            .modelCache(io.pqfl.client.agent.ModelCache.holding(held)).build())::run));
+                }
+                for (Future<ClientAgent.Summary> f : results) {
+                    ClientAgent.Summary s = f.get(2, TimeUnit.MINUTES);
+                    assertThat(s.finished()).isTrue();
+                    assertThat(s.updatesAccepted()).isEqualTo(3);
+                }
+                pool.shutdown();
+                channels.forEach(ManagedChannel::shutdownNow);
+                double heldTasks = metrics.registry().find("pqfl.tasks").tag("model", "held").counters().stream()
+                        .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+                double sentTasks = metrics.registry().get("pqfl.tasks").tag("model", "sent").counter().count();
+                if (held == 1) {
+                    // Rounds 2 and 3 of both clients: trained from the model each had just evaluated.
+                    assertThat(heldTasks).isEqualTo(4.0);
+                    assertThat(sentTasks).isEqualTo(8.0); // round 1's training, and each round's evaluation
+                } else {
+                    assertThat(heldTasks).isZero();
+                    assertThat(sentTasks).isEqualTo(12.0);
+                }
+                assertThat(metrics.registry().get("pqfl.bytes.sent").counter().count())
+                        .isEqualTo(sentTasks * LOGISTIC.totalBytes());
+            }
         }
     }
 

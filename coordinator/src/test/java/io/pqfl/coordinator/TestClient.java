@@ -156,9 +156,28 @@ public final class TestClient {
     }
 
     public ReceivedTask task(long waitMs) throws Exception {
+        return task(waitMs, null);
+    }
+
+    /**
+     * A task, naming {@code held} (null: none) as the model this client holds; when the coordinator omits the model,
+     * the received task has no model and {@code held} as its digest.
+     */
+    public ReceivedTask task(long waitMs, PayloadDigest held) throws Exception {
+        TaskRequest.Builder request = TaskRequest.newBuilder().setClientId(id.value()).setWaitMs((int) waitMs);
+        if (held != null) {
+            request.setHeldModelDigest(ByteString.copyFrom(held.bytes()));
+        }
         Iterator<TaskChunk> it = withSession(blocking).withDeadlineAfter(waitMs + 10_000, TimeUnit.MILLISECONDS)
-                .getTask(TaskRequest.newBuilder().setClientId(id.value()).setWaitMs((int) waitMs).build());
+                .getTask(request.build());
         TaskHeader header = it.next().getHeader();
+        if (header.getModelOmitted()) {
+            TaskChunk c = it.next();
+            if (!c.hasModelSignature()) {
+                throw new AssertionError("a task that omitted its model went on with " + c.getPartCase());
+            }
+            return new ReceivedTask(header, null, held, WireMapping.fromWire(c.getModelSignature()), List.of());
+        }
         WeightsReceiver receiver = new WeightsReceiver(WireMapping.fromWire(header.getManifest()));
         List<ByteString> chunks = new ArrayList<>();
         while (true) {
@@ -257,6 +276,11 @@ public final class TestClient {
             messages.add(UpdateChunk.newBuilder().setTrailer(trailer).build());
         }
         return sendRaw(messages);
+    }
+
+    /** The blocking stub with this client's session. */
+    FederationGrpc.FederationBlockingStub blockingStub() {
+        return withSession(blocking);
     }
 
     /** The asynchronous stub with this client's session. */

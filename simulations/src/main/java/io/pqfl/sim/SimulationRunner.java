@@ -348,12 +348,13 @@ public final class SimulationRunner {
      * (every thread: the coordinator, the clients' protocol work, TLS, the JIT compiler, the collector, and training
      * when the worker runs in this JVM) and its split by kind of thread ({@link io.pqfl.sim.fleet.ThreadCpu}; empty
      * where unknown), peak resident memory of this JVM and of the worker processes, dropouts,
-     * late updates, and the failures with their reasons.
+     * late updates, the failures with their reasons, and the tasks streamed, of which {@code tasksHeld} without the
+     * model's bytes because the fleet's model cache held it.
      */
     public record FleetStats(int workers, long computeMillis, long cpuMillis, long jobs, long fleetWallMillis,
                              double overhead, long processCpuMillis, long peakRssBytes, long peakWorkerRssBytes,
                              long dropouts, long late, List<VirtualFleet.Failure> failures, int joined,
-                             String cpuByThread) {
+                             String cpuByThread, long tasks, long tasksHeld) {
         public FleetStats {
             failures = List.copyOf(failures);
         }
@@ -547,7 +548,7 @@ public final class SimulationRunner {
         try (CoordinatorServer server = new CoordinatorServer(serverBuilder, coordinator).start()) {
             if (fleet) {
                 fleetStats = runFleet(demand, spec, train, parts, task, initialWeights, keys, certificates, coordinatorKey, engine,
-                        config, server, inProcessName, clientTls, verifyMillis, clientRows, localDps, dir, progress);
+                        config, server, inProcessName, clientTls, verifyMillis, clientRows, localDps, dir, progress, metrics);
             } else {
                 runAgents(spec, trainers, keys, certificates, coordinatorKey, server, inProcessName, clientTls,
                         verifyMillis, clientRows, localDps);
@@ -685,7 +686,7 @@ public final class SimulationRunner {
                                        FederationEngine engine, CoordinatorConfig config, CoordinatorServer server,
                                        String inProcessName, SslContext clientTls, Map<String, Double> verifyMillis,
                                        List<ClientRound> clientRows, List<io.pqfl.client.agent.LocalDp> localDps, Path dir,
-                                       Consumer<String> progress) throws Exception {
+                                       Consumer<String> progress, CoordinatorMetrics metrics) throws Exception {
         Scale scale = spec.scale();
         long start = System.nanoTime();
         long processCpuStart = processCpuNanos();
@@ -699,6 +700,9 @@ public final class SimulationRunner {
             channels.add(connect(spec, server, inProcessName, clientTls));
         }
         int handlers = Math.min(512, Math.min(spec.clients(), spec.perRound() + 16));
+        // One cache for the whole fleet: a round's model crosses the loopback to the first clients that ask for it,
+        // and the others name the copy the first one verified (each still checks the coordinator's signatures over it).
+        io.pqfl.client.agent.ModelCache models = io.pqfl.client.agent.ModelCache.holding(2);
         try (io.pqfl.sim.fleet.TrainingPool pool = io.pqfl.sim.fleet.TrainingPool.open(setup, scale.workers(),
                 dir.resolve("workers"), progress);
              VirtualFleet fleet = new VirtualFleet(Duration.ofSeconds(30), scale.behaviour(), scale.onFailure(), handlers,
@@ -709,7 +713,7 @@ public final class SimulationRunner {
                         coordinatorKey.verifyingKey()).device("cpu").certificate(certificates.get(i)).seed(spec.seed() + i)
                         .signing(spec.signing()).build();
                 ClientAgent.Observer fleetObserver = fleet.observer();
-                ClientAgent.Hooks.Builder fleetHooks = ClientAgent.Hooks.builder();
+                ClientAgent.Hooks.Builder fleetHooks = ClientAgent.Hooks.builder().modelCache(models);
                 if (spec.localDp() != null) {
                     io.pqfl.client.agent.LocalDp local = spec.localDp().newTransform();
                     localDps.add(local);
@@ -748,7 +752,8 @@ public final class SimulationRunner {
             return new FleetStats(pool.size(), pool.computeMillis(), pool.cpuMillis(), pool.jobs(), wall,
                     ideal > 0 ? wall / ideal : Double.NaN, (processCpuNanos() - processCpuStart) / 1_000_000,
                     io.pqfl.sim.fleet.Rss.peakBytes("self"), pool.peakWorkerRssBytes(), fleet.dropouts(), fleet.late(), fleet.failures(),
-                    fleet.joined(), io.pqfl.sim.fleet.ThreadCpu.now().since(threadCpuStart));
+                    fleet.joined(), io.pqfl.sim.fleet.ThreadCpu.now().since(threadCpuStart),
+                    (long) (metrics.tasks(false) + metrics.tasks(true)), (long) metrics.tasks(true));
         }
     }
 

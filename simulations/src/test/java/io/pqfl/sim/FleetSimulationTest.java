@@ -81,6 +81,10 @@ class FleetSimulationTest {
         assertThat(f.jobs()).isEqualTo(300); // 2 x 100 fits and 100 evaluations: no client trained unsampled
         assertThat(f.peakWorkerRssBytes()).isPositive(); // the work ran in worker processes
         assertThat(f.cpuMillis()).isPositive().isLessThanOrEqualTo(f.computeMillis() + f.jobs());
+        // 300 tasks; the fleet's model cache served most of them without the model's bytes (the first clients of
+        // each round download the model, the rest name the copy the first verified).
+        assertThat(f.tasks()).isGreaterThanOrEqualTo(300);
+        assertThat(f.tasksHeld()).isGreaterThan(150);
         assertThat(f.failures()).isEmpty();
         // Only sampled clients ever joined: the trainers of both rounds, and the final evaluation's 100.
         assertThat(f.joined()).isBetween(sampled.size(), sampled.size() + 100).isLessThan(1000);

@@ -430,10 +430,12 @@ public final class SimulateCommand implements Callable<Integer> {
     static String describe(SimulationRunner.FleetStats f) {
         return String.format(Locale.ROOT, "fleet: %d clients joined, %d training jobs on %d worker%s, compute %.1f s "
                         + "(%.1f s of it on a core), wall %.1f s = %.2f x (compute / workers); this JVM used %.1f s of CPU "
-                        + "(%.1f cores); peak RSS %d MiB%s; %d dropouts, %d late updates, %d client failures",
+                        + "(%.1f cores); %d tasks, %d of them without the model (the fleet held it); peak RSS %d MiB%s; "
+                        + "%d dropouts, %d late updates, %d client failures",
                 f.joined(), f.jobs(), f.workers(), f.workers() == 1 ? "" : "s", f.computeMillis() / 1000.0,
                 f.cpuMillis() / 1000.0, f.fleetWallMillis() / 1000.0, f.overhead(), f.processCpuMillis() / 1000.0,
-                f.processCpuMillis() / (double) Math.max(1, f.fleetWallMillis()), f.peakRssBytes() >> 20,
+                f.processCpuMillis() / (double) Math.max(1, f.fleetWallMillis()), f.tasks(), f.tasksHeld(),
+                f.peakRssBytes() >> 20,
                 f.peakWorkerRssBytes() > 0 ? " + " + (f.peakWorkerRssBytes() >> 20) + " MiB in worker processes" : "",
                 f.dropouts(), f.late(), f.failures().size());
     }

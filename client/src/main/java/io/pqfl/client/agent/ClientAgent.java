@@ -235,9 +235,11 @@ public final class ClientAgent {
         private final UpdateTransform transform;
         private final ClientState state;
         private final UpdateAttachment attachment;
+        private final ModelCache models;
 
         private Hooks(Builder b) {
             this.attachment = b.attachment;
+            this.models = b.models;
             this.observer = b.observer;
             this.transform = b.transform;
             this.state = b.state != null ? b.state : ClientState.inMemory();
@@ -268,14 +270,30 @@ public final class ClientAgent {
             return attachment;
         }
 
+        /** The cache of verified models, or null for the agent's own (one model). */
+        ModelCache models() {
+            return models;
+        }
+
         /** Builds {@link Hooks}; each hook left out does nothing. */
         public static final class Builder {
             private Observer observer = r -> { };
             private UpdateTransform transform = (round, global, trained) -> trained;
             private ClientState state;
             private UpdateAttachment attachment = signed -> null;
+            private ModelCache models;
 
             private Builder() {
+            }
+
+            /**
+             * Where the agent keeps the global models it verified (default: its own cache of one model, so a task for
+             * the model it last verified comes without the model's bytes). {@code ModelCache.holding(0)} downloads
+             * every task's model; one cache may be shared by the agents of a host.
+             */
+            public Builder modelCache(ModelCache models) {
+                this.models = Objects.requireNonNull(models, "models");
+                return this;
             }
 
             /**

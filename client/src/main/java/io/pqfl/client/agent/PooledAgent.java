@@ -8,7 +8,6 @@ import io.pqfl.crypto.ClientId;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.TaskChunk;
 import io.pqfl.proto.v1.TaskKind;
-import io.pqfl.proto.v1.TaskRequest;
 import io.pqfl.trainer.Trainer;
 import java.time.Duration;
 import java.util.Objects;
@@ -89,11 +88,10 @@ public final class PooledAgent {
     public void poll(Duration wait, Listener listener) {
         ClientAgent.Settings settings = loop.settings();
         long waitMillis = wait.toMillis();
-        TaskAssembly assembly = new TaskAssembly();
+        TaskAssembly assembly = new TaskAssembly(loop.models().newest());
         loop.session().attach(async)
                 .withDeadlineAfter(waitMillis + settings.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .getTask(TaskRequest.newBuilder().setClientId(settings.clientId().value()).setWaitMs((int) waitMillis)
-                        .build(), new StreamObserver<>() {
+                .getTask(assembly.request(settings.clientId().value(), waitMillis), new StreamObserver<>() {
                             private boolean done;
 
                             @Override

@@ -38,6 +38,7 @@ final class RoundLoop {
     private final ClientAgent.Hooks hooks;
     private final Random jitter;
     private final Session session;
+    private final ModelCache models;
     private final TaskFetcher fetcher;
     private final TaskVerifier verifier;
     private final LocalTraining training;
@@ -64,7 +65,8 @@ final class RoundLoop {
         this.jitter = new Random();
         var blocking = FederationGrpc.newBlockingStub(channel);
         this.session = new Session(blocking, settings, jitter, this::stopping);
-        this.fetcher = new TaskFetcher(blocking, session, settings);
+        this.models = hooks.models() != null ? hooks.models() : ModelCache.holding(1);
+        this.fetcher = new TaskFetcher(blocking, session, settings, models);
         this.training = new LocalTraining(settings, trainer, progress);
         this.verifier = new TaskVerifier(settings, hooks.state(), trainer.manifest());
         this.uploader = new Uploader(FederationGrpc.newStub(channel), session, settings, jitter, this::stopping);
@@ -98,6 +100,10 @@ final class RoundLoop {
 
     Session session() {
         return session;
+    }
+
+    ModelCache models() {
+        return models;
     }
 
     ClientAgent.Settings settings() {
@@ -167,6 +173,9 @@ final class RoundLoop {
         }
         polls.reset();
         consecutiveRefusals = 0;
+        if (!task.held()) {
+            models.put(task.digest(), task.model()); // verified: later tasks for this model need not download it
+        }
         if (statement.kind() == TaskKind.EVALUATE) { // the signed kind: never train on an evaluation task
             if (task.round() == declinedEvaluation) {
                 // This client could not (or may not) answer this evaluation: the coordinator keeps offering it

@@ -7,9 +7,10 @@ import io.pqfl.protocol.SignedModel;
 
 /**
  * A task as received, not yet trusted: {@link TaskVerifier} decides. {@code digest} is computed over the
- * model bytes as they arrived, not taken from the coordinator.
+ * model bytes as they arrived, not taken from the coordinator, or for a model the coordinator omitted ({@code held}),
+ * the digest this client computed when it first received and verified that model ({@link ModelCache}).
  */
-record Task(TaskHeader header, ModelWeights model, PayloadDigest digest, SignedModel signed) {
+record Task(TaskHeader header, ModelWeights model, PayloadDigest digest, SignedModel signed, boolean held) {
     long round() {
         return header.getRound();
     }

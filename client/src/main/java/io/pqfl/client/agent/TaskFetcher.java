@@ -3,7 +3,6 @@ package io.pqfl.client.agent;
 import io.grpc.StatusRuntimeException;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.TaskChunk;
-import io.pqfl.proto.v1.TaskRequest;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
 
@@ -12,11 +11,14 @@ final class TaskFetcher {
     private final FederationGrpc.FederationBlockingStub blocking;
     private final Session session;
     private final ClientAgent.Settings settings;
+    private final ModelCache models;
 
-    TaskFetcher(FederationGrpc.FederationBlockingStub blocking, Session session, ClientAgent.Settings settings) {
+    TaskFetcher(FederationGrpc.FederationBlockingStub blocking, Session session, ClientAgent.Settings settings,
+                ModelCache models) {
         this.blocking = blocking;
         this.session = session;
         this.settings = settings;
+        this.models = models;
     }
 
     /**
@@ -27,11 +29,10 @@ final class TaskFetcher {
      */
     Task fetch() {
         long pollMillis = settings.pollWait().toMillis();
+        TaskAssembly assembly = new TaskAssembly(models.newest());
         Iterator<TaskChunk> it = session.attach(blocking)
                 .withDeadlineAfter(pollMillis + settings.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .getTask(TaskRequest.newBuilder().setClientId(settings.clientId().value()).setWaitMs((int) pollMillis)
-                        .build());
-        TaskAssembly assembly = new TaskAssembly();
+                .getTask(assembly.request(settings.clientId().value(), pollMillis));
         while (it.hasNext()) {
             Task task = assembly.accept(it.next());
             if (task != null) {

@@ -20,6 +20,7 @@ public final class CoordinatorMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Timer verification;
     private final Counter bytesReceived;
+    private final Counter bytesSent;
     private final Timer roundDuration;
     private final AtomicInteger connected = new AtomicInteger();
 
@@ -27,6 +28,8 @@ public final class CoordinatorMetrics {
         verification = Timer.builder("pqfl.verification").description("Signature verification of one update")
                 .publishPercentiles(0.5, 0.99).register(registry);
         bytesReceived = Counter.builder("pqfl.bytes.received").description("Update tensor bytes received")
+                .baseUnit("bytes").register(registry);
+        bytesSent = Counter.builder("pqfl.bytes.sent").description("Global model bytes streamed in tasks")
                 .baseUnit("bytes").register(registry);
         roundDuration = Timer.builder("pqfl.round.duration").description("Wall time of a round, open to close")
                 .register(registry);
@@ -86,6 +89,24 @@ public final class CoordinatorMetrics {
     public void tlsHandshake(String group) {
         Counter.builder("pqfl.tls.handshakes").description("TLS connections by negotiated key exchange")
                 .tag("group", group).register(registry).increment();
+    }
+
+    /**
+     * One task streamed: with the model's {@code modelBytes}, or without them because the client holds the model
+     * ({@code TaskRequest.held_model_digest}).
+     */
+    public void taskStreamed(boolean modelHeld, long modelBytes) {
+        Counter.builder("pqfl.tasks").description("Tasks streamed, by whether the model went with them or the client held it")
+                .tag("model", modelHeld ? "held" : "sent").register(registry).increment();
+        if (!modelHeld) {
+            bytesSent.increment(modelBytes);
+        }
+    }
+
+    /** Tasks streamed so far without the model's bytes ({@code held}) or with them. */
+    public double tasks(boolean held) {
+        return registry.find("pqfl.tasks").tag("model", held ? "held" : "sent").counters().stream()
+                .mapToDouble(Counter::count).sum();
     }
 
     public void bytesReceived(long n) {

@@ -18,6 +18,7 @@ import io.pqfl.protocol.RejectReason;
 import io.pqfl.coordinator.RefusedException;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
+import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.SignatureScheme;
 import io.pqfl.crypto.pki.Certificates;
 import io.pqfl.proto.v1.Challenge;
@@ -73,7 +74,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
 
     FederationService(Coordinator coordinator) {
         this.coordinator = coordinator;
-        this.taskStreams = new TaskStreams(coordinator.config().maxTaskStreams(), coordinator.config().uploadIdleTimeout(), TIMER);
+        this.taskStreams = new TaskStreams(coordinator.config().maxTaskStreams(), coordinator.config().uploadIdleTimeout(), TIMER,
+                coordinator.metrics());
         io.micrometer.core.instrument.Gauge.builder("pqfl.task.streams", taskStreams, TaskStreams::held)
                 .description("Task streams holding a slot (sending, or ended and not yet closed by the transport)")
                 .register(coordinator.metrics().registry());
@@ -145,10 +147,17 @@ final class FederationService extends FederationGrpc.FederationImplBase {
                     + "than the session's (" + client + ")"));
             return;
         }
+        int held = request.getHeldModelDigest().size();
+        if (held != 0 && held != PayloadDigest.BYTES) {
+            responses.onError(Statuses.rejected(RejectReason.MALFORMED, "held_model_digest must be empty or "
+                    + PayloadDigest.BYTES + " bytes, got " + held));
+            return;
+        }
         Duration wait = Duration.ofMillis(Math.min(request.getWaitMs(), MAX_TASK_WAIT.toMillis()));
         ServerCallStreamObserver<TaskChunk> call = (ServerCallStreamObserver<TaskChunk>) responses;
         // gRPC takes the call's handlers only now, before this method returns; the task itself comes later.
-        TaskStreams.Pump pump = taskStreams.open(call, client);
+        TaskStreams.Pump pump = taskStreams.open(call, client,
+                held == 0 ? null : PayloadDigest.ofBytes(request.getHeldModelDigest().toByteArray()));
         // No thread waits: the engine answers when the task is ready, the run ends, or the wait runs out.
         TaskWaits.TaskWait pending = coordinator.rounds().awaitTaskAsync(client, wait, pump::answer);
         pump.onCancel(pending::cancel);

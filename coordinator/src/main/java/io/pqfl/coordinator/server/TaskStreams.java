@@ -3,12 +3,14 @@ package io.pqfl.coordinator.server;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.pqfl.coordinator.metrics.CoordinatorMetrics;
 import io.pqfl.coordinator.round.TaskOutcome;
 import io.pqfl.coordinator.round.RoundTask;
 import io.pqfl.protocol.WireMapping;
 import java.nio.ByteBuffer;
 import io.pqfl.protocol.RejectReason;
 import io.pqfl.crypto.ClientId;
+import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.proto.v1.TaskChunk;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -35,23 +37,26 @@ final class TaskStreams {
     private final int maxSending;
     private final Duration stallTimeout;
     private final ScheduledExecutorService timer;
+    private final CoordinatorMetrics metrics;
     private final Map<ClientId, Pump> newest = new HashMap<>();
     private final Map<ClientId, Integer> heldByClient = new HashMap<>();
     private final Queue<Pump> waiting = new ArrayDeque<>();
     private int held;
 
-    TaskStreams(int maxSending, Duration stallTimeout, ScheduledExecutorService timer) {
+    TaskStreams(int maxSending, Duration stallTimeout, ScheduledExecutorService timer, CoordinatorMetrics metrics) {
         this.maxSending = maxSending;
+        this.metrics = metrics;
         this.stallTimeout = stallTimeout;
         this.timer = timer;
     }
 
     /**
      * A new task stream for {@code client}: its older stream is superseded; refused BUSY when the client already
-     * holds {@value #PER_CLIENT} undelivered streams.
+     * holds {@value #PER_CLIENT} undelivered streams. {@code held}: the digest of a model the client holds (null for
+     * none); a task for that model is streamed without the model's bytes.
      */
-    Pump open(ServerCallStreamObserver<TaskChunk> out, ClientId client) {
-        Pump pump = new Pump(out, client);
+    Pump open(ServerCallStreamObserver<TaskChunk> out, ClientId client, PayloadDigest held) {
+        Pump pump = new Pump(out, client, held);
         Pump older;
         boolean refused;
         synchronized (this) {
@@ -126,6 +131,7 @@ final class TaskStreams {
     final class Pump {
         private final ServerCallStreamObserver<TaskChunk> out;
         private final ClientId client;
+        private final PayloadDigest held;
         /** Guarded by TaskStreams.this. */
         private boolean holding;
         private RoundTask task;
@@ -134,9 +140,10 @@ final class TaskStreams {
         private long lastProgressNanos;
         private volatile Runnable cancelWait = () -> { };
 
-        private Pump(ServerCallStreamObserver<TaskChunk> out, ClientId client) {
+        private Pump(ServerCallStreamObserver<TaskChunk> out, ClientId client, PayloadDigest held) {
             this.out = out;
             this.client = client;
+            this.held = held;
             out.setOnCancelHandler(() -> {
                 synchronized (this) {
                     done = true;
@@ -189,12 +196,15 @@ final class TaskStreams {
             if (task == null || done) {
                 return;
             }
-            List<ByteBuffer> chunks = task.modelChunks();
+            boolean omitted = held != null && held.equals(task.model().statement().modelDigest());
+            List<ByteBuffer> chunks = omitted ? List.of() : task.modelChunks();
             while (!done && out.isReady()) {
                 if (next == -1) {
                     RoundTask.Signed signed = task.statementFor(client);
                     out.onNext(TaskChunk.newBuilder().setHeader(WireMapping.toWire(signed.statement(), task.manifest(),
-                            signed.signature()).toBuilder().setSecureAggregation(task.secureAggregation())).build());
+                            signed.signature()).toBuilder().setSecureAggregation(task.secureAggregation())
+                            .setModelOmitted(omitted)).build());
+                    metrics.taskStreamed(omitted, task.manifest().totalBytes());
                 } else if (next < chunks.size()) {
                     // The chunks are the global model's own bytes: wrapped, not copied, for every client.
                     out.onNext(TaskChunk.newBuilder().setModelChunk(UnsafeByteOperations.unsafeWrap(chunks.get(next))).build());
