@@ -1,7 +1,9 @@
 package io.pqfl.client.agent;
 
+import io.pqfl.crypto.KeyId;
 import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.protocol.ModelWeights;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -15,13 +17,27 @@ import java.util.Map;
  * sampled to train from it in round r + 1 downloads it once.
  *
  * <p>Thread-safe: one cache may serve many agents of one host (the simulation's virtual clients share one, so a
- * round's model crosses the loopback once, not once per client). It keeps private copies: what a trainer does to the
+ * round's model crosses the loopback once, not once per client). Models are kept per {@link Scope} — the pinned
+ * coordinator key that verified them and the federation — and an agent names and uses only those of its own scope:
+ * agents of other federations sharing the cache neither reveal a model's digest to their coordinators nor can be
+ * made to train on it. It keeps private copies: what a trainer does to the
  * weights it is handed never reaches the cache. The least recently used model leaves first.
  */
 public final class ModelCache {
     private final int capacity;
-    private final Map<PayloadDigest, ModelWeights> models = new LinkedHashMap<>(4, 0.75f, true);
-    private PayloadDigest newest;
+    private final Map<Key, ModelWeights> models = new LinkedHashMap<>(4, 0.75f, true);
+    private final Map<Scope, PayloadDigest> newest = new HashMap<>();
+
+    /**
+     * Whose models: the pinned coordinator key that verified them and the federation. An agent names only a model of
+     * its own scope, so agents of other federations (or pinning other keys) sharing the cache never learn of it, and
+     * their coordinators cannot have them train on it.
+     */
+    record Scope(KeyId coordinatorKey, String federationId) {
+    }
+
+    private record Key(Scope scope, PayloadDigest digest) {
+    }
 
     private ModelCache(int capacity) {
         this.capacity = capacity;
@@ -43,27 +59,29 @@ public final class ModelCache {
         }
     }
 
-    /** The model verified most recently, to name in a task request; null when none is held. */
-    synchronized Held newest() {
-        ModelWeights w = newest == null ? null : models.get(newest);
-        return w == null ? null : new Held(newest, w);
+    /** The model of {@code scope} verified most recently, to name in a task request; null when none is held. */
+    synchronized Held newest(Scope scope) {
+        PayloadDigest d = newest.get(scope);
+        ModelWeights w = d == null ? null : models.get(new Key(scope, d));
+        return w == null ? null : new Held(d, w);
     }
 
-    /** Keeps a copy of {@code verified}, whose digest is {@code digest}, as the newest held model. */
-    void put(PayloadDigest digest, ModelWeights verified) {
+    /** Keeps a copy of {@code verified}, whose digest is {@code digest}, as the newest held model of {@code scope}. */
+    void put(Scope scope, PayloadDigest digest, ModelWeights verified) {
         if (capacity == 0) {
             return;
         }
+        Key key = new Key(scope, digest);
         synchronized (this) {
-            if (models.containsKey(digest)) {
-                newest = digest;
+            if (models.get(key) != null) { // get, not containsKey: it is the most recently used now
+                newest.put(scope, digest);
                 return;
             }
         }
         ModelWeights copy = verified.copy(); // outside the lock: copying a large model takes a while
         synchronized (this) {
-            models.put(digest, copy);
-            newest = digest;
+            models.put(key, copy);
+            newest.put(scope, digest);
             var eldest = models.keySet().iterator();
             while (models.size() > capacity) {
                 eldest.next();

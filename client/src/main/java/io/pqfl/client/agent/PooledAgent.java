@@ -88,7 +88,7 @@ public final class PooledAgent {
     public void poll(Duration wait, Listener listener) {
         ClientAgent.Settings settings = loop.settings();
         long waitMillis = wait.toMillis();
-        TaskAssembly assembly = new TaskAssembly(loop.models().newest());
+        TaskAssembly assembly = new TaskAssembly(loop.models().newest(loop.modelScope()));
         loop.session().attach(async)
                 .withDeadlineAfter(waitMillis + settings.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .getTask(assembly.request(settings.clientId().value(), waitMillis), new StreamObserver<>() {

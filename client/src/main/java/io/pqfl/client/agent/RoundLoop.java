@@ -66,7 +66,7 @@ final class RoundLoop {
         var blocking = FederationGrpc.newBlockingStub(channel);
         this.session = new Session(blocking, settings, jitter, this::stopping);
         this.models = hooks.models() != null ? hooks.models() : ModelCache.holding(1);
-        this.fetcher = new TaskFetcher(blocking, session, settings, models);
+        this.fetcher = new TaskFetcher(blocking, session, settings, models, this::modelScope);
         this.training = new LocalTraining(settings, trainer, progress);
         this.verifier = new TaskVerifier(settings, hooks.state(), trainer.manifest());
         this.uploader = new Uploader(FederationGrpc.newStub(channel), session, settings, jitter, this::stopping);
@@ -104,6 +104,11 @@ final class RoundLoop {
 
     ModelCache models() {
         return models;
+    }
+
+    /** The models this agent may name and use: those verified under its pinned key for the federation it joined. */
+    ModelCache.Scope modelScope() {
+        return new ModelCache.Scope(settings.coordinatorKey().keyId(), session.federationId());
     }
 
     ClientAgent.Settings settings() {
@@ -155,7 +160,8 @@ final class RoundLoop {
      * agent must stop (too many refused models, or training failed too often in a row); failures in between are
      * paced by {@code polls}.
      */
-    boolean handle(Task task, Backoff polls) throws InterruptedException {
+    boolean handle(Task received, Backoff polls) throws InterruptedException {
+        Task task = received.withOwnModel();
         TaskStatement statement;
         try {
             statement = verifier.check(task, session.federationId());
@@ -174,7 +180,7 @@ final class RoundLoop {
         polls.reset();
         consecutiveRefusals = 0;
         if (!task.held()) {
-            models.put(task.digest(), task.model()); // verified: later tasks for this model need not download it
+            models.put(modelScope(), task.digest(), task.model()); // verified: later tasks for this model need not download it
         }
         if (statement.kind() == TaskKind.EVALUATE) { // the signed kind: never train on an evaluation task
             if (task.round() == declinedEvaluation) {

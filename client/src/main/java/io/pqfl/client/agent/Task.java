@@ -11,6 +11,11 @@ import io.pqfl.protocol.SignedModel;
  * the digest this client computed when it first received and verified that model ({@link ModelCache}).
  */
 record Task(TaskHeader header, ModelWeights model, PayloadDigest digest, SignedModel signed, boolean held) {
+    /** A held task with a private copy of the cache's model, for a trainer to do what it likes with. */
+    Task withOwnModel() {
+        return held ? new Task(header, model.copy(), digest, signed, true) : this;
+    }
+
     long round() {
         return header.getRound();
     }

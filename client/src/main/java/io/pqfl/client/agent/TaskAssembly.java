@@ -70,8 +70,9 @@ final class TaskAssembly {
         }
         if (c.hasModelSignature()) {
             if (receiver == null) {
-                // The held copy and its digest: the task and model statements are checked against that digest.
-                return new Task(header, offered.copy(), offered.digest(), WireMapping.fromWire(c.getModelSignature()),
+                // The held copy and its digest: the task and model statements are checked against that digest. The
+                // cache's own copy: the agent copies it before training (not here, on the transport's thread).
+                return new Task(header, offered.weights(), offered.digest(), WireMapping.fromWire(c.getModelSignature()),
                         true);
             }
             if (!receiver.isComplete()) {

@@ -12,9 +12,11 @@ final class TaskFetcher {
     private final Session session;
     private final ClientAgent.Settings settings;
     private final ModelCache models;
+    private final java.util.function.Supplier<ModelCache.Scope> scope;
 
     TaskFetcher(FederationGrpc.FederationBlockingStub blocking, Session session, ClientAgent.Settings settings,
-                ModelCache models) {
+                ModelCache models, java.util.function.Supplier<ModelCache.Scope> scope) {
+        this.scope = scope;
         this.blocking = blocking;
         this.session = session;
         this.settings = settings;
@@ -29,7 +31,7 @@ final class TaskFetcher {
      */
     Task fetch() {
         long pollMillis = settings.pollWait().toMillis();
-        TaskAssembly assembly = new TaskAssembly(models.newest());
+        TaskAssembly assembly = new TaskAssembly(models.newest(scope.get()));
         Iterator<TaskChunk> it = session.attach(blocking)
                 .withDeadlineAfter(pollMillis + settings.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .getTask(assembly.request(settings.clientId().value(), pollMillis));

@@ -10,6 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ModelCacheTest {
+    static final ModelCache.Scope S = new ModelCache.Scope(new io.pqfl.crypto.KeyId("00".repeat(16)), "f");
     static final ModelManifest M = new ModelManifest("m", List.of(TensorSpec.of("w", 3)));
 
     static ModelWeights model(float v) {
@@ -20,10 +21,10 @@ class ModelCacheTest {
     void whatATrainerDoesToTheWeightsItIsGiven_neverReachesTheCache() {
         ModelCache cache = ModelCache.holding(1);
         ModelWeights verified = model(1);
-        cache.put(verified.digest(), verified);
+        cache.put(S, verified.digest(), verified);
         verified.tensor(0)[0] = 99; // the caller's copy, changed after it was cached
 
-        ModelCache.Held held = cache.newest();
+        ModelCache.Held held = cache.newest(S);
         ModelWeights handed = held.copy();
         assertThat(handed.tensor(0)).containsExactly(1, 1, 1);
         handed.tensor(0)[1] = 42; // a trainer training in place
@@ -34,31 +35,47 @@ class ModelCacheTest {
     @Test
     void theNewestVerifiedModelIsNamed_andTheLeastRecentlyUsedLeavesFirst() {
         ModelCache cache = ModelCache.holding(2);
-        assertThat(cache.newest()).isNull();
+        assertThat(cache.newest(S)).isNull();
         ModelWeights a = model(1);
         ModelWeights b = model(2);
         ModelWeights c = model(3);
-        cache.put(a.digest(), a);
-        cache.put(b.digest(), b);
-        assertThat(cache.newest().digest()).isEqualTo(b.digest());
-        cache.put(a.digest(), a); // verified again: the newest once more, not copied twice
-        assertThat(cache.newest().digest()).isEqualTo(a.digest());
+        cache.put(S, a.digest(), a);
+        cache.put(S, b.digest(), b);
+        assertThat(cache.newest(S).digest()).isEqualTo(b.digest());
+        cache.put(S, a.digest(), a); // verified again: the newest once more, not copied twice
+        assertThat(cache.newest(S).digest()).isEqualTo(a.digest());
         assertThat(cache.size()).isEqualTo(2);
-        cache.put(c.digest(), c); // b was used least recently
+        cache.put(S, c.digest(), c); // b was used least recently: a was verified again after it
         assertThat(cache.size()).isEqualTo(2);
-        assertThat(cache.newest().digest()).isEqualTo(c.digest());
-        cache.put(b.digest(), b);
-        assertThat(cache.newest().copy().tensor(0)).containsExactly(2, 2, 2);
+        assertThat(cache.newest(S).digest()).isEqualTo(c.digest());
+        cache.put(S, b.digest(), b);
+        assertThat(cache.newest(S).copy().tensor(0)).containsExactly(2, 2, 2);
     }
 
     @Test
     void aCacheOfNoModels_holdsNothing_andANegativeSizeIsRefused() {
         ModelCache none = ModelCache.holding(0);
         ModelWeights a = model(1);
-        none.put(a.digest(), a);
-        assertThat(none.newest()).isNull();
+        none.put(S, a.digest(), a);
+        assertThat(none.newest(S)).isNull();
         assertThat(none.size()).isZero();
         assertThatThrownBy(() -> ModelCache.holding(-1)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("-1");
+    }
+
+    /** A model verified again becomes the newest, and must then not be the first to leave. */
+    @Test
+    void aModelVerifiedAgain_isNotTheNextEvicted() {
+        ModelCache cache = ModelCache.holding(2);
+        ModelWeights a = model(1);
+        ModelWeights b = model(2);
+        cache.put(S, a.digest(), a);
+        cache.put(S, b.digest(), b);
+        cache.put(S, a.digest(), a); // verified again (the containsKey branch): now the most recently used
+        cache.put(S, model(3).digest(), model(3)); // must evict b, not a
+        // Still held, a's digest keeps its first copy; evicted, this put would store the (different) weights given.
+        cache.put(S, a.digest(), model(9));
+        assertThat(cache.newest(S).copy().tensor(0)).as("a was evicted although it was used after b")
+                .containsExactly(1, 1, 1);
     }
 }

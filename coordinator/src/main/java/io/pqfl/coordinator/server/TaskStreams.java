@@ -204,13 +204,13 @@ final class TaskStreams {
                     out.onNext(TaskChunk.newBuilder().setHeader(WireMapping.toWire(signed.statement(), task.manifest(),
                             signed.signature()).toBuilder().setSecureAggregation(task.secureAggregation())
                             .setModelOmitted(omitted)).build());
-                    metrics.taskStreamed(omitted, task.manifest().totalBytes());
                 } else if (next < chunks.size()) {
                     // The chunks are the global model's own bytes: wrapped, not copied, for every client.
                     out.onNext(TaskChunk.newBuilder().setModelChunk(UnsafeByteOperations.unsafeWrap(chunks.get(next))).build());
                 } else {
                     out.onNext(TaskChunk.newBuilder().setModelSignature(WireMapping.toWire(task.model())).build());
                     out.onCompleted();
+                    metrics.taskStreamed(omitted, task.manifest().totalBytes()); // counted once all of it went out
                     done = true;
                 }
                 next++;
