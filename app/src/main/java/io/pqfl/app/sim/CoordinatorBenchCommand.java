@@ -57,6 +57,7 @@ public final class CoordinatorBenchCommand implements Callable<Integer> {
         String fmt = "%-31s %7s %7s %10s %9s %12s %6s %13s%n";
         w.printf(fmt, "MODEL", "UPDATES", "THREADS", "UPDATES/s", "MB/s", "SHA-512 MB/s", "RATIO", "PEAK HEAP MiB");
         w.flush();
+        List<String> breakdowns = new java.util.ArrayList<>();
         for (ModelManifest m : List.of(small, large)) {
             int clients = m == small ? smallClients : largeClients;
             CoordinatorBenchmark.Fixture f = CoordinatorBenchmark.fixture(m, clients, scheme);
@@ -64,7 +65,16 @@ public final class CoordinatorBenchCommand implements Callable<Integer> {
                 row(w, fmt, label(m), clients, threads, f.compare(runs, threads, "fedavg"));
             }
             row(w, fmt, label(m) + " (fedmedian)", clients, 2, f.compare(runs, 2, "fedmedian"));
+            CoordinatorBenchmark.Breakdown b = f.breakdown(runs, "fedavg");
+            breakdowns.add(String.format(Locale.ROOT, "%-31s %9.1f %14.1f %9.1f %10.1f %6.1f %13.1f %8.2f", label(m),
+                    b.receiveMicros(), b.sha512Micros(), b.decodeMicros(), b.signatureMicros(), b.foldMicros(),
+                    b.headerMicros(), b.ceiling()));
         }
+        w.printf("%nOne update on one thread, fedavg, microseconds (median of %d runs); CEILING: the ratio if decoding "
+                + "cost nothing%n", runs);
+        w.printf("%-31s %9s %14s %9s %10s %6s %13s %8s%n", "MODEL", "RECEIVE", "(SHA-512 ALONE", "+ DECODE)",
+                "SIGNATURE", "FOLD", "HEADER CHECK", "CEILING");
+        breakdowns.forEach(w::println);
         return Cli.OK;
     }
 

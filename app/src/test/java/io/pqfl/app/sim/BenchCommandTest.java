@@ -64,6 +64,20 @@ class BenchCommandTest {
         assertThat(cmd.execute("bench-coordinator", "--scheme", "ML-DSA-44", "--small-clients", "4", "--large-clients", "2",
                 "--large-mib", "2")).isZero();
         assertThat(out.toString()).contains("mlp (0.4 MB)").contains("synthetic (2.1 MB)").contains("(fedmedian)");
-        assertThat(out.toString().lines().filter(l -> l.startsWith("mlp") || l.startsWith("synthetic"))).hasSize(6);
+        String[] parts = out.toString().split("One update on one thread");
+        assertThat(parts).hasSize(2);
+        assertThat(parts[0].lines().filter(l -> l.startsWith("mlp") || l.startsWith("synthetic"))).hasSize(6);
+        // Where one update's time goes, per model: receiving at least the digest it contains, and a ceiling in (0, 1].
+        List<String> breakdown = parts[1].lines().filter(l -> l.startsWith("mlp") || l.startsWith("synthetic")).toList();
+        assertThat(breakdown).hasSize(2).allSatisfy(l -> {
+            String[] f = l.substring(l.indexOf(')') + 1).trim().split("\\s+");
+            double receive = Double.parseDouble(f[0]);
+            double sha = Double.parseDouble(f[1]);
+            double signature = Double.parseDouble(f[3]);
+            assertThat(receive).isPositive();
+            assertThat(sha).isPositive();
+            assertThat(signature).isPositive();
+            assertThat(Double.parseDouble(f[6])).isGreaterThan(0).isLessThanOrEqualTo(1);
+        });
     }
 }

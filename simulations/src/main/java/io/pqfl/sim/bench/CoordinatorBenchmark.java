@@ -70,6 +70,24 @@ public final class CoordinatorBenchmark {
                              long peakHeapMib) {
     }
 
+    /**
+     * Where one update's time goes on one thread, in microseconds per update (medians over runs): the header check
+     * (key lookup, round and scheme), receiving the bytes (digest and decode in one pass), the signature check over the
+     * statement, the strategy's fold; and SHA-512 alone over the same bytes. {@link #ceiling} is the ratio the upload
+     * path could reach if decoding cost nothing: what the signature and the fold leave.
+     */
+    public record Breakdown(double headerMicros, double receiveMicros, double signatureMicros, double foldMicros,
+                            double sha512Micros) {
+        public double ceiling() {
+            return sha512Micros / (sha512Micros + headerMicros + signatureMicros + foldMicros);
+        }
+
+        /** What receiving costs beyond the digest it must compute: decoding into floats and the finiteness check. */
+        public double decodeMicros() {
+            return receiveMicros - sha512Micros;
+        }
+    }
+
     /** A round of {@code clients} signed updates of {@code manifest}, ready to be verified again and again. */
     public static Fixture fixture(ModelManifest manifest, int clients, SignatureScheme scheme) throws Exception {
         return new Fixture(manifest, clients, scheme);
@@ -170,6 +188,50 @@ public final class CoordinatorBenchmark {
                 ratio[r] = mb[r] / sha[r];
             }
             return new Comparison(runs, median(perSecond), median(mb), median(sha), median(ratio), peak);
+        }
+
+        /**
+         * The upload path step by step on this thread, every update once per run, after one run to warm up, with
+         * SHA-512 alone over each update's bytes timed beside it: medians over {@code runs}.
+         */
+        public Breakdown breakdown(int runs, String strategy) throws Exception {
+            UpdateVerifier verifier = new UpdateVerifier(trust, Set.of(scheme), Long.MAX_VALUE);
+            double[][] perRun = new double[5][runs];
+            for (int r = -1; r < runs; r++) {
+                long[] nanos = new long[5];
+                RoundAggregator aggregator = Strategies.create(strategy, Map.of()).begin(1, ModelWeights.zeros(manifest));
+                for (int i = 0; i < clients; i++) {
+                    long t0 = System.nanoTime();
+                    var key = verifier.checkHeader(headers.get(i), round);
+                    long t1 = System.nanoTime();
+                    WeightsReceiver receiver = new WeightsReceiver(manifest);
+                    forEachChunk(i, c -> {
+                        try {
+                            receiver.accept(c);
+                        } catch (WeightsReceiver.OverflowException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+                    long t2 = System.nanoTime();
+                    VerifiedUpdate u = verifier.verify(headers.get(i), key, receiver, signatures.get(i));
+                    long t3 = System.nanoTime();
+                    aggregator.accept(u);
+                    long t4 = System.nanoTime();
+                    sha512(i);
+                    long t5 = System.nanoTime();
+                    nanos[0] += t1 - t0;
+                    nanos[1] += t2 - t1;
+                    nanos[2] += t3 - t2;
+                    nanos[3] += t4 - t3;
+                    nanos[4] += t5 - t4;
+                }
+                aggregator.finish();
+                for (int k = 0; r >= 0 && k < 5; k++) {
+                    perRun[k][r] = nanos[k] / 1e3 / clients;
+                }
+            }
+            return new Breakdown(median(perRun[0]), median(perRun[1]), median(perRun[2]), median(perRun[3]),
+                    median(perRun[4]));
         }
 
         /** SHA-512 over every client's bytes (manifest encoding, then the chunks) on {@code threads} threads, in MB/s. */
