@@ -4,7 +4,6 @@ import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.PayloadHasher;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -111,7 +110,7 @@ public final class WeightsReceiver {
 
     /**
      * Moves {@code count} little-endian values from {@code src} (from its index 0) into the tensors, in runs as long
-     * as the arrays allow, checking each run for NaN and infinity while its bytes are in the cache.
+     * as the arrays allow, checking each run for NaN and infinity right after it is copied, while it is in the cache.
      */
     private void store(ByteBuffer src, int count) {
         int from = 0;
@@ -126,14 +125,11 @@ public final class WeightsReceiver {
                 continue;
             }
             int run = Math.min(count, whole != null ? whole.length - element : partStart + part.length - element);
-            if (firstNonFinite < 0 && !allFinite(src, from, run)) {
+            float[] into = whole != null ? whole : part;
+            int at = whole != null ? element : element - partStart;
+            src.slice(from, run << 2).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(into, at, run);
+            if (firstNonFinite < 0 && !allFinite(into, at, run)) {
                 firstNonFinite = tensor;
-            }
-            FloatBuffer view = src.slice(from, run << 2).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-            if (whole != null) {
-                view.get(whole, element, run);
-            } else {
-                view.get(part, element - partStart, run);
             }
             from += run << 2;
             element += run;
@@ -142,22 +138,18 @@ public final class WeightsReceiver {
     }
 
     /**
-     * Whether the {@code count} float32 values at byte {@code from} are all finite, two per 64-bit read: a value is
-     * NaN or infinite exactly when its eight exponent bits are all ones, and then adding one at the exponent's lowest
-     * bit carries into the bit above the exponent (the sign's place) of that value's 32 bits, and only then.
-     * (Read as floats, one comparison per value cost more than reading the whole model again.)
+     * Whether the {@code count} values of {@code values} from {@code from} are all finite, without a branch per value:
+     * a value is NaN or infinite exactly when its eight exponent bits are all ones, and then adding one at the
+     * exponent's lowest bit carries into the sign's place, and only then. Run over the floats just copied (still in
+     * the cache), this cost less than reading the bytes as longs from the buffer before the copy (the buffer's
+     * bounds checks); comparing each value as a float cost more than reading the whole model again.
      */
-    static boolean allFinite(ByteBuffer src, int from, int count) {
-        long carries = 0;
-        int end = from + (count << 2);
-        int i = from;
-        for (; i + 8 <= end; i += 8) {
-            carries |= (src.getLong(i) & 0x7f80_0000_7f80_0000L) + 0x0080_0000_0080_0000L;
+    static boolean allFinite(float[] values, int from, int count) {
+        int carries = 0;
+        for (int i = from, end = from + count; i < end; i++) {
+            carries |= (Float.floatToRawIntBits(values[i]) & 0x7f80_0000) + 0x0080_0000;
         }
-        if (i < end) {
-            carries |= (src.getInt(i) & 0x7f80_0000) + 0x0080_0000;
-        }
-        return (carries & 0x8000_0000_8000_0000L) == 0;
+        return (carries & 0x8000_0000) == 0;
     }
 
     /**

@@ -148,13 +148,15 @@ class WeightsReceiverDecodeTest {
     }
 
     @Test
-    void allFinite_eachValueOfALongRead_andTheOddTail_areChecked() {
-        ByteBuffer b = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
-        for (int at : new int[] {0, 4, 8}) {
-            b.putFloat(0, 1f).putFloat(4, -2f).putFloat(8, Float.MAX_VALUE);
-            assertThat(WeightsReceiver.allFinite(b, 0, 3)).isTrue();
-            b.putFloat(at, Float.NEGATIVE_INFINITY);
-            assertThat(WeightsReceiver.allFinite(b, 0, 3)).as("infinity at byte %d", at).isFalse();
+    void allFinite_everyValueOfTheRange_isChecked_andNothingOutsideIt() {
+        float[] v = {Float.NaN, 1f, -2f, Float.MAX_VALUE, -Float.MIN_VALUE, Float.POSITIVE_INFINITY};
+        assertThat(WeightsReceiver.allFinite(v, 1, 4)).isTrue();
+        for (int at = 1; at <= 4; at++) {
+            for (float bad : new float[] {Float.NaN, Float.NEGATIVE_INFINITY, Float.intBitsToFloat(0x7f800001)}) {
+                float[] w = v.clone();
+                w[at] = bad;
+                assertThat(WeightsReceiver.allFinite(w, 1, 4)).as("%s at %d", bad, at).isFalse();
+            }
         }
     }
 
