@@ -20,8 +20,8 @@ import java.util.Map;
  * round's model crosses the loopback once, not once per client). Models are kept per {@link Scope} — the pinned
  * coordinator key that verified them and the federation — and an agent names and uses only those of its own scope:
  * agents of other federations sharing the cache neither reveal a model's digest to their coordinators nor can be
- * made to train on it. It keeps private copies: what a trainer does to the
- * weights it is handed never reaches the cache. The least recently used model leaves first.
+ * made to train on it. It keeps private copies: what a trainer does to the weights it is handed never reaches the
+ * cache. The least recently used model leaves first.
  */
 public final class ModelCache {
     private final int capacity;
@@ -51,12 +51,11 @@ public final class ModelCache {
         return new ModelCache(models);
     }
 
-    /** A held model as a task request names it: its digest and the (never modified) copy held for it. */
+    /**
+     * A held model as a task request names it: its digest and the copy held for it, never modified (an agent trains on
+     * a copy of its own, {@code Task.withOwnModel}).
+     */
     record Held(PayloadDigest digest, ModelWeights weights) {
-        /** A copy for one task: the trainer may do what it likes with it. */
-        ModelWeights copy() {
-            return weights.copy();
-        }
     }
 
     /** The model of {@code scope} verified most recently, to name in a task request; null when none is held. */

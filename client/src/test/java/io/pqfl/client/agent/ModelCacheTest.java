@@ -25,11 +25,11 @@ class ModelCacheTest {
         verified.tensor(0)[0] = 99; // the caller's copy, changed after it was cached
 
         ModelCache.Held held = cache.newest(S);
-        ModelWeights handed = held.copy();
+        ModelWeights handed = held.weights().copy();
         assertThat(handed.tensor(0)).containsExactly(1, 1, 1);
         handed.tensor(0)[1] = 42; // a trainer training in place
-        assertThat(held.copy().tensor(0)).containsExactly(1, 1, 1);
-        assertThat(held.copy().digest()).isEqualTo(held.digest());
+        assertThat(held.weights().copy().tensor(0)).containsExactly(1, 1, 1);
+        assertThat(held.weights().copy().digest()).isEqualTo(held.digest());
     }
 
     @Test
@@ -49,7 +49,7 @@ class ModelCacheTest {
         assertThat(cache.size()).isEqualTo(2);
         assertThat(cache.newest(S).digest()).isEqualTo(c.digest());
         cache.put(S, b.digest(), b);
-        assertThat(cache.newest(S).copy().tensor(0)).containsExactly(2, 2, 2);
+        assertThat(cache.newest(S).weights().copy().tensor(0)).containsExactly(2, 2, 2);
     }
 
     @Test
@@ -75,7 +75,7 @@ class ModelCacheTest {
         cache.put(S, model(3).digest(), model(3)); // must evict b, not a
         // Still held, a's digest keeps its first copy; evicted, this put would store the (different) weights given.
         cache.put(S, a.digest(), model(9));
-        assertThat(cache.newest(S).copy().tensor(0)).as("a was evicted although it was used after b")
+        assertThat(cache.newest(S).weights().copy().tensor(0)).as("a was evicted although it was used after b")
                 .containsExactly(1, 1, 1);
     }
 }

@@ -204,14 +204,7 @@ public final class CoordinatorBenchmark {
                     long t0 = System.nanoTime();
                     var key = verifier.checkHeader(headers.get(i), round);
                     long t1 = System.nanoTime();
-                    WeightsReceiver receiver = new WeightsReceiver(manifest);
-                    forEachChunk(i, c -> {
-                        try {
-                            receiver.accept(c);
-                        } catch (WeightsReceiver.OverflowException e) {
-                            throw new IllegalStateException(e);
-                        }
-                    });
+                    WeightsReceiver receiver = bytesOf(i);
                     long t2 = System.nanoTime();
                     VerifiedUpdate u = verifier.verify(headers.get(i), key, receiver, signatures.get(i));
                     long t3 = System.nanoTime();
@@ -303,6 +296,11 @@ public final class CoordinatorBenchmark {
         VerifiedUpdate receive(UpdateVerifier verifier, int client) throws RefusedException {
             UpdateHeader header = headers.get(client);
             var key = verifier.checkHeader(header, round);
+            return verifier.verify(header, key, bytesOf(client), signatures.get(client));
+        }
+
+        /** Client {@code client}'s update bytes received as the upload path receives them: digested and decoded. */
+        private WeightsReceiver bytesOf(int client) {
             WeightsReceiver receiver = new WeightsReceiver(manifest);
             forEachChunk(client, c -> {
                 try {
@@ -311,7 +309,7 @@ public final class CoordinatorBenchmark {
                     throw new IllegalStateException(e);
                 }
             });
-            return verifier.verify(header, key, receiver, signatures.get(client));
+            return receiver;
         }
     }
 }
