@@ -26,7 +26,7 @@ import java.util.Map;
 public final class ModelCache {
     private final int capacity;
     private final Map<Key, ModelWeights> models = new LinkedHashMap<>(4, 0.75f, true);
-    private final Map<Scope, PayloadDigest> newest = new HashMap<>();
+    private final Map<Scope, Newest> newest = new HashMap<>();
 
     /**
      * Whose models: the pinned coordinator key that verified them and the federation. An agent names only a model of
@@ -37,6 +37,10 @@ public final class ModelCache {
     }
 
     private record Key(Scope scope, PayloadDigest digest) {
+    }
+
+    /** The model a scope's agents name: the one of the highest model round verified (not the last to be stored). */
+    private record Newest(PayloadDigest digest, long modelRound) {
     }
 
     private ModelCache(int capacity) {
@@ -58,34 +62,46 @@ public final class ModelCache {
     record Held(PayloadDigest digest, ModelWeights weights) {
     }
 
-    /** The model of {@code scope} verified most recently, to name in a task request; null when none is held. */
+    /** The newest model of {@code scope}, to name in a task request; null when none is held. */
     synchronized Held newest(Scope scope) {
-        PayloadDigest d = newest.get(scope);
-        ModelWeights w = d == null ? null : models.get(new Key(scope, d));
-        return w == null ? null : new Held(d, w);
+        Newest n = newest.get(scope);
+        ModelWeights w = n == null ? null : models.get(new Key(scope, n.digest()));
+        return w == null ? null : new Held(n.digest(), w);
     }
 
-    /** Keeps a copy of {@code verified}, whose digest is {@code digest}, as the newest held model of {@code scope}. */
-    void put(Scope scope, PayloadDigest digest, ModelWeights verified) {
+    /**
+     * Keeps a copy of {@code verified}, whose digest is {@code digest} and whose signed model round is
+     * {@code modelRound}; it becomes the model {@code scope}'s agents name unless a newer round's model already is
+     * (agents verifying models at once may store them in any order).
+     */
+    void put(Scope scope, PayloadDigest digest, long modelRound, ModelWeights verified) {
         if (capacity == 0) {
             return;
         }
         Key key = new Key(scope, digest);
         synchronized (this) {
             if (models.get(key) != null) { // get, not containsKey: it is the most recently used now
-                newest.put(scope, digest);
+                name(scope, digest, modelRound);
                 return;
             }
         }
         ModelWeights copy = verified.copy(); // outside the lock: copying a large model takes a while
         synchronized (this) {
             models.put(key, copy);
-            newest.put(scope, digest);
             var eldest = models.keySet().iterator();
             while (models.size() > capacity) {
                 eldest.next();
                 eldest.remove();
             }
+            name(scope, digest, modelRound);
+        }
+    }
+
+    /** Under this object's lock: {@code digest} becomes the named model unless a newer round's model, still held, is. */
+    private void name(Scope scope, PayloadDigest digest, long modelRound) {
+        Newest now = newest.get(scope);
+        if (now == null || modelRound >= now.modelRound() || models.get(new Key(scope, now.digest())) == null) {
+            newest.put(scope, new Newest(digest, modelRound));
         }
     }
 

@@ -180,7 +180,8 @@ final class RoundLoop {
         polls.reset();
         consecutiveRefusals = 0;
         if (!task.held()) {
-            models.put(modelScope(), task.digest(), task.model()); // verified: later tasks for this model need not download it
+            // Verified: later tasks for this model need not download it.
+            models.put(modelScope(), task.digest(), task.signed().statement().modelRound(), task.model());
         }
         if (statement.kind() == TaskKind.EVALUATE) { // the signed kind: never train on an evaluation task
             if (task.round() == declinedEvaluation) {

@@ -63,7 +63,7 @@ class SharedModelCacheFederationsTest {
         asm.accept(TaskChunk.newBuilder().setModelChunk(com.google.protobuf.ByteString.copyFrom(F1_MODEL.toBytes())).build());
         t = asm.accept(full.get(1));
         new TaskVerifier(a1, ClientState.inMemory(), F1_MODEL.manifest()).check(t, "f1");
-        shared.put(new ModelCache.Scope(F1_COORDINATOR.keyId(), "f1"), t.digest(), t.model());
+        shared.put(new ModelCache.Scope(F1_COORDINATOR.keyId(), "f1"), t.digest(), 0, t.model());
         return shared;
     }
 
