@@ -16,11 +16,11 @@ final class TaskFetcher {
 
     TaskFetcher(FederationGrpc.FederationBlockingStub blocking, Session session, ClientAgent.Settings settings,
                 ModelCache models, java.util.function.Supplier<ModelCache.Scope> scope) {
-        this.scope = scope;
         this.blocking = blocking;
         this.session = session;
         this.settings = settings;
         this.models = models;
+        this.scope = scope;
     }
 
     /**

@@ -135,6 +135,8 @@ final class TaskStreams {
         /** Guarded by TaskStreams.this. */
         private boolean holding;
         private RoundTask task;
+        /** Whether the task's model is the one the client holds: decided once, when the task arrives. */
+        private boolean omitted;
         private int next = -1;
         private volatile boolean done;
         private long lastProgressNanos;
@@ -175,6 +177,7 @@ final class TaskStreams {
                         return;
                     }
                     task = ready.task();
+                    omitted = held != null && held.equals(task.model().statement().modelDigest());
                 }
                 requestSlot(this);
             } else if (outcome instanceof TaskOutcome.Finished) {
@@ -196,7 +199,6 @@ final class TaskStreams {
             if (task == null || done) {
                 return;
             }
-            boolean omitted = held != null && held.equals(task.model().statement().modelDigest());
             List<ByteBuffer> chunks = omitted ? List.of() : task.modelChunks();
             while (!done && out.isReady()) {
                 if (next == -1) {
