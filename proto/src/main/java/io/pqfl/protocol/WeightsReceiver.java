@@ -16,6 +16,10 @@ import java.util.List;
  * its first value arrives; then what is held for it doubles (from {@value #INITIAL_ELEMENTS} values) as values
  * arrive, and its full-size array is allocated once half of it has arrived. So a sender that stops after the
  * header costs a few bytes, and one that stops half-way at most about twice what it sent.
+ *
+ * <p>{@link #reserved} is for a receiver whose memory the caller has already set aside (the coordinator's upload
+ * budget reserves a model and a half per upload before the first chunk): each tensor's full array is allocated
+ * when its first value arrives, so no value is staged and copied, and at most the model's size is held.
  */
 public final class WeightsReceiver {
     /**
@@ -43,8 +47,24 @@ public final class WeightsReceiver {
     /** The first tensor in which a NaN or an infinity arrived, or -1. */
     private int firstNonFinite = -1;
     private PayloadDigest digest;
+    /** Each tensor's array at its full size from its first value ({@link #reserved}). */
+    private final boolean wholeTensors;
 
+    /** A receiver whose memory follows the bytes received (see the class comment). */
     public WeightsReceiver(ModelManifest manifest) {
+        this(manifest, false);
+    }
+
+    /**
+     * A receiver that allocates each tensor's full array when the tensor's first value arrives: only where the caller
+     * has already reserved memory for the whole model (a sender that stops after one value then holds a tensor's size).
+     */
+    public static WeightsReceiver reserved(ModelManifest manifest) {
+        return new WeightsReceiver(manifest, true);
+    }
+
+    private WeightsReceiver(ModelManifest manifest, boolean wholeTensors) {
+        this.wholeTensors = wholeTensors;
         this.manifest = manifest;
         this.values = new float[manifest.tensors().size()][];
         this.sizes = manifest.tensors().stream().mapToInt(TensorSpec::elementCount).toArray();
@@ -161,7 +181,7 @@ public final class WeightsReceiver {
      */
     private void grow() {
         int size = sizes[tensor];
-        if (size <= INITIAL_ELEMENTS || 2L * element >= size) {
+        if (wholeTensors || size <= INITIAL_ELEMENTS || 2L * element >= size) {
             float[] whole = new float[size];
             int at = 0;
             for (float[] p : staged) {

@@ -56,9 +56,18 @@ class WeightsReceiverDecodeTest {
     @MethodSource("chunkings")
     void accept_randomChunks_decodesAndDigestsExactlyLikeTheReferenceDecoder(String kind, Function<byte[], ByteBuffer> wrap,
                                                                             int maxChunk, long seed) throws Exception {
+        // Both receivers, the one whose memory follows the bytes and the one that allocates tensors whole (the
+        // coordinator's uploads), over the same bytes cut the same way.
+        for (boolean reserved : new boolean[] {false, true}) {
+            receiveAndCompare(wrap, maxChunk, seed, reserved);
+        }
+    }
+
+    private static void receiveAndCompare(Function<byte[], ByteBuffer> wrap, int maxChunk, long seed, boolean reserved)
+            throws Exception {
         SplittableRandom random = new SplittableRandom(seed);
         byte[] wire = randomWireBytes(random);
-        WeightsReceiver receiver = new WeightsReceiver(MANIFEST);
+        WeightsReceiver receiver = reserved ? WeightsReceiver.reserved(MANIFEST) : new WeightsReceiver(MANIFEST);
         for (int at = 0; at < wire.length; ) {
             int n = Math.min(wire.length - at, 1 + random.nextInt(maxChunk));
             byte[] piece = new byte[n];
@@ -76,7 +85,7 @@ class WeightsReceiverDecodeTest {
         float[][] expected = referenceDecode(wire);
         ModelWeights decoded = receiver.weights();
         for (int t = 0; t < expected.length; t++) {
-            assertThat(bits(decoded.tensor(t))).as("tensor %s", MANIFEST.tensors().get(t).name())
+            assertThat(bits(decoded.tensor(t))).as("tensor %s, reserved %s", MANIFEST.tensors().get(t).name(), reserved)
                     .isEqualTo(bits(expected[t]));
         }
     }

@@ -36,6 +36,24 @@ class WeightsReceiverMemoryTest {
     }
 
     @Test
+    void reserved_allocatesEachTensorWholeAtItsFirstValue_andNeverMoreThanTheModel() throws Exception {
+        WeightsReceiver r = WeightsReceiver.reserved(LARGE);
+        assertThat(r.allocatedBytes()).as("after the header").isZero();
+        r.accept(new byte[4]);
+        assertThat(r.allocatedBytes()).as("after one value").isEqualTo(4L * 1_900 * 1_960);
+        byte[] chunk = new byte[1 << 20];
+        long sent = 4;
+        while (sent + chunk.length <= LARGE.totalBytes()) {
+            r.accept(chunk);
+            sent += chunk.length;
+            assertThat(r.allocatedBytes()).isLessThanOrEqualTo(LARGE.totalBytes());
+        }
+        r.accept(new byte[(int) (LARGE.totalBytes() - sent)]);
+        assertThat(r.isComplete()).isTrue();
+        assertThat(r.allocatedBytes()).isEqualTo(LARGE.totalBytes());
+    }
+
+    @Test
     void decodedValues_areTheSameWhateverTheChunking() throws Exception {
         ModelWeights model = ProtocolFixtures.tiny(3);
         byte[] bytes = model.toBytes();

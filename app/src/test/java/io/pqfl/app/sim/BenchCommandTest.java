@@ -67,7 +67,8 @@ class BenchCommandTest {
         String[] parts = out.toString().split("One update on one thread");
         assertThat(parts).hasSize(2);
         assertThat(parts[0].lines().filter(l -> l.startsWith("mlp") || l.startsWith("synthetic"))).hasSize(6);
-        // Where one update's time goes, per model: receiving at least the digest it contains, and a ceiling in (0, 1].
+        // Where one update's time goes, per model: receiving at least the digest it contains; the interleaved ratio
+        // (the path also verifies a signature besides the digest) and the ceiling in (0, 1].
         List<String> breakdown = parts[1].lines().filter(l -> l.startsWith("mlp") || l.startsWith("synthetic")).toList();
         assertThat(breakdown).hasSize(2).allSatisfy(l -> {
             String[] f = l.substring(l.indexOf(')') + 1).trim().split("\\s+");
@@ -78,6 +79,7 @@ class BenchCommandTest {
             assertThat(sha).isPositive();
             assertThat(signature).isPositive();
             assertThat(Double.parseDouble(f[6])).isGreaterThan(0).isLessThanOrEqualTo(1);
+            assertThat(Double.parseDouble(f[7])).isGreaterThan(0).isLessThanOrEqualTo(1);
         });
     }
 }

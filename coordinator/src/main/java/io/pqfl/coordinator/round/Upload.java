@@ -52,7 +52,8 @@ public final class Upload {
         this.key = key;
         this.reserved = reserved;
         this.cancelStream = cancelStream;
-        this.receiver = new WeightsReceiver(header.manifest());
+        // The budget reserved a model and a half for this upload: tensors are allocated whole, not grown.
+        this.receiver = WeightsReceiver.reserved(header.manifest());
     }
 
     public void chunk(ByteBuffer bytes) throws RefusedException {

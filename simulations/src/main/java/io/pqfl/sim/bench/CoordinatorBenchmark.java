@@ -75,9 +75,13 @@ public final class CoordinatorBenchmark {
      * (key lookup, round and scheme), receiving the bytes (digest and decode in one pass), the signature check over the
      * statement, the strategy's fold; and SHA-512 alone over the same bytes. {@link #ceiling} is the ratio the upload
      * path could reach if decoding cost nothing: what the signature and the fold leave.
+     *
+     * @param ratio the upload path's speed over SHA-512's with the two timed update by update, each right after the
+     *     other (the median over runs of SHA-512's time over the path's): the per-core ratio, measured so that a
+     *     machine that slows down for a while slows both sides alike
      */
     public record Breakdown(double headerMicros, double receiveMicros, double signatureMicros, double foldMicros,
-                            double sha512Micros) {
+                            double sha512Micros, double ratio) {
         public double ceiling() {
             return sha512Micros / (sha512Micros + headerMicros + signatureMicros + foldMicros);
         }
@@ -196,7 +200,7 @@ public final class CoordinatorBenchmark {
          */
         public Breakdown breakdown(int runs, String strategy) throws Exception {
             UpdateVerifier verifier = new UpdateVerifier(trust, Set.of(scheme), Long.MAX_VALUE);
-            double[][] perRun = new double[5][runs];
+            double[][] perRun = new double[6][runs];
             for (int r = -1; r < runs; r++) {
                 long[] nanos = new long[5];
                 RoundAggregator aggregator = Strategies.create(strategy, Map.of()).begin(1, ModelWeights.zeros(manifest));
@@ -222,9 +226,12 @@ public final class CoordinatorBenchmark {
                 for (int k = 0; r >= 0 && k < 5; k++) {
                     perRun[k][r] = nanos[k] / 1e3 / clients;
                 }
+                if (r >= 0) {
+                    perRun[5][r] = (double) nanos[4] / (nanos[0] + nanos[1] + nanos[2] + nanos[3]);
+                }
             }
             return new Breakdown(median(perRun[0]), median(perRun[1]), median(perRun[2]), median(perRun[3]),
-                    median(perRun[4]));
+                    median(perRun[4]), median(perRun[5]));
         }
 
         /** SHA-512 over every client's bytes (manifest encoding, then the chunks) on {@code threads} threads, in MB/s. */
@@ -301,7 +308,7 @@ public final class CoordinatorBenchmark {
 
         /** Client {@code client}'s update bytes received as the upload path receives them: digested and decoded. */
         private WeightsReceiver bytesOf(int client) {
-            WeightsReceiver receiver = new WeightsReceiver(manifest);
+            WeightsReceiver receiver = WeightsReceiver.reserved(manifest); // as the coordinator's Upload receives
             forEachChunk(client, c -> {
                 try {
                     receiver.accept(c);
