@@ -94,6 +94,12 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--fraction", defaultValue = "1.0", description = "Fraction of live clients sampled (default: ${DEFAULT-VALUE}).")
     double fraction;
 
+    @Option(names = "--roster", paramLabel = "FILE",
+            description = "Sample rounds and evaluations among these client ids (one per line; # comments), whether they "
+                    + "said Hello yet or not, instead of among the live clients: for clients that are all known and come "
+                    + "when asked (silos started on demand). docs/COORDINATOR.md, \"Sampling from a roster\".")
+    Path roster;
+
     @Option(names = "--min-clients", defaultValue = "2",
             description = "Clients needed to start a round and updates needed to aggregate it (default: ${DEFAULT-VALUE}).")
     int minClients;
@@ -283,6 +289,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     .differentialPrivacy(dp.settings())
                     .secureAggregation(secAgg.settings());
             evaluation.federated(cfgBuilder);
+            if (roster != null) {
+                cfgBuilder.sampleFrom(RosterFile.read(roster));
+            }
             if (serverThreads >= 0) {
                 cfgBuilder.serverThreads(serverThreads);
             }
@@ -326,6 +335,10 @@ public final class CoordinatorCommand implements Callable<Integer> {
             }
             out.printf("  %d clients enrolled in %s; %d rounds of %s (%s); data in %s%n", trust.clients().size(),
                     cfg.trustDir(), cfg.rounds(), cfg.strategy(), cfg.trainingSchedule().describe(), cfg.dataDir());
+            if (!cfg.roster().isEmpty()) {
+                out.printf("  rounds sample among the %d clients of the roster %s that are enrolled and not revoked, "
+                        + "whether they said Hello yet or not%n", cfg.roster().size(), roster);
+            }
             out.flush();
             boolean done;
             try {
