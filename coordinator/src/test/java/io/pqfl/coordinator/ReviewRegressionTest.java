@@ -266,6 +266,20 @@ class ReviewRegressionTest {
         assertThat(model).exists();
     }
 
+    /**
+     * Uploads allocate their tensors at their first value, so an operator's budget beyond what the heap leaves would let
+     * a few sampled clients run the coordinator out of memory by starting uploads: refused at start, with the numbers.
+     */
+    @Test
+    void anUploadBudgetBeyondTheHeap_isRefusedAtStart_andOneWithinItIsKept() {
+        // 16 MiB model, 1 GiB heap: 1024 - 3 x 16 - 64 = 912 MiB for uploads.
+        assertThatThrownBy(() -> io.pqfl.coordinator.round.FederationEngineTesting.budgetFor(16L << 20, 4L << 30, 1L << 30))
+                .hasMessageContaining("upload memory budget (--upload-memory-mib) of 4096 MiB")
+                .hasMessageContaining("912 MiB of 1024 MiB");
+        assertThat(io.pqfl.coordinator.round.FederationEngineTesting.budgetFor(16L << 20, 912L << 20, 1L << 30))
+                .contains("912 MiB of tensors");
+    }
+
     /** Finding 6: one client's Hellos filled the global replay cache and locked everyone out. */
     @Test
     void oneClientsManyHellos_lockNobodyOut_andAReplayedHelloIsStillRefused() throws Exception {

@@ -44,7 +44,16 @@ final class UploadBudget {
                     + (modelBytes >> 20) + " MiB: the coordinator needs about " + (needed >> 20) + " MiB (the model "
                     + (BASELINE_MODELS + 1.5) + " times, and 64 MiB); raise -Xmx (PQFL_JAVA_OPTS for ./pqfl)");
         }
-        long bytes = configuredBytes > 0 ? configuredBytes : Math.max(perUpload, maxHeap - needed + perUpload);
+        long fits = Math.max(perUpload, maxHeap - needed + perUpload);
+        if (configuredBytes > fits) {
+            // Uploads allocate their tensors at their first value: a budget beyond the heap is an out-of-memory error
+            // that any few sampled clients could cause by starting uploads.
+            throw new IllegalStateException("the upload memory budget (--upload-memory-mib) of " + (configuredBytes >> 20)
+                    + " MiB is more than the heap leaves for uploads: " + (fits >> 20) + " MiB of " + (maxHeap >> 20)
+                    + " MiB, beside the model " + BASELINE_MODELS + " times and 64 MiB; lower it, or raise -Xmx "
+                    + "(PQFL_JAVA_OPTS for ./pqfl)");
+        }
+        long bytes = configuredBytes > 0 ? configuredBytes : fits;
         return new UploadBudget(maxUploads, bytes, perUpload);
     }
 
