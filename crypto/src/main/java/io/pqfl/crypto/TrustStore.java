@@ -145,18 +145,51 @@ public final class TrustStore {
      * Adds a client: writes {@code <client-id>.pub}. Refuses when the client or the key is already known.
      */
     public synchronized TrustedClient add(ClientId clientId, VerifyingKey key) throws IOException, TrustStoreException {
-        Objects.requireNonNull(clientId, "clientId");
-        Objects.requireNonNull(key, "key");
-        if (find(clientId).isPresent()) {
-            throw new TrustStoreException("client " + clientId + " is already in " + directory);
+        return addAll(Map.of(Objects.requireNonNull(clientId, "clientId"), Objects.requireNonNull(key, "key"))).get(0);
+    }
+
+    /**
+     * Adds clients: writes each {@code <client-id>.pub} and adds them to what the store holds, without reading the
+     * directory again (so adding n clients reads no key file; re-reading after each of 10,000 clients parsed 50 million).
+     * Refuses, before writing any file, when a client or a key is already known or a key is given for two clients. A
+     * file written before an I/O error stays, and the store holds it.
+     */
+    public synchronized List<TrustedClient> addAll(Map<ClientId, VerifyingKey> clients)
+            throws IOException, TrustStoreException {
+        Map<KeyId, ClientId> keys = new HashMap<>();
+        for (Map.Entry<ClientId, VerifyingKey> e : clients.entrySet()) {
+            ClientId clientId = Objects.requireNonNull(e.getKey(), "clientId");
+            KeyId keyId = Objects.requireNonNull(e.getValue(), "key").keyId();
+            if (find(clientId).isPresent()) {
+                throw new TrustStoreException("client " + clientId + " is already in " + directory);
+            }
+            Optional<TrustedClient> holder = findByKeyId(keyId);
+            if (holder.isPresent()) {
+                throw new TrustStoreException("key " + keyId + " already belongs to client " + holder.get().clientId());
+            }
+            ClientId other = keys.putIfAbsent(keyId, clientId);
+            if (other != null) {
+                throw new TrustStoreException("key " + keyId + " is given for both " + other + " and " + clientId
+                        + "; one key, one client");
+            }
         }
-        Optional<TrustedClient> holder = findByKeyId(key.keyId());
-        if (holder.isPresent()) {
-            throw new TrustStoreException("key " + key.keyId() + " already belongs to client " + holder.get().clientId());
+        Map<KeyId, String> revoked = readRevocations();
+        Map<ClientId, TrustedClient> byClient = new TreeMap<>((a, b) -> a.value().compareTo(b.value()));
+        byClient.putAll(snapshot.byClient());
+        Map<KeyId, TrustedClient> byKey = new HashMap<>(snapshot.byKey());
+        List<TrustedClient> added = new ArrayList<>();
+        try {
+            for (Map.Entry<ClientId, VerifyingKey> e : clients.entrySet()) {
+                KeyPem.writeVerifyingKey(e.getValue(), directory.resolve(e.getKey().value() + SUFFIX));
+                TrustedClient client = new TrustedClient(e.getKey(), e.getValue(), revoked.containsKey(e.getValue().keyId()));
+                byClient.put(client.clientId(), client);
+                byKey.put(client.key().keyId(), client);
+                added.add(client);
+            }
+        } finally {
+            snapshot = new Snapshot(Collections.unmodifiableMap(byClient), Map.copyOf(byKey));
         }
-        KeyPem.writeVerifyingKey(key, directory.resolve(clientId.value() + SUFFIX));
-        reload();
-        return find(clientId).orElseThrow();
+        return added;
     }
 
     /** Revokes the client's current key; later lookups report it revoked. Idempotent. */

@@ -18,8 +18,9 @@ import java.util.List;
  * header costs a few bytes, and one that stops half-way at most about twice what it sent.
  *
  * <p>{@link #reserved} is for a receiver whose memory the caller has already set aside (the coordinator's upload
- * budget reserves a model and a half per upload before the first chunk): each tensor's full array is allocated
- * when its first value arrives, so no value is staged and copied, and at most the model's size is held.
+ * budget reserves a model and a half per upload before the first chunk): a large tensor's full array is allocated
+ * once an eighth of it has arrived, so only that eighth is staged and copied, and a sender still holds at most about
+ * eight times what it sent (allocating at the first value would let a few bytes allocate and zero a whole tensor).
  */
 public final class WeightsReceiver {
     /**
@@ -47,24 +48,24 @@ public final class WeightsReceiver {
     /** The first tensor in which a NaN or an infinity arrived, or -1. */
     private int firstNonFinite = -1;
     private PayloadDigest digest;
-    /** Each tensor's array at its full size from its first value ({@link #reserved}). */
-    private final boolean wholeTensors;
+    /** A large tensor's array is allocated once {@code 1 / 2^wholeAfterShift} of it has arrived. */
+    private final int wholeAfterShift;
 
     /** A receiver whose memory follows the bytes received (see the class comment). */
     public WeightsReceiver(ModelManifest manifest) {
-        this(manifest, false);
+        this(manifest, 1);
     }
 
     /**
-     * A receiver that allocates each tensor's full array when the tensor's first value arrives: only where the caller
-     * has already reserved memory for the whole model (a sender that stops after one value then holds a tensor's size).
+     * A receiver that allocates a large tensor's full array once an eighth of it has arrived (not half): only where the
+     * caller has already reserved memory for the whole model. It holds at most about eight times what arrived.
      */
     public static WeightsReceiver reserved(ModelManifest manifest) {
-        return new WeightsReceiver(manifest, true);
+        return new WeightsReceiver(manifest, 3);
     }
 
-    private WeightsReceiver(ModelManifest manifest, boolean wholeTensors) {
-        this.wholeTensors = wholeTensors;
+    private WeightsReceiver(ModelManifest manifest, int wholeAfterShift) {
+        this.wholeAfterShift = wholeAfterShift;
         this.manifest = manifest;
         this.values = new float[manifest.tensors().size()][];
         this.sizes = manifest.tensors().stream().mapToInt(TensorSpec::elementCount).toArray();
@@ -181,7 +182,7 @@ public final class WeightsReceiver {
      */
     private void grow() {
         int size = sizes[tensor];
-        if (wholeTensors || size <= INITIAL_ELEMENTS || 2L * element >= size) {
+        if (size <= INITIAL_ELEMENTS || ((long) element << wholeAfterShift) >= size) {
             float[] whole = new float[size];
             int at = 0;
             for (float[] p : staged) {
@@ -198,7 +199,8 @@ public final class WeightsReceiver {
             if (part != null) {
                 staged.add(part);
             }
-            part = new float[Math.min(Math.max(element, INITIAL_ELEMENTS), (size + 1) / 2 - element)];
+            long stageUpTo = ((long) size + (1L << wholeAfterShift) - 1) >> wholeAfterShift; // ceil(size / 2^shift)
+            part = new float[(int) Math.min(Math.max(element, INITIAL_ELEMENTS), stageUpTo - element)];
             partStart = element;
         }
     }

@@ -482,9 +482,11 @@ public final class SimulationRunner {
                     }
                 }).toList();
         if (!tls) {
+            Map<ClientId, io.pqfl.crypto.VerifyingKey> enrolled = new java.util.LinkedHashMap<>();
             for (int i = 0; i < spec.clients(); i++) {
-                trust.add(new ClientId(clientName(i)), keys.get(i).verifyingKey());
+                enrolled.put(new ClientId(clientName(i)), keys.get(i).verifyingKey());
             }
+            trust.addAll(enrolled);
         }
         CoordinatorMetrics metrics = new CoordinatorMetrics();
         Coordinator coordinator = Coordinator.open(config, coordinatorKey, trust, metrics, Clock.systemUTC(),

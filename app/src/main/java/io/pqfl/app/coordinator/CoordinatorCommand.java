@@ -336,8 +336,14 @@ public final class CoordinatorCommand implements Callable<Integer> {
             out.printf("  %d clients enrolled in %s; %d rounds of %s (%s); data in %s%n", trust.clients().size(),
                     cfg.trustDir(), cfg.rounds(), cfg.strategy(), cfg.trainingSchedule().describe(), cfg.dataDir());
             if (!cfg.roster().isEmpty()) {
-                out.printf("  rounds sample among the %d clients of the roster %s that are enrolled and not revoked, "
-                        + "whether they said Hello yet or not%n", cfg.roster().size(), roster);
+                long enrolled = cfg.roster().stream().filter(c -> trust.find(c).filter(t -> !t.revoked()).isPresent()).count();
+                out.printf("  rounds sample among the %d clients of the roster %s that are enrolled and not revoked (%d "
+                        + "with a key in %s%s), whether they said Hello yet or not%n", cfg.roster().size(), roster, enrolled,
+                        cfg.trustDir(), cfg.clientCaCert() == null ? "" : "; certificate clients count until their Hello");
+                if (enrolled < cfg.minClients() && cfg.clientCaCert() == null) {
+                    out.printf("  no round can open until %d of them are enrolled (--min-clients): add their keys to %s, "
+                            + "or enroll them with tokens%n", cfg.minClients(), cfg.trustDir());
+                }
             }
             out.flush();
             boolean done;

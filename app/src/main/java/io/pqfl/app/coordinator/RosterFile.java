@@ -23,6 +23,8 @@ import java.util.Map;
 final class RosterFile {
     /** More ids than any roster needs (the simulation's limit is 30,000): a larger file is a mistake, not a roster. */
     static final int MAX_CLIENTS = 1_000_000;
+    /** Longer than any id (64) with room for a comment; a longer line is not a roster's. */
+    static final int MAX_LINE_CHARS = 1024;
 
     private RosterFile() {
     }
@@ -30,11 +32,11 @@ final class RosterFile {
     static List<ClientId> read(Path file) {
         List<ClientId> ids = new ArrayList<>();
         Map<ClientId, Integer> lineOf = new HashMap<>();
+        int n = 0;
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            int n = 0;
-            for (String line; (line = in.readLine()) != null; ) {
+            for (String line; (line = readLine(in, file, n + 1)) != null; ) {
                 n++;
-                String id = line.strip();
+                String id = (n == 1 && line.startsWith("\ufeff") ? line.substring(1) : line).strip();
                 if (id.isEmpty() || id.startsWith("#")) {
                     continue;
                 }
@@ -56,7 +58,7 @@ final class RosterFile {
         } catch (NoSuchFileException e) {
             throw new CliException("--roster " + file + ": no such file");
         } catch (CharacterCodingException e) {
-            throw new CliException("--roster " + file + ": not UTF-8 text");
+            throw new CliException("--roster " + file + ":" + (n + 1) + ": not UTF-8 text");
         } catch (IOException e) {
             throw new CliException("--roster " + file + ": cannot read it: " + e.getMessage(), e);
         }
@@ -64,5 +66,23 @@ final class RosterFile {
             throw new CliException("--roster " + file + " names no client");
         }
         return ids;
+    }
+
+    /** The next line without its terminator, or null at the end; a line longer than any id and comment is refused. */
+    private static String readLine(BufferedReader in, Path file, int n) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int c; (c = in.read()) >= 0; ) {
+            if (c == '\n') {
+                return line.toString();
+            }
+            if (c != '\r') {
+                if (line.length() == MAX_LINE_CHARS) {
+                    throw new CliException(file + ":" + n + ": longer than " + MAX_LINE_CHARS + " characters; a roster "
+                            + "has one client id per line");
+                }
+                line.append((char) c);
+            }
+        }
+        return line.isEmpty() ? null : line.toString();
     }
 }

@@ -72,12 +72,34 @@ class CoordinatorRosterCliTest {
         assertThat(exit.get(60, TimeUnit.SECONDS)).as(err.toString()).isEqualTo(Cli.OK);
 
         assertThat(out.toString()).contains("rounds sample among the 2 clients of the roster " + roster)
+                .contains("(2 with a key in " + trust).doesNotContain("no round can open")
                 .contains("Finished: 1 rounds closed");
         try (var c = DriverManager.getConnection(DataDirectory.of(data).jdbcUrl());
              var rs = c.createStatement().executeQuery("SELECT sampled, state FROM rounds WHERE round = 1")) {
             assertThat(rs.next()).as("round 1 opened").isTrue();
             assertThat(rs.getString("sampled")).contains("c1").contains("c2").doesNotContain("c3");
         }
+    }
+
+    @Test
+    void aRosterOfClientsNotEnrolled_saysAtStartThatNoRoundCanOpen() throws Exception {
+        // A byte-order mark before the first id (as some editors write) is not part of it.
+        Path roster = file("later.txt", "\ufeffc1\nsilo-7\nsilo-8\n");
+        Path data = dir.resolve("data");
+        java.util.concurrent.atomic.AtomicInteger exit = new java.util.concurrent.atomic.AtomicInteger(-1);
+        Thread command = new Thread(() -> exit.set(run(coordinator(roster, data, "--min-clients", "2"))), "roster-cli");
+        command.start();
+        try {
+            io.pqfl.coordinator.Await.until(java.time.Duration.ofSeconds(30), "the coordinator's start-up lines",
+                    () -> out.toString().contains("no round can open") || !command.isAlive(), () -> out + "\n" + err);
+            assertThat(out.toString()).contains("the 3 clients of the roster " + roster).contains("(1 with a key in " + trust)
+                    .contains("no round can open until 2 of them are enrolled (--min-clients)");
+            assertThat(command.isAlive()).as("it waits for them, having said so").isTrue();
+        } finally {
+            command.interrupt(); // ends the wait for the rounds; the server closes on the way out
+            command.join(30_000);
+        }
+        assertThat(command.isAlive()).isFalse();
     }
 
     @Test
@@ -97,6 +119,10 @@ class CoordinatorRosterCliTest {
 
         assertThat(run(coordinator(file("one.txt", "c1\n"), data, "--min-clients", "2"))).isEqualTo(Cli.FAILED);
         assertThat(err.toString()).contains("the roster names 1 clients and a round needs");
+
+        // A line far longer than an id (or a file with no line breaks at all) is refused, not read into memory.
+        assertThat(run(coordinator(file("long.txt", "c1\n" + "x".repeat(5_000) + "\n"), data))).isEqualTo(Cli.FAILED);
+        assertThat(err.toString()).contains("long.txt:2: longer than 1024 characters");
 
         // A control character in a line is escaped, not written raw to the terminal.
         assertThat(run(coordinator(file("ctl.txt", "c\u001b[2Jx\n"), data))).isEqualTo(Cli.FAILED);

@@ -52,7 +52,8 @@ public final class Upload {
         this.key = key;
         this.reserved = reserved;
         this.cancelStream = cancelStream;
-        // The budget reserved a model and a half for this upload: tensors are allocated whole, not grown.
+        // The budget reserved a model and a half for this upload: a large tensor's array is allocated once an eighth
+        // of it has arrived (half, without a reservation), so less is staged and copied.
         this.receiver = WeightsReceiver.reserved(header.manifest());
     }
 

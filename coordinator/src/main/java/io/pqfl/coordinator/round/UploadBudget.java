@@ -2,9 +2,10 @@ package io.pqfl.coordinator.round;
 
 /**
  * Bounds the uploads in progress: how many at once, and how many bytes of decoded tensors they may hold
- * together. A slot is reserved for what one upload can hold (its model's size: its tensors are allocated whole,
- * {@code WeightsReceiver.reserved}; and half again, for the arrays of ended uploads that the collector has not yet
- * reclaimed) when an authenticated, sampled client's header passes its checks, and released on every path
+ * together. A slot is reserved for what one upload can hold (its model's size and half again: the most a
+ * {@code WeightsReceiver} holds is a large tensor's array while its staged first part is copied in, an eighth of it
+ * for {@code WeightsReceiver.reserved}, which uploads use) when an authenticated, sampled client's header passes its
+ * checks, and released on every path
  * out of the upload (accepted, rejected, aborted, cut off, superseded). When the budget is spent, the next
  * upload is refused with BUSY and the client retries later; nothing waits inside the coordinator. One upload
  * is always allowed.
