@@ -267,7 +267,7 @@ class ReviewRegressionTest {
     }
 
     /**
-     * Uploads allocate their tensors at their first value, so an operator's budget beyond what the heap leaves would let
+     * Uploads hold up to eight times what they were sent, so an operator's budget beyond what the heap leaves would let
      * a few sampled clients run the coordinator out of memory by starting uploads: refused at start, with the numbers.
      */
     @Test

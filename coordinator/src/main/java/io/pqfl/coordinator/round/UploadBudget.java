@@ -47,7 +47,7 @@ final class UploadBudget {
         }
         long fits = Math.max(perUpload, maxHeap - needed + perUpload);
         if (configuredBytes > fits) {
-            // Uploads allocate their tensors at their first value: a budget beyond the heap is an out-of-memory error
+            // An upload holds up to eight times what it was sent: a budget beyond the heap is an out-of-memory error
             // that any few sampled clients could cause by starting uploads.
             throw new IllegalStateException("the upload memory budget (--upload-memory-mib) of " + (configuredBytes >> 20)
                     + " MiB is more than the heap leaves for uploads: " + (fits >> 20) + " MiB of " + (maxHeap >> 20)
