@@ -29,6 +29,8 @@ log = logging.getLogger("pqfl_client")
 
 SESSION_HEADER = "pqfl-session"
 REJECT_TRAILER = "pqfl-reject-reason"
+ACCEPTED_SEQ_TRAILER = "pqfl-accepted-ledger-seq"
+ACCEPTED_DIGEST_TRAILER = "pqfl-accepted-update-digest"
 
 # Refusals that will not change by trying again: the client stops and says why.
 PERMANENT = {"BAD_SIGNATURE", "SCHEME_NOT_ACCEPTED", "KEY_MISMATCH", "UNKNOWN_CLIENT", "REVOKED_KEY",
@@ -67,6 +69,21 @@ def _reason(e: grpc.RpcError) -> str:
     except Exception:
         pass
     return detail
+
+
+def _accepted_earlier(e: grpc.RpcError, update_digest: bytes):
+    """The ledger entry a DUPLICATE names when the update the coordinator accepted earlier is this one (same digest):
+    an earlier attempt was accepted and its answer lost. None for anything else (docs/PROTOCOL.md, "Retries")."""
+    if _reason_code(e) != "DUPLICATE":
+        return None
+    try:
+        trailers = dict(e.trailing_metadata() or ())
+        seq, digest = trailers.get(ACCEPTED_SEQ_TRAILER), trailers.get(ACCEPTED_DIGEST_TRAILER)
+        if seq is not None and digest is not None and bytes.fromhex(digest) == update_digest:
+            return int(seq)
+    except (ValueError, TypeError, AttributeError):
+        pass
+    return None
 
 
 def _reason_code(e: grpc.RpcError) -> str:
@@ -384,6 +401,13 @@ class Client:
                                               timeout=min(left_s, self.rpc_timeout_s + len(data) / 1e6))
             except grpc.RpcError as e:
                 reason = _reason_code(e)
+                earlier = _accepted_earlier(e, update_digest)
+                if earlier is not None:
+                    log.info("Round %d: the coordinator already holds this update (ledger entry %d): an earlier "
+                             "attempt was accepted and its answer lost", h.round, earlier)
+                    self.accepted += 1
+                    self._remember(h.round, h.model_round)
+                    return
                 if reason == "SESSION_INVALID":
                     self.hello()
                     continue

@@ -38,6 +38,8 @@ class FakeCoordinator(pb2_grpc.FederationServicer):
         self.tasks = list(tasks)           # each: dict(kind=..., tamper=None|"model"|"task-sig"|"model-sig")
         self.served = 0
         self.updates, self.evaluations, self.errors = [], [], []
+        self.lose_first_answer = False    # accept the first update, then answer as if the connection broke
+        self.accepted_digest = {}         # round -> (ledger seq, digest) of the update accepted in it
 
     def GetChallenge(self, request, context):
         self.challenge = bytes(range(32))
@@ -116,7 +118,15 @@ class FakeCoordinator(pb2_grpc.FederationServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED: a signature without a scheme")
         if h.nonce != self.nonce or h.base_model_digest != self.digest:
             self.errors.append("nonce or base model")
+        if h.round in self.accepted_digest:     # as the Java coordinator answers a retried upload
+            seq, accepted = self.accepted_digest[h.round]
+            context.set_trailing_metadata((("pqfl-reject-reason", "DUPLICATE"), ("pqfl-accepted-ledger-seq", str(seq)),
+                                           ("pqfl-accepted-update-digest", accepted.hex())))
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, f"DUPLICATE: already accepted (ledger entry {seq})")
         self.updates.append((h, tensors.decode(manifest, data), trailer.signature))
+        self.accepted_digest[h.round] = (len(self.updates), digest)
+        if self.lose_first_answer and len(self.updates) == 1:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "connection lost before the answer arrived")
         return pb2.SubmitResponse(accepted=True, update_digest=digest, ledger_seq=len(self.updates))
 
     def SubmitEvaluation(self, request, context):
@@ -142,12 +152,13 @@ def evaluate(weights, config):
 
 
 class TestAgent(unittest.TestCase):
-    def run_client(self, tasks, unsigned=False, coordinator_pub_override=None):
+    def run_client(self, tasks, unsigned=False, coordinator_pub_override=None, lose_first_answer=False):
         csk, ckey = ed_key()
         coordinator_pub = signers.make_signer(ckey).public
         _, client_key = ed_key()
         signer = signers.make_signer(client_key)
         fake = FakeCoordinator(csk, coordinator_pub, signer.public, tasks)
+        fake.lose_first_answer = lose_first_answer
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         pb2_grpc.add_FederationServicer_to_server(fake, server)
         port = server.add_insecure_port("127.0.0.1:0")
@@ -174,6 +185,21 @@ class TestAgent(unittest.TestCase):
         fake, _, rc = self.run_client([{}], unsigned=True)
         h, _, sig = fake.updates[0]
         self.assertEqual((rc, h.key_id, h.scheme, sig), (0, "", "", b""))
+
+    def test_update_accepted_whose_answer_was_lost_counts_once_as_accepted(self):
+        with self.assertLogs("pqfl_client", "INFO") as logs:
+            fake, c, rc = self.run_client([{}, {}], lose_first_answer=True)
+        self.assertEqual((rc, len(fake.updates), c.accepted), (0, 2, 2))
+        self.assertTrue(any("already holds this update (ledger entry 1)" in line for line in logs.output), logs.output)
+
+    def test_duplicate_of_another_update_is_not_counted(self):
+        e = type("E", (grpc.RpcError,), {
+            "trailing_metadata": lambda self: (("pqfl-reject-reason", "DUPLICATE"), ("pqfl-accepted-ledger-seq", "7"),
+                                               ("pqfl-accepted-update-digest", "ab" * 64)),
+            "details": lambda self: "DUPLICATE: already accepted"})()
+        from pqfl_client.client import _accepted_earlier
+        self.assertEqual(_accepted_earlier(e, bytes([0xab]) * 64), 7)
+        self.assertIsNone(_accepted_earlier(e, bytes([0xcd]) * 64))
 
     def test_refusals(self):
         # a changed model byte changes the digest the client computes, which the signed task statement binds

@@ -258,7 +258,7 @@ final class RoundLoop {
         long signNanos = System.nanoTime() - signStart;
 
         long uploadStart = System.nanoTime();
-        Optional<Uploader.Delivery> delivery = uploader.deliver(round, header(task, update, result, outcome.millis()), update, signature,
+        Optional<Uploader.Delivery> delivery = uploader.deliver(round, header(task, update, result, outcome.millis()), update, updateDigest, signature,
                 partial, task.header().getDeadlineUnixMs());
         if (delivery.isEmpty()) {
             return; // stopped while delivering: no outcome to count or report

@@ -2,12 +2,14 @@ package io.pqfl.client.agent;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.proto.v1.FederationGrpc;
 import io.pqfl.proto.v1.SubmitResponse;
 import io.pqfl.proto.v1.UpdateHeader;
 import io.pqfl.protocol.ModelWeights;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -50,8 +52,12 @@ final class Uploader {
         this.stopping = stopping;
     }
 
-    /** Delivers {@code update} for {@code round}; empty when the agent was stopped first. */
-    Optional<Delivery> deliver(long round, UpdateHeader header, ModelWeights update, byte[] signature,
+    /**
+     * Delivers {@code update} (whose payload digest is {@code digest}) for {@code round}; empty when the agent was
+     * stopped first. A {@code DUPLICATE} naming an accepted update with this digest is a delivery: an earlier attempt
+     * was accepted and its answer lost (the connection or the coordinator went away first).
+     */
+    Optional<Delivery> deliver(long round, UpdateHeader header, ModelWeights update, PayloadDigest digest, byte[] signature,
                                io.pqfl.proto.v1.PartialAggregate partial, long deadlineUnixMs)
             throws InterruptedException {
         Backoff backoff = new Backoff(Backoff.INITIAL, settings.maxBackoff(), jitter);
@@ -67,6 +73,12 @@ final class Uploader {
                     continue;
                 }
                 String reason = Failures.reason(e);
+                OptionalLong earlier = Failures.acceptedEarlier(e, digest);
+                if (earlier.isPresent()) {
+                    log.info("Round {}: the coordinator already holds this update (ledger entry {}): an earlier attempt "
+                            + "was accepted and its answer lost", round, earlier.getAsLong());
+                    return Optional.of(Delivery.accepted(earlier.getAsLong()));
+                }
                 if (Failures.busy(e) && beforeDeadline) {
                     Duration wait = backoff.next();
                     log.info("Round {}: coordinator busy ({}); retrying in {} ms", round, reason, wait.toMillis());

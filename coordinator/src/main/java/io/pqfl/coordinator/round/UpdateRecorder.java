@@ -12,6 +12,7 @@ import io.pqfl.coordinator.verify.UpdateVerifier;
 import io.pqfl.coordinator.verify.VerifiedUpdate;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.crypto.KeyId;
+import io.pqfl.crypto.PayloadDigest;
 import io.pqfl.crypto.VerifyingKey;
 import io.pqfl.protocol.PartialAggregateStatement;
 import io.pqfl.protocol.UpdateStatement;
@@ -60,6 +61,28 @@ final class UpdateRecorder {
             throw new UncheckedIOException(new IOException("cannot spool update: " + e.getMessage(), e));
         }
         return part;
+    }
+
+    /**
+     * A refusal of {@code client}'s upload for {@code round}, or, when the ledger holds an update accepted from that
+     * client for that round, {@code DUPLICATE} naming it: the answer to an upload retried after its answer was lost
+     * (docs/PROTOCOL.md, "Retries"), whether the round is still open or closed since. Only for the session's own
+     * client, so no client learns of another's updates.
+     */
+    RefusedException orAlreadyAccepted(ClientId client, long round, RefusedException refusal) {
+        if (refusal.reason() == RejectReason.BUSY || refusal.reason() == RejectReason.REJECTION_LIMIT
+                || refusal.reason() == RejectReason.SESSION_MISMATCH || refusal.accepted().isPresent()) {
+            return refusal;
+        }
+        try {
+            return ledger.acceptedUpdate(round, client.value())
+                    .map(e -> RefusedException.alreadyAccepted(client.value(), round,
+                            new RefusedException.Accepted(e.seq(), PayloadDigest.ofBytes(e.payloadDigest()))))
+                    .orElse(refusal);
+        } catch (SQLException e) {
+            log.warn("Cannot look up {}'s accepted update for round {}: {}", client, round, LogSafe.text(e.getMessage()));
+            return refusal;
+        }
     }
 
     /** Records an accepted update (under the engine's lock): its spool file's final name, its key, its ledger entry. */

@@ -124,8 +124,9 @@ final class Uploads {
                 }
             }
         } catch (RefusedException e) {
-            refused(session.clientId(), header, e);
-            throw e;
+            RefusedException answer = recorder.orAlreadyAccepted(session.clientId(), header.round(), e);
+            refused(session.clientId(), header, answer);
+            throw answer;
         } finally {
             lock.unlock();
         }
@@ -192,7 +193,8 @@ final class Uploads {
             lock.unlock();
         }
         if (!admission.allowed()) {
-            RefusedException e = new RefusedException(admission.refusal(), admission.why());
+            RefusedException e = recorder.orAlreadyAccepted(client, round,
+                    new RefusedException(admission.refusal(), admission.why()));
             ended(u, e, update.statement(), update.signature().bytes());
             throw e;
         }

@@ -18,13 +18,32 @@ public final class Statuses {
     private Statuses() {
     }
 
+    public static final Metadata.Key<String> ACCEPTED_SEQ_KEY = Metadata.Key.of(
+            io.pqfl.protocol.Rejections.ACCEPTED_SEQ_TRAILER, Metadata.ASCII_STRING_MARSHALLER);
+    public static final Metadata.Key<String> ACCEPTED_DIGEST_KEY = Metadata.Key.of(
+            io.pqfl.protocol.Rejections.ACCEPTED_DIGEST_TRAILER, Metadata.ASCII_STRING_MARSHALLER);
+
+    /** The refusal as a status; a {@code DUPLICATE} of an accepted update also names it in two trailers. */
     public static StatusRuntimeException rejected(RefusedException e) {
-        return rejected(e.reason(), e.getMessage());
+        Metadata trailers = trailers(e.reason());
+        e.accepted().ifPresent(a -> {
+            trailers.put(ACCEPTED_SEQ_KEY, Long.toString(a.ledgerSeq()));
+            trailers.put(ACCEPTED_DIGEST_KEY, a.digest().hex());
+        });
+        return status(e.reason(), e.getMessage(), trailers);
     }
 
     public static StatusRuntimeException rejected(RejectReason reason, String message) {
+        return status(reason, message, trailers(reason));
+    }
+
+    private static Metadata trailers(RejectReason reason) {
         Metadata trailers = new Metadata();
         trailers.put(REASON_KEY, reason.name());
+        return trailers;
+    }
+
+    private static StatusRuntimeException status(RejectReason reason, String message, Metadata trailers) {
         return Status.fromCode(code(reason)).withDescription(reason.name() + ": " + message).asRuntimeException(trailers);
     }
 

@@ -279,7 +279,7 @@ public final class Ledger {
     }
 
     public List<LedgerEntry> entries() throws SQLException {
-        return query("SELECT * FROM ledger ORDER BY seq", -1L);
+        return query("SELECT * FROM ledger ORDER BY seq");
     }
 
     /** The newest {@code n} entries, newest first (the dashboard's tail; one indexed read). */
@@ -287,7 +287,7 @@ public final class Ledger {
         if (n < 0) {
             throw new IllegalArgumentException("n must not be negative");
         }
-        return query("SELECT * FROM ledger ORDER BY seq DESC LIMIT " + n, -1L);
+        return query("SELECT * FROM ledger ORDER BY seq DESC LIMIT " + n);
     }
 
     public List<LedgerEntry> entriesOfRound(long round) throws SQLException {
@@ -299,13 +299,24 @@ public final class Ledger {
         return query("SELECT * FROM ledger WHERE kind = ? ORDER BY seq", kind.name());
     }
 
-    private List<LedgerEntry> query(String sql, Object parameter) throws SQLException {
+    /**
+     * The update accepted from {@code clientId} for {@code round}, if there is one (one indexed read): what a client
+     * that retries an upload whose answer it never received is told it already delivered.
+     */
+    public Optional<LedgerEntry> acceptedUpdate(long round, String clientId) throws SQLException {
+        return query("SELECT * FROM ledger WHERE round = ? AND client_id = ? AND kind = ? ORDER BY seq LIMIT 1", round,
+                clientId, LedgerEntry.Kind.UPDATE_ACCEPTED.name()).stream().findFirst();
+    }
+
+    private List<LedgerEntry> query(String sql, Object... parameters) throws SQLException {
         synchronized (db) {
             try (PreparedStatement ps = db.connection().prepareStatement(sql)) {
-                if (parameter instanceof String kind) {
-                    ps.setString(1, kind);
-                } else if ((long) parameter >= 0) {
-                    ps.setLong(1, (long) parameter);
+                for (int i = 0; i < parameters.length; i++) {
+                    if (parameters[i] instanceof String text) {
+                        ps.setString(i + 1, text);
+                    } else {
+                        ps.setLong(i + 1, (long) parameters[i]);
+                    }
                 }
                 List<LedgerEntry> out = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {
