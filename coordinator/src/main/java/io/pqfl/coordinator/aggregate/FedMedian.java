@@ -10,6 +10,11 @@ public final class FedMedian implements Strategy {
     }
 
     @Override
+    public boolean holdsEveryUpdate() {
+        return true;
+    }
+
+    @Override
     public void checkClients(int minClients) {
         if (minClients < 3) {
             throw new IllegalArgumentException("fedmedian over " + minClients + " updates is their mean: it needs rounds"

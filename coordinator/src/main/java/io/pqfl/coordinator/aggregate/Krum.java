@@ -37,6 +37,11 @@ public final class Krum implements Strategy {
     }
 
     @Override
+    public boolean holdsEveryUpdate() {
+        return true;
+    }
+
+    @Override
     public void checkClients(int minClients) {
         if (minClients < 2 * f + 3) {
             throw new IllegalArgumentException(name() + " with f=" + f + " needs rounds of at least 2f+3 = " + (2 * f + 3)

@@ -53,6 +53,15 @@ public interface Strategy {
     default void checkClients(int minClients) {
     }
 
+    /**
+     * Whether a round's aggregation keeps every accepted update until the round closes (a coordinate-wise median,
+     * trimmed mean, Krum) rather than folding each into a running sum: then a round's memory grows with its updates,
+     * and the coordinator's upload memory budget counts them ({@link RoundAggregator#heldBytes()}).
+     */
+    default boolean holdsEveryUpdate() {
+        return false;
+    }
+
     /** State that must survive a restart (server optimiser moments); empty for stateless strategies. */
     default Optional<ModelWeights> state() {
         return Optional.empty();

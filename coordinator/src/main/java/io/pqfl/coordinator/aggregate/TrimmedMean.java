@@ -22,6 +22,11 @@ public final class TrimmedMean implements Strategy {
     }
 
     @Override
+    public boolean holdsEveryUpdate() {
+        return true;
+    }
+
+    @Override
     public void checkClients(int minClients) {
         if (Math.floor(beta * minClients) < 1) {
             throw new IllegalArgumentException("trimmedmean with beta=" + beta + " trims nothing from a round of "

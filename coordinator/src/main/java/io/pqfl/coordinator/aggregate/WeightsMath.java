@@ -120,10 +120,17 @@ final class WeightsMath {
     /** A strategy that must see all updates before it can aggregate (median, trimmed mean, Krum). */
     abstract static class Buffering implements RoundAggregator {
         final List<VerifiedUpdate> updates = new ArrayList<>();
+        private long held;
 
         @Override
         public void accept(VerifiedUpdate update) {
             updates.add(update);
+            held += update.weights().manifest().totalBytes();
+        }
+
+        @Override
+        public long heldBytes() {
+            return held;
         }
 
         @Override

@@ -147,7 +147,8 @@ public final class FederationEngine implements AutoCloseable {
         this.training = new TrainingDriver(this, config, strategy, signer, runs, checkpoints, metrics, clock,
                 () -> listener, r.global());
         this.budget = UploadBudget.forModel(config.maxConcurrentUploads(), config.uploadMemoryBytes(),
-                r.global().weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory());
+                r.global().weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory(),
+                strategy.holdsEveryUpdate() ? config.minUpdates() : 0, strategy.name());
         log.info("Upload budget: {}", budget.describe());
         this.waits = new TaskWaits(this, clock, timer);
         this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener,
@@ -381,6 +382,11 @@ public final class FederationEngine implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- uploads
+
+    /** The upload memory budget (set up before any round opens). */
+    UploadBudget uploadBudget() {
+        return budget;
+    }
 
     /**
      * Starts an upload for an authenticated session ({@link Uploads#begin}): the caller streams the tensor

@@ -335,6 +335,14 @@ public final class RoundMachine {
         return open != null && open.overRejectionLimit(client);
     }
 
+    /**
+     * Whether {@code client}'s update for the open round {@code round} was accepted or is being recorded: its upload
+     * is refused before it reserves any upload memory ({@link #uploadBegun} says how).
+     */
+    public boolean delivered(ClientId client, long round) {
+        return open != null && open.number == round && open.delivered(client);
+    }
+
     public Stage stage() {
         return stage;
     }

@@ -28,7 +28,8 @@ final class TrainingRound {
     private final RoundMachine.Settings settings;
     RoundMachine.Phase phase = RoundMachine.Phase.TRAIN;
     private final Set<ClientId> accepted = new HashSet<>();
-    private final Set<ClientId> recording = new HashSet<>();
+    /** Clients whose verified update is being recorded (spooled, ledgered, folded), with that upload's id. */
+    private final Map<ClientId, Long> recording = new HashMap<>();
     private final Map<ClientId, Long> uploading = new HashMap<>();
     private final Set<ClientId> failed = new HashSet<>();
     /** Left out by secure aggregation: not waited for, their updates refused. */
@@ -75,6 +76,12 @@ final class TrainingRound {
             return RoundMachine.Admission.refused(RejectReason.NOT_SAMPLED, "client " + client
                     + " was not sampled for round " + number);
         }
+        if (recording.containsKey(client)) {
+            // Most likely a retry of that very update whose answer has not arrived yet: once it is recorded, the
+            // retry is told DUPLICATE with the ledger entry (docs/PROTOCOL.md, "Retries").
+            return RoundMachine.Admission.refused(RejectReason.BUSY, "client " + client + "'s update for round " + number
+                    + " is being recorded; retry shortly");
+        }
         if (delivered(client)) {
             return RoundMachine.Admission.refused(RejectReason.DUPLICATE, "client " + client
                     + " already submitted an update for round " + number);
@@ -97,7 +104,7 @@ final class TrainingRound {
                     + " already submitted an update for round " + number);
         }
         uploading.remove(client);
-        recording.add(client);
+        recording.put(client, uploadId);
         return RoundMachine.Admission.admitted(List.of());
     }
 
@@ -112,7 +119,7 @@ final class TrainingRound {
 
     /** {@link RoundMachine#updateRecorded}: the client delivered. */
     void updateRecorded(ClientId client) {
-        if (recording.remove(client)) {
+        if (recording.remove(client) != null) {
             accepted.add(client);
         }
     }
@@ -120,7 +127,9 @@ final class TrainingRound {
     /** {@link RoundMachine#uploadEnded} in this round: returns whether the refusal is worth recording. */
     boolean uploadEnded(long uploadId, ClientId client, RejectReason reason) {
         uploading.remove(client, uploadId);
-        if (recording.remove(client) && reason == null) {
+        // Only the upload being recorded ends its recording: a refused header of the same client (upload id -1) or
+        // another of its uploads must not, or the recorded update would be folded in but never counted accepted.
+        if (recording.remove(client, uploadId) && reason == null) {
             reason = RejectReason.INCOMPLETE;
         }
         if (reason == null) {
@@ -158,8 +167,8 @@ final class TrainingRound {
         return new Effect.WakeAt(deadline);
     }
 
-    private boolean delivered(ClientId client) {
-        return accepted.contains(client) || recording.contains(client);
+    boolean delivered(ClientId client) {
+        return accepted.contains(client) || recording.containsKey(client);
     }
 
     private boolean settled() {

@@ -36,6 +36,14 @@ import org.slf4j.LoggerFactory;
 final class UpdateRecorder {
     private static final Logger log = LoggerFactory.getLogger(UpdateRecorder.class);
 
+    /**
+     * The refusals a retried upload of an accepted update meets: the round still open (its client delivered), or
+     * closed since (another round open, or none). Any other refusal keeps its own reason (a replay stays a
+     * {@code NONCE_MISMATCH}).
+     */
+    private static final Set<RejectReason> RETRIED = java.util.EnumSet.of(RejectReason.DUPLICATE, RejectReason.STALE_ROUND,
+            RejectReason.NO_OPEN_ROUND);
+
     private final Ledger ledger;
     private final Checkpoints checkpoints;
     private final CoordinatorMetrics metrics;
@@ -70,8 +78,7 @@ final class UpdateRecorder {
      * client, so no client learns of another's updates.
      */
     RefusedException orAlreadyAccepted(ClientId client, long round, RefusedException refusal) {
-        if (refusal.reason() == RejectReason.BUSY || refusal.reason() == RejectReason.REJECTION_LIMIT
-                || refusal.reason() == RejectReason.SESSION_MISMATCH || refusal.accepted().isPresent()) {
+        if (!RETRIED.contains(refusal.reason()) || refusal.accepted().isPresent()) {
             return refusal;
         }
         try {
@@ -79,7 +86,7 @@ final class UpdateRecorder {
                     .map(e -> RefusedException.alreadyAccepted(client.value(), round,
                             new RefusedException.Accepted(e.seq(), PayloadDigest.ofBytes(e.payloadDigest()))))
                     .orElse(refusal);
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
             log.warn("Cannot look up {}'s accepted update for round {}: {}", client, round, LogSafe.text(e.getMessage()));
             return refusal;
         }

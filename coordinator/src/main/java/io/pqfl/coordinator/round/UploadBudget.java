@@ -8,7 +8,8 @@ package io.pqfl.coordinator.round;
  * checks, and released on every path
  * out of the upload (accepted, rejected, aborted, cut off, superseded). When the budget is spent, the next
  * upload is refused with BUSY and the client retries later; nothing waits inside the coordinator. One upload
- * is always allowed.
+ * is always allowed, unless the round's aggregation holds its accepted updates ({@code held}: a median, trimmed mean
+ * or Krum keeps every update until the round closes) and they leave no room for it.
  */
 final class UploadBudget {
     /** What the coordinator keeps besides uploads: the global model, its cached chunks, the running aggregate. */
@@ -38,6 +39,16 @@ final class UploadBudget {
      * one upload, saying how much it needs, rather than failing every upload with an out-of-memory error later.
      */
     static UploadBudget forModel(int maxUploads, long configuredBytes, long modelBytes, long maxHeap) {
+        return forModel(maxUploads, configuredBytes, modelBytes, maxHeap, 0, null);
+    }
+
+    /**
+     * {@link #forModel(int, long, long, long)} for a strategy that holds {@code heldUpdates} updates before a round can
+     * close (its minimum, when it holds every update; 0 when it folds them): refused when the budget cannot hold those
+     * and one more upload, since then no round could ever close. {@code strategy} names it in the message.
+     */
+    static UploadBudget forModel(int maxUploads, long configuredBytes, long modelBytes, long maxHeap, int heldUpdates,
+                                 String strategy) {
         long perUpload = modelBytes + modelBytes / 2;
         long needed = BASELINE_MODELS * modelBytes + perUpload + OVERHEAD_BYTES;
         if (maxHeap < needed) {
@@ -55,7 +66,20 @@ final class UploadBudget {
                     + "(PQFL_JAVA_OPTS for ./pqfl)");
         }
         long bytes = configuredBytes > 0 ? configuredBytes : fits;
+        long roundNeeds = heldUpdates * modelBytes + perUpload;
+        if (heldUpdates > 0 && roundNeeds > bytes) {
+            throw new IllegalStateException(strategy + " keeps every update of a round until it closes: the "
+                    + heldUpdates + " updates a round needs (" + (heldUpdates * modelBytes >> 20) + " MiB) and one upload in "
+                    + "progress (" + (perUpload >> 20) + " MiB) do not fit the upload memory budget of " + (bytes >> 20)
+                    + " MiB, so no round could close; raise -Xmx (PQFL_JAVA_OPTS for ./pqfl)"
+                    + (configuredBytes > 0 ? " and --upload-memory-mib" : "") + ", or lower --min-clients");
+        }
         return new UploadBudget(maxUploads, bytes, perUpload);
+    }
+
+    /** The most bytes uploads and the round's held updates may take together. */
+    long maxBytes() {
+        return maxBytes;
     }
 
     /** What one upload reserves. */
@@ -64,7 +88,16 @@ final class UploadBudget {
     }
 
     synchronized boolean tryReserve(long n) {
-        if (uploads >= maxUploads || (uploads > 0 && bytes + n > maxBytes)) {
+        return tryReserve(n, 0);
+    }
+
+    /**
+     * Reserves {@code n} for an upload beside {@code held} bytes the open round's aggregation holds: refused when the
+     * upload slots are taken, or the bytes would pass the budget (allowed anyway when it is the only upload and the
+     * round holds nothing, so a budget below one upload still lets uploads through one at a time).
+     */
+    synchronized boolean tryReserve(long n, long held) {
+        if (uploads >= maxUploads || ((uploads > 0 || held > 0) && bytes + held + n > maxBytes)) {
             return false;
         }
         uploads++;

@@ -106,9 +106,18 @@ final class Uploads {
             header = verifier.checkSigning(header, session.keyId());
             RoundWork w = machine.stage() == Stage.ROUND_OPEN ? engine.training().work() : null;
             VerifyingKey key = verifier.checkHeader(header, w == null ? null : w.context);
-            if (!budget.tryReserve(budget.perUpload())) {
+            if (machine.delivered(header.clientId(), header.round())) {
+                // A retry of a delivered update: answered before the budget, so a busy coordinator does not keep it
+                // waiting (DUPLICATE with the ledger entry, or BUSY while it is still being recorded).
+                RoundMachine.Admission a = machine.uploadBegun(id, header.clientId(), header.round());
+                throw new RefusedException(a.refusal(), a.why());
+            }
+            long held = w == null ? 0 : w.aggregator.heldBytes();
+            if (!budget.tryReserve(budget.perUpload(), held)) {
                 throw new RefusedException(RejectReason.BUSY, "the coordinator has " + budget.uploads()
-                        + " uploads in progress (limit " + budget.describe() + "); retry shortly");
+                        + " uploads in progress (limit " + budget.describe() + ")" + (held == 0 ? "" : " and round "
+                        + w.round() + " holds its " + w.aggregator.count() + " accepted updates (" + (held >> 10)
+                        + " KiB) until it closes") + "; retry shortly");
             }
             RoundMachine.Admission a = machine.uploadBegun(id, header.clientId(), header.round());
             if (!a.allowed()) {

@@ -90,8 +90,9 @@ public final class Database implements AutoCloseable {
             for (String sql : ddl) {
                 s.execute(sql);
             }
-            // A client's entries of a round, found without a scan (an upload retried after its answer was lost).
-            s.execute("CREATE INDEX IF NOT EXISTS ledger_round_client ON ledger (round, client_id)");
+            // A client's accepted update of a round, found without a scan of its other entries (an upload retried
+            // after its answer was lost; docs/PROTOCOL.md, "Retries").
+            s.execute("CREATE INDEX IF NOT EXISTS ledger_round_client_kind ON ledger (round, client_id, kind)");
             if (dialect == Dialect.SQLITE) {
                 // The ledger is append-only: the database itself refuses changes to written entries.
                 s.execute("CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger "

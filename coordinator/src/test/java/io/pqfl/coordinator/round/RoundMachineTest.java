@@ -170,7 +170,7 @@ class RoundMachineTest {
         // The superseded upload may not be recorded; the newer one may, once.
         assertThat(m.updateVerified(1, A, 1).refusal()).isEqualTo(RejectReason.INCOMPLETE);
         assertThat(m.updateVerified(2, A, 1).allowed()).isTrue();
-        assertThat(m.uploadBegun(3, A, 1).refusal()).isEqualTo(RejectReason.DUPLICATE); // being recorded
+        assertThat(m.uploadBegun(3, A, 1).refusal()).isEqualTo(RejectReason.BUSY); // being recorded: come back
         m.updateRecorded(A, 1, at(5));
         assertThat(m.uploadBegun(4, A, 1).refusal()).isEqualTo(RejectReason.DUPLICATE);
     }
@@ -238,6 +238,32 @@ class RoundMachineTest {
         RoundMachine.Ended ended = m.uploadEnded(1, A, 1, null, at(601));
         assertThat(of(ended.effects(), Effect.CloseRound.class)).singleElement()
                 .isEqualTo(new Effect.CloseRound(1, Set.of(), 1, false, false));
+    }
+
+    /**
+     * A's update is being recorded when A's retry arrives (its answer was slow): the retry is told BUSY, and a refusal
+     * of another header of A (upload id -1) does not end the recording, so the update still counts once recorded and
+     * the round does not close under it.
+     */
+    @Test
+    void aRetryWhileTheUpdateIsBeingRecorded_isToldBusy_andARefusedHeaderDoesNotEndTheRecording() {
+        RoundMachine m = machine(1, 2, 1, false);
+        m.clientSeen(A, at(0));
+        m.clientSeen(B, at(0));
+        m.uploadBegun(1, A, 1);
+        m.updateVerified(1, A, 1);
+        RoundMachine.Admission retry = m.uploadBegun(2, A, 1);
+        assertThat(retry.allowed()).isFalse();
+        assertThat(retry.refusal()).isEqualTo(RejectReason.BUSY);
+        assertThat(m.delivered(A, 1)).isTrue();
+        assertThat(m.delivered(B, 1)).isFalse();
+        assertThat(m.delivered(A, 2)).isFalse();
+        // A header of A refused elsewhere (a replay: NONCE_MISMATCH) while its update is being recorded.
+        assertThat(of(m.uploadEnded(-1, A, 1, RejectReason.NONCE_MISMATCH, at(1)).effects(), Effect.CloseRound.class))
+                .isEmpty();
+        assertThat(of(m.tick(at(600)), Effect.CloseRound.class)).isEmpty(); // deadline passed: A is still recording
+        assertThat(of(m.updateRecorded(A, 1, at(601)), Effect.CloseRound.class)).singleElement()
+                .isEqualTo(new Effect.CloseRound(1, Set.of(A), 1, false, true));
     }
 
     @Test
