@@ -150,6 +150,20 @@ public final class FederationEngine implements AutoCloseable {
                 r.global().weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory(),
                 strategy.holdsEveryUpdate() ? config.minUpdates() : 0, strategy.name());
         log.info("Upload budget: {}", budget.describe());
+        // A strategy that holds every update samples no more clients than the budget can take updates of: the others
+        // would only be told BUSY until the deadline (and keep the round open until then).
+        int heldCap = strategy.holdsEveryUpdate()
+                ? budget.updatesFitting(r.global().weights().manifest().totalBytes()) : Integer.MAX_VALUE;
+        if (heldCap != Integer.MAX_VALUE) {
+            boolean bites = config.clientsPerRound() == 0 || config.clientsPerRound() > heldCap;
+            String line = strategy.name() + " keeps every update of a round until it closes: a round samples at most "
+                    + heldCap + " clients (what the upload memory budget takes)";
+            if (bites) {
+                log.warn("{}; raise -Xmx (PQFL_JAVA_OPTS for ./pqfl) to sample more", line);
+            } else {
+                log.info(line);
+            }
+        }
         this.waits = new TaskWaits(this, clock, timer);
         this.uploads = new Uploads(this, verifier, budget, recorder, metrics, clock, timer, () -> listener,
                 new ReceiptVerifier(receiptKeys(config)));
@@ -163,7 +177,8 @@ public final class FederationEngine implements AutoCloseable {
         this.machine = new RoundMachine(new RoundMachine.Settings(config.rounds(), config.minClients(), config.minUpdates(),
                 config.roundTimeout(), config.clientLiveness(), config.closeOnRejection(), MAX_REJECTIONS_PER_ROUND),
                 config.evaluationSettings(),
-                (round, candidates) -> chosen.sample(round, candidates, config.sampleSize(candidates.size()), sampling),
+                (round, candidates) -> chosen.sample(round, candidates,
+                        Math.min(config.sampleSize(candidates.size()), heldCap), sampling),
                 evaluation.evaluators(), eligible, () -> RoundNonce.random(random));
         if (config.holdRounds()) {
             machine.holdRounds();

@@ -65,6 +65,9 @@ final class TrainingDriver {
         work = newWork(plan);
         accepted.forEach(work::fold);
         accepted.forEach(u -> work.counted.add(u.clientId()));
+        if (strategy.holdsEveryUpdate()) {
+            warnIfUpdatesOutgrowBudget(plan, engine.uploadBudget()); // sampled before a restart, perhaps with more heap
+        }
     }
 
     /** Under the engine's lock: a new round is persisted before anyone can act on it. */
@@ -87,13 +90,12 @@ final class TrainingDriver {
     /** A strategy that holds every update, and a round that samples more clients than their updates fit the budget. */
     private void warnIfUpdatesOutgrowBudget(RoundPlan plan, UploadBudget budget) {
         long model = global.weights().manifest().totalBytes();
-        // An upload starts while the held updates leave room for it; the last one to start is then held too.
-        long fit = model == 0 ? Long.MAX_VALUE : Math.max(0, budget.maxBytes() - budget.perUpload()) / model + 1;
+        int fit = budget.updatesFitting(model);
         if (plan.sampled().size() > fit) {
             log.warn("Round {} samples {} clients, but {} keeps every update until the round closes and the upload memory "
-                    + "budget ({} MiB) takes {} of them: the others will be told BUSY until the round closes (at its "
+                    + "budget ({}) takes {} of them: the others will be told BUSY until the round closes (at its "
                     + "deadline); raise -Xmx or sample fewer clients", plan.round(), plan.sampled().size(), strategy.name(),
-                    budget.maxBytes() >> 20, fit);
+                    UploadBudget.size(budget.maxBytes()), fit);
         }
     }
 

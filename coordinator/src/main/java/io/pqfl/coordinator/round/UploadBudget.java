@@ -44,8 +44,9 @@ final class UploadBudget {
 
     /**
      * {@link #forModel(int, long, long, long)} for a strategy that holds {@code heldUpdates} updates before a round can
-     * close (its minimum, when it holds every update; 0 when it folds them): refused when the budget cannot hold those
-     * and one more upload, since then no round could ever close. {@code strategy} names it in the message.
+     * aggregate (its minimum, when it holds every update; 0 when it folds them): refused when the budget cannot take
+     * that many (the last of them uploads beside the others held), since then no round could ever aggregate.
+     * {@code strategy} names it in the message.
      */
     static UploadBudget forModel(int maxUploads, long configuredBytes, long modelBytes, long maxHeap, int heldUpdates,
                                  String strategy) {
@@ -66,15 +67,33 @@ final class UploadBudget {
                     + "(PQFL_JAVA_OPTS for ./pqfl)");
         }
         long bytes = configuredBytes > 0 ? configuredBytes : fits;
-        long roundNeeds = heldUpdates * modelBytes + perUpload;
-        if (heldUpdates > 0 && roundNeeds > bytes) {
+        if (heldUpdates > 0 && (heldUpdates - 1L) * modelBytes + perUpload > bytes) {
             throw new IllegalStateException(strategy + " keeps every update of a round until it closes: the "
-                    + heldUpdates + " updates a round needs (" + (heldUpdates * modelBytes >> 20) + " MiB) and one upload in "
-                    + "progress (" + (perUpload >> 20) + " MiB) do not fit the upload memory budget of " + (bytes >> 20)
-                    + " MiB, so no round could close; raise -Xmx (PQFL_JAVA_OPTS for ./pqfl)"
+                    + heldUpdates + " updates a round needs (the last uploaded beside the others, "
+                    + size((heldUpdates - 1L) * modelBytes + perUpload) + ") do not fit the upload memory budget of "
+                    + size(bytes) + ", so no round could aggregate; raise -Xmx (PQFL_JAVA_OPTS for ./pqfl)"
                     + (configuredBytes > 0 ? " and --upload-memory-mib" : "") + ", or lower --min-clients");
         }
         return new UploadBudget(maxUploads, bytes, perUpload);
+    }
+
+    /**
+     * How many updates of {@code modelBytes} a round that holds every update can take: uploads start while the held
+     * ones leave room for one, and the last to start is then held too.
+     */
+    int updatesFitting(long modelBytes) {
+        if (modelBytes <= 0) {
+            return Integer.MAX_VALUE;
+        }
+        return (int) Math.min(Integer.MAX_VALUE - 1L, Math.max(0, maxBytes - perUpload) / modelBytes) + 1;
+    }
+
+    /** {@code bytes} for a message: in MiB, or KiB (or bytes) when smaller, never "0 MiB". */
+    static String size(long bytes) {
+        if (bytes >= 1L << 20) {
+            return (bytes >> 20) + " MiB";
+        }
+        return bytes >= 1L << 10 ? (bytes >> 10) + " KiB" : bytes + " bytes";
     }
 
     /** The most bytes uploads and the round's held updates may take together. */
@@ -123,6 +142,6 @@ final class UploadBudget {
 
     String describe() {
         return "at most " + Math.min(maxUploads, Math.max(1, maxBytes / perUpload)) + " uploads at once (" + maxUploads
-                + " slots, " + (maxBytes >> 20) + " MiB of tensors, " + (perUpload >> 10) + " KiB each)";
+                + " slots, " + size(maxBytes) + " of tensors, " + size(perUpload) + " each)";
     }
 }

@@ -110,6 +110,10 @@ final class Uploads {
                 // A retry of a delivered update: answered before the budget, so a busy coordinator does not keep it
                 // waiting (DUPLICATE with the ledger entry, or BUSY while it is still being recorded).
                 RoundMachine.Admission a = machine.uploadBegun(id, header.clientId(), header.round());
+                if (a.allowed()) {
+                    throw new IllegalStateException("the round admitted an upload of " + header.clientId()
+                            + ", whose update it already has");
+                }
                 throw new RefusedException(a.refusal(), a.why());
             }
             long held = w == null ? 0 : w.aggregator.heldBytes();
@@ -214,7 +218,7 @@ final class Uploads {
             ended(u, null, null, null);
             throw e;
         }
-        long seq;
+        long seq = -1;
         List<Effect> effects;
         lock.lock();
         try {
@@ -234,10 +238,21 @@ final class Uploads {
             effects = engine.machine().updateRecorded(client, round, clock.instant());
             releaseSlot(u);
             inProgress.remove(u.id);
-        } catch (UncheckedIOException e) {
-            UpdateRecorder.discard(part);
+        } catch (RuntimeException | Error e) {
+            if (seq < 0) { // nothing ledgered: the upload failed, its client may try again
+                UpdateRecorder.discard(part);
+                lock.unlock();
+                ended(u, null, null, null);
+                throw e;
+            }
+            // Ledgered accepted, but not (or not wholly) folded and counted: the round's aggregate can no longer be
+            // trusted to match its ledger, so the coordinator stops with the reason rather than wait on a recording
+            // that will never end. A restart resumes the round from the ledger and the spool.
+            releaseSlot(u);
+            inProgress.remove(u.id);
             lock.unlock();
-            ended(u, null, null, null);
+            engine.fail(new IllegalStateException("update " + seq + " of " + client + " for round " + round
+                    + " was ledgered but could not be folded into the round: " + e, e));
             throw e;
         } finally {
             if (lock.isHeldByCurrentThread()) {
