@@ -1,5 +1,6 @@
 package io.pqfl.coordinator;
 
+import static io.pqfl.protocol.ProtocolFixtures.plus;
 import static io.pqfl.protocol.ProtocolFixtures.tiny;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -17,7 +18,6 @@ import io.pqfl.crypto.PayloadHasher;
 import io.pqfl.crypto.SignatureValue;
 import io.pqfl.protocol.ModelRejectedException;
 import io.pqfl.protocol.ModelStatement;
-import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.SignedModel;
 import io.pqfl.protocol.UpdateStatement;
 import io.pqfl.proto.v1.FederationState;
@@ -37,16 +37,6 @@ class FederationLifecycleTest {
     @TempDir
     Path dir;
 
-    private static ModelWeights plus(ModelWeights m, float delta) {
-        ModelWeights c = m.copy();
-        for (int t = 0; t < c.tensorCount(); t++) {
-            float[] v = c.tensor(t);
-            for (int i = 0; i < v.length; i++) {
-                v[i] += delta;
-            }
-        }
-        return c;
-    }
 
     /** Each client trains "by" adding a client-specific offset to the model it was given. */
     private static void contribute(TestClient client, float delta) throws Exception {

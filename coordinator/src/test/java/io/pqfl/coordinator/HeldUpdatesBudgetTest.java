@@ -1,5 +1,6 @@
 package io.pqfl.coordinator;
 
+import static io.pqfl.protocol.ProtocolFixtures.plus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,7 +8,6 @@ import io.pqfl.coordinator.round.RoundPlan;
 import io.pqfl.coordinator.store.LedgerEntry;
 import io.pqfl.crypto.ClientId;
 import io.pqfl.protocol.ModelStatement;
-import io.pqfl.protocol.ModelWeights;
 import io.pqfl.protocol.ProtocolFixtures;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,16 +38,6 @@ class HeldUpdatesBudgetTest {
         return IntStream.rangeClosed(1, n).mapToObj(i -> new ClientId("c" + i)).toList();
     }
 
-    private static ModelWeights plus(ModelWeights m, float delta) {
-        ModelWeights c = m.copy();
-        for (int t = 0; t < c.tensorCount(); t++) {
-            float[] v = c.tensor(t);
-            for (int i = 0; i < v.length; i++) {
-                v[i] += delta;
-            }
-        }
-        return c;
-    }
 
     /** All five say Hello; the sampled ones send their update in turn. Returns the ids of those sampled. */
     private static List<String> sampledDeliver(TestFederation fed) throws Exception {

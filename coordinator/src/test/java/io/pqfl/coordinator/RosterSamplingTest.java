@@ -1,12 +1,12 @@
 package io.pqfl.coordinator;
 
+import static io.pqfl.protocol.ProtocolFixtures.plus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pqfl.coordinator.round.RoundPlan;
 import io.pqfl.coordinator.round.Stage;
 import io.pqfl.crypto.ClientId;
-import io.pqfl.protocol.ModelWeights;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -20,17 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 class RosterSamplingTest {
     @TempDir
     Path dir;
-
-    private static ModelWeights plus(ModelWeights m, float delta) {
-        float[][] v = new float[m.tensorCount()][];
-        for (int t = 0; t < v.length; t++) {
-            v[t] = m.tensor(t).clone();
-            for (int i = 0; i < v[t].length; i++) {
-                v[t][i] += delta;
-            }
-        }
-        return ModelWeights.of(m.manifest(), v);
-    }
 
     @Test
     void theFirstRoundOpensAtStart_amongTheRostersEnrolledClients_andASampledClientJoiningLaterTrains() throws Exception {

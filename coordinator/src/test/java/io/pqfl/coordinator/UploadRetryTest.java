@@ -1,5 +1,6 @@
 package io.pqfl.coordinator;
 
+import static io.pqfl.protocol.ProtocolFixtures.plus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,16 +28,6 @@ class UploadRetryTest {
     @TempDir
     Path dir;
 
-    private static ModelWeights plus(ModelWeights m, float delta) {
-        ModelWeights c = m.copy();
-        for (int t = 0; t < c.tensorCount(); t++) {
-            float[] v = c.tensor(t);
-            for (int i = 0; i < v.length; i++) {
-                v[i] += delta;
-            }
-        }
-        return c;
-    }
 
     private static StatusRuntimeException refusal(ThrowableAssert.ThrowingCallable call) {
         Throwable[] thrown = new Throwable[1];

@@ -19,6 +19,18 @@ public final class ProtocolFixtures {
     private ProtocolFixtures() {
     }
 
+    /** A copy of {@code m} with every value shifted by {@code delta}: what a test client "trains". */
+    public static ModelWeights plus(ModelWeights m, float delta) {
+        ModelWeights c = m.copy();
+        for (int t = 0; t < c.tensorCount(); t++) {
+            float[] v = c.tensor(t);
+            for (int i = 0; i < v.length; i++) {
+                v[i] += delta;
+            }
+        }
+        return c;
+    }
+
     /** A tiny model whose values are {@code base + index}. */
     public static ModelWeights tiny(float base) {
         float[] w = new float[6];
