@@ -146,14 +146,13 @@ public final class FederationEngine implements AutoCloseable {
         }
         this.training = new TrainingDriver(this, config, strategy, signer, runs, checkpoints, metrics, clock,
                 () -> listener, r.global());
-        this.budget = UploadBudget.forModel(config.maxConcurrentUploads(), config.uploadMemoryBytes(),
-                r.global().weights().manifest().totalBytes(), Runtime.getRuntime().maxMemory(),
-                strategy.holdsEveryUpdate() ? config.minUpdates() : 0, strategy.name());
+        long modelBytes = r.global().weights().manifest().totalBytes();
+        this.budget = UploadBudget.forModel(config.maxConcurrentUploads(), config.uploadMemoryBytes(), modelBytes,
+                Runtime.getRuntime().maxMemory(), strategy.holdsEveryUpdate() ? config.minUpdates() : 0, strategy.name());
         log.info("Upload budget: {}", budget.describe());
         // A strategy that holds every update samples no more clients than the budget can take updates of: the others
         // would only be told BUSY until the deadline (and keep the round open until then).
-        int heldCap = strategy.holdsEveryUpdate()
-                ? budget.updatesFitting(r.global().weights().manifest().totalBytes()) : Integer.MAX_VALUE;
+        int heldCap = strategy.holdsEveryUpdate() ? budget.updatesFitting(modelBytes) : Integer.MAX_VALUE;
         if (heldCap != Integer.MAX_VALUE) {
             boolean bites = config.clientsPerRound() == 0 || config.clientsPerRound() > heldCap;
             String line = strategy.name() + " keeps every update of a round until it closes: a round samples at most "

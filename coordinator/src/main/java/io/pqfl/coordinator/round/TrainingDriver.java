@@ -82,12 +82,12 @@ final class TrainingDriver {
         }
         log.info("Round {} open: {} of {} {} sampled, nonce {}, deadline in {} s", plan.round(),
                 plan.sampled().size(), open.live(), config.samplingPool(), plan.nonce(), config.roundTimeout().toSeconds());
-        if (strategy.holdsEveryUpdate()) {
-            warnIfUpdatesOutgrowBudget(plan, engine.uploadBudget());
-        }
     }
 
-    /** A strategy that holds every update, and a round that samples more clients than their updates fit the budget. */
+    /**
+     * A strategy that holds every update, and a resumed round that sampled more clients than their updates fit the
+     * budget (a new round never does: the engine caps its sample at {@link UploadBudget#updatesFitting}).
+     */
     private void warnIfUpdatesOutgrowBudget(RoundPlan plan, UploadBudget budget) {
         long model = global.weights().manifest().totalBytes();
         int fit = budget.updatesFitting(model);

@@ -78,7 +78,7 @@ final class UpdateRecorder {
      * client, so no client learns of another's updates.
      */
     RefusedException orAlreadyAccepted(ClientId client, long round, RefusedException refusal) {
-        if (!RETRIED.contains(refusal.reason()) || refusal.accepted().isPresent()) {
+        if (!RETRIED.contains(refusal.reason())) {
             return refusal;
         }
         try {
